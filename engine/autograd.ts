@@ -1,0 +1,206 @@
+// Reverse-mode autodiff on a tape. Every backward rule is written with differentiable ops,
+// so with createGraph the backward pass is itself recorded and can be differentiated again.
+import { keep, Tensor, tidy, shapeStr } from './tensor.js';
+
+export interface GradNode {
+  op: string;
+  inputs: Tensor[];
+  /** gradients for each input given the output's gradient (null: no gradient flows) */
+  backward: (g: Tensor) => (Tensor | null)[];
+}
+
+let gradEnabled = true;
+/** Counts nodes recorded while a backward pass runs with createGraph (second-order graph size). */
+export const tapeStats = { recorded: 0, recordedDuringBackward: 0 };
+let inBackward = false;
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Runs fn without recording operations for autograd. */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+function withGrad<T>(enabled: boolean, fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = enabled;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+/** Records `out = op(inputs)` on the tape when any input requires a gradient. */
+export function record(out: Tensor, op: string, inputs: Tensor[], backward: GradNode['backward']): Tensor {
+  if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
+    out.requiresGrad = true;
+    out.node = { op, inputs, backward };
+    tapeStats.recorded++;
+    if (inBackward) tapeStats.recordedDuringBackward++;
+  }
+  return out;
+}
+
+/** Marks a tensor as a leaf that collects gradients (parameters, inputs under study). */
+export function requireGrad<T extends Tensor>(t: T): T {
+  t.requiresGrad = true;
+  return t;
+}
+
+// ---- gradient ops are injected by ops/index.ts to keep this file free of kernels
+interface GradOps {
+  add(a: Tensor, b: Tensor): Tensor;
+  onesLike(t: Tensor): Tensor;
+  zerosLike(t: Tensor): Tensor;
+  /** reduces a broadcast gradient back to `shape` */
+  sumTo(g: Tensor, shape: readonly number[]): Tensor;
+}
+let ops: GradOps | null = null;
+export function setGradOps(o: GradOps): void {
+  ops = o;
+}
+
+function topoOrder(outputs: Tensor[]): Tensor[] {
+  const order: Tensor[] = [];
+  const visited = new Set<Tensor>();
+  // iterative DFS: deep graphs (long chains) must not overflow the JS stack
+  const stack: [Tensor, number][] = outputs.filter((t) => t.requiresGrad).map((t) => [t, 0]);
+  for (const [t] of stack) visited.add(t);
+  while (stack.length) {
+    const top = stack[stack.length - 1];
+    const [t, i] = top;
+    const inputs = t.node?.inputs ?? [];
+    if (i < inputs.length) {
+      top[1]++;
+      const c = inputs[i];
+      if (c.requiresGrad && !visited.has(c)) {
+        visited.add(c);
+        stack.push([c, 0]);
+      }
+    } else {
+      stack.pop();
+      order.push(t);
+    }
+  }
+  return order.reverse(); // outputs first
+}
+
+export interface GradOptions {
+  /** upstream gradients for each output; default: ones (outputs must then be scalars) */
+  gradOutputs?: Tensor[];
+  /** record the backward pass so the result can be differentiated again */
+  createGraph?: boolean;
+}
+
+/**
+ * Gradients of sum(outputs · gradOutputs) with respect to `inputs` (any tensors in the graph,
+ * leaves or not). Inputs the outputs do not depend on get zeros.
+ */
+export function grad(outputs: Tensor | Tensor[], inputs: Tensor[], opts: GradOptions = {}): Tensor[] {
+  if (!ops) throw new Error('grad: ops not loaded (import the engine through engine/index.ts)');
+  const outs = Array.isArray(outputs) ? outputs : [outputs];
+  const createGraph = opts.createGraph ?? false;
+  const seeds = outs.map((o, i) => {
+    const g = opts.gradOutputs?.[i];
+    if (g) {
+      if (g.shape.join() !== o.shape.join()) {
+        throw new Error(`grad: gradOutputs[${i}] has shape ${shapeStr(g.shape)}, output has ${shapeStr(o.shape)}`);
+      }
+      return g;
+    }
+    if (o.size !== 1) {
+      throw new Error(`grad: output ${i} has shape ${shapeStr(o.shape)}; pass gradOutputs for non-scalar outputs`);
+    }
+    return noGrad(() => ops!.onesLike(o));
+  });
+  for (const t of [...outs, ...inputs]) {
+    if (t.disposed) throw new Error(`grad: ${t} was already released`);
+  }
+
+  const wanted = new Set(inputs);
+  const grads = new Map<Tensor, Tensor>();
+  const owned = new Set<Tensor>(); // gradient tensors created here (safe to dispose early)
+  const accumulate = (t: Tensor, g: Tensor) => {
+    const prev = grads.get(t);
+    if (!prev) {
+      grads.set(t, g);
+      return;
+    }
+    const sum = ops!.add(prev, g);
+    grads.set(t, sum);
+    owned.add(sum);
+    if (!createGraph) {
+      for (const x of [prev, g]) if (owned.has(x) && ![...grads.values()].includes(x)) x.dispose();
+    }
+  };
+  outs.forEach((o, i) => accumulate(o, seeds[i]));
+
+  const prevInBackward = inBackward;
+  inBackward = true;
+  try {
+    withGrad(createGraph, () => {
+      for (const t of topoOrder(outs)) {
+        const g = grads.get(t);
+        if (!g || !t.node) continue;
+        const node = t.node;
+        const inGrads = node.backward(g);
+        node.inputs.forEach((inp, i) => {
+          const gi = inGrads[i];
+          if (!gi || !inp.requiresGrad) return;
+          if (gi.shape.join() !== inp.shape.join()) {
+            throw new Error(
+              `grad: backward of '${node.op}' gave a gradient of shape ${shapeStr(gi.shape)} for an input of shape ${shapeStr(inp.shape)}`,
+            );
+          }
+          if (gi !== g) owned.add(gi); // a pass-through keeps the upstream gradient's ownership
+          accumulate(inp, gi);
+        });
+        // free intermediate gradients as soon as they are consumed (first-order only)
+        if (!createGraph && !wanted.has(t) && owned.has(g)) {
+          grads.delete(t);
+          if (![...grads.values()].includes(g)) g.dispose();
+        }
+      }
+    });
+  } finally {
+    inBackward = prevInBackward;
+  }
+  return inputs.map((t) => grads.get(t) ?? noGrad(() => ops!.zerosLike(t)));
+}
+
+/**
+ * Accumulates d(output)/d(leaf) into `leaf.grad` for every leaf that requires a gradient.
+ * The .grad tensors are owned by their leaves (not by tidy scopes); zeroGrad() releases them.
+ */
+export function backward(output: Tensor, gradOutput?: Tensor): void {
+  const leaves = topoOrder([output]).filter((t) => !t.node);
+  const gs = tidy(() => grad(output, leaves, { gradOutputs: gradOutput ? [gradOutput] : undefined }));
+  leaves.forEach((leaf, i) => {
+    const g = keep(gs[i]);
+    if (leaf.grad) {
+      const sum = keep(noGrad(() => ops!.add(leaf.grad!, g)));
+      leaf.grad.dispose();
+      g.dispose();
+      leaf.grad = sum;
+    } else {
+      leaf.grad = g;
+    }
+  });
+}
+
+/** Releases the .grad of each tensor. */
+export function zeroGrad(params: Iterable<Tensor>): void {
+  for (const p of params) {
+    p.grad?.dispose();
+    p.grad = null;
+  }
+}

@@ -1,0 +1,136 @@
+// Gradient checking by central finite differences. The function runs on the GPU in float32;
+// the objective sum(v · f(x)) and the differences are formed in float64 on the host.
+import { grad, requireGrad } from './autograd.js';
+import { Tensor, tidy, shapeStr } from './tensor.js';
+import { tensor } from './ops/create.js';
+import { concat, reshape } from './ops/shape.js';
+
+export interface GradcheckOptions {
+  /** finite-difference step (default 1e-3; float32 rarely wants smaller) */
+  eps?: number;
+  atol?: number;
+  rtol?: number;
+  /** elements checked per input, spread evenly (default 48); all when the input is smaller */
+  maxElements?: number;
+  /** seed of the random projection v and of the element choice */
+  seed?: number;
+}
+
+export interface GradcheckWorst {
+  input: number;
+  index: number;
+  analytic: number;
+  numeric: number;
+  error: number;
+}
+
+export interface GradcheckReport {
+  ok: boolean;
+  checked: number;
+  worst: GradcheckWorst;
+  message: string;
+}
+
+/** A small deterministic generator for host-side draws (mulberry32). */
+export function hostRng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Fn = (...xs: Tensor[]) => Tensor;
+
+async function objective(fn: Fn, values: Float64Array[], shapes: (readonly number[])[], v: Float64Array): Promise<number> {
+  const out = tidy(() => fn(...values.map((x, i) => requireGrad(tensor(Float32Array.from(x), shapes[i])))));
+  const y = await out.toFloat32();
+  out.dispose();
+  let s = 0;
+  for (let i = 0; i < y.length; i++) s += v[i] * y[i];
+  return s;
+}
+
+/**
+ * Compares the analytic gradient of sum(v · fn(inputs)) with central differences.
+ * `v` is a fixed random projection, so non-scalar outputs are checked too.
+ */
+export async function gradcheck(fn: Fn, inputs: Tensor[], opts: GradcheckOptions = {}): Promise<GradcheckReport> {
+  const eps = opts.eps ?? 1e-3;
+  const atol = opts.atol ?? 1e-3;
+  const rtol = opts.rtol ?? 1e-2;
+  const maxEl = opts.maxElements ?? 48;
+  const rand = hostRng(opts.seed ?? 1234);
+  const shapes = inputs.map((t) => t.shape);
+  const values = await Promise.all(inputs.map(async (t) => Float64Array.from(await t.toFloat32())));
+
+  // analytic
+  const probe = tidy(() => fn(...values.map((x, i) => tensor(Float32Array.from(x), shapes[i]))));
+  const outShape = probe.shape;
+  probe.dispose();
+  const v = new Float64Array(outShape.reduce((a, b) => a * b, 1)).map(() => rand() * 2 - 1);
+  const analyticT = tidy(() => {
+    const xs = values.map((x, i) => requireGrad(tensor(Float32Array.from(x), shapes[i])));
+    const out = fn(...xs);
+    return grad(out, xs, { gradOutputs: [tensor(Float32Array.from(v), out.shape)] });
+  });
+  const analytic = await Promise.all(analyticT.map((g) => g.toFloat32()));
+  analyticT.forEach((g) => g.dispose());
+
+  let worst: GradcheckWorst = { input: -1, index: -1, analytic: 0, numeric: 0, error: 0 };
+  let worstExcess = -Infinity;
+  let checked = 0;
+  for (let i = 0; i < values.length; i++) {
+    const n = values[i].length;
+    const count = Math.min(n, maxEl);
+    const offset = Math.floor(rand() * n);
+    for (let k = 0; k < count; k++) {
+      const idx = count === n ? k : (offset + Math.floor((k * n) / count)) % n;
+      const orig = values[i][idx];
+      values[i][idx] = orig + eps;
+      const fp = await objective(fn, values, shapes, v);
+      values[i][idx] = orig - eps;
+      const fm = await objective(fn, values, shapes, v);
+      values[i][idx] = orig;
+      const numeric = (fp - fm) / (2 * eps);
+      const a = analytic[i][idx];
+      const error = Math.abs(a - numeric);
+      const excess = error - (atol + rtol * Math.abs(numeric));
+      checked++;
+      if (excess > worstExcess || !Number.isFinite(a)) {
+        worstExcess = Number.isFinite(a) ? excess : Infinity;
+        worst = { input: i, index: idx, analytic: a, numeric, error };
+      }
+    }
+  }
+  const ok = worstExcess <= 0;
+  const message =
+    `gradcheck ${ok ? 'passed' : 'FAILED'}: ${checked} elements; worst at input ${worst.input} ${shapeStr(shapes[worst.input] ?? [])}` +
+    ` index ${worst.index}: analytic ${worst.analytic}, numeric ${worst.numeric}, |diff| ${worst.error.toExponential(3)}` +
+    ` (atol ${atol}, rtol ${rtol}, eps ${eps})`;
+  return { ok, checked, worst, message };
+}
+
+/**
+ * Checks second derivatives: gradcheck of x ↦ ∂(u · fn(x))/∂x, built with createGraph.
+ * This is what gradient penalties (WGAN-GP, -LP) differentiate.
+ */
+export async function gradgradcheck(fn: Fn, inputs: Tensor[], opts: GradcheckOptions = {}): Promise<GradcheckReport> {
+  const rand = hostRng((opts.seed ?? 1234) + 1);
+  const probe = tidy(() => fn(...inputs));
+  const u = Float32Array.from({ length: probe.size }, () => rand() * 2 - 1);
+  const uShape = probe.shape;
+  probe.dispose();
+  const firstGrads = (...xs: Tensor[]) => {
+    const out = fn(...xs);
+    const gs = grad(out, xs, { gradOutputs: [tensor(u, uShape)], createGraph: true });
+    return concat(
+      gs.map((g) => reshape(g, [-1])),
+      0,
+    );
+  };
+  return gradcheck(firstGrads, inputs, opts);
+}

@@ -1,0 +1,18 @@
+// The engine's public surface. Import from here: it also wires the ops into autograd.
+import { setGradOps } from './autograd.js';
+import { add } from './ops/elementwise.js';
+import { sumTo } from './ops/reduce.js';
+import { onesLike, zerosLike } from './ops/create.js';
+
+setGradOps({ add: (a, b) => add(a, b), onesLike, zerosLike, sumTo });
+
+export * from './device.js';
+export { memoryStats, resetPeakMemory, type MemoryStats } from './pool.js';
+export { counters, sync, flush, checkKernel, type Kernel } from './runtime.js';
+export { Tensor, tidy, keep, dispose, numel, shapeStr, leaks, type DType, type Shape } from './tensor.js';
+export { grad, backward, noGrad, requireGrad, record, zeroGrad, isGradEnabled, tapeStats } from './autograd.js';
+export * from './random.js';
+export * from './ops/create.js';
+export * from './ops/elementwise.js';
+export * from './ops/shape.js';
+export * from './ops/reduce.js';

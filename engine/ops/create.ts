@@ -1,0 +1,28 @@
+// Tensor creation from host data and constants.
+import { numel, shapeStr, Tensor, type DType, type Shape } from '../tensor.js';
+import { upload } from '../runtime.js';
+import { map } from './map.js';
+
+type HostData = ArrayLike<number> | Float32Array | Int32Array | Uint32Array;
+
+/** A tensor from host values (copied); shape defaults to 1-D. */
+export function tensor(data: HostData | number, shape?: Shape, dtype: DType = 'f32'): Tensor {
+  const values = typeof data === 'number' ? [data] : data;
+  const s = shape ?? (typeof data === 'number' ? [] : [values.length]);
+  if (numel(s) !== values.length) {
+    throw new Error(`tensor: ${values.length} values do not fill shape ${shapeStr(s)} (${numel(s)} elements)`);
+  }
+  const t = Tensor.empty(s, dtype);
+  const Arr = dtype === 'f32' ? Float32Array : dtype === 'i32' ? Int32Array : Uint32Array;
+  upload(t.binding('tensor').buffer, values instanceof Arr ? values : Arr.from(values));
+  return t;
+}
+
+export function full(shape: Shape, value: number): Tensor {
+  return map('fill', 'p0', [], shape, value);
+}
+export const zeros = (shape: Shape) => full(shape, 0);
+export const ones = (shape: Shape) => full(shape, 1);
+export const zerosLike = (t: Tensor) => full(t.shape, 0);
+export const onesLike = (t: Tensor) => full(t.shape, 1);
+export const fullLike = (t: Tensor, v: number) => full(t.shape, v);

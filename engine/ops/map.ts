@@ -1,0 +1,83 @@
+// Launches the elementwise kernel family. A "view" reads a contiguous tensor through
+// strides and an offset, which is how broadcast, permute and slice are expressed.
+import { Tensor, shapeStr, type Shape } from '../tensor.js';
+import { dispatch, Params, type Kernel } from '../runtime.js';
+import { contiguousStrides, MAX_RANK, sameShape } from '../shape.js';
+import { elementwiseWGSL } from '../../shaders/elementwise.js';
+import { WG } from '../../shaders/common.js';
+
+export interface View {
+  tensor: Tensor;
+  strides: number[];
+  offset: number;
+}
+
+export function contiguousView(t: Tensor): View {
+  return { tensor: t, strides: contiguousStrides(t.shape), offset: 0 };
+}
+
+const kernels = new Map<string, Kernel>();
+function kernel(name: string, expr: string, arity: number, strided: boolean): Kernel {
+  const key = `map:${strided ? 's' : 'c'}:${arity}:${expr}`;
+  let k = kernels.get(key);
+  if (!k) {
+    k = {
+      name: `map.${name}`,
+      key,
+      bindings: [...Array(arity).fill('read'), 'write'],
+      uniforms: true,
+      wgsl: () => elementwiseWGSL(expr, arity, strided),
+    };
+    kernels.set(key, k);
+  }
+  return k;
+}
+
+/** Splits a 1-D workgroup count over x and y (the per-dimension limit is 65535). */
+export function groups1d(n: number, wg = WG): [number, number] {
+  const g = Math.ceil(n / wg);
+  if (g <= 65535) return [g, 1];
+  const gy = Math.ceil(g / 65535);
+  return [Math.ceil(g / gy), gy];
+}
+
+export function checkF32(op: string, ...ts: Tensor[]): void {
+  for (const t of ts) {
+    if (t.dtype !== 'f32') throw new Error(`${op}: expected a float32 tensor, got ${t.dtype} ${shapeStr(t.shape)}`);
+  }
+}
+
+/**
+ * out[i] = expr(a, b, c) over `shape`. Inputs are tensors of that exact shape (contiguous fast
+ * path) or views. Returns a new tensor; records nothing (callers record autograd).
+ */
+export function map(
+  name: string,
+  expr: string,
+  inputs: (Tensor | View)[],
+  shape: Shape,
+  p0 = 0,
+  p1 = 0,
+): Tensor {
+  if (shape.length > MAX_RANK) throw new Error(`${name}: rank ${shape.length} exceeds the engine's limit of ${MAX_RANK}`);
+  const views = inputs.map((x) => (x instanceof Tensor ? contiguousView(x) : x));
+  for (const v of views) checkF32(name, v.tensor);
+  const out = Tensor.empty(shape);
+  if (out.size === 0) return out;
+  const fast = views.every((v) => v.offset === 0 && sameShape(v.tensor.shape, shape) && v.strides.join() === contiguousStrides(shape).join());
+  const p = new Params()
+    .dims8(shape, 1)
+    .dims8(views[0]?.strides ?? [])
+    .dims8(views[1]?.strides ?? [])
+    .dims8(views[2]?.strides ?? [])
+    .u32(views[0]?.offset ?? 0, views[1]?.offset ?? 0, views[2]?.offset ?? 0, 0)
+    .u32(out.size, shape.length)
+    .f32(p0, p1);
+  dispatch(
+    kernel(name, expr, views.length, !fast),
+    [...views.map((v) => v.tensor.binding(name)), out.binding(name)],
+    p,
+    groups1d(out.size),
+  );
+  return out;
+}

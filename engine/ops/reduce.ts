@@ -1,0 +1,143 @@
+// Reductions (sum, mean, max over axes) and the ops composed from them.
+import { noGrad, record } from '../autograd.js';
+import { numel, Tensor, type Shape } from '../tensor.js';
+import { dispatch, Params, type Kernel } from '../runtime.js';
+import { normAxes, normAxis, sameShape } from '../shape.js';
+import { reduceWGSL, type ReduceOp } from '../../shaders/reduce.js';
+import { checkF32, groups1d } from './map.js';
+import { expand, permute, reshape, detach } from './shape.js';
+import { add, div, exp, ge, log, mul, sqrt, sub, maximum } from './elementwise.js';
+
+const kernels: Record<ReduceOp, Kernel> = {
+  sum: { name: 'reduce.sum', key: 'reduce.sum', bindings: ['read', 'write'], uniforms: true, wgsl: () => reduceWGSL('sum') },
+  max: { name: 'reduce.max', key: 'reduce.max', bindings: ['read', 'write'], uniforms: true, wgsl: () => reduceWGSL('max') },
+};
+
+/** Reduces the middle axis of x viewed as [outer, r, inner]; long reductions take several passes. */
+function reduceMiddle(op: ReduceOp, x: Tensor, outer: number, r: number, inner: number): Tensor {
+  let src = x;
+  let len = r;
+  for (;;) {
+    const nOut = outer * inner;
+    const chunks = len <= 64 || nOut >= 4096 ? 1 : Math.min(Math.ceil(len / 64), Math.ceil(8192 / nOut));
+    const chunk = Math.ceil(len / chunks);
+    const out = Tensor.empty([outer * chunks * inner]);
+    const p = new Params().u32(outer, len, inner, chunk, chunks, out.size);
+    dispatch(kernels[op], [src.binding(`reduce.${op}`), out.binding(`reduce.${op}`)], p, groups1d(out.size));
+    if (src !== x) src.dispose();
+    src = out;
+    if (chunks === 1) return out;
+    len = chunks;
+  }
+}
+
+/** Raw reduction without autograd; returns the keepdim shape. */
+function reduceRaw(op: ReduceOp, x: Tensor, axes: number[]): Tensor {
+  checkF32(op, x);
+  const keepShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+  if (axes.length === 0) return reshape(noGrad(() => mul(x, 1)), keepShape);
+  const contiguousRun = axes.every((a, i) => i === 0 || a === axes[i - 1] + 1);
+  let src = x;
+  let outer: number, r: number, inner: number;
+  if (contiguousRun) {
+    outer = numel(x.shape.slice(0, axes[0]));
+    r = numel(axes.map((a) => x.shape[a]));
+    inner = numel(x.shape.slice(axes[axes.length - 1] + 1));
+  } else {
+    const kept = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
+    src = noGrad(() => permute(x, [...kept, ...axes]));
+    outer = numel(kept.map((a) => x.shape[a]));
+    r = numel(axes.map((a) => x.shape[a]));
+    inner = 1;
+  }
+  const flat = reduceMiddle(op, src, outer, r, inner);
+  if (src !== x) src.dispose();
+  const y = reshape(flat, keepShape);
+  flat.dispose();
+  return y;
+}
+
+function outShape(shape: Shape, axes: number[], keepdim: boolean): number[] {
+  return keepdim ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i));
+}
+
+/** Sum over `axes` (default: all). */
+export function sum(x: Tensor, axes?: number | number[], keepdim = false): Tensor {
+  const ax = normAxes('sum', axes, x.rank);
+  const k = reduceRaw('sum', x, ax);
+  const y = keepdim ? k : reshape(k, outShape(x.shape, ax, false));
+  if (y !== k) k.dispose();
+  const keepShape = k.shape;
+  return record(y, 'sum', [x], (g) => [expand(reshape(g, keepShape), x.shape)]);
+}
+
+/** Mean over `axes` (default: all). */
+export function mean(x: Tensor, axes?: number | number[], keepdim = false): Tensor {
+  const ax = normAxes('mean', axes, x.rank);
+  const count = numel(ax.map((a) => x.shape[a]));
+  return mul(sum(x, ax, keepdim), 1 / count);
+}
+
+/** Maximum over `axes`; the gradient is shared equally among tied maxima. */
+export function max(x: Tensor, axes?: number | number[], keepdim = false): Tensor {
+  const ax = normAxes('max', axes, x.rank);
+  const k = reduceRaw('max', x, ax);
+  const y = keepdim ? k : reshape(k, outShape(x.shape, ax, false));
+  const keepShape = k.shape;
+  if (y !== k) k.dispose();
+  return record(y, 'max', [x], (g) => {
+    const mask = noGrad(() => {
+      const m = ge(x, reshape(detach(y), keepShape));
+      return div(m, sum(m, ax, true));
+    });
+    return [mul(expand(reshape(g, keepShape), x.shape), mask)];
+  });
+}
+
+/** Variance over `axes` (biased: divides by N, as batch norm's batch statistics). */
+export function variance(x: Tensor, axes?: number | number[], keepdim = false): Tensor {
+  const ax = normAxes('variance', axes, x.rank);
+  const d = sub(x, mean(x, ax, true));
+  return mean(mul(d, d), ax, keepdim);
+}
+
+/** Sums a broadcast gradient back to `shape` (inverse of NumPy broadcasting). */
+export function sumTo(g: Tensor, shape: Shape): Tensor {
+  if (sameShape(g.shape, shape)) return g;
+  const lead = g.rank - shape.length;
+  const axes: number[] = [];
+  for (let i = 0; i < g.rank; i++) {
+    if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
+  }
+  return reshape(sum(g, axes, true), shape);
+}
+
+export function logsumexp(x: Tensor, axis = -1, keepdim = false): Tensor {
+  const a = normAxis('logsumexp', axis, x.rank);
+  const m = noGrad(() => max(x, a, true));
+  const y = add(log(sum(exp(sub(x, m)), a, true)), m);
+  return keepdim ? y : reshape(y, outShape(x.shape, [a], false));
+}
+
+export function softmax(x: Tensor, axis = -1): Tensor {
+  const a = normAxis('softmax', axis, x.rank);
+  const m = noGrad(() => max(x, a, true));
+  const e = exp(sub(x, m));
+  return div(e, sum(e, a, true));
+}
+
+export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  return sub(x, logsumexp(x, axis, true));
+}
+
+/** L2 norm of each sample over all non-batch axes: shape [B]. */
+export function perSampleNorm(x: Tensor): Tensor {
+  const axes = [...Array(x.rank).keys()].slice(1);
+  return sqrt(sum(mul(x, x), axes));
+}
+
+/** x_i / max(‖x_i‖, eps) per sample, the norm taken over all non-batch axes. */
+export function normalizePerSample(x: Tensor, eps = 1e-12): Tensor {
+  const n = maximum(perSampleNorm(x), eps);
+  return div(x, reshape(n, [x.shape[0], ...Array(x.rank - 1).fill(1)]));
+}

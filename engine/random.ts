@@ -1,0 +1,65 @@
+// Seeded random tensors generated on the GPU. The state is (seed, counter): every draw
+// advances the counter by the number of Philox blocks it used, so a seed fixes every draw
+// and the state can be saved and restored exactly.
+import { Tensor, type Shape } from './tensor.js';
+import { dispatch, Params, type Kernel } from './runtime.js';
+import { randomWGSL, type Distribution } from '../shaders/random.js';
+import { groups1d } from './ops/map.js';
+
+export interface RngState {
+  seed: number;
+  /** Philox blocks consumed so far (4 values each) */
+  counter: number;
+}
+
+const state: RngState = { seed: 0, counter: 0 };
+
+/** Resets the generator: the same seed gives the same draws on the same adapter. */
+export function manualSeed(seed: number): void {
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
+    throw new Error(`manualSeed: seed must be an integer in [0, 2^32), got ${seed}`);
+  }
+  state.seed = seed;
+  state.counter = 0;
+}
+
+export function getRngState(): RngState {
+  return { ...state };
+}
+
+export function setRngState(s: RngState): void {
+  state.seed = s.seed;
+  state.counter = s.counter;
+}
+
+const kernels: Record<Distribution, Kernel> = {
+  uniform: { name: 'random.uniform', key: 'random.uniform', bindings: ['write'], uniforms: true, wgsl: () => randomWGSL('uniform') },
+  normal: { name: 'random.normal', key: 'random.normal', bindings: ['write'], uniforms: true, wgsl: () => randomWGSL('normal') },
+};
+
+function draw(dist: Distribution, shape: Shape, p0: number, p1: number): Tensor {
+  const out = Tensor.empty(shape);
+  const blocks = Math.ceil(out.size / 4);
+  if (blocks === 0) return out;
+  const c = state.counter;
+  const p = new Params()
+    .u32(state.seed, 0x5eed1234) // key: the seed and a fixed second word
+    .u32(c % 2 ** 32, Math.floor(c / 2 ** 32))
+    .u32(out.size)
+    .f32(p0, p1);
+  state.counter += blocks;
+  dispatch(kernels[dist], [out.binding(`random.${dist}`)], p, groups1d(blocks));
+  return out;
+}
+
+/** Uniform on [lo, hi). */
+export function randUniform(shape: Shape, lo = 0, hi = 1): Tensor {
+  if (!(lo <= hi)) throw new Error(`randUniform: lo ${lo} must not exceed hi ${hi}`);
+  return draw('uniform', shape, lo, hi);
+}
+
+/** Normal with the given mean and standard deviation. */
+export function randNormal(shape: Shape, mean = 0, std = 1): Tensor {
+  if (!(std >= 0)) throw new Error(`randNormal: std must be >= 0, got ${std}`);
+  return draw('normal', shape, mean, std);
+}

@@ -1,0 +1,383 @@
+// Kernel launching: a pipeline cache, one command encoder shared by every dispatch until the
+// next readback or explicit sync, one uniform arena per submit, async readback.
+import { device, gpuState, onDeviceRelease, throwPendingDeviceErrors } from './device.js';
+import { pool, READBACK_USAGE } from './pool.js';
+
+/** A compute kernel: WGSL plus the kinds of its storage bindings (binding 1, 2, ...). */
+export interface Kernel {
+  /** human name used in errors and profiles, e.g. 'matmul.register' */
+  name: string;
+  /** cache key: name plus every compile-time choice baked into the WGSL */
+  key: string;
+  /** storage bindings in order; binding 0 is always the uniform block `u` when `uniforms` is set */
+  bindings: ('read' | 'write')[];
+  uniforms: boolean;
+  wgsl: () => string;
+}
+
+interface Compiled {
+  pipeline: GPUComputePipeline;
+  layout: GPUBindGroupLayout;
+}
+
+/** Builds the 4-byte words of a uniform block; fields are written in declaration order. */
+export class Params {
+  private words: number[] = [];
+  private kinds: ('u' | 'i' | 'f')[] = [];
+  u32(...v: number[]): this {
+    for (const x of v) (this.words.push(x >>> 0), this.kinds.push('u'));
+    return this;
+  }
+  i32(...v: number[]): this {
+    for (const x of v) (this.words.push(x | 0), this.kinds.push('i'));
+    return this;
+  }
+  f32(...v: number[]): this {
+    for (const x of v) (this.words.push(x), this.kinds.push('f'));
+    return this;
+  }
+  /** Pads to a 16-byte boundary (before a vec4 or array field). */
+  align16(): this {
+    while (this.words.length % 4) this.u32(0);
+    return this;
+  }
+  /** A dims array as `array<vec4<u32>, 2>` (8 entries), 16-byte aligned. */
+  dims8(v: readonly number[], fill = 0): this {
+    this.align16();
+    for (let i = 0; i < 8; i++) this.u32(i < v.length ? v[i] : fill);
+    return this;
+  }
+  writeTo(view: DataView, byteOffset: number): number {
+    this.align16();
+    this.words.forEach((w, i) => {
+      if (this.kinds[i] === 'f') view.setFloat32(byteOffset + 4 * i, w, true);
+      else view.setUint32(byteOffset + 4 * i, w >>> 0, true);
+    });
+    return this.words.length * 4;
+  }
+}
+
+/** Counters for benchmarks and tests. */
+export const counters = { dispatches: 0, submits: 0, readbacks: 0, uploads: 0, compiles: 0 };
+
+const UNIFORM_SLOT = 256;
+const ARENA_SLOTS = 1024;
+
+interface Batch {
+  encoder: GPUCommandEncoder | null;
+  pass: GPUComputePassEncoder | null;
+  arena: GPUBuffer | null;
+  arenaCpu: ArrayBuffer;
+  arenaUsed: number;
+  dispatches: number;
+  /** buffers to destroy once this batch is submitted (upload staging) */
+  transient: GPUBuffer[];
+  timings: Timings | null;
+}
+
+const pipelines = new Map<string, Compiled>();
+const compileChecks: Promise<void>[] = [];
+let batch: Batch = newBatch();
+const readbackFree = new Map<number, GPUBuffer[]>();
+const arenas: GPUBuffer[] = [];
+
+/** Called with each timed dispatch's GPU time (timestamp queries), for the profiler. */
+let profileHook: ((kernel: string, ns: number) => void) | null = null;
+export function setProfileHook(h: typeof profileHook): void {
+  flush();
+  profileHook = h;
+}
+
+export function timestampsSupported(): boolean {
+  return device().features.has('timestamp-query');
+}
+
+const QUERY_CAPACITY = 512; // timestamps per submit (two per timed dispatch)
+
+interface Timings {
+  set: GPUQuerySet;
+  used: number;
+  callbacks: ((ns: number) => void)[];
+}
+
+function newBatch(): Batch {
+  return {
+    encoder: null,
+    pass: null,
+    arena: null,
+    arenaCpu: new ArrayBuffer(UNIFORM_SLOT * ARENA_SLOTS),
+    arenaUsed: 0,
+    dispatches: 0,
+    transient: [],
+    timings: null,
+  };
+}
+
+onDeviceRelease(() => {
+  pipelines.clear();
+  readbackFree.clear();
+  arenas.length = 0;
+  compileChecks.length = 0;
+  batch = newBatch();
+});
+
+function compile(k: Kernel): Compiled {
+  const cached = pipelines.get(k.key);
+  if (cached) return cached;
+  const dev = device();
+  const code = k.wgsl();
+  if (process.env.ALR_PRINT_SHADER) console.log(`// ${k.key}\n${code}`);
+  dev.pushErrorScope('validation');
+  const module = dev.createShaderModule({ code, label: k.name });
+  const entries: GPUBindGroupLayoutEntry[] = [];
+  if (k.uniforms) entries.push({ binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform' } });
+  k.bindings.forEach((b, i) =>
+    entries.push({
+      binding: i + 1,
+      visibility: GPUShaderStage.COMPUTE,
+      buffer: { type: b === 'read' ? 'read-only-storage' : 'storage' },
+    }),
+  );
+  const layout = dev.createBindGroupLayout({ entries, label: k.name });
+  const pipeline = dev.createComputePipeline({
+    layout: dev.createPipelineLayout({ bindGroupLayouts: [layout] }),
+    compute: { module, entryPoint: 'main' },
+    label: k.name,
+  });
+  counters.compiles++;
+  compileChecks.push(
+    dev.popErrorScope().then(async (err) => {
+      if (!err) return;
+      const info = await module.getCompilationInfo();
+      const lines = code.split('\n');
+      const where = info.messages
+        .map((m) => `  ${m.type} at line ${m.lineNum}:${m.linePos}: ${m.message}\n    ${lines[m.lineNum - 1] ?? ''}`)
+        .join('\n');
+      throw new Error(`engine: kernel '${k.name}' (key ${k.key}) failed to compile: ${err.message}\n${where}`);
+    }),
+  );
+  const c = { pipeline, layout };
+  pipelines.set(k.key, c);
+  return c;
+}
+
+/** Compiles a kernel now and reports WGSL errors (used by tests and the autotuner). */
+export async function checkKernel(k: Kernel): Promise<void> {
+  compile(k);
+  await checkCompiles();
+}
+
+async function checkCompiles(): Promise<void> {
+  const checks = compileChecks.splice(0);
+  await Promise.all(checks);
+}
+
+function encoder(): GPUCommandEncoder {
+  if (!batch.encoder) batch.encoder = device().createCommandEncoder();
+  return batch.encoder;
+}
+
+function endPass(): void {
+  if (batch.pass) {
+    batch.pass.end();
+    batch.pass = null;
+  }
+}
+
+function arena(): GPUBuffer {
+  if (!batch.arena) {
+    batch.arena =
+      arenas.pop() ??
+      device().createBuffer({ size: UNIFORM_SLOT * ARENA_SLOTS, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  }
+  return batch.arena;
+}
+
+/** A buffer with the byte length the kernel may touch. */
+export interface Binding {
+  buffer: GPUBuffer;
+  bytes: number;
+}
+
+/**
+ * Records one dispatch into the current command stream. Nothing is submitted here.
+ * `groups` is the workgroup count in x, y, z.
+ */
+export function dispatch(
+  k: Kernel,
+  bindings: Binding[],
+  params: Params | null,
+  groups: [number, number?, number?],
+  onTime?: (ns: number) => void,
+): void {
+  if (bindings.length !== k.bindings.length) {
+    throw new Error(`engine: kernel '${k.name}' takes ${k.bindings.length} buffers, got ${bindings.length}`);
+  }
+  const [gx, gy = 1, gz = 1] = groups;
+  if (gx === 0 || gy === 0 || gz === 0) return;
+  const maxGroups = device().limits.maxComputeWorkgroupsPerDimension;
+  if (gx > maxGroups || gy > maxGroups || gz > maxGroups) {
+    throw new Error(`engine: kernel '${k.name}' needs ${gx}x${gy}x${gz} workgroups; the adapter allows ${maxGroups} per dimension`);
+  }
+  const timed = (onTime || profileHook) && timestampsSupported();
+  if (batch.arenaUsed >= ARENA_SLOTS || (timed && batch.timings && batch.timings.used >= QUERY_CAPACITY)) flush();
+  const c = compile(k);
+  const entries: GPUBindGroupEntry[] = [];
+  if (k.uniforms) {
+    if (!params) throw new Error(`engine: kernel '${k.name}' needs uniforms`);
+    const off = batch.arenaUsed * UNIFORM_SLOT;
+    const n = params.writeTo(new DataView(batch.arenaCpu), off);
+    if (n > UNIFORM_SLOT) throw new Error(`engine: kernel '${k.name}' uniforms are ${n} bytes, the limit is ${UNIFORM_SLOT}`);
+    entries.push({ binding: 0, resource: { buffer: arena(), offset: off, size: UNIFORM_SLOT } });
+    batch.arenaUsed++;
+  }
+  bindings.forEach((b, i) => entries.push({ binding: i + 1, resource: { buffer: b.buffer, offset: 0, size: Math.max(4, b.bytes) } }));
+  const bindGroup = device().createBindGroup({ layout: c.layout, entries });
+  const enc = encoder();
+  if (timed) {
+    endPass();
+    const t = (batch.timings ??= {
+      set: device().createQuerySet({ type: 'timestamp', count: QUERY_CAPACITY }),
+      used: 0,
+      callbacks: [],
+    });
+    const pass = enc.beginComputePass({
+      timestampWrites: { querySet: t.set, beginningOfPassWriteIndex: t.used, endOfPassWriteIndex: t.used + 1 },
+    });
+    t.used += 2;
+    t.callbacks.push((ns) => {
+      onTime?.(ns);
+      profileHook?.(k.name, ns);
+    });
+    pass.setPipeline(c.pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(gx, gy, gz);
+    pass.end();
+  } else {
+    if (!batch.pass) batch.pass = enc.beginComputePass();
+    batch.pass.setPipeline(c.pipeline);
+    batch.pass.setBindGroup(0, bindGroup);
+    batch.pass.dispatchWorkgroups(gx, gy, gz);
+  }
+  batch.dispatches++;
+  counters.dispatches++;
+}
+
+/** True when commands are recorded but not submitted. */
+export function hasPendingWork(): boolean {
+  return batch.encoder !== null;
+}
+
+/** Submits the recorded commands (if any). */
+export function flush(): void {
+  if (!batch.encoder) return;
+  endPass();
+  const dev = device();
+  const b = batch;
+  batch = newBatch();
+  if (b.arena) dev.queue.writeBuffer(b.arena, 0, b.arenaCpu, 0, b.arenaUsed * UNIFORM_SLOT);
+  const timingRead = b.timings && resolveTimings(b.encoder!, b.timings);
+  dev.queue.submit([b.encoder!.finish()]);
+  counters.submits++;
+  for (const t of b.transient) t.destroy();
+  if (timingRead) pendingTimings.push(timingRead());
+  if (b.arena) arenas.push(b.arena);
+}
+
+const pendingTimings: Promise<void>[] = [];
+
+/** Resolves the batch's timestamps; the returned function starts the async read after submit. */
+function resolveTimings(enc: GPUCommandEncoder, t: Timings): () => Promise<void> {
+  const bytes = t.used * 8;
+  const dev = device();
+  const resolve = dev.createBuffer({ size: bytes, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+  const read = dev.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  enc.resolveQuerySet(t.set, 0, t.used, resolve, 0);
+  enc.copyBufferToBuffer(resolve, 0, read, 0, bytes);
+  return async () => {
+    await read.mapAsync(GPUMapMode.READ);
+    const ts = new BigInt64Array(read.getMappedRange().slice(0));
+    read.destroy();
+    resolve.destroy();
+    t.set.destroy();
+    t.callbacks.forEach((cb, i) => cb(Math.max(0, Number(ts[2 * i + 1] - ts[2 * i]))));
+  };
+}
+
+/** Waits until every timed dispatch submitted so far has reported its time. */
+export async function settleTimings(): Promise<void> {
+  flush();
+  await Promise.all(pendingTimings.splice(0));
+}
+
+/**
+ * Gives a tensor's buffer back to the pool. While commands that use it are recorded but not
+ * submitted, the buffer may still be reused by later dispatches in the same stream (they run
+ * after), but not by a queue.writeBuffer (which would run before): uploads check this.
+ */
+export function releaseBuffer(buf: GPUBuffer): void {
+  pool.release(buf);
+}
+
+/** Copies host data into a buffer, ordered after everything already recorded. */
+export function upload(buf: GPUBuffer, data: ArrayBufferView): void {
+  counters.uploads++;
+  const bytes = data.byteLength;
+  if (bytes === 0) return;
+  const src = new Uint8Array(data.buffer, data.byteOffset, bytes);
+  if (!batch.encoder) {
+    device().queue.writeBuffer(buf, 0, src);
+    return;
+  }
+  // Recorded work may still read this (recycled) buffer: copy inside the stream instead.
+  const staging = device().createBuffer({
+    size: Math.ceil(bytes / 4) * 4,
+    usage: GPUBufferUsage.COPY_SRC,
+    mappedAtCreation: true,
+  });
+  new Uint8Array(staging.getMappedRange()).set(src);
+  staging.unmap();
+  endPass();
+  encoder().copyBufferToBuffer(staging, 0, buf, 0, Math.ceil(bytes / 4) * 4);
+  batch.transient.push(staging);
+}
+
+/** Copies between two buffers inside the command stream. */
+export function copyBuffer(src: GPUBuffer, dst: GPUBuffer, bytes: number): void {
+  if (bytes === 0) return;
+  endPass();
+  encoder().copyBufferToBuffer(src, 0, dst, 0, Math.ceil(bytes / 4) * 4);
+}
+
+/** Reads `bytes` from a buffer: submits pending work, waits, and raises any GPU error. */
+export async function readBuffer(buf: GPUBuffer, bytes: number, context: string): Promise<ArrayBuffer> {
+  const size = Math.max(256, Math.ceil(bytes / 256) * 256);
+  let staging = readbackFree.get(size)?.pop();
+  if (!staging) staging = device().createBuffer({ size, usage: READBACK_USAGE });
+  endPass();
+  encoder().copyBufferToBuffer(buf, 0, staging, 0, Math.ceil(bytes / 4) * 4);
+  flush();
+  counters.readbacks++;
+  await checkCompiles();
+  try {
+    await staging.mapAsync(GPUMapMode.READ, 0, size);
+  } catch (e) {
+    throwPendingDeviceErrors(context);
+    throw e;
+  }
+  const out = staging.getMappedRange(0, size).slice(0, bytes);
+  staging.unmap();
+  let list = readbackFree.get(size);
+  if (!list) readbackFree.set(size, (list = []));
+  list.push(staging);
+  throwPendingDeviceErrors(context);
+  return out;
+}
+
+/** Submits pending work and waits for the GPU to finish it; raises any GPU error. */
+export async function sync(): Promise<void> {
+  flush();
+  await checkCompiles();
+  await gpuState().device.queue.onSubmittedWorkDone();
+  throwPendingDeviceErrors('sync()');
+}

@@ -1,0 +1,188 @@
+// Tensors: a shape, a dtype and a reference-counted GPU buffer. Release is explicit
+// (dispose, or tidy scopes); the garbage collector only reports leaks.
+import { pool } from './pool.js';
+import { readBuffer, releaseBuffer, type Binding } from './runtime.js';
+import type { GradNode } from './autograd.js';
+
+export type DType = 'f32' | 'i32' | 'u32';
+export type Shape = readonly number[];
+
+/** A GPU buffer shared by a tensor and its reshaped/detached aliases. */
+class Storage {
+  refs = 1;
+  constructor(
+    readonly buffer: GPUBuffer,
+    readonly bytes: number,
+  ) {}
+}
+
+let nextId = 1;
+const scopes: Set<Tensor>[] = [];
+let leakWarned = false;
+export const leaks = { collected: 0 };
+const leakRegistry = new FinalizationRegistry<{ storage: Storage }>(({ storage }) => {
+  if (storage.refs > 0) {
+    leaks.collected++;
+    if (!leakWarned && !process.env.ALR_QUIET_LEAKS) {
+      leakWarned = true;
+      console.warn(
+        'engine: a tensor was garbage-collected without dispose(); its GPU buffer stays allocated. ' +
+          'Wrap training steps in tidy() or call dispose(). (warned once)',
+      );
+    }
+  }
+});
+
+export function numel(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export function shapeStr(shape: Shape): string {
+  return `[${shape.join(', ')}]`;
+}
+
+export class Tensor {
+  readonly id = nextId++;
+  readonly shape: Shape;
+  readonly dtype: DType;
+  private storage: Storage | null;
+  /** set by ops when any input requires a gradient */
+  requiresGrad = false;
+  /** the op that produced this tensor, for autograd */
+  node: GradNode | null = null;
+  /** accumulated by backward() on leaf tensors that require a gradient */
+  grad: Tensor | null = null;
+  /** a name for error messages and state dicts */
+  name?: string;
+
+  /** Wraps a buffer; takes one reference. Use the creation ops instead of calling this. */
+  constructor(shape: Shape, dtype: DType, storage: Storage) {
+    for (const d of shape) {
+      if (!Number.isInteger(d) || d < 0) throw new Error(`engine: invalid shape ${shapeStr(shape)}`);
+    }
+    this.shape = Object.freeze([...shape]);
+    this.dtype = dtype;
+    this.storage = storage;
+    scopes[scopes.length - 1]?.add(this);
+    leakRegistry.register(this, { storage }, this);
+  }
+
+  /** A new tensor on a fresh pooled buffer (contents undefined). */
+  static empty(shape: Shape, dtype: DType = 'f32'): Tensor {
+    const bytes = numel(shape) * 4;
+    return new Tensor(shape, dtype, new Storage(pool.acquire(bytes), bytes));
+  }
+
+  /** A tensor of another shape with the same elements, sharing this buffer. */
+  static alias(src: Tensor, shape: Shape): Tensor {
+    const s = src.liveStorage('alias');
+    s.refs++;
+    return new Tensor(shape, src.dtype, s);
+  }
+
+  get size(): number {
+    return numel(this.shape);
+  }
+  get rank(): number {
+    return this.shape.length;
+  }
+  get disposed(): boolean {
+    return this.storage === null;
+  }
+
+  private liveStorage(op: string): Storage {
+    if (!this.storage) {
+      throw new Error(`${op}: tensor #${this.id}${this.name ? ` '${this.name}'` : ''} ${shapeStr(this.shape)} was already released`);
+    }
+    return this.storage;
+  }
+
+  /** The buffer binding for a kernel; `op` names the caller in the released-tensor error. */
+  binding(op: string): Binding {
+    const s = this.liveStorage(op);
+    return { buffer: s.buffer, bytes: this.size * 4 };
+  }
+
+  /** Releases this tensor's reference to its buffer. Safe to call twice. */
+  dispose(): void {
+    const s = this.storage;
+    if (!s) return;
+    this.storage = null;
+    leakRegistry.unregister(this);
+    this.node = null;
+    if (--s.refs === 0) releaseBuffer(s.buffer);
+    for (const scope of scopes) scope.delete(this);
+  }
+
+  /** Reads the values back (submits pending work). */
+  async toArray(): Promise<Float32Array | Int32Array | Uint32Array> {
+    const { buffer } = this.binding('toArray');
+    const data = await readBuffer(buffer, this.size * 4, `toArray of ${shapeStr(this.shape)}`);
+    if (this.dtype === 'i32') return new Int32Array(data);
+    if (this.dtype === 'u32') return new Uint32Array(data);
+    return new Float32Array(data);
+  }
+
+  async toFloat32(): Promise<Float32Array> {
+    const a = await this.toArray();
+    return a instanceof Float32Array ? a : Float32Array.from(a);
+  }
+
+  /** The single value of a one-element tensor. */
+  async item(): Promise<number> {
+    if (this.size !== 1) throw new Error(`item: expected one element, tensor has shape ${shapeStr(this.shape)}`);
+    return (await this.toArray())[0];
+  }
+
+  toString(): string {
+    return `Tensor#${this.id}(${shapeStr(this.shape)}, ${this.dtype}${this.requiresGrad ? ', grad' : ''})`;
+  }
+}
+
+/** Removes a tensor from every open scope: it lives until disposed explicitly. */
+export function keep<T extends Tensor>(t: T): T {
+  for (const scope of scopes) scope.delete(t);
+  return t;
+}
+
+function collectTensors(v: unknown, out: Set<Tensor>, seen = new Set<unknown>()): void {
+  if (v instanceof Tensor) {
+    out.add(v);
+  } else if (v && typeof v === 'object' && !seen.has(v)) {
+    seen.add(v);
+    const values = v instanceof Map ? v.values() : Array.isArray(v) ? v : Object.values(v);
+    for (const x of values) collectTensors(x, out, seen);
+  }
+}
+
+/**
+ * Runs `fn` and releases every tensor it created, except those it returns (found in arrays,
+ * objects and maps) and those passed to keep(). Returned tensors move to the enclosing scope.
+ */
+export function tidy<T>(fn: () => T): T {
+  const scope = new Set<Tensor>();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+    if (result instanceof Promise) throw new Error('tidy: the function must be synchronous (no awaits inside a scope)');
+  } finally {
+    scopes.pop();
+  }
+  const keepSet = new Set<Tensor>();
+  collectTensors(result, keepSet);
+  for (const t of scope) {
+    if (keepSet.has(t)) scopes[scopes.length - 1]?.add(t);
+    else t.dispose();
+  }
+  return result;
+}
+
+/** Disposes every tensor found in the value (arrays, objects, maps). */
+export function dispose(v: unknown): void {
+  const s = new Set<Tensor>();
+  collectTensors(v, s);
+  for (const t of s) t.dispose();
+}

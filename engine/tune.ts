@@ -1,0 +1,112 @@
+// Kernel variant selection per adapter and shape class.
+//
+// Ops with several kernels (matmul, conv) call pick(). The first time a shape class is seen on an
+// adapter with timestamp queries, every variant is dispatched (they compute the same result, in
+// the same summation order, so the output is identical whichever runs last) and timed on the GPU;
+// when the times arrive the winner is cached in memory and in a JSON file. Until then, and on
+// adapters without timestamps, a heuristic decides: register-blocked kernels on CPU adapters
+// (lavapipe, SwiftShader), workgroup-tiled kernels on real GPUs.
+//
+// Environment: ALR_VARIANT=<name> forces a variant for every op that has it;
+// ALR_VARIANT_<OP>=<name> (e.g. ALR_VARIANT_MATMUL=tiled) forces one op.
+// ALR_TUNE_CACHE=<file> moves the cache; ALR_TUNE=0 disables measuring.
+import fs from 'node:fs';
+import path from 'node:path';
+import { adapterName, deviceInfo, onDeviceRelease } from './device.js';
+import { timestampsSupported } from './runtime.js';
+
+const REPS = 2;
+
+export function cachePath(): string {
+  return process.env.ALR_TUNE_CACHE ?? path.join(process.cwd(), 'node_modules', '.cache', 'alr-webgpu', 'variants.json');
+}
+
+let cache: Record<string, Record<string, string>> | null = null;
+const measuring = new Set<string>();
+onDeviceRelease(() => measuring.clear());
+
+function load(): Record<string, Record<string, string>> {
+  if (cache) return cache;
+  try {
+    cache = JSON.parse(fs.readFileSync(cachePath(), 'utf8'));
+  } catch {
+    cache = {};
+  }
+  return cache!;
+}
+
+function save(): void {
+  const file = cachePath();
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify(cache, null, 1));
+    fs.renameSync(tmp, file);
+  } catch {
+    // a read-only checkout still runs; it just measures again next time
+  }
+}
+
+/** True on software adapters, where barrier-free register-blocked kernels win. */
+export function isCpuAdapter(): boolean {
+  const i = deviceInfo();
+  const s = `${i.vendor} ${i.architecture} ${i.device} ${i.description}`.toLowerCase();
+  return /llvmpipe|lavapipe|swiftshader|software|cpu/.test(s);
+}
+
+export function forcedVariant(op: string, variants: readonly string[]): string | null {
+  const v = process.env[`ALR_VARIANT_${op.toUpperCase()}`] ?? process.env.ALR_VARIANT;
+  if (!v) return null;
+  if (!variants.includes(v)) {
+    if (process.env[`ALR_VARIANT_${op.toUpperCase()}`]) {
+      throw new Error(`${op}: ALR_VARIANT_${op.toUpperCase()}=${v} is not one of ${variants.join(', ')}`);
+    }
+    return null; // a global choice this op does not have
+  }
+  return v;
+}
+
+/** The variant a shape class currently uses (forced, measured, or the heuristic's). */
+export function chosenVariant(op: string, classKey: string, variants: readonly string[], fallback: string): string {
+  return forcedVariant(op, variants) ?? load()[adapterName()]?.[`${op}:${classKey}`] ?? fallback;
+}
+
+/**
+ * Dispatches `op` with the best variant for this shape class. `launch(variant, onTime)` must
+ * dispatch one complete computation of the op's output with that variant.
+ */
+export function pick(
+  op: string,
+  classKey: string,
+  variants: readonly { name: string; cpu: boolean }[],
+  launch: (variant: string, onTime?: (ns: number) => void) => void,
+): string {
+  const names = variants.map((v) => v.name);
+  const heuristic = (variants.find((v) => v.cpu === isCpuAdapter()) ?? variants[0]).name;
+  const key = `${op}:${classKey}`;
+  const adapter = adapterName();
+  const known = forcedVariant(op, names) ?? load()[adapter]?.[key];
+  if (known || process.env.ALR_TUNE === '0' || !timestampsSupported() || measuring.has(key) || names.length === 1) {
+    const v = known ?? heuristic;
+    launch(v);
+    return v;
+  }
+  measuring.add(key);
+  const times = new Map<string, number>();
+  let reported = 0;
+  const order = [...names.filter((n) => n !== heuristic), heuristic]; // the heuristic's result lands last
+  for (let rep = 0; rep < REPS; rep++) {
+    for (const name of order) {
+      launch(name, (ns) => {
+        times.set(name, Math.min(times.get(name) ?? Infinity, ns));
+        if (++reported === REPS * names.length) {
+          const best = [...times.entries()].sort((a, b) => a[1] - b[1])[0][0];
+          const c = load();
+          (c[adapter] ??= {})[key] = best;
+          save();
+        }
+      });
+    }
+  }
+  return heuristic;
+}

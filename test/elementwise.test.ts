@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import * as E from '../engine/index.js';
+import { expectClose, expectGrad, expectGradGrad, useGpu } from './gpu.js';
+
+useGpu();
+
+const rnd = (shape: number[], lo = -2, hi = 2, seed = 1) => {
+  E.manualSeed(seed);
+  return E.randUniform(shape, lo, hi);
+};
+
+describe('elementwise', () => {
+  it('broadcasts like NumPy', async () => {
+    const a = E.tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+    const b = E.tensor([10, 20, 30], [3]);
+    const c = E.tensor([100, 200], [2, 1]);
+    expectClose(await E.add(a, b).toFloat32(), [11, 22, 33, 14, 25, 36]);
+    expectClose(await E.mul(a, c).toFloat32(), [100, 200, 300, 800, 1000, 1200]);
+    expect(() => E.add(a, E.tensor([1, 2], [2]))).toThrow(/add: shapes \[2, 3\] and \[2\] cannot be broadcast/);
+  });
+
+  const unaryCases: [string, (x: E.Tensor) => E.Tensor, number, number][] = [
+    ['neg', E.neg, -2, 2],
+    ['abs', E.abs, -2, 2],
+    ['square', E.square, -2, 2],
+    ['sqrt', E.sqrt, 0.5, 3],
+    ['exp', E.exp, -2, 2],
+    ['log', E.log, 0.5, 3],
+    ['reciprocal', E.reciprocal, 0.5, 3],
+    ['relu', E.relu, -2, 2],
+    ['leakyRelu', (x) => E.leakyRelu(x, 0.2), -2, 2],
+    ['tanh', E.tanh, -2, 2],
+    ['sigmoid', E.sigmoid, -4, 4],
+    ['clamp', (x) => E.clamp(x, -0.5, 0.7), -2, 2],
+    ['pow 3', (x) => E.pow(x, 3), -2, 2],
+    ['pow 1.5', (x) => E.pow(x, 1.5), 0.5, 2],
+  ];
+  for (const [name, f, lo, hi] of unaryCases) {
+    it(`${name}: gradient and second derivative match finite differences`, async () => {
+      const x = rnd([3, 5], lo, hi);
+      await expectGrad(f, [x]);
+      await expectGradGrad(f, [x]);
+    });
+  }
+
+  const binaryCases: [string, (a: E.Tensor, b: E.Tensor) => E.Tensor][] = [
+    ['add', E.add],
+    ['sub', E.sub],
+    ['mul', E.mul],
+    ['div', E.div],
+    ['maximum', E.maximum],
+    ['minimum', E.minimum],
+    ['pow', (a, b) => E.pow(E.add(E.abs(a), 0.5), b)],
+  ];
+  for (const [name, f] of binaryCases) {
+    it(`${name} with broadcasting: gradients of both inputs, first and second order`, async () => {
+      const a = rnd([3, 4], -2, 2, 1);
+      const b = E.add(rnd([4], 0.5, 2, 2), 0); // positive: safe for div and pow
+      await expectGrad(f, [a, b]);
+      await expectGradGrad(f, [a, b]);
+    });
+  }
+
+  it('where routes values and gradients by a mask', async () => {
+    const c = E.tensor([1, 0, 1, 0], [4]);
+    const a = rnd([4], -1, 1, 3);
+    const b = rnd([4], -1, 1, 4);
+    const [av, bv, w] = [await a.toFloat32(), await b.toFloat32(), await E.where(c, a, b).toFloat32()];
+    expectClose(w, [av[0], bv[1], av[2], bv[3]], 0, 0);
+    await expectGrad((x, y) => E.mul(E.where(c, x, y), E.where(c, y, x)), [a, b]);
+  });
+
+  it('rejects integer tensors in float ops', () => {
+    const i = E.tensor([1, 2], [2], 'i32');
+    expect(() => E.exp(i)).toThrow(/exp: expected a float32 tensor, got i32/);
+  });
+});
