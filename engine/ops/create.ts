@@ -1,6 +1,6 @@
 // Tensor creation from host data and constants.
 import { numel, shapeStr, Tensor, type DType, type Shape } from '../tensor.js';
-import { upload } from '../runtime.js';
+import { copyBuffer, upload } from '../runtime.js';
 import { map } from './map.js';
 
 type HostData = ArrayLike<number> | Float32Array | Int32Array | Uint32Array;
@@ -26,3 +26,15 @@ export const ones = (shape: Shape) => full(shape, 1);
 export const zerosLike = (t: Tensor) => full(t.shape, 0);
 export const onesLike = (t: Tensor) => full(t.shape, 1);
 export const fullLike = (t: Tensor, v: number) => full(t.shape, v);
+
+/**
+ * Overwrites `dst`'s values with `src`'s, in the command stream (no readback). For in-place
+ * state such as running statistics; records nothing for autograd.
+ */
+export function assign(dst: Tensor, src: Tensor): void {
+  if (dst.shape.join() !== src.shape.join() || dst.dtype !== src.dtype) {
+    throw new Error(`assign: source ${shapeStr(src.shape)} ${src.dtype} does not match destination ${shapeStr(dst.shape)} ${dst.dtype}`);
+  }
+  if (dst.size === 0) return;
+  copyBuffer(src.binding('assign').buffer, dst.binding('assign').buffer, dst.size * 4);
+}
