@@ -1,0 +1,276 @@
+// Batched matmul kernels. Both variants accumulate every output element as
+// `acc = fma(a[m,k], b[k,n], acc)` for k = 0..K-1 in order, so they agree bit for bit.
+// Transposes and batch broadcasting are index arithmetic; nothing is copied.
+import { dimAt } from './common.js';
+
+/** Compile-time choices shared by both variants. */
+export interface MatmulLayout {
+  transA: boolean;
+  transB: boolean;
+  /** A's contiguous axis (K, or M when transposed) is a multiple of 4: read A as vec4 */
+  vecA: boolean;
+  /** B's contiguous axis (N, or K when transposed) is a multiple of 4: read B as vec4 */
+  vecB: boolean;
+  /** N is a multiple of 4: write the output as vec4 */
+  vecOut: boolean;
+}
+
+export interface RegisterShape {
+  /** outputs per invocation: tm rows x tn columns (tm, tn multiples of 4) */
+  tm: number;
+  tn: number;
+  /** workgroup size in x (column blocks) and y (row blocks) */
+  wx: number;
+  wy: number;
+}
+
+/** The tiled kernel's fixed geometry: 64x64 outputs per workgroup, 16x16 threads of 4x4. */
+export const TILE = { tm: 64, tn: 64, tk: 16, wx: 16, wy: 16 } as const;
+
+// rows/cols/batch bases let one op be split over several dispatches (65535 groups per dimension)
+const HEADER = (l: MatmulLayout) => `struct Params {
+  batchShape: array<vec4<u32>, 2>,
+  aStrides: array<vec4<u32>, 2>,
+  bStrides: array<vec4<u32>, 2>,
+  M: u32,
+  N: u32,
+  K: u32,
+  batchRank: u32,
+  yBase: u32,
+  zBase: u32,
+}
+@group(0) @binding(0) var<uniform> u: Params;
+@group(0) @binding(1) var<storage, read> A: array<${l.vecA ? 'vec4<f32>' : 'f32'}>;
+@group(0) @binding(2) var<storage, read> B: array<${l.vecB ? 'vec4<f32>' : 'f32'}>;
+@group(0) @binding(3) var<storage, read_write> C: array<${l.vecOut ? 'vec4<f32>' : 'f32'}>;
+
+// element offsets of batch z's matrices in A and B (broadcast axes have stride 0)
+fn batchOffsets(z: u32) -> vec2<u32> {
+  var rem = z;
+  var off = vec2<u32>(0u, 0u);
+  for (var d = u.batchRank; d > 0u; d--) {
+    let s = ${dimAt('u.batchShape', 'd - 1u')};
+    let c = rem % s;
+    rem = rem / s;
+    off += c * vec2<u32>(${dimAt('u.aStrides', 'd - 1u')}, ${dimAt('u.bStrides', 'd - 1u')});
+  }
+  return off;
+}
+`;
+
+const COMP = ['x', 'y', 'z', 'w'];
+const range = (n: number) => [...Array(n).keys()];
+
+/** Scalar read of element `idx` from a buffer declared as vec4 or f32. */
+const scalarAt = (buf: string, vec: boolean, idx: string) => (vec ? `${buf}[(${idx}) / 4u][(${idx}) % 4u]` : `${buf}[${idx}]`);
+
+/**
+ * Writes the tm x tn block at rows m0.., cols n0.. from accumulators acc_i_q (vec4 over 4 columns).
+ */
+function storeBlock(l: MatmulLayout, tm: number, tn: number): string {
+  const lines: string[] = [];
+  for (const i of range(tm)) {
+    lines.push(`  if (m0 + ${i}u < u.M) {`);
+    lines.push(`    let row = cOff + (m0 + ${i}u) * u.N;`);
+    for (const q of range(tn / 4)) {
+      const n = `n0 + ${4 * q}u`;
+      if (l.vecOut) {
+        lines.push(`    if (${n} < u.N) { C[(row + ${n}) / 4u] = acc_${i}_${q}; }`);
+      } else {
+        for (const j of range(4)) {
+          lines.push(`    if (${n} + ${j}u < u.N) { C[row + ${n} + ${j}u] = acc_${i}_${q}.${COMP[j]}; }`);
+        }
+      }
+    }
+    lines.push('  }');
+  }
+  return lines.join('\n');
+}
+
+/**
+ * Register-blocked kernel: no workgroup memory, no barriers. Each invocation owns a tm x tn
+ * block and walks K four steps at a time, loading A and B straight from storage (vec4 where
+ * the contiguous axis allows). Out-of-range rows and columns read clamped indices and are
+ * not written.
+ */
+export function matmulRegisterWGSL(l: MatmulLayout, s: RegisterShape): string {
+  const { tm, tn, wx, wy } = s;
+  const decl: string[] = [];
+  // clamped row / column indices (or vec4 group starts) so loads never leave the matrix
+  for (const i of range(tm)) decl.push(`  let mi${i} = min(m0 + ${i}u, u.M - 1u);`);
+  for (const j of range(tn)) decl.push(`  let nj${j} = min(n0 + ${j}u, u.N - 1u);`);
+  if (l.transA && l.vecA) for (const q of range(tm / 4)) decl.push(`  let mq${q} = min(m0 + ${4 * q}u, u.M - 4u);`);
+  if (!l.transB && l.vecB) for (const q of range(tn / 4)) decl.push(`  let nq${q} = min(n0 + ${4 * q}u, u.N - 4u);`);
+
+  /** Loads for k .. k+kc-1 (kc = 4 or 1) and the fma steps, in k order. */
+  const step = (kc: number): string => {
+    const out: string[] = [];
+    const a: string[][] = range(tm).map(() => []); // a[i][kk]: expression of A[m0+i, k+kk]
+    const b: string[][] = range(kc).map(() => []); // b[kk][j]
+    const bRow: string[][] = range(kc).map(() => []); // bRow[kk][q]: vec4 of B[k+kk, n0+4q ..]
+    // A
+    if (!l.transA && l.vecA && kc === 4) {
+      for (const i of range(tm)) {
+        out.push(`    let a${i} = A[(aOff + mi${i} * u.K + k) / 4u];`);
+        for (const kk of range(kc)) a[i][kk] = `a${i}.${COMP[kk]}`;
+      }
+    } else if (l.transA && l.vecA) {
+      for (const kk of range(kc)) {
+        for (const q of range(tm / 4)) {
+          out.push(`    let a${kk}_${q} = A[(aOff + (k + ${kk}u) * u.M + mq${q}) / 4u];`);
+          for (const r of range(4)) a[4 * q + r][kk] = `a${kk}_${q}.${COMP[r]}`;
+        }
+      }
+    } else {
+      for (const i of range(tm)) {
+        for (const kk of range(kc)) {
+          const idx = l.transA ? `aOff + (k + ${kk}u) * u.M + mi${i}` : `aOff + mi${i} * u.K + k + ${kk}u`;
+          out.push(`    let a${i}_${kk} = ${scalarAt('A', l.vecA, idx)};`);
+          a[i][kk] = `a${i}_${kk}`;
+        }
+      }
+    }
+    // B
+    if (!l.transB && l.vecB) {
+      for (const kk of range(kc)) {
+        for (const q of range(tn / 4)) {
+          out.push(`    let b${kk}_${q} = B[(bOff + (k + ${kk}u) * u.N + nq${q}) / 4u];`);
+          bRow[kk][q] = `b${kk}_${q}`;
+        }
+      }
+    } else if (l.transB && l.vecB && kc === 4) {
+      for (const j of range(tn)) {
+        out.push(`    let b${j} = B[(bOff + nj${j} * u.K + k) / 4u];`);
+        for (const kk of range(kc)) b[kk][j] = `b${j}.${COMP[kk]}`;
+      }
+    } else {
+      for (const j of range(tn)) {
+        for (const kk of range(kc)) {
+          const idx = l.transB ? `bOff + nj${j} * u.K + k + ${kk}u` : `bOff + (k + ${kk}u) * u.N + nj${j}`;
+          out.push(`    let b${j}_${kk} = ${scalarAt('B', l.vecB, idx)};`);
+          b[kk][j] = `b${j}_${kk}`;
+        }
+      }
+    }
+    for (const kk of range(kc)) {
+      for (const q of range(tn / 4)) {
+        bRow[kk][q] ??= `vec4<f32>(${range(4).map((r) => b[kk][4 * q + r]).join(', ')})`;
+      }
+    }
+    for (const kk of range(kc)) {
+      for (const q of range(tn / 4)) {
+        if (!bRow[kk][q].startsWith('b')) {
+          out.push(`    let bv${kk}_${q} = ${bRow[kk][q]};`);
+          bRow[kk][q] = `bv${kk}_${q}`;
+        }
+      }
+      for (const i of range(tm)) {
+        for (const q of range(tn / 4)) {
+          out.push(`    acc_${i}_${q} = fma(vec4<f32>(${a[i][kk]}), ${bRow[kk][q]}, acc_${i}_${q});`);
+        }
+      }
+    }
+    return out.join('\n');
+  };
+
+  return `${HEADER(l)}
+@compute @workgroup_size(${wx}, ${wy})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let n0 = gid.x * ${tn}u;
+  let m0 = (gid.y + u.yBase) * ${tm}u;
+  let z = gid.z + u.zBase;
+  if (n0 >= u.N || m0 >= u.M) { return; }
+  let offs = batchOffsets(z);
+  let aOff = offs.x;
+  let bOff = offs.y;
+  let cOff = z * u.M * u.N;
+${decl.join('\n')}
+${range(tm)
+  .flatMap((i) => range(tn / 4).map((q) => `  var acc_${i}_${q} = vec4<f32>(0.0);`))
+  .join('\n')}
+  let k4 = u.K & ~3u;
+  var k = 0u;
+  for (; k < k4; k += 4u) {
+${step(4)}
+  }
+  for (; k < u.K; k++) {
+${step(1)}
+  }
+${storeBlock(l, tm, tn)}
+}
+`;
+}
+
+/**
+ * Workgroup-tiled kernel: each workgroup stages a 64 x 16 slice of A and a 16 x 64 slice of B
+ * in workgroup memory per K step; each of its 16 x 16 invocations owns a 4 x 4 output block.
+ */
+export function matmulTiledWGSL(l: MatmulLayout): string {
+  const { tm, tn, tk, wx, wy } = TILE;
+  const threads = wx * wy;
+  const loads = (tm * tk) / threads; // elements of each tile per invocation
+  // consecutive invocations read consecutive addresses along the matrix's contiguous axis
+  const tileA = l.transA
+    ? `let kk = e / ${tm}u; let mm = e % ${tm}u;`
+    : `let mm = e / ${tk}u; let kk = e % ${tk}u;`;
+  const tileB = l.transB
+    ? `let nn = e / ${tk}u; let kk = e % ${tk}u;`
+    : `let kk = e / ${tn}u; let nn = e % ${tn}u;`;
+  const aIdx = l.transA ? 'aOff + k * u.M + m' : 'aOff + m * u.K + k';
+  const bIdx = l.transB ? 'bOff + n * u.K + k' : 'bOff + k * u.N + n';
+  return `${HEADER(l)}
+// As[kk][m / 4] holds A[m0 + m, k0 + kk]; Bs[kk][n / 4] holds B[k0 + kk, n0 + n]
+var<workgroup> As: array<vec4<f32>, ${(tk * tm) / 4}>;
+var<workgroup> Bs: array<vec4<f32>, ${(tk * tn) / 4}>;
+
+@compute @workgroup_size(${wx}, ${wy})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let tileM = (wid.y + u.yBase) * ${tm}u;
+  let tileN = wid.x * ${tn}u;
+  let z = wid.z + u.zBase;
+  let offs = batchOffsets(z);
+  let aOff = offs.x;
+  let bOff = offs.y;
+  let cOff = z * u.M * u.N;
+  let t = lid.y * ${wx}u + lid.x;
+  let m0 = tileM + lid.y * 4u;
+  let n0 = tileN + lid.x * 4u;
+${range(4)
+  .flatMap((i) => [`  var acc_${i}_0 = vec4<f32>(0.0);`])
+  .join('\n')}
+  for (var k0 = 0u; k0 < u.K; k0 += ${tk}u) {
+    for (var r = 0u; r < ${loads}u; r++) {
+      let e = t + r * ${threads}u;
+      {
+        ${tileA}
+        let m = tileM + mm;
+        let k = k0 + kk;
+        var v = 0.0;
+        if (m < u.M && k < u.K) { v = ${scalarAt('A', l.vecA, aIdx)}; }
+        As[kk * ${tm / 4}u + mm / 4u][mm % 4u] = v;
+      }
+      {
+        ${tileB}
+        let n = tileN + nn;
+        let k = k0 + kk;
+        var v = 0.0;
+        if (n < u.N && k < u.K) { v = ${scalarAt('B', l.vecB, bIdx)}; }
+        Bs[kk * ${tn / 4}u + nn / 4u][nn % 4u] = v;
+      }
+    }
+    workgroupBarrier();
+    // only the K - k0 valid steps: padding never enters a sum, so the order matches 'register'
+    let kmax = min(${tk}u, u.K - k0);
+    for (var kk = 0u; kk < kmax; kk++) {
+      let a = As[kk * ${tm / 4}u + lid.y];
+      let b = Bs[kk * ${tn / 4}u + lid.x];
+${range(4)
+  .map((i) => `      acc_${i}_0 = fma(vec4<f32>(a.${COMP[i]}), b, acc_${i}_0);`)
+  .join('\n')}
+    }
+    workgroupBarrier();
+  }
+${storeBlock(l, 4, 4)}
+}
+`;
+}
