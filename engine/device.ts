@@ -95,7 +95,8 @@ async function start(): Promise<State> {
     s.pendingErrors.push((ev as GPUUncapturedErrorEvent).error.message);
   });
   device.lost.then((l) => {
-    if (state === s && l.reason !== 'destroyed') s.lost = `device lost (${l.reason}): ${l.message}`;
+    // releaseDevice() clears `state` first, so only an unexpected loss is recorded
+    if (state === s) s.lost = `device lost (${l.reason}): ${l.message || 'no message'}`;
   });
   return s;
 }
@@ -149,7 +150,7 @@ export async function releaseDevice(): Promise<void> {
   if (!s) return;
   state = null;
   starting = null;
-  await s.device.queue.onSubmittedWorkDone();
+  if (!s.lost) await s.device.queue.onSubmittedWorkDone();
   s.device.destroy();
   for (const hook of releaseHooks) hook();
 }
