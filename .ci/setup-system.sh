@@ -14,7 +14,14 @@ mesa_new_enough() {
   dpkg --compare-versions "$v" ge 23
 }
 
-if have_vulkan_icd && mesa_new_enough; then
+# Plots label their panels with DejaVu (any font works; without one, labels are blank).
+if ! fc-list 2>/dev/null | grep -qi dejavu && command -v apt-get >/dev/null; then
+  NEED_FONTS=1
+else
+  NEED_FONTS=0
+fi
+
+if have_vulkan_icd && mesa_new_enough && [ "$NEED_FONTS" = 0 ]; then
   echo "setup-system: a Vulkan driver is present"
   exit 0
 fi
@@ -32,9 +39,9 @@ if [ "${VERSION_CODENAME:-}" = "bookworm" ]; then
     echo "deb http://deb.debian.org/debian bookworm-backports main" | $SUDO tee /etc/apt/sources.list.d/backports.list >/dev/null
   fi
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers libvulkan1 >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers libvulkan1 fonts-dejavu-core >/dev/null
 else
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq mesa-vulkan-drivers libvulkan1 >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq mesa-vulkan-drivers libvulkan1 fonts-dejavu-core >/dev/null
 fi
 echo "setup-system: installed mesa-vulkan-drivers $(dpkg-query -W -f='${Version}' mesa-vulkan-drivers)"

@@ -4,6 +4,9 @@ import { grad, requireGrad } from './autograd.js';
 import { Tensor, tidy, shapeStr } from './tensor.js';
 import { tensor } from './ops/create.js';
 import { concat, reshape } from './ops/shape.js';
+import { hostRng } from './random.js';
+
+export { hostRng };
 
 export interface GradcheckOptions {
   /** finite-difference step (default 1e-3; float32 rarely wants smaller) */
@@ -29,18 +32,6 @@ export interface GradcheckReport {
   checked: number;
   worst: GradcheckWorst;
   message: string;
-}
-
-/** A small deterministic generator for host-side draws (mulberry32). */
-export function hostRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 type Fn = (...xs: Tensor[]) => Tensor;

@@ -63,3 +63,51 @@ export function randNormal(shape: Shape, mean = 0, std = 1): Tensor {
   if (!(std >= 0)) throw new Error(`randNormal: std must be >= 0, got ${std}`);
   return draw('normal', shape, mean, std);
 }
+
+/**
+ * A small seeded generator for host-side draws (mulberry32): test data, data-set shuffles, toy
+ * distributions. Its whole state is one uint32 (`state()`), so resumed runs continue exactly.
+ */
+export class HostRng {
+  private a: number;
+  constructor(seed: number) {
+    this.a = seed >>> 0;
+  }
+  state(): number {
+    return this.a;
+  }
+  setState(s: number): void {
+    this.a = s >>> 0;
+  }
+  /** uniform on [0, 1) */
+  next(): number {
+    this.a = (this.a + 0x6d2b79f5) >>> 0;
+    let t = this.a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+  uniform(lo = 0, hi = 1): number {
+    return lo + (hi - lo) * this.next();
+  }
+  /** standard normal (Box-Muller; 1 - next() is in (0, 1]) */
+  normal(): number {
+    return Math.sqrt(-2 * Math.log(1 - this.next())) * Math.cos(2 * Math.PI * this.next());
+  }
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+  shuffle<T>(a: T[]): T[] {
+    for (let i = a.length - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      [a[i], a[j]] = [a[j], a[i]];
+    }
+    return a;
+  }
+}
+
+/** A function form of HostRng, uniform on [0, 1). */
+export function hostRng(seed: number): () => number {
+  const r = new HostRng(seed);
+  return () => r.next();
+}

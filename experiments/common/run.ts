@@ -1,0 +1,123 @@
+// What every experiment script shares: standard flags, one output folder, JSON Lines metrics,
+// a progress bar with ETA, and device start/stop around the body.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { adapterName, initDevice, releaseDevice } from '../../engine/index.js';
+
+export interface CommonOptions {
+  seed: number;
+  out: string;
+  quick: boolean;
+  progress: boolean;
+}
+
+/** A commander program with --seed, --out, --quick and --no-progress already defined. */
+export function program(name: string, description: string, defaultOut: string): Command {
+  return new Command(name)
+    .description(description)
+    .option('--seed <n>', 'random seed (fixes every draw)', (v) => intArg('--seed', v, 0), 0)
+    .option('--out <dir>', 'output folder (metrics, pictures, checkpoints)', defaultOut)
+    .option('--quick', 'a CI-sized run (minutes to seconds)', false)
+    .option('--no-progress', 'no progress bar (logs only)')
+    .showHelpAfterError();
+}
+
+export function intArg(flag: string, v: string, min = -Infinity): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${flag}: expected an integer >= ${min}, got '${v}'`);
+  return n;
+}
+
+export function numArg(flag: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(`${flag}: expected a number, got '${v}'`);
+  return n;
+}
+
+/** Appends one JSON object per line; safe to reopen on resume. */
+export class Metrics {
+  private fd: number;
+  constructor(readonly file: string, resumeFromStep?: number) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    if (resumeFromStep !== undefined && fs.existsSync(file)) {
+      // drop lines written after the checkpoint we resume from
+      const kept = fs
+        .readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l && (JSON.parse(l).step ?? 0) <= resumeFromStep);
+      fs.writeFileSync(file, kept.map((l) => l + '\n').join(''));
+    } else {
+      fs.writeFileSync(file, '');
+    }
+    this.fd = fs.openSync(file, 'a');
+  }
+  write(row: Record<string, unknown>): void {
+    fs.writeSync(this.fd, JSON.stringify(row) + '\n');
+  }
+  close(): void {
+    fs.closeSync(this.fd);
+  }
+  static read(file: string): Record<string, number>[] {
+    return fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+  }
+}
+
+/** A progress bar with ETA (or plain log lines when disabled or not a terminal). */
+export class Progress {
+  private bar: cliProgress.SingleBar | null = null;
+  private lastLog = 0;
+  constructor(
+    private total: number,
+    private enabled: boolean,
+    private label = '',
+  ) {
+    if (enabled && process.stderr.isTTY) {
+      this.bar = new cliProgress.SingleBar(
+        { format: `${label} [{bar}] {value}/{total} | ETA {eta_formatted} | {status}`, stream: process.stderr, hideCursor: true },
+        cliProgress.Presets.shades_classic,
+      );
+      this.bar.start(total, 0, { status: '' });
+    }
+  }
+  update(step: number, status = ''): void {
+    if (this.bar) this.bar.update(step, { status });
+    else if (this.enabled && Date.now() - this.lastLog > 10_000) {
+      this.lastLog = Date.now();
+      console.error(`${this.label} ${step}/${this.total} ${status}`);
+    }
+  }
+  stop(): void {
+    this.bar?.stop();
+  }
+}
+
+/** Starts the device, runs the body, and always releases the device so Node can exit. */
+export async function main(body: () => Promise<void>): Promise<void> {
+  try {
+    await initDevice();
+    console.error(`adapter: ${adapterName()}`);
+    await body();
+  } catch (e) {
+    console.error((e as Error).message);
+    process.exitCode = 1;
+  } finally {
+    await releaseDevice().catch(() => undefined);
+  }
+}
+
+export function ensureDir(dir: string): string {
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+export function writeJson(file: string, value: unknown): void {
+  const tmp = `${file}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(value, null, 2));
+  fs.renameSync(tmp, file);
+}
