@@ -30,6 +30,8 @@ describe('elementwise', () => {
     ['relu', E.relu, -2, 2],
     ['leakyRelu', (x) => E.leakyRelu(x, 0.2), -2, 2],
     ['tanh', E.tanh, -2, 2],
+    ['sin', E.sin, -2, 2],
+    ['cos', E.cos, -2, 2],
     ['sigmoid', E.sigmoid, -4, 4],
     ['clamp', (x) => E.clamp(x, -0.5, 0.7), -2, 2],
     ['pow 3', (x) => E.pow(x, 3), -2, 2],

@@ -42,6 +42,8 @@ export const square = unary('square', 'a * a', (x, _y, g) => mul(g, mul(x, 2)));
 export const sqrt = unary('sqrt', 'sqrt(a)', (_x, y, g) => div(g, mul(y, 2)));
 export const exp = unary('exp', 'exp(a)', (_x, y, g) => mul(g, y));
 export const log = unary('log', 'log(a)', (x, _y, g) => div(g, x));
+export const sin = unary('sin', 'sin(a)', (x, _y, g) => mul(g, cos(x)));
+export const cos = unary('cos', 'cos(a)', (x, _y, g) => neg(mul(g, sin(x))));
 export const reciprocal = unary('reciprocal', '1.0 / a', (_x, y, g) => neg(mul(g, square(y))));
 export const relu = unary('relu', 'max(a, 0.0)', (x, _y, g) => mul(g, positive(x)));
 const leakyReluP = unary('leakyRelu', 'select(p0 * a, a, a > 0.0)', (x, _y, g, s) => mul(g, leakySlope(x, s)));
