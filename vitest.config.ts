@@ -6,6 +6,7 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 180_000,
     hookTimeout: 120_000,
-    env: { ALR_QUIET_LEAKS: '1' },
+    // ALR_TUNE=0: tests use the heuristic variant (tune.test.ts turns timing on for itself)
+    env: { ALR_QUIET_LEAKS: '1', ALR_TUNE: '0' },
   },
 });

@@ -22,11 +22,13 @@ export function cachePath(): string {
 }
 
 let cache: Record<string, Record<string, string>> | null = null;
+let cacheFile = '';
 const measuring = new Set<string>();
 onDeviceRelease(() => measuring.clear());
 
 function load(): Record<string, Record<string, string>> {
-  if (cache) return cache;
+  if (cache && cacheFile === cachePath()) return cache;
+  cacheFile = cachePath();
   try {
     cache = JSON.parse(fs.readFileSync(cachePath(), 'utf8'));
   } catch {

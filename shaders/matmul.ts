@@ -27,7 +27,8 @@ export interface RegisterShape {
 /** The tiled kernel's fixed geometry: 64x64 outputs per workgroup, 16x16 threads of 4x4. */
 export const TILE = { tm: 64, tn: 64, tk: 16, wx: 16, wy: 16 } as const;
 
-// rows/cols/batch bases let one op be split over several dispatches (65535 groups per dimension)
+// yBase (first row) and zBase (first batch) split one op over several dispatches (65535 groups
+// per dimension)
 const HEADER = (l: MatmulLayout) => `struct Params {
   batchShape: array<vec4<u32>, 2>,
   aStrides: array<vec4<u32>, 2>,
@@ -102,6 +103,7 @@ export function matmulRegisterWGSL(l: MatmulLayout, s: RegisterShape): string {
   if (l.transA && l.vecA) for (const q of range(tm / 4)) decl.push(`  let mq${q} = min(m0 + ${4 * q}u, u.M - 4u);`);
   if (!l.transB && l.vecB) for (const q of range(tn / 4)) decl.push(`  let nq${q} = min(n0 + ${4 * q}u, u.N - 4u);`);
 
+  const kVec = (l.vecA && !l.transA) || (l.vecB && l.transB);
   /** Loads for k .. k+kc-1 (kc = 4 or 1) and the fma steps, in k order. */
   const step = (kc: number): string => {
     const out: string[] = [];
@@ -154,15 +156,9 @@ export function matmulRegisterWGSL(l: MatmulLayout, s: RegisterShape): string {
     }
     for (const kk of range(kc)) {
       for (const q of range(tn / 4)) {
-        bRow[kk][q] ??= `vec4<f32>(${range(4).map((r) => b[kk][4 * q + r]).join(', ')})`;
-      }
-    }
-    for (const kk of range(kc)) {
-      for (const q of range(tn / 4)) {
-        if (!bRow[kk][q].startsWith('b')) {
-          out.push(`    let bv${kk}_${q} = ${bRow[kk][q]};`);
-          bRow[kk][q] = `bv${kk}_${q}`;
-        }
+        if (bRow[kk][q]) continue; // already a vec4 load along N
+        out.push(`    let bv${kk}_${q} = vec4<f32>(${range(4).map((r) => b[kk][4 * q + r]).join(', ')});`);
+        bRow[kk][q] = `bv${kk}_${q}`;
       }
       for (const i of range(tm)) {
         for (const q of range(tn / 4)) {
@@ -177,7 +173,7 @@ export function matmulRegisterWGSL(l: MatmulLayout, s: RegisterShape): string {
 @compute @workgroup_size(${wx}, ${wy})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let n0 = gid.x * ${tn}u;
-  let m0 = (gid.y + u.yBase) * ${tm}u;
+  let m0 = u.yBase + gid.y * ${tm}u;
   let z = gid.z + u.zBase;
   if (n0 >= u.N || m0 >= u.M) { return; }
   let offs = batchOffsets(z);
@@ -188,14 +184,13 @@ ${decl.join('\n')}
 ${range(tm)
   .flatMap((i) => range(tn / 4).map((q) => `  var acc_${i}_${q} = vec4<f32>(0.0);`))
   .join('\n')}
-  let k4 = u.K & ~3u;
-  var k = 0u;
-  for (; k < k4; k += 4u) {
-${step(4)}
-  }
-  for (; k < u.K; k++) {
-${step(1)}
-  }
+${
+  // a vec4 load along K implies K % 4 == 0: four steps per iteration, no tail. Otherwise one
+  // step per iteration (unrolling scalar loads only costs compile time).
+  kVec
+    ? `  for (var k = 0u; k < u.K; k += 4u) {\n${step(4)}\n  }`
+    : `  for (var k = 0u; k < u.K; k++) {\n${step(1)}\n  }`
+}
 ${storeBlock(l, tm, tn)}
 }
 `;
@@ -219,13 +214,13 @@ export function matmulTiledWGSL(l: MatmulLayout): string {
   const aIdx = l.transA ? 'aOff + k * u.M + m' : 'aOff + m * u.K + k';
   const bIdx = l.transB ? 'bOff + n * u.K + k' : 'bOff + k * u.N + n';
   return `${HEADER(l)}
-// As[kk][m / 4] holds A[m0 + m, k0 + kk]; Bs[kk][n / 4] holds B[k0 + kk, n0 + n]
-var<workgroup> As: array<vec4<f32>, ${(tk * tm) / 4}>;
-var<workgroup> Bs: array<vec4<f32>, ${(tk * tn) / 4}>;
+// As[kk * tm + m] holds A[tileM + m, k0 + kk]; Bs[kk * tn + n] holds B[k0 + kk, tileN + n]
+var<workgroup> As: array<f32, ${tk * tm}>;
+var<workgroup> Bs: array<f32, ${tk * tn}>;
 
 @compute @workgroup_size(${wx}, ${wy})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let tileM = (wid.y + u.yBase) * ${tm}u;
+  let tileM = u.yBase + wid.y * ${tm}u;
   let tileN = wid.x * ${tn}u;
   let z = wid.z + u.zBase;
   let offs = batchOffsets(z);
@@ -247,7 +242,7 @@ ${range(4)
         let k = k0 + kk;
         var v = 0.0;
         if (m < u.M && k < u.K) { v = ${scalarAt('A', l.vecA, aIdx)}; }
-        As[kk * ${tm / 4}u + mm / 4u][mm % 4u] = v;
+        As[kk * ${tm}u + mm] = v;
       }
       {
         ${tileB}
@@ -255,15 +250,17 @@ ${range(4)
         let k = k0 + kk;
         var v = 0.0;
         if (n < u.N && k < u.K) { v = ${scalarAt('B', l.vecB, bIdx)}; }
-        Bs[kk * ${tn / 4}u + nn / 4u][nn % 4u] = v;
+        Bs[kk * ${tn}u + nn] = v;
       }
     }
     workgroupBarrier();
     // only the K - k0 valid steps: padding never enters a sum, so the order matches 'register'
     let kmax = min(${tk}u, u.K - k0);
     for (var kk = 0u; kk < kmax; kk++) {
-      let a = As[kk * ${tm / 4}u + lid.y];
-      let b = Bs[kk * ${tn / 4}u + lid.x];
+      let ai = kk * ${tm}u + lid.y * 4u;
+      let bi = kk * ${tn}u + lid.x * 4u;
+      let a = vec4<f32>(As[ai], As[ai + 1u], As[ai + 2u], As[ai + 3u]);
+      let b = vec4<f32>(Bs[bi], Bs[bi + 1u], Bs[bi + 2u], Bs[bi + 3u]);
 ${range(4)
   .map((i) => `      acc_${i}_0 = fma(vec4<f32>(a.${COMP[i]}), b, acc_${i}_0);`)
   .join('\n')}
