@@ -16,3 +16,8 @@ export * from './ops/create.js';
 export * from './ops/elementwise.js';
 export * from './ops/shape.js';
 export * from './ops/reduce.js';
+export * from './ops/matmul.js';
+export * from './ops/norm.js';
+export * from './ops/pool.js';
+export * from './optim.js';
+export * from './ops/conv.js';

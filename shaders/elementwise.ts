@@ -1,8 +1,11 @@
-// One generator for every elementwise kernel: up to three f32 inputs read through
-// arbitrary strides (broadcast, permute, slice), two scalar parameters, one contiguous output.
-import { dimAt, flatIndex, mainSignature } from './common.js';
+// One generator for every elementwise kernel: up to three f32 inputs read through strides
+// (broadcast, permute, slice), two scalar parameters, one contiguous output.
+// Each invocation writes PER_THREAD consecutive outputs: on CPU adapters (lavapipe) the cost per
+// invocation dominates small kernels, and on GPUs four outputs per thread is still cheap.
+import { flatIndex, mainSignature } from './common.js';
 
 const NAMES = ['a', 'b', 'c'];
+export const PER_THREAD = 4;
 
 // WGSL's pow is undefined for a negative base; integer exponents follow the usual sign rule.
 const POW = `fn pow_s(x: f32, p: f32) -> f32 {
@@ -12,26 +15,35 @@ const POW = `fn pow_s(x: f32, p: f32) -> f32 {
   return select(m, -m, (i32(p) & 1) == 1);
 }`;
 
+const field = (name: string, d: number) => `u.${name}[${d >> 2}].${'xyzw'[d & 3]}`;
+
 /**
  * `expr` is a WGSL f32 expression in a, b, c (the inputs) and p0, p1 (scalars).
- * `strided`: inputs are indexed through shape/strides; otherwise every input is contiguous
- * and has the output's shape (the fast path).
+ * `rank` 0: every input is contiguous with the output's shape (the fast path); otherwise inputs
+ * are read through `rank` collapsed dims of shape/strides (index math unrolled at compile time).
  */
-export function elementwiseWGSL(expr: string, arity: number, strided: boolean): string {
+export function elementwiseWGSL(expr: string, arity: number, rank: number): string {
   const inputs = NAMES.slice(0, arity);
-  const decls = inputs
-    .map((n, k) => `@group(0) @binding(${k + 1}) var<storage, read> in_${n}: array<f32>;`)
-    .join('\n');
-  const index = strided
-    ? `  var rem = i;
-${inputs.map((n) => `  var i_${n} = u.offsets[${NAMES.indexOf(n)}];`).join('\n')}
-  for (var d = u.rank; d > 0u; d--) {
-    let s = ${dimAt('u.shape', 'd - 1u')};
-    let coord = rem % s;
-    rem = rem / s;
-${inputs.map((n, k) => `    i_${n} += coord * ${dimAt(`u.strides${k}`, 'd - 1u')};`).join('\n')}
-  }`
-    : inputs.map((n) => `  let i_${n} = i;`).join('\n');
+  const decls = inputs.map((n, k) => `@group(0) @binding(${k + 1}) var<storage, read> in_${n}: array<f32>;`).join('\n');
+  let index: string;
+  if (rank === 0) {
+    index = inputs.map((n) => `    let i_${n} = e;`).join('\n');
+  } else {
+    const lines: string[] = [];
+    inputs.forEach((n, k) => lines.push(`    var i_${n} = u.offsets.${'xyz'[k]};`));
+    if (rank === 1) {
+      inputs.forEach((n, k) => lines.push(`    i_${n} += e * ${field(`strides${k}`, 0)};`));
+    } else {
+      lines.push('    var rem = e;');
+      for (let d = rank - 1; d >= 0; d--) {
+        if (d > 0) {
+          lines.push(`    let c${d} = rem % ${field('shape', d)};`, `    rem = rem / ${field('shape', d)};`);
+        } else lines.push(`    let c0 = rem;`);
+        inputs.forEach((n, k) => lines.push(`    i_${n} += c${d} * ${field(`strides${k}`, d)};`));
+      }
+    }
+    index = lines.join('\n');
+  }
   return `struct Params {
   shape: array<vec4<u32>, 2>,
   strides0: array<vec4<u32>, 2>,
@@ -39,23 +51,25 @@ ${inputs.map((n, k) => `    i_${n} += coord * ${dimAt(`u.strides${k}`, 'd - 1u')
   strides2: array<vec4<u32>, 2>,
   offsets: vec4<u32>,
   n: u32,
-  rank: u32,
   p0: f32,
   p1: f32,
 }
 @group(0) @binding(0) var<uniform> u: Params;
 ${decls}
-${POW}
 @group(0) @binding(${arity + 1}) var<storage, read_write> out: array<f32>;
+${POW}
 
 ${mainSignature()} {
   ${flatIndex()}
-  if (i >= u.n) { return; }
   let p0 = u.p0;
   let p1 = u.p1;
+  for (var k = 0u; k < ${PER_THREAD}u; k++) {
+    let e = i * ${PER_THREAD}u + k;
+    if (e >= u.n) { return; }
 ${index}
-${inputs.map((n) => `  let ${n} = in_${n}[i_${n}];`).join('\n')}
-  out[i] = ${expr};
+${inputs.map((n) => `    let ${n} = in_${n}[i_${n}];`).join('\n')}
+    out[e] = ${expr};
+  }
 }
 `;
 }

@@ -3,7 +3,7 @@
 import { Tensor, shapeStr, type Shape } from '../tensor.js';
 import { dispatch, Params, type Kernel } from '../runtime.js';
 import { contiguousStrides, MAX_RANK, sameShape } from '../shape.js';
-import { elementwiseWGSL } from '../../shaders/elementwise.js';
+import { elementwiseWGSL, PER_THREAD } from '../../shaders/elementwise.js';
 import { WG } from '../../shaders/common.js';
 
 export interface View {
@@ -17,8 +17,8 @@ export function contiguousView(t: Tensor): View {
 }
 
 const kernels = new Map<string, Kernel>();
-function kernel(name: string, expr: string, arity: number, strided: boolean): Kernel {
-  const key = `map:${strided ? 's' : 'c'}:${arity}:${expr}`;
+function kernel(name: string, expr: string, arity: number, rank: number): Kernel {
+  const key = `map:${rank}:${arity}:${expr}`;
   let k = kernels.get(key);
   if (!k) {
     k = {
@@ -26,11 +26,37 @@ function kernel(name: string, expr: string, arity: number, strided: boolean): Ke
       key,
       bindings: [...Array(arity).fill('read'), 'write'],
       uniforms: true,
-      wgsl: () => elementwiseWGSL(expr, arity, strided),
+      wgsl: () => elementwiseWGSL(expr, arity, rank),
     };
     kernels.set(key, k);
   }
   return k;
+}
+
+/**
+ * Drops size-1 dims and merges neighbours that every input walks contiguously, so that most
+ * strided reads need one or two dims of index arithmetic (a bias add becomes rank 2, a scalar
+ * broadcast rank 1).
+ */
+function collapse(shape: Shape, views: View[]): { shape: number[]; strides: number[][] } {
+  const outShape: number[] = [];
+  const outStrides: number[][] = views.map(() => []);
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1) continue;
+    const last = outShape.length - 1;
+    if (last >= 0 && views.every((v, k) => outStrides[k][last] === v.strides[d] * shape[d])) {
+      outShape[last] *= shape[d];
+      views.forEach((v, k) => (outStrides[k][last] = v.strides[d]));
+    } else {
+      outShape.push(shape[d]);
+      views.forEach((v, k) => outStrides[k].push(v.strides[d]));
+    }
+  }
+  if (outShape.length === 0) {
+    outShape.push(1);
+    views.forEach((_, k) => outStrides[k].push(0));
+  }
+  return { shape: outShape, strides: outStrides };
 }
 
 /** Splits a 1-D workgroup count over x and y (the per-dimension limit is 65535). */
@@ -64,20 +90,21 @@ export function map(
   for (const v of views) checkF32(name, v.tensor);
   const out = Tensor.empty(shape);
   if (out.size === 0) return out;
-  const fast = views.every((v) => v.offset === 0 && sameShape(v.tensor.shape, shape) && v.strides.join() === contiguousStrides(shape).join());
+  const fast = views.every((v) => v.offset === 0 && sameShape(v.tensor.shape, shape));
+  const dims = fast ? { shape: [] as number[], strides: views.map(() => [] as number[]) } : collapse(shape, views);
   const p = new Params()
-    .dims8(shape, 1)
-    .dims8(views[0]?.strides ?? [])
-    .dims8(views[1]?.strides ?? [])
-    .dims8(views[2]?.strides ?? [])
+    .dims8(dims.shape, 1)
+    .dims8(dims.strides[0] ?? [])
+    .dims8(dims.strides[1] ?? [])
+    .dims8(dims.strides[2] ?? [])
     .u32(views[0]?.offset ?? 0, views[1]?.offset ?? 0, views[2]?.offset ?? 0, 0)
-    .u32(out.size, shape.length)
+    .u32(out.size)
     .f32(p0, p1);
   dispatch(
-    kernel(name, expr, views.length, !fast),
+    kernel(name, expr, views.length, dims.shape.length),
     [...views.map((v) => v.tensor.binding(name)), out.binding(name)],
     p,
-    groups1d(out.size),
+    groups1d(Math.ceil(out.size / PER_THREAD)),
   );
   return out;
 }

@@ -1,0 +1,69 @@
+// Pooling and resampling kernels on contiguous NCHW tensors (one invocation per element of
+// the smaller side, so each reads or writes a 2x2 block / one r×r block position).
+import { flatIndex, mainSignature } from './common.js';
+
+/** out[r, j] = s · (x[2r, 2j] + x[2r, 2j+1] + x[2r+1, 2j] + x[2r+1, 2j+1]), rows r over N·C·H/2. */
+export const pool2x2WGSL = () => `struct Params { n: u32, w_out: u32, s: f32 }
+@group(0) @binding(0) var<uniform> u: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+${mainSignature()} {
+  ${flatIndex()}
+  if (i >= u.n) { return; }
+  let j = i % u.w_out;
+  let r = i / u.w_out;
+  let w_in = 2u * u.w_out;
+  let k = 2u * r * w_in + 2u * j;
+  out[i] = u.s * ((x[k] + x[k + 1u]) + (x[k + w_in] + x[k + w_in + 1u]));
+}
+`;
+
+/** Nearest 2x upsampling times s: each input element fills its 2x2 output block. */
+export const upsample2xWGSL = () => `struct Params { n: u32, w_in: u32, s: f32 }
+@group(0) @binding(0) var<uniform> u: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+${mainSignature()} {
+  ${flatIndex()}
+  if (i >= u.n) { return; }
+  let j = i % u.w_in;
+  let r = i / u.w_in;
+  let w_out = 2u * u.w_in;
+  let k = 2u * r * w_out + 2u * j;
+  let v = u.s * x[i];
+  out[k] = v;
+  out[k + 1u] = v;
+  out[k + w_out] = v;
+  out[k + w_out + 1u] = v;
+}
+`;
+
+/**
+ * Depth-to-space / space-to-depth, one invocation per element of the depth layout
+ * [N, C·r², H, W] <-> [N, C, H·r, W·r]. Mode 'CRD' (PyTorch pixel_shuffle): depth channel
+ * c·r² + i·r + j; 'DCR' (TensorFlow/ONNX default): (i·r + j)·C + c.
+ */
+export function depthSpaceWGSL(toSpace: boolean, mode: 'CRD' | 'DCR'): string {
+  const chan = mode === 'CRD' ? 'let c = ch / rr; let ij = ch % rr;' : 'let ij = ch / u.c_out; let c = ch % u.c_out;';
+  return `struct Params { n: u32, c_out: u32, h: u32, w: u32, r: u32 }
+@group(0) @binding(0) var<uniform> u: Params;
+@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+${mainSignature()} {
+  ${flatIndex()}
+  if (i >= u.n) { return; }
+  let rr = u.r * u.r;
+  let x = i % u.w;
+  let t = i / u.w;
+  let y = t % u.h;
+  let t2 = t / u.h;
+  let ch = t2 % (u.c_out * rr);
+  let nb = t2 / (u.c_out * rr);
+  ${chan}
+  let di = ij / u.r;
+  let dj = ij % u.r;
+  let s = ((nb * u.c_out + c) * u.h * u.r + y * u.r + di) * u.w * u.r + x * u.r + dj;
+  ${toSpace ? 'dst[s] = src[i];' : 'dst[i] = src[s];'}
+}
+`;
+}
