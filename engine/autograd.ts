@@ -5,8 +5,11 @@ import { keep, Tensor, tidy, shapeStr } from './tensor.js';
 export interface GradNode {
   op: string;
   inputs: Tensor[];
-  /** gradients for each input given the output's gradient (null: no gradient flows) */
-  backward: (g: Tensor) => (Tensor | null)[];
+  /**
+   * Gradients for each input given the output's gradient (null: no gradient flows). `needs[i]`
+   * says whether input i's gradient is wanted; expensive rules (matmul, conv) skip the others.
+   */
+  backward: (g: Tensor, needs: boolean[]) => (Tensor | null)[];
 }
 
 let gradEnabled = true;
@@ -144,18 +147,28 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor[], opts: GradOpt
   };
   outs.forEach((o, i) => accumulate(o, seeds[i]));
 
+  // Only tensors from which a requested input can be reached need a gradient: a search for
+  // d/dr must not pay for the weight gradients of every layer.
+  const order = topoOrder(outs);
+  const relevant = new Set<Tensor>();
+  for (let i = order.length - 1; i >= 0; i--) {
+    const t = order[i];
+    if (wanted.has(t) || t.node?.inputs.some((x) => relevant.has(x))) relevant.add(t);
+  }
+
   const prevInBackward = inBackward;
   inBackward = true;
   try {
     withGrad(createGraph, () => {
-      for (const t of topoOrder(outs)) {
+      for (const t of order) {
         const g = grads.get(t);
-        if (!g || !t.node) continue;
+        if (!g || !t.node || !relevant.has(t)) continue;
         const node = t.node;
-        const inGrads = node.backward(g);
+        const needs = node.inputs.map((x) => x.requiresGrad && relevant.has(x));
+        const inGrads = node.backward(g, needs);
         node.inputs.forEach((inp, i) => {
           const gi = inGrads[i];
-          if (!gi || !inp.requiresGrad) return;
+          if (!gi || !needs[i]) return;
           if (gi.shape.join() !== inp.shape.join()) {
             throw new Error(
               `grad: backward of '${node.op}' gave a gradient of shape ${shapeStr(gi.shape)} for an input of shape ${shapeStr(inp.shape)}`,

@@ -78,4 +78,18 @@ describe('autograd', () => {
     const [g] = E.grad(E.sum(y), [x]);
     expectClose(await g.toFloat32(), [1]);
   });
+
+  it('computes only the gradients on a path to the requested inputs', () => {
+    const x = E.requireGrad(E.randUniform([8, 16]));
+    const w = E.requireGrad(E.randUniform([16, 16]));
+    const y = E.sum(E.matmul(E.matmul(x, w), w));
+    const d0 = E.counters.dispatches;
+    E.grad(y, [x]);
+    const onlyX = E.counters.dispatches - d0;
+    const d1 = E.counters.dispatches;
+    E.grad(y, [x, w]);
+    const both = E.counters.dispatches - d1;
+    expect(onlyX).toBeLessThan(both);
+  });
 });
+

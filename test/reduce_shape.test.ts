@@ -92,6 +92,13 @@ describe('shape ops', () => {
     expectClose(await E.expand(E.tensor([1, 2], [2, 1]), [2, 3]).toFloat32(), [1, 1, 1, 2, 2, 2]);
   });
 
+  it('permutes axes of equal size (strided reads, not the contiguous fast path)', async () => {
+    const x = E.tensor([0, 1, 2, 3, 4, 5, 6, 7, 8], [3, 3]);
+    expectClose(await E.transpose(x).toFloat32(), [0, 3, 6, 1, 4, 7, 2, 5, 8]);
+    const c = E.tensor([0, 1, 2, 3, 4, 5, 6, 7], [2, 2, 2]);
+    expectClose(await E.permute(c, [2, 1, 0]).toFloat32(), [0, 4, 2, 6, 1, 5, 3, 7]);
+  });
+
   it('gradients of permute, slice (with step), concat, expand, reshape, first and second order', async () => {
     const x = rnd([3, 4, 5]);
     const y = rnd([3, 2, 5], 2);

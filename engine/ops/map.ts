@@ -90,7 +90,8 @@ export function map(
   for (const v of views) checkF32(name, v.tensor);
   const out = Tensor.empty(shape);
   if (out.size === 0) return out;
-  const fast = views.every((v) => v.offset === 0 && sameShape(v.tensor.shape, shape));
+  const dense = contiguousStrides(shape);
+  const fast = views.every((v) => v.offset === 0 && sameShape(v.tensor.shape, shape) && v.strides.every((s, i) => s === dense[i]));
   const dims = fast ? { shape: [] as number[], strides: views.map(() => [] as number[]) } : collapse(shape, views);
   const p = new Params()
     .dims8(dims.shape, 1)

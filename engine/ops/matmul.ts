@@ -152,10 +152,10 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const transA = opts.transA ?? false;
   const transB = opts.transB ?? false;
   const y = matmulRaw(a, b, transA, transB);
-  return record(y, 'matmul', [a, b], (g) => {
+  return record(y, 'matmul', [a, b], (g, needs) => {
     // C = op(A) op(B): d op(A) = G op(B)ᵀ, d op(B) = op(A)ᵀ G; transposed inputs take the transpose
-    const ga = transA ? matmul(b, g, { transA: transB, transB: true }) : matmul(g, b, { transB: !transB });
-    const gb = transB ? matmul(g, a, { transA: true, transB: transA }) : matmul(a, g, { transA: !transA });
-    return [sumTo(ga, a.shape), sumTo(gb, b.shape)];
+    const ga = !needs[0] ? null : transA ? matmul(b, g, { transA: transB, transB: true }) : matmul(g, b, { transB: !transB });
+    const gb = !needs[1] ? null : transB ? matmul(g, a, { transA: true, transB: transA }) : matmul(a, g, { transA: !transA });
+    return [ga && sumTo(ga, a.shape), gb && sumTo(gb, b.shape)];
   });
 }

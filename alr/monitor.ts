@@ -1,0 +1,145 @@
+// Training monitors (paper §3.2 and the ALR code's summaries). Every step's scalars stay on the
+// GPU; a Monitor reads a whole window back with one readback every N steps, so logging does not
+// stall the command stream each step.
+import {
+  concat, detach, grad, keep, mean, noGrad, requireGrad, reshape, shapeStr, sum, tidy, type Tensor,
+} from '../engine/index.js';
+import { auxiliaryPass, criticScores, type Critic } from './critic.js';
+import { gradientNorm, interpolates } from './baselines.js';
+import type { CriticStepResult } from './wgan.js';
+
+export type MonitorRow = { step: number } & Record<string, number>;
+
+/** Keeps per-step scalar tensors and reads them back in batches. */
+export class Monitor {
+  private pendingRows: { step: number; names: string[]; values: Tensor[] }[] = [];
+  private nextStep = 0;
+
+  /** `every`: how many pushed steps make the monitor `due` for a flush. */
+  constructor(readonly every = 50) {
+    if (!(Number.isInteger(every) && every >= 1)) throw new Error(`Monitor: every must be an integer >= 1, got ${every}`);
+  }
+
+  /** Stores this step's scalars (one-element tensors): aliases without history, kept until flush(). */
+  push(values: Record<string, Tensor>, step = this.nextStep): void {
+    const names = Object.keys(values);
+    const kept = names.map((name) => {
+      const t = values[name];
+      if (t.size !== 1) throw new Error(`Monitor.push: '${name}' must be a one-element tensor, got ${shapeStr(t.shape)}`);
+      return keep(noGrad(() => reshape(t, [1]))); // an alias without history
+    });
+    this.pendingRows.push({ step, names, values: kept });
+    this.nextStep = step + 1;
+  }
+
+  get pending(): number {
+    return this.pendingRows.length;
+  }
+
+  get due(): boolean {
+    return this.pendingRows.length >= this.every;
+  }
+
+  /** Reads every pending step back (one readback) and releases the tensors. */
+  async flush(): Promise<MonitorRow[]> {
+    const rows = this.pendingRows;
+    this.pendingRows = [];
+    const all = rows.flatMap((r) => r.values);
+    if (all.length === 0) return [];
+    const packed = tidy(() => noGrad(() => concat(all, 0)));
+    for (const t of all) t.dispose();
+    const data = await packed.toFloat32();
+    packed.dispose();
+    let i = 0;
+    return rows.map((r) => {
+      const row: MonitorRow = { step: r.step };
+      for (const name of r.names) row[name] = data[i++];
+      return row;
+    });
+  }
+
+  /** Releases pending tensors without reading them. */
+  dispose(): void {
+    for (const r of this.pendingRows) for (const t of r.values) t.dispose();
+    this.pendingRows = [];
+  }
+}
+
+/**
+ * Mean ‖∇_x D(x̃)‖₂ at random real/fake interpolates (first order; auxiliary pass). The ALR code
+ * logs it even in ALP runs: the paper's "gradient norm ≈ 5 with λ = 100".
+ */
+export function gradNormAtInterpolates(critic: Critic, real: Tensor, fake: Tensor, u?: Tensor): Tensor {
+  return tidy(() => {
+    const leaf = requireGrad(interpolates(real, fake, u));
+    const y = auxiliaryPass(critic, () => criticScores(critic, leaf, 'gradNormAtInterpolates'));
+    const [g] = grad(sum(y), [leaf]);
+    return noGrad(() => mean(gradientNorm(g, 'l2')));
+  });
+}
+
+/** The paper's per-step critic monitors from a WGAN-ALP step, as GPU scalars. */
+export function criticStepMonitors(s: CriticStepResult): Record<string, Tensor> {
+  const m = s.penalty.monitors;
+  return noGrad(() => ({
+    violations: m.violations,
+    ratioMean: m.ratioMean,
+    ratioStd: m.ratioStd,
+    alpMean: m.alpMean,
+    alpStd: m.alpStd,
+    penaltyLoss: m.loss,
+    wasserstein: s.wasserstein,
+    dReal: mean(detach(s.dReal)),
+    dFake: mean(detach(s.dFake)),
+    criticLoss: detach(s.loss),
+  }));
+}
+
+export interface LambdaControllerOptions {
+  /** the starting λ */
+  lambda: number;
+  /** the wanted range of the violation fraction count / batch (default [0.02, 0.5]) */
+  band?: readonly [number, number];
+  /** multiplicative step (default 1.5) */
+  factor?: number;
+  /** bounds of λ (default [1e-3, 1e4]) */
+  min?: number;
+  max?: number;
+}
+
+/**
+ * EXTENSION beyond the paper (off unless you construct it): automates §3.2's tuning advice.
+ * Too many violations -> raise λ; too few -> lower it. Call update() with flushed monitor
+ * values (e.g. the mean violation fraction of a window), then use `lambda` for the next steps.
+ */
+export class LambdaController {
+  lambda: number;
+  readonly band: readonly [number, number];
+  readonly factor: number;
+  readonly min: number;
+  readonly max: number;
+
+  constructor(o: LambdaControllerOptions) {
+    this.band = o.band ?? [0.02, 0.5];
+    this.factor = o.factor ?? 1.5;
+    this.min = o.min ?? 1e-3;
+    this.max = o.max ?? 1e4;
+    if (!(o.lambda >= 0 && Number.isFinite(o.lambda))) throw new Error(`LambdaController: lambda must be a finite number >= 0, got ${o.lambda}`);
+    const [lo, hi] = this.band;
+    if (!(lo >= 0 && lo < hi && hi <= 1)) throw new Error(`LambdaController: band must satisfy 0 <= lo < hi <= 1, got [${lo}, ${hi}]`);
+    if (!(this.factor > 1)) throw new Error(`LambdaController: factor must be > 1, got ${this.factor}`);
+    if (!(this.min > 0 && this.min <= this.max)) throw new Error(`LambdaController: need 0 < min <= max, got [${this.min}, ${this.max}]`);
+    this.lambda = o.lambda;
+  }
+
+  /** Adjusts λ from a violation fraction in [0, 1]; returns the new λ. */
+  update(violationFraction: number): number {
+    if (!(violationFraction >= 0 && violationFraction <= 1)) {
+      throw new Error(`LambdaController.update: violationFraction must be in [0, 1], got ${violationFraction}`);
+    }
+    const [lo, hi] = this.band;
+    if (violationFraction > hi) this.lambda = Math.min(this.max, this.lambda * this.factor);
+    else if (violationFraction < lo) this.lambda = Math.max(this.min, this.lambda / this.factor);
+    return this.lambda;
+  }
+}
