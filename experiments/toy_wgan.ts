@@ -1,0 +1,317 @@
+// Toy WGANs on WGAN-GP's 2-D datasets (8gaussians, 25gaussians, swissroll) with a selectable
+// Lipschitz regulariser: ALP (the paper's), GP, LP, spectral norm, weight clipping or none.
+//
+//   npx tsx experiments/toy_wgan.ts --dataset 8gaussians --reg alp --iters 2000 --out out/toy
+//
+// Writes to --out: metrics.jsonl (one row per --every generator steps), samples_<iter>.png
+// (real and generated samples over the critic's contour lines), samples.png (the latest),
+// curves.png, summary.json, and checkpoint.safetensors (resumable with --resume).
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import * as E from '../engine/index.js';
+import { Adam } from '../engine/optim.js';
+import { loadCheckpoint, saveCheckpoint, spectralNorm, toyCritic, toyGenerator, type MLP } from '../nn/index.js';
+import {
+  adversarialLipschitzPenalty,
+  clipWeights,
+  criticStepMonitors,
+  gradNormAtInterpolates,
+  Monitor,
+  uniformEps,
+  wganAlpCriticLoss,
+  wganGeneratorLoss,
+  wganGpCriticLoss,
+  type Critic,
+} from '../alr/index.js';
+import { asCritic } from './common/models.js';
+import { toySampler, TOY_DATASETS, type ToyDataset } from './common/toy_data.js';
+import { exactW1, modeCoverage } from './common/toy_metrics.js';
+import { lines, savePng, scatter } from './common/plot.js';
+import { ensureDir, intArg, main, Metrics, numArg, program, Progress, writeJson } from './common/run.js';
+
+export const REGULARISERS = ['alp', 'gp', 'lp', 'sn', 'clip', 'none'] as const;
+export type Regulariser = (typeof REGULARISERS)[number];
+
+export interface ToyWganOptions {
+  dataset: ToyDataset;
+  reg: Regulariser;
+  /** generator iterations */
+  iters: number;
+  criticIters: number;
+  batch: number;
+  dim: number;
+  /** penalty weight; default per regulariser (ALP 100 as the paper, GP/LP 0.1 as gan_toy.py) */
+  lambda?: number;
+  /** ALP: power iterations, ξ, ε range */
+  k: number;
+  xi: number;
+  epsMin: number;
+  epsMax: number;
+  lr: number;
+  every: number;
+  seed: number;
+  out: string;
+  resume: boolean;
+  progress: boolean;
+}
+
+export const TOY_DEFAULTS: Omit<ToyWganOptions, 'out'> = {
+  dataset: '8gaussians',
+  reg: 'alp',
+  iters: 2000,
+  criticIters: 5,
+  batch: 256,
+  dim: 128,
+  k: 1,
+  xi: 10,
+  epsMin: 0.1,
+  epsMax: 10,
+  lr: 1e-4,
+  every: 100,
+  seed: 0,
+  resume: false,
+  progress: true,
+};
+
+export function defaultLambda(reg: Regulariser): number {
+  return reg === 'alp' ? 100 : 0.1;
+}
+
+const FRAME = { xMin: -3, xMax: 3, yMin: -3, yMax: 3 };
+const GRID = 96;
+
+/** Critic values on a GRID×GRID lattice over FRAME, row 0 at the top (for contour lines). */
+function criticField(critic: Critic): E.Tensor {
+  const pts = new Float32Array(2 * GRID * GRID);
+  for (let i = 0; i < GRID; i++) {
+    for (let j = 0; j < GRID; j++) {
+      pts[2 * (i * GRID + j)] = FRAME.xMin + ((FRAME.xMax - FRAME.xMin) * j) / (GRID - 1);
+      pts[2 * (i * GRID + j) + 1] = FRAME.yMax - ((FRAME.yMax - FRAME.yMin) * i) / (GRID - 1);
+    }
+  }
+  return E.tidy(() => E.noGrad(() => critic.forward(E.tensor(pts, [GRID * GRID, 2]))));
+}
+
+export interface ToyWganSummary {
+  dataset: ToyDataset;
+  reg: Regulariser;
+  lambda: number;
+  iters: number;
+  wallSeconds: number;
+  final: Record<string, number>;
+  picture: string;
+}
+
+export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
+  if (!(o.iters >= 1 && o.criticIters >= 1 && o.batch >= 2 && o.dim >= 1 && o.every >= 1)) {
+    throw new Error(`toy_wgan: iters, critic-iters, dim and every must be >= 1 and batch >= 2 (got ${JSON.stringify(o)})`);
+  }
+  const lambda = o.lambda ?? defaultLambda(o.reg);
+  ensureDir(o.out);
+  E.manualSeed(o.seed);
+  const sampler = toySampler(o.dataset, o.seed + 1);
+  const G: MLP = toyGenerator(o.dim);
+  const D: MLP = o.reg === 'sn' ? toySnCritic(o.dim) : toyCritic(o.dim);
+  const critic = asCritic(D);
+  const optG = new Adam(G.parameters(), { lr: o.lr, betas: [0.5, 0.9] });
+  const optD = new Adam(D.parameters(), { lr: o.lr, betas: [0.5, 0.9] });
+  const ckpt = path.join(o.out, 'checkpoint.safetensors');
+  let start = 0;
+  if (o.resume && fs.existsSync(ckpt)) {
+    const { step, metadata } = await loadCheckpoint(ckpt, { modules: { G, D }, optimizers: { G: optG, D: optD } });
+    start = step ?? 0;
+    sampler.setState(JSON.parse(metadata.sampler));
+    console.error(`resumed from ${ckpt} at iteration ${start}`);
+  }
+  const metrics = new Metrics(path.join(o.out, 'metrics.jsonl'), o.resume ? start : undefined);
+  const monitor = new Monitor(1_000_000);
+  const progress = new Progress(o.iters, o.progress, `${o.dataset}/${o.reg}`);
+  const t0 = performance.now();
+  let lastRow: Record<string, number> = {};
+  let picture = '';
+
+  const criticStep = () =>
+    E.tidy(() => {
+      const real = E.tensor(sampler.sample(o.batch), [o.batch, 2]);
+      const fake = E.noGrad(() => G.forward(E.randNormal([o.batch, 2])));
+      let loss: E.Tensor;
+      let mon: Record<string, E.Tensor>;
+      if (o.reg === 'alp') {
+        const s = wganAlpCriticLoss(critic, real, fake, {
+          lambda,
+          k: o.k,
+          xi: o.xi,
+          eps: uniformEps(o.epsMin, o.epsMax),
+        });
+        loss = s.loss;
+        mon = criticStepMonitors(s);
+      } else if (o.reg === 'gp' || o.reg === 'lp') {
+        const s = wganGpCriticLoss(critic, real, fake, { lambda, penalty: o.reg });
+        loss = s.loss;
+        mon = { wasserstein: s.wasserstein, penaltyLoss: E.detach(s.penalty.loss), criticLoss: E.detach(loss) };
+      } else {
+        const dReal = critic.forward(real);
+        const dFake = critic.forward(fake);
+        loss = E.sub(E.mean(dFake), E.mean(dReal));
+        mon = { wasserstein: E.noGrad(() => E.neg(loss)), criticLoss: E.detach(loss) };
+      }
+      optD.step(E.grad(loss, D.parameters()));
+      if (o.reg === 'clip') clipWeights(D.parameters(), 0.01);
+      return mon;
+    });
+
+  const generatorStep = () =>
+    E.tidy(() => {
+      const loss = wganGeneratorLoss(critic, G.forward(E.randNormal([o.batch, 2])));
+      optG.step(E.grad(loss, G.parameters()));
+    });
+
+  /** Diagnostics every `every` iterations: sample metrics on the host, a picture, a checkpoint. */
+  const evaluate = async (iter: number) => {
+    const n = 256;
+    const real = sampler.sample(n);
+    const diag = E.tidy(() => {
+      const r = E.tensor(real, [n, 2]);
+      const fake = E.noGrad(() => G.forward(E.randNormal([n, 2])));
+      // the same ALP probe in every run, so violation counts compare across regularisers
+      const alp = adversarialLipschitzPenalty(critic, E.concat([r, fake], 0), { lambda: 1, eps: uniformEps(o.epsMin, o.epsMax), xi: o.xi, k: o.k });
+      return {
+        fake,
+        gradNorm: gradNormAtInterpolates(critic, r, fake),
+        probeViolations: alp.monitors.violations,
+        probeRatioMean: alp.monitors.ratioMean,
+        field: criticField(critic),
+      };
+    });
+    const [fake, gradNorm, probeViolations, probeRatio, field] = await Promise.all([
+      diag.fake.toFloat32(),
+      diag.gradNorm.item(),
+      diag.probeViolations.item(),
+      diag.probeRatioMean.item(),
+      diag.field.toFloat32(),
+    ]);
+    E.dispose(diag);
+    const rows = await monitor.flush();
+    const avg = (key: string) => {
+      const v = rows.map((r) => r[key]).filter((x) => x !== undefined);
+      return v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN;
+    };
+    const row: Record<string, number> = {
+      step: iter,
+      seconds: (performance.now() - t0) / 1000,
+      wasserstein: avg('wasserstein'),
+      criticLoss: avg('criticLoss'),
+      penaltyLoss: avg('penaltyLoss'),
+      violations: avg('violations'),
+      ratioMean: avg('ratioMean'),
+      w1: exactW1(real, fake),
+      gradNormInterp: gradNorm,
+      probeViolations,
+      probeRatioMean: probeRatio,
+    };
+    if (sampler.modes) {
+      const cov = modeCoverage(fake, sampler.modes);
+      row.modesCovered = cov.covered;
+      row.modesTotal = cov.total;
+      row.fractionNear = cov.fractionNear;
+    }
+    for (const [key, v] of Object.entries(row)) if (Number.isNaN(v)) delete row[key];
+    if (!Number.isFinite(row.wasserstein ?? 0) || !Number.isFinite(row.w1)) {
+      throw new Error(`toy_wgan: training diverged at iteration ${iter} (non-finite metrics: ${JSON.stringify(row)}); try a different λ or lr`);
+    }
+    metrics.write(row);
+    lastRow = row;
+    const title = `${o.dataset} ${o.reg.toUpperCase()} λ=${lambda} iter ${iter}  W1≈${row.w1.toFixed(3)}`;
+    const canvas = scatter(
+      [
+        { points: real, color: '#e08000', label: 'real' },
+        { points: fake, color: '#1f5fbf', label: 'generated' },
+      ],
+      FRAME,
+      { field: { values: field, n: GRID }, title },
+    );
+    picture = path.join(o.out, `samples_${String(iter).padStart(6, '0')}.png`);
+    savePng(canvas, picture);
+    savePng(canvas, path.join(o.out, 'samples.png'));
+    await saveCheckpoint(ckpt, {
+      modules: { G, D },
+      optimizers: { G: optG, D: optD },
+      step: iter,
+      metadata: { sampler: JSON.stringify(sampler.state()), options: JSON.stringify(o) },
+    });
+    return row;
+  };
+
+  for (let iter = start; iter < o.iters; iter++) {
+    for (let c = 0; c < o.criticIters; c++) {
+      const mon = criticStep();
+      if (c === o.criticIters - 1) monitor.push(mon, iter); // keeps its own aliases
+      E.dispose(mon);
+    }
+    generatorStep();
+    E.flush(); // one submit per iteration: the GPU works while the host records the next one
+    if ((iter + 1) % o.every === 0 || iter + 1 === o.iters) {
+      const row = await evaluate(iter + 1);
+      progress.update(iter + 1, `W=${row.wasserstein?.toFixed(3)} W1=${row.w1.toFixed(3)}`);
+    } else progress.update(iter + 1);
+  }
+  progress.stop();
+  metrics.close();
+  monitor.dispose();
+  const wallSeconds = (performance.now() - t0) / 1000;
+  const all = Metrics.read(metrics.file);
+  savePng(
+    lines(
+      ['wasserstein', 'w1', 'gradNormInterp'].map((k) => ({ name: k, x: all.map((r) => r.step), y: all.map((r) => r[k] ?? NaN) })),
+      { title: `${o.dataset} ${o.reg}: critic W estimate, sample W1, ‖∇D‖ at interpolates` },
+    ),
+    path.join(o.out, 'curves.png'),
+  );
+  const summary: ToyWganSummary = { dataset: o.dataset, reg: o.reg, lambda, iters: o.iters, wallSeconds, final: lastRow, picture };
+  writeJson(path.join(o.out, 'summary.json'), summary);
+  for (const m of [G, D]) m.dispose();
+  optG.dispose();
+  optD.dispose();
+  return summary;
+}
+
+/** The toy critic with spectral norm on every Linear. */
+function toySnCritic(dim: number): MLP {
+  return toyCritic(dim, { spectralNorm: true });
+}
+
+export function toyCli() {
+  return program('toy_wgan', 'WGAN on a 2-D toy dataset with a selectable Lipschitz regulariser', 'out/toy_wgan')
+    .option('--dataset <name>', `one of ${TOY_DATASETS.join(', ')}`, TOY_DEFAULTS.dataset)
+    .option('--reg <name>', `regulariser: ${REGULARISERS.join(', ')}`, TOY_DEFAULTS.reg)
+    .option('--iters <n>', 'generator iterations', (v) => intArg('--iters', v, 1), TOY_DEFAULTS.iters)
+    .option('--critic-iters <n>', 'critic steps per generator step', (v) => intArg('--critic-iters', v, 1), TOY_DEFAULTS.criticIters)
+    .option('--batch <n>', 'batch size', (v) => intArg('--batch', v, 2), TOY_DEFAULTS.batch)
+    .option('--dim <n>', 'hidden width of both MLPs (gan_toy.py uses 512)', (v) => intArg('--dim', v, 1), TOY_DEFAULTS.dim)
+    .option('--lambda <x>', 'penalty weight (default: ALP 100, GP/LP 0.1)', (v) => numArg('--lambda', v))
+    .option('--k <n>', 'ALP power iterations', (v) => intArg('--k', v, 0), TOY_DEFAULTS.k)
+    .option('--xi <x>', 'ALP search step ξ', (v) => numArg('--xi', v), TOY_DEFAULTS.xi)
+    .option('--eps-min <x>', 'ALP ε ~ U[eps-min, eps-max]', (v) => numArg('--eps-min', v), TOY_DEFAULTS.epsMin)
+    .option('--eps-max <x>', 'ALP ε ~ U[eps-min, eps-max]', (v) => numArg('--eps-max', v), TOY_DEFAULTS.epsMax)
+    .option('--lr <x>', 'Adam learning rate (β = 0.5, 0.9)', (v) => numArg('--lr', v), TOY_DEFAULTS.lr)
+    .option('--every <n>', 'metrics, picture and checkpoint every n iterations', (v) => intArg('--every', v, 1), TOY_DEFAULTS.every)
+    .option('--resume', 'continue from <out>/checkpoint.safetensors if present', false);
+}
+
+export function toyOptions(opts: Record<string, unknown>): ToyWganOptions {
+  if (!TOY_DATASETS.includes(opts.dataset as ToyDataset)) throw new Error(`--dataset: expected one of ${TOY_DATASETS.join(', ')}, got '${opts.dataset}'`);
+  if (!REGULARISERS.includes(opts.reg as Regulariser)) throw new Error(`--reg: expected one of ${REGULARISERS.join(', ')}, got '${opts.reg}'`);
+  const o = { ...TOY_DEFAULTS, ...(opts as Partial<ToyWganOptions>) } as ToyWganOptions;
+  if (opts.quick) Object.assign(o, { iters: Math.min(o.iters, 20), every: 10, dim: Math.min(o.dim, 32), batch: Math.min(o.batch, 64) });
+  return o;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const cli = toyCli().parse();
+  await main(async () => {
+    const s = await runToyWgan(toyOptions(cli.opts()));
+    console.log(`${s.dataset}/${s.reg}: ${s.iters} iterations in ${s.wallSeconds.toFixed(1)} s; final ${JSON.stringify(s.final)}`);
+    console.log(`picture: ${path.resolve(s.picture)}`);
+  });
+}

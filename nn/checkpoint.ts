@@ -1,0 +1,146 @@
+// Training checkpoints in safetensors: model parameters and buffers, Adam moments per parameter
+// name, and (as metadata) the step counter, each optimiser's step and the engine RNG state.
+// Writes are atomic; loading checks every name, shape and dtype before touching any state.
+import { assign, getRngState, setRngState, tensor, type Adam, type Tensor } from '../engine/index.js';
+import { readSafetensors, writeSafetensors, type StTensor } from './safetensors.js';
+import type { Module } from './module.js';
+
+export const CHECKPOINT_FORMAT = 'alr-webgpu-checkpoint/1';
+
+export interface OptimizerEntry {
+  optimizer: Adam;
+  /** names of the optimiser's parameters in the order it was built with */
+  paramNames: string[];
+}
+
+export interface CheckpointParts {
+  /** one module (names unprefixed) or several keyed by a prefix ('G' → 'G.linear.weight') */
+  modules: Module | Record<string, Module>;
+  /**
+   * Adam optimisers. A bare Adam under key K is taken to be built from modules[K].parameters()
+   * (or the single module's, key ignored); pass { optimizer, paramNames } otherwise.
+   */
+  optimizers?: Record<string, Adam | OptimizerEntry>;
+}
+
+export interface SaveOptions extends CheckpointParts {
+  /** training step counter (stored as metadata 'step') */
+  step?: number;
+  /** save the engine RNG state (default true) */
+  rng?: boolean;
+  /** extra string metadata */
+  metadata?: Record<string, string>;
+}
+
+export interface LoadOptions extends CheckpointParts {
+  /** restore the engine RNG state if the file has one (default true) */
+  rng?: boolean;
+}
+
+function moduleEntries(parts: CheckpointParts): [string, Tensor][] {
+  const m = parts.modules;
+  if (isModule(m)) return [...m.stateDict()];
+  const out: [string, Tensor][] = [];
+  for (const [k, mod] of Object.entries(m)) for (const [n, t] of mod.stateDict()) out.push([`${k}.${n}`, t]);
+  return out;
+}
+
+function isModule(m: Module | Record<string, Module>): m is Module {
+  return typeof (m as Module).stateDict === 'function';
+}
+
+function optimizerEntries(parts: CheckpointParts): [string, OptimizerEntry][] {
+  return Object.entries(parts.optimizers ?? {}).map(([k, o]) => {
+    if ('optimizer' in o) return [k, o];
+    const m = isModule(parts.modules) ? parts.modules : parts.modules[k];
+    if (!m) throw new Error(`checkpoint: optimizer '${k}' has no module '${k}' to name its parameters; pass { optimizer, paramNames }`);
+    return [k, { optimizer: o, paramNames: m.namedParameters().map(([n]) => n) }];
+  });
+}
+
+const momentNames = (key: string, p: string) => [`optim.${key}.${p}.exp_avg`, `optim.${key}.${p}.exp_avg_sq`];
+
+/** Saves modules, optimiser state, step and RNG state to `path` (atomic replace). */
+export async function saveCheckpoint(path: string, opts: SaveOptions): Promise<void> {
+  const entries: [string, Tensor][] = moduleEntries(opts);
+  const metadata: Record<string, string> = { format: CHECKPOINT_FORMAT, ...opts.metadata };
+  if (opts.step !== undefined) metadata.step = String(opts.step);
+  if (opts.rng ?? true) {
+    const s = getRngState();
+    metadata['rng.seed'] = String(s.seed);
+    metadata['rng.counter'] = String(s.counter);
+  }
+  for (const [k, { optimizer, paramNames }] of optimizerEntries(opts)) {
+    const st = optimizer.state();
+    if (st.m.length !== paramNames.length) {
+      throw new Error(`saveCheckpoint: optimizer '${k}' has ${st.m.length} parameters but ${paramNames.length} names were given`);
+    }
+    metadata[`optim.${k}.step`] = String(st.step);
+    paramNames.forEach((p, i) => {
+      const [a, b] = momentNames(k, p);
+      entries.push([a, st.m[i]], [b, st.v[i]]);
+    });
+  }
+  const seen = new Set<string>();
+  const out: [string, StTensor][] = [];
+  for (const [name, t] of entries) {
+    if (seen.has(name)) throw new Error(`saveCheckpoint: duplicate tensor name '${name}'`);
+    seen.add(name);
+    if (t.dtype !== 'f32') throw new Error(`saveCheckpoint: '${name}' is ${t.dtype}; only f32 tensors are saved`);
+    out.push([name, { dtype: 'F32', shape: [...t.shape], data: await t.toFloat32() }]);
+  }
+  await writeSafetensors(path, out, metadata);
+}
+
+/**
+ * Loads a checkpoint into existing modules and optimisers. Every missing, unexpected or
+ * mismatched (shape, dtype) tensor is listed in one error, and nothing is changed in that case.
+ * Returns the step counter (or null) and the metadata.
+ */
+export async function loadCheckpoint(path: string, opts: LoadOptions): Promise<{ step: number | null; metadata: Record<string, string> }> {
+  const { tensors, metadata } = await readSafetensors(path);
+  const want = new Map<string, readonly number[]>();
+  for (const [n, t] of moduleEntries(opts)) want.set(n, t.shape);
+  const optim = optimizerEntries(opts);
+  for (const [k, { paramNames, optimizer }] of optim) {
+    const st = optimizer.state();
+    paramNames.forEach((p, i) => {
+      for (const n of momentNames(k, p)) want.set(n, st.m[i].shape);
+    });
+  }
+  const problems: string[] = [];
+  for (const [n, shape] of want) {
+    const t = tensors.get(n);
+    if (!t) problems.push(`missing: ${n} [${shape.join(', ')}]`);
+    else if (t.dtype !== 'F32') problems.push(`dtype mismatch: ${n} expects F32, file has ${t.dtype}`);
+    else if (t.shape.join() !== shape.join()) problems.push(`shape mismatch: ${n} expects [${shape.join(', ')}], file has [${t.shape.join(', ')}]`);
+  }
+  for (const n of tensors.keys()) if (!want.has(n)) problems.push(`unexpected: ${n}`);
+  const optimSteps = optim.map(([k]) => {
+    const s = Number(metadata[`optim.${k}.step`]);
+    if (!Number.isInteger(s) || s < 0) problems.push(`metadata optim.${k}.step is missing or invalid (${metadata[`optim.${k}.step`]})`);
+    return s;
+  });
+  if (problems.length) throw new Error(`loadCheckpoint: ${path}: ${problems.length} problem(s):\n  ${problems.join('\n  ')}`);
+
+  for (const [n, t] of moduleEntries(opts)) {
+    const src = tensor(tensors.get(n)!.data, t.shape);
+    assign(t, src);
+    src.dispose();
+  }
+  optim.forEach(([k, { optimizer, paramNames }], i) => {
+    const m: Float32Array[] = [];
+    const v: Float32Array[] = [];
+    for (const p of paramNames) {
+      const [a, b] = momentNames(k, p);
+      m.push(tensors.get(a)!.data as Float32Array);
+      v.push(tensors.get(b)!.data as Float32Array);
+    }
+    optimizer.loadState({ step: optimSteps[i], m, v });
+  });
+  if ((opts.rng ?? true) && metadata['rng.seed'] !== undefined) {
+    setRngState({ seed: Number(metadata['rng.seed']), counter: Number(metadata['rng.counter']) });
+  }
+  const step = metadata.step !== undefined ? Number(metadata.step) : null;
+  return { step, metadata };
+}

@@ -1,0 +1,11 @@
+// The nn package: modules, layers, WGAN architectures, spectral norm, checkpoints.
+export * from './module.js';
+export * from './init.js';
+export * from './layers.js';
+export * from './blocks.js';
+export * from './spectral.js';
+export * from './wgan.js';
+export * from './toy.js';
+export * from './classifier.js';
+export * from './safetensors.js';
+export * from './checkpoint.js';
