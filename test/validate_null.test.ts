@@ -1,0 +1,67 @@
+// Compiles and validates every kernel variant on Dawn's null backend (no execution): a fast
+// check that each WGSL variant is valid under the default WebGPU limits, independent of the
+// adapter the other tests run on.
+import { describe, expect, it, beforeAll, afterAll } from 'vitest';
+import * as E from '../engine/index.js';
+import { Adam, SGD } from '../engine/optim.js';
+
+beforeAll(async () => {
+  process.env.ALR_BACKEND = 'null';
+  await E.initDevice();
+});
+afterAll(async () => {
+  await E.releaseDevice();
+  delete process.env.ALR_BACKEND;
+});
+
+function exerciseOps(): void {
+  E.tidy(() => {
+    const x = E.requireGrad(E.randNormal([2, 3, 9, 7]));
+    const w = E.requireGrad(E.randNormal([5, 3, 3, 3]));
+    const b = E.requireGrad(E.zeros([5]));
+    const y = E.conv2d(x, w, b, { stride: 2, padding: 1 });
+    const y1 = E.conv2d(x, E.randNormal([4, 3, 1, 1]), null, {});
+    const m = E.matmul(E.randNormal([3, 17, 9]), E.randNormal([9, 5]));
+    const mt = E.matmul(E.randNormal([9, 17]), E.randNormal([5, 9]), { transA: true, transB: true });
+    const big = E.matmul(E.randNormal([64, 64]), E.randNormal([64, 64]));
+    const bn = E.batchNorm(y, null, null, E.zeros([5]), E.ones([5]), { training: true });
+    const ln = E.layerNorm(y, [1, 2, 3], null, null);
+    const pooled = E.avgPool2x2(E.upsampleNearest2x(y1));
+    const loss = E.add(
+      E.add(E.sum(E.square(bn)), E.sum(E.tanh(ln))),
+      E.add(E.add(E.sum(m), E.sum(mt)), E.add(E.sum(big), E.mean(E.softmax(pooled, 1)))),
+    );
+    const [gx, gw] = E.grad(loss, [x, w], { createGraph: true });
+    E.grad(E.add(E.sum(E.square(gx)), E.sum(gw)), [x, w, b]);
+    new Adam([w]).step([E.onesLike(w)]);
+    new SGD([b], { momentum: 0.9 }).step([E.onesLike(b)]);
+  });
+}
+
+describe('kernel validation on the null backend', () => {
+  it('the null backend does reject invalid WGSL (so the checks below can fail)', async () => {
+    await expect(
+      E.checkKernel({
+        name: 'test.invalid',
+        key: 'test.invalid',
+        bindings: ['write'],
+        uniforms: false,
+        wgsl: () => '@group(0) @binding(1) var<storage, read_write> o: array<f32>;\n@compute @workgroup_size(1) fn main() { o[0] = nope; }',
+      }),
+    ).rejects.toThrow(/test\.invalid/);
+  });
+
+  for (const variant of ['register', 'tiled']) {
+    it(`every kernel compiles and validates with ALR_VARIANT=${variant}`, async () => {
+      process.env.ALR_VARIANT = variant;
+      try {
+        const before = E.counters.compiles;
+        exerciseOps();
+        await E.sync(); // raises any WGSL or pipeline validation error, naming the kernel
+        expect(E.counters.compiles).toBeGreaterThan(before);
+      } finally {
+        delete process.env.ALR_VARIANT;
+      }
+    });
+  }
+});
