@@ -114,6 +114,7 @@ function newBatch(): Batch {
 }
 
 onDeviceRelease(() => {
+  inFlight.length = 0;
   pipelines.clear();
   readbackFree.clear();
   arenas.length = 0;
@@ -372,6 +373,23 @@ export async function readBuffer(buf: GPUBuffer, bytes: number, context: string)
   list.push(staging);
   throwPendingDeviceErrors(context);
   return out;
+}
+
+const inFlight: Promise<void>[] = [];
+
+/**
+ * Ends one training step: submits it and yields to the event loop. Call it once per step of a
+ * long loop. Dawn frees finished work and delivers callbacks only while the event loop runs (a
+ * purely synchronous loop of thousands of steps piles up command buffers and bind groups until
+ * the driver fails), and keeping at most `maxInFlight` steps queued stops the host from racing
+ * ahead of the GPU.
+ */
+export async function endStep(maxInFlight = 2): Promise<void> {
+  flush();
+  inFlight.push(device().queue.onSubmittedWorkDone());
+  while (inFlight.length > maxInFlight) await inFlight.shift();
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  throwPendingDeviceErrors('endStep()');
 }
 
 /** Submits pending work and waits for the GPU to finish it; raises any GPU error. */

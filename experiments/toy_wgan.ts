@@ -250,7 +250,7 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
       E.dispose(mon);
     }
     generatorStep();
-    E.flush(); // one submit per iteration: the GPU works while the host records the next one
+    await E.endStep(); // one submit per iteration; lets Dawn recycle finished work
     if ((iter + 1) % o.every === 0 || iter + 1 === o.iters) {
       const row = await evaluate(iter + 1);
       progress.update(iter + 1, `W=${row.wasserstein?.toFixed(3)} W1=${row.w1.toFixed(3)}`);
