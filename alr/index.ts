@@ -8,3 +8,5 @@ export * from './baselines.js';
 export * from './monitor.js';
 export * from './presets.js';
 export * from './toy_critics.js';
+export * from './schemes.js';
+export * from './study.js';
