@@ -21,6 +21,13 @@ function exerciseOps(): void {
     const b = E.requireGrad(E.zeros([5]));
     const y = E.conv2d(x, w, b, { stride: 2, padding: 1 });
     const y1 = E.conv2d(x, E.randNormal([4, 3, 1, 1]), null, {});
+    // >= 8 channels, 3x3, stride 1: the Winograd paths (F(2x2) small, F(4x4) large)
+    const xw = E.requireGrad(E.randNormal([2, 8, 10, 10]));
+    const ww = E.requireGrad(E.randNormal([8, 8, 3, 3]));
+    const wino = E.conv2d(xw, ww, null, { padding: 1 });
+    const xl = E.randNormal([4, 64, 32, 32]);
+    const bigConv = E.conv2d(xl, E.randNormal([64, 64, 3, 3]), null, { padding: 1 });
+    const bigGrads = [E.conv2dInputGrad(bigConv, E.randNormal([64, 64, 3, 3]), xl.shape, { padding: 1 }), E.conv2dWeightGrad(xl, bigConv, [64, 64, 3, 3], { padding: 1 })];
     const m = E.matmul(E.randNormal([3, 17, 9]), E.randNormal([9, 5]));
     const mt = E.matmul(E.randNormal([9, 17]), E.randNormal([5, 9]), { transA: true, transB: true });
     const big = E.matmul(E.randNormal([64, 64]), E.randNormal([64, 64]));
@@ -33,6 +40,8 @@ function exerciseOps(): void {
     );
     const [gx, gw] = E.grad(loss, [x, w], { createGraph: true });
     E.grad(E.add(E.sum(E.square(gx)), E.sum(gw)), [x, w, b]);
+    E.grad(E.sum(E.square(wino)), [xw, ww]);
+    void bigGrads;
     new Adam([w]).step([E.onesLike(w)]);
     new SGD([b], { momentum: 0.9 }).step([E.onesLike(b)]);
   });
