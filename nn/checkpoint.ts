@@ -35,6 +35,8 @@ export interface SaveOptions extends CheckpointParts {
 export interface LoadOptions extends CheckpointParts {
   /** restore the engine RNG state if the file has one (default true) */
   rng?: boolean;
+  /** false: ignore tensors the given modules/optimisers do not ask for (e.g. load only the models) */
+  strict?: boolean;
 }
 
 function moduleEntries(parts: CheckpointParts): [string, Tensor][] {
@@ -115,7 +117,7 @@ export async function loadCheckpoint(path: string, opts: LoadOptions): Promise<{
     else if (t.dtype !== 'F32') problems.push(`dtype mismatch: ${n} expects F32, file has ${t.dtype}`);
     else if (t.shape.join() !== shape.join()) problems.push(`shape mismatch: ${n} expects [${shape.join(', ')}], file has [${t.shape.join(', ')}]`);
   }
-  for (const n of tensors.keys()) if (!want.has(n)) problems.push(`unexpected: ${n}`);
+  if (opts.strict ?? true) for (const n of tensors.keys()) if (!want.has(n)) problems.push(`unexpected: ${n}`);
   const optimSteps = optim.map(([k]) => {
     const s = Number(metadata[`optim.${k}.step`]);
     if (!Number.isInteger(s) || s < 0) problems.push(`metadata optim.${k}.step is missing or invalid (${metadata[`optim.${k}.step`]})`);
