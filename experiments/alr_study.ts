@@ -268,7 +268,7 @@ export async function runSchemeWgan(spec: WganSchemeSpec, o: AlrStudyOptions): P
       const loss = E.neg(E.mean(critic.forward(G.forward(E.randNormal([B, 2])))));
       optG.step(E.grad(loss, G.parameters()));
     });
-    E.flush();
+    await E.endStep();
   }
   rows.push(...(await monitor.flush()));
   const wallSeconds = (performance.now() - t0) / 1000;
