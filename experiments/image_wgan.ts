@@ -1,0 +1,411 @@
+// Image WGANs on real data: Fashion-MNIST (runs here) and CIFAR-10 (the paper's setting, for a
+// real GPU), with a selectable Lipschitz regulariser (alp, gp, lp, sn, none) and critic
+// normalisation (none, batch = WGAN-BN, layer).
+//
+//   npx tsx experiments/image_wgan.ts --config fmnist --reg alp --out out/fmnist_alp
+//   npx tsx experiments/image_wgan.ts --config fmnist --norm batch --reg gp --out out/fmnist_bn_gp
+//   npx tsx experiments/image_wgan.ts --config cifar10 --data /path/to/cifar-10-batches-bin --out out/cifar_alp
+//
+// Writes to --out: metrics.jsonl (every --every generator steps), samples_<iter>.png from a fixed
+// z (every --sample-every), samples.png (latest), curves.png, summary.json, checkpoint.safetensors
+// (resumable with --resume). With a trained classifier (experiments/fmnist_classifier.ts) it
+// also reports the classifier-based cFID / cIS (see image_metrics.ts) every --eval-every.
+//
+// --config fmnist (sized for lavapipe, 2 cores): DIM 16, 28×28 (7 → 14 → 28 generator), critic
+// batch 32 / generator batch 64, 5 critic steps, 300 generator iterations, Adam 5e-4 with
+// β = (0, 0.9) decaying linearly to 0 over the run (a short run needs a larger start lr than
+// the paper's 2e-4 over 100k steps), ALP λ = 100, ξ = 10, ε ~ U[0.1, 10], k = 1, clip [-1, 1].
+// Cost: ~12-15 CPU-seconds per iteration with ALP (process CPU time measured at load average ~25;
+// wall time on an idle 2-core machine should be below that: 300 iterations ≈ 1 hour or less).
+//
+// Generator BN when sampling (spec §8.10): we use batch statistics (GP's choice; no running-stat
+// updates), so samples do not depend on lagging running averages early in training.
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import * as E from '../engine/index.js';
+import { Adam } from '../engine/optim.js';
+import {
+  Conv2d, Critic as CriticNet, Generator, Linear, loadCheckpoint, saveCheckpoint, spectralNorm, withoutStatUpdates,
+  type Module, type Norm,
+} from '../nn/index.js';
+import {
+  adversarialLipschitzPenalty, criticStepMonitors, gradNormAtInterpolates, Monitor, uniformEps, wganAlpCriticLoss,
+  wganGeneratorLoss, wganGpCriticLoss,
+} from '../alr/index.js';
+import { asCritic } from './common/models.js';
+import { imageGrid, lines, savePng } from './common/plot.js';
+import { ensureDir, intArg, main, Metrics, numArg, program, Progress, writeJson } from './common/run.js';
+import { Batcher, toFloat, type BatcherState } from './data/batches.js';
+import { FASHION_MNIST_DIR, loadCifar10, loadFashionMnist, padTo, type ImageSet } from './data/images.js';
+import { classifierOutputs, classifierScores, type ClassifierOutputs } from './image_metrics.js';
+import { loadClassifier } from './fmnist_classifier.js';
+
+export const IMAGE_REGULARISERS = ['alp', 'gp', 'lp', 'sn', 'none'] as const;
+export type ImageRegulariser = (typeof IMAGE_REGULARISERS)[number];
+export const NORMS = ['none', 'batch', 'layer'] as const;
+export const CONFIGS = ['fmnist', 'cifar10'] as const;
+export type ImageConfig = (typeof CONFIGS)[number];
+
+export interface ImageWganOptions {
+  config: ImageConfig;
+  /** data folder (IDX files for fmnist, binary batches for cifar10) */
+  data: string;
+  /** fmnist image size: 28, or 32 (zero-padded; 4 → 32 generator like CIFAR) */
+  size: 28 | 32;
+  reg: ImageRegulariser;
+  norm: Norm;
+  dim: number;
+  zDim: number;
+  /** generator iterations */
+  iters: number;
+  criticIters: number;
+  /** critic batch (reals and fakes each) */
+  batch: number;
+  /** generator batch (GEN_BS_MULTIPLE = 2 in the references) */
+  genBatch: number;
+  lr: number;
+  beta1: number;
+  beta2: number;
+  /** lr decays linearly to 0 over this many generator steps (paper: 100k) */
+  decayIters: number;
+  lambda?: number;
+  k: number;
+  xi: number;
+  epsMin: number;
+  epsMax: number;
+  flip: boolean;
+  every: number;
+  sampleEvery: number;
+  /** cFID / cIS every n iterations (0: only at the end); needs --classifier */
+  evalEvery: number;
+  evalSamples: number;
+  /** folder with a trained fmnist classifier (classifier.safetensors); '' = none */
+  classifier: string;
+  /** load <out>/checkpoint.safetensors, write cFID / cIS to <out>/scores.json, no training */
+  evalOnly?: boolean;
+  seed: number;
+  out: string;
+  resume: boolean;
+  progress: boolean;
+}
+
+const COMMON = {
+  zDim: 128, criticIters: 5, beta1: 0, beta2: 0.9, k: 1, xi: 10, epsMin: 0.1, epsMax: 10, reg: 'alp' as ImageRegulariser,
+  norm: 'none' as Norm, seed: 0, resume: false, progress: true, evalEvery: 0, classifier: '',
+};
+
+/** Per-config defaults. cifar10 is spec §4 exactly; fmnist is sized for an hour on lavapipe. */
+export const CONFIG_DEFAULTS: Record<ImageConfig, Omit<ImageWganOptions, 'out'>> = {
+  cifar10: {
+    ...COMMON, config: 'cifar10', data: 'data/cifar-10-batches-bin', size: 32, dim: 128, iters: 100_000, batch: 64, genBatch: 128,
+    lr: 2e-4, decayIters: 100_000, flip: true, every: 100, sampleEvery: 1000, evalSamples: 0,
+  },
+  fmnist: {
+    ...COMMON, config: 'fmnist', data: FASHION_MNIST_DIR, size: 28, dim: 16, iters: 300, batch: 32, genBatch: 64,
+    lr: 5e-4, decayIters: 300, flip: false, every: 10, sampleEvery: 50, evalSamples: 2000,
+  },
+};
+
+export function defaultImageLambda(reg: ImageRegulariser): number {
+  return reg === 'alp' ? 100 : 10;
+}
+
+/** Train set of the config: fmnist train (60k) at `size`; CIFAR-10 train + test (ALR, spec §4). */
+export function loadTrainSet(o: Pick<ImageWganOptions, 'config' | 'data' | 'size'>): ImageSet {
+  return o.config === 'cifar10' ? loadCifar10(o.data, 'all') : padTo(loadFashionMnist(o.data, 'train'), o.size);
+}
+
+function buildModels(o: ImageWganOptions, channels: number): { G: Generator; D: CriticNet } {
+  const G = new Generator({ dim: o.dim, zDim: o.zDim, outChannels: channels, startSize: o.size === 28 ? 7 : 4, upBlocks: o.size === 28 ? 2 : 3 });
+  const D = new CriticNet({ dim: o.dim, inChannels: channels, norm: o.norm });
+  if (o.reg === 'sn') for (const [, m] of D.namedModules()) if (m instanceof Conv2d || m instanceof Linear) spectralNorm(m);
+  return { G, D };
+}
+
+export interface ImageWganSummary {
+  config: ImageConfig;
+  reg: ImageRegulariser;
+  norm: Norm;
+  lambda: number;
+  iters: number;
+  wallSeconds: number;
+  secondsPerIter: number;
+  final: Record<string, number>;
+  samples: string;
+}
+
+export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummary> {
+  if (!(o.iters >= 1 && o.criticIters >= 1 && o.batch >= 2 && o.genBatch >= 1 && o.dim >= 1 && o.every >= 1 && o.sampleEvery >= 1)) {
+    throw new Error(`image_wgan: iters, critic-iters, gen-batch, dim, every, sample-every must be >= 1 and batch >= 2 (got ${JSON.stringify(o)})`);
+  }
+  if (o.config === 'fmnist' && o.size !== 28 && o.size !== 32) throw new Error(`image_wgan: --size must be 28 or 32, got ${o.size}`);
+  const lambda = o.lambda ?? defaultImageLambda(o.reg);
+  ensureDir(o.out);
+  E.manualSeed(o.seed);
+  const train = loadTrainSet(o);
+  const [C, H, W] = [train.c, train.h, train.w];
+  const batcher = new Batcher(train, { batch: o.batch, seed: o.seed + 1, flip: o.flip });
+  const { G, D } = buildModels(o, C);
+  const critic = asCritic(D);
+  const optG = new Adam(G.parameters(), { lr: o.lr, betas: [o.beta1, o.beta2] });
+  const optD = new Adam(D.parameters(), { lr: o.lr, betas: [o.beta1, o.beta2] });
+  const ckpt = path.join(o.out, 'checkpoint.safetensors');
+  let start = 0;
+  if (o.resume && fs.existsSync(ckpt)) {
+    const { step, metadata } = await loadCheckpoint(ckpt, { modules: { G, D }, optimizers: { G: optG, D: optD } });
+    start = step ?? 0;
+    batcher.setState(JSON.parse(metadata.batcher) as BatcherState);
+    console.error(`resumed from ${ckpt} at iteration ${start}`);
+  }
+  // a fixed z for the sample grids (host RNG: independent of training draws and of resuming)
+  const nGrid = 64;
+  const zHost = new Float32Array(nGrid * o.zDim);
+  const zr = new E.HostRng(o.seed + 7);
+  for (let i = 0; i < zHost.length; i++) zHost[i] = zr.normal();
+
+  // cFID / cIS: a trained classifier and the real test images' features (computed once)
+  const clf = o.classifier && o.config === 'fmnist' && o.evalSamples >= 2 ? await loadClassifier(o.classifier) : null;
+  let realOut: ClassifierOutputs | null = null;
+  const generate = (b: number) => withoutStatUpdates(() => E.noGrad(() => G.forward(E.randNormal([b, o.zDim]))));
+  const toClassifierSize = (x: E.Tensor) => (x.shape[2] === 28 ? x : E.slice(E.slice(x, 2, 2, 30), 3, 2, 30));
+  const evalClassifier = async (): Promise<Record<string, number>> => {
+    if (!clf) return {};
+    if (!realOut) {
+      const test = loadFashionMnist(o.data, 'test');
+      const n = Math.min(o.evalSamples, test.n);
+      realOut = await classifierOutputs(clf, n, 100, (b, off) => E.tensor(toFloat(test, range(off, b), null), [b, 1, 28, 28]));
+    }
+    const gen = await classifierOutputs(clf, o.evalSamples, 100, (b) => toClassifierSize(generate(b)));
+    const s = classifierScores(realOut, gen, 1);
+    return { cFID: s.cFID, cIS: s.cIS };
+  };
+
+  if (o.evalOnly) {
+    if (!clf) throw new Error('image_wgan: --eval-only needs --config fmnist, --classifier <dir> and --eval-samples >= 2');
+    if (!fs.existsSync(ckpt)) throw new Error(`image_wgan: --eval-only: no checkpoint at ${ckpt}`);
+    const { step } = await loadCheckpoint(ckpt, { modules: { G, D }, optimizers: { G: optG, D: optD }, rng: false });
+    const scores = { step: step ?? 0, samples: o.evalSamples, ...(await evalClassifier()) };
+    writeJson(path.join(o.out, 'scores.json'), scores);
+    for (const m of [G, D] as Module[]) m.dispose();
+    clf.dispose();
+    optG.dispose();
+    optD.dispose();
+    return { config: o.config, reg: o.reg, norm: o.norm, lambda, iters: scores.step, wallSeconds: 0, secondsPerIter: NaN, final: scores, samples: '' };
+  }
+  const metrics = new Metrics(path.join(o.out, 'metrics.jsonl'), o.resume ? start : undefined);
+  const monitor = new Monitor(1_000_000);
+  const progress = new Progress(o.iters, o.progress, `${o.config}/${o.reg}/${o.norm}`);
+  const t0 = performance.now();
+  let lastRow: Record<string, number> = {};
+  let samples = '';
+  let itersRun = 0;
+
+  const criticStep = () =>
+    E.tidy(() => {
+      const real = batcher.next().x;
+      const fake = E.noGrad(() => G.forward(E.randNormal([o.batch, o.zDim])));
+      let loss: E.Tensor;
+      let mon: Record<string, E.Tensor>;
+      if (o.reg === 'alp') {
+        const s = wganAlpCriticLoss(critic, real, fake, {
+          lambda, k: o.k, xi: o.xi, eps: uniformEps(o.epsMin, o.epsMax), clip: [-1, 1], form: 'one-sided', dY: 'abs', K: 1,
+        });
+        loss = s.loss;
+        mon = criticStepMonitors(s);
+      } else if (o.reg === 'gp' || o.reg === 'lp') {
+        const s = wganGpCriticLoss(critic, real, fake, { lambda, penalty: o.reg });
+        loss = s.loss;
+        mon = {
+          wasserstein: s.wasserstein, penaltyLoss: E.detach(s.penalty.loss), criticLoss: E.detach(loss),
+          gradNormPenalty: E.noGrad(() => E.mean(s.penalty.gradNorm)),
+        };
+      } else {
+        const dReal = critic.forward(real);
+        const dFake = critic.forward(fake);
+        loss = E.sub(E.mean(dFake), E.mean(dReal));
+        mon = { wasserstein: E.noGrad(() => E.neg(loss)), criticLoss: E.detach(loss) };
+      }
+      optD.step(E.grad(loss, D.parameters()));
+      return mon;
+    });
+
+  const generatorStep = () =>
+    E.tidy(() => {
+      const loss = wganGeneratorLoss(critic, G.forward(E.randNormal([o.genBatch, o.zDim])));
+      optG.step(E.grad(loss, G.parameters()));
+      return E.detach(loss);
+    });
+
+  const evaluate = async (iter: number, wantSamples: boolean, wantScores: boolean) => {
+    const diag = E.tidy(() => {
+      const real = batcher.next().x;
+      const fake = generate(o.batch);
+      // the same ALP probe in every run, so violation counts compare across regularisers
+      const alp = adversarialLipschitzPenalty(critic, E.concat([real, fake], 0), {
+        lambda: 1, eps: uniformEps(o.epsMin, o.epsMax), xi: o.xi, k: o.k, clip: [-1, 1],
+      });
+      return {
+        gradNorm: gradNormAtInterpolates(critic, real, fake),
+        probeViolations: alp.monitors.violations,
+        probeRatioMean: alp.monitors.ratioMean,
+        grid: wantSamples ? withoutStatUpdates(() => E.noGrad(() => G.forward(E.tensor(zHost, [nGrid, o.zDim])))) : null,
+      };
+    });
+    const [gradNorm, probeViolations, probeRatio, grid] = await Promise.all([
+      diag.gradNorm.item(), diag.probeViolations.item(), diag.probeRatioMean.item(), diag.grid ? diag.grid.toFloat32() : null,
+    ]);
+    E.dispose(diag);
+    const rows = await monitor.flush();
+    const avg = (key: string) => {
+      const v = rows.map((r) => r[key]).filter((x) => x !== undefined);
+      return v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN;
+    };
+    const row: Record<string, number> = {
+      step: iter,
+      seconds: (performance.now() - t0) / 1000,
+      lr: optG.lr,
+      wasserstein: avg('wasserstein'),
+      criticLoss: avg('criticLoss'),
+      generatorLoss: avg('generatorLoss'),
+      penaltyLoss: avg('penaltyLoss'),
+      violations: avg('violations'),
+      ratioMean: avg('ratioMean'),
+      gradNormPenalty: avg('gradNormPenalty'),
+      gradNormInterp: gradNorm,
+      probeViolations,
+      probeRatioMean: probeRatio,
+      ...(wantScores ? await evalClassifier() : {}),
+    };
+    for (const [key, v] of Object.entries(row)) if (Number.isNaN(v)) delete row[key];
+    if (!Number.isFinite(row.wasserstein ?? 0) || !Number.isFinite(row.gradNormInterp)) {
+      throw new Error(`image_wgan: training diverged at iteration ${iter} (non-finite metrics: ${JSON.stringify(row)})`);
+    }
+    metrics.write(row);
+    lastRow = row;
+    if (grid) {
+      const canvas = imageGrid(grid, nGrid, C, H, W, 8, 2);
+      samples = path.join(o.out, `samples_${String(iter).padStart(6, '0')}.png`);
+      savePng(canvas, samples);
+      savePng(canvas, path.join(o.out, 'samples.png'));
+    }
+    await saveCheckpoint(ckpt, {
+      modules: { G, D },
+      optimizers: { G: optG, D: optD },
+      step: iter,
+      metadata: { batcher: JSON.stringify(batcher.state()), options: JSON.stringify(o) },
+    });
+    return row;
+  };
+
+  for (let iter = start; iter < o.iters; iter++) {
+    // lr = lr0 · max(0, 1 - step / decayIters), step = generator updates so far (spec §4)
+    const lr = o.lr * Math.max(0, 1 - iter / o.decayIters);
+    optG.lr = lr;
+    optD.lr = lr;
+    for (let c = 0; c < o.criticIters; c++) {
+      const mon = criticStep();
+      if (c === o.criticIters - 1) {
+        const gl = generatorStep();
+        monitor.push({ ...mon, generatorLoss: gl }, iter);
+        E.dispose(gl);
+      }
+      E.dispose(mon);
+    }
+    await E.endStep(); // one submit per iteration; lets Dawn recycle finished work
+    itersRun++;
+    const last = iter + 1 === o.iters;
+    if ((iter + 1) % o.every === 0 || last) {
+      const wantSamples = (iter + 1) % o.sampleEvery === 0 || last;
+      const wantScores = clf !== null && (last || (o.evalEvery > 0 && (iter + 1) % o.evalEvery === 0));
+      const row = await evaluate(iter + 1, wantSamples, wantScores);
+      progress.update(iter + 1, `W=${row.wasserstein?.toFixed(3)} viol=${row.probeViolations}${row.cFID !== undefined ? ` cFID=${row.cFID.toFixed(2)}` : ''}`);
+    } else progress.update(iter + 1);
+  }
+  progress.stop();
+  metrics.close();
+  monitor.dispose();
+  const wallSeconds = (performance.now() - t0) / 1000;
+  const all = Metrics.read(metrics.file);
+  const series = (keys: string[]) => keys.map((k) => ({ name: k, x: all.map((r) => r.step), y: all.map((r) => r[k] ?? NaN) }));
+  savePng(lines(series(['wasserstein', 'criticLoss', 'generatorLoss', 'penaltyLoss']), { title: `${o.config} ${o.reg}/${o.norm}: losses and W estimate` }), path.join(o.out, 'curves.png'));
+  savePng(lines(series(['probeViolations', 'violations']), { title: 'ALP violation count (probe and training)' }), path.join(o.out, 'violations.png'));
+  savePng(lines(series(['gradNormInterp', 'gradNormPenalty', 'probeRatioMean']), { title: '‖∇D‖ at interpolates, ALP quotient' }), path.join(o.out, 'gradnorm.png'));
+  if (all.some((r) => r.cFID !== undefined)) {
+    savePng(lines(series(['cFID', 'cIS']).map((s) => ({ ...s, x: s.x.filter((_, i) => Number.isFinite(s.y[i])), y: s.y.filter(Number.isFinite) })), { title: 'classifier-based cFID, cIS' }), path.join(o.out, 'scores.png'));
+  }
+  const summary: ImageWganSummary = {
+    config: o.config, reg: o.reg, norm: o.norm, lambda, iters: o.iters, wallSeconds,
+    secondsPerIter: itersRun ? wallSeconds / itersRun : NaN, final: lastRow, samples,
+  };
+  writeJson(path.join(o.out, 'summary.json'), summary);
+  for (const m of [G, D] as Module[]) m.dispose();
+  clf?.dispose();
+  optG.dispose();
+  optD.dispose();
+  return summary;
+}
+
+function range(off: number, n: number): number[] {
+  return Array.from({ length: n }, (_, i) => off + i);
+}
+
+export function imageCli() {
+  const f = CONFIG_DEFAULTS.fmnist;
+  return program('image_wgan', 'WGAN on Fashion-MNIST or CIFAR-10 with a selectable Lipschitz regulariser and critic normalisation', 'out/image_wgan')
+    .option('--config <name>', `${CONFIGS.join(' | ')} (cifar10 = the paper's setting, spec §4)`, 'fmnist')
+    .option('--data <dir>', `data folder (default: ${FASHION_MNIST_DIR} for fmnist, ${CONFIG_DEFAULTS.cifar10.data} for cifar10)`)
+    .option('--size <n>', 'fmnist image size: 28 or 32 (padded)', (v) => intArg('--size', v, 28))
+    .option('--reg <name>', `regulariser: ${IMAGE_REGULARISERS.join(', ')}`, 'alp')
+    .option('--norm <name>', `critic normalisation: ${NORMS.join(', ')} (batch = WGAN-BN)`, 'none')
+    .option('--dim <n>', `channels of every block (fmnist ${f.dim}, cifar10 128)`, (v) => intArg('--dim', v, 1))
+    .option('--iters <n>', `generator iterations (fmnist ${f.iters}, cifar10 100000)`, (v) => intArg('--iters', v, 1))
+    .option('--critic-iters <n>', 'critic steps per generator step', (v) => intArg('--critic-iters', v, 1))
+    .option('--batch <n>', `critic batch (fmnist ${f.batch}, cifar10 64)`, (v) => intArg('--batch', v, 2))
+    .option('--gen-batch <n>', 'generator batch (default 2 × batch)', (v) => intArg('--gen-batch', v, 1))
+    .option('--lr <x>', `Adam lr (fmnist ${f.lr}, cifar10 2e-4), β = (0, 0.9), linear decay to 0`, (v) => numArg('--lr', v))
+    .option('--decay-iters <n>', 'lr reaches 0 after this many generator steps (default: iters; cifar10 100000)', (v) => intArg('--decay-iters', v, 1))
+    .option('--lambda <x>', 'penalty weight (default: ALP 100, GP/LP 10)', (v) => numArg('--lambda', v))
+    .option('--k <n>', 'ALP power iterations', (v) => intArg('--k', v, 0))
+    .option('--xi <x>', 'ALP search step ξ', (v) => numArg('--xi', v))
+    .option('--eps-min <x>', 'ALP ε ~ U[eps-min, eps-max]', (v) => numArg('--eps-min', v))
+    .option('--eps-max <x>', 'ALP ε ~ U[eps-min, eps-max]', (v) => numArg('--eps-max', v))
+    .option('--no-flip', 'no random left-right flips (cifar10 flips by default, fmnist never)')
+    .option('--every <n>', 'metrics + checkpoint every n iterations', (v) => intArg('--every', v, 1))
+    .option('--sample-every <n>', 'sample grid every n iterations', (v) => intArg('--sample-every', v, 1))
+    .option('--classifier <dir>', 'folder of a trained fmnist classifier (fmnist_classifier.ts) for cFID / cIS', '')
+    .option('--eval-every <n>', 'cFID / cIS every n iterations (0: at the end only)', (v) => intArg('--eval-every', v, 0))
+    .option('--eval-samples <n>', 'samples for cFID / cIS', (v) => intArg('--eval-samples', v, 2))
+    .option('--eval-only', 'only compute cFID / cIS of <out>/checkpoint.safetensors (needs --classifier) into <out>/scores.json', false)
+    .option('--resume', 'continue from <out>/checkpoint.safetensors if present', false);
+}
+
+export function imageOptions(opts: Record<string, unknown>): ImageWganOptions {
+  const config = opts.config as ImageConfig;
+  if (!CONFIGS.includes(config)) throw new Error(`--config: expected one of ${CONFIGS.join(', ')}, got '${opts.config}'`);
+  if (!IMAGE_REGULARISERS.includes(opts.reg as ImageRegulariser)) throw new Error(`--reg: expected one of ${IMAGE_REGULARISERS.join(', ')}, got '${opts.reg}'`);
+  if (!NORMS.includes(opts.norm as Norm)) throw new Error(`--norm: expected one of ${NORMS.join(', ')}, got '${opts.norm}'`);
+  if (config === 'cifar10' && opts.size !== undefined && opts.size !== 32) throw new Error(`--size: cifar10 images are 32×32, got ${opts.size}`);
+  const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
+  if (opts.flip !== false) delete given.flip; // commander's default true must not override fmnist's false
+  const o = { ...CONFIG_DEFAULTS[config], ...given } as ImageWganOptions;
+  if (given.genBatch === undefined) o.genBatch = 2 * o.batch;
+  if (given.decayIters === undefined && config === 'fmnist') o.decayIters = o.iters;
+  if (opts.quick) {
+    Object.assign(o, { iters: Math.min(o.iters, 4), every: 2, sampleEvery: 2, dim: Math.min(o.dim, 8), batch: Math.min(o.batch, 8), criticIters: Math.min(o.criticIters, 2), evalSamples: Math.min(o.evalSamples, 40) });
+    o.genBatch = Math.min(o.genBatch, 2 * o.batch);
+    if (given.decayIters === undefined && config === 'fmnist') o.decayIters = o.iters;
+  }
+  return o;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const cli = imageCli().parse();
+  await main(async () => {
+    const s = await runImageWgan(imageOptions(cli.opts()));
+    if (cli.opts().evalOnly) return console.log(`scores: ${JSON.stringify(s.final)}`);
+    console.log(`${s.config}/${s.reg}/${s.norm}: ${s.iters} iterations in ${s.wallSeconds.toFixed(1)} s (${s.secondsPerIter.toFixed(2)} s/iter); final ${JSON.stringify(s.final)}`);
+    if (s.samples) console.log(`samples: ${path.resolve(s.samples)}`);
+  });
+}
+
