@@ -1,0 +1,160 @@
+// `npm run bench`: kernel and training-step benchmarks of our engine against peers measured in
+// the same run on the same machine (TensorFlow.js WebGPU on the same Dawn adapter, tfjs WASM,
+// PyTorch CPU through /usr/bin/python3), printed as markdown tables plus a targets table.
+//   npm run bench -- --filter conv --filter adam   workloads whose name contains a substring
+//   npm run bench -- --quick                       tiny sizes, 1 warm-up + 2 reps (the smoke test)
+//   npm run bench -- --json out.json               every row, the adapter and the targets as JSON
+//   npm run bench -- --no-peer | --peer tfjs-webgpu,torch   [--peer-budget <s>]
+// Ours runs first in this process; then each peer in its own child process (own device), one
+// after the other. Ours is timed between two sync()s; peers synchronise their own way.
+import fs from 'node:fs';
+import { adapterName, counters, deviceInfo, initDevice, releaseDevice, sync } from '../engine/index.js';
+import { timestampsSupported } from '../engine/runtime.js';
+import { startProfile, stopProfile } from '../engine/profile.js';
+import {
+  markdownTables, measuredRow, OURS_POLICY, parseArgs, QUICK_POLICY, repeat, selected, targets, targetsTable,
+  type Args, type PeerInfo, type Row,
+} from './harness.js';
+import { runPeer } from './peers/spawn.js';
+import { prepareOurs, runOnce, type Prepared } from './suites/ours.js';
+import { targetIds, workloads, type Workload } from './suites/workloads.js';
+
+/** An error's first two lines (the engine puts the GPU's message on the second), shortened. */
+const brief = (e: unknown) => {
+  const s = (e as Error).message.split('\n').slice(0, 2).join(' ').replace(/\s+/g, ' ');
+  return s.length > 300 ? `${s.slice(0, 300)}…` : s;
+};
+const log = (s: string) => process.stderr.write(s + '\n');
+
+const PROFILE_UNDER_MS = 5000;
+
+/** The kernels that took most GPU time in one profiled iteration, e.g. "matmul.register 97%". */
+async function kernelsOf(p: Prepared): Promise<string | undefined> {
+  if (!timestampsSupported()) return undefined;
+  await sync();
+  startProfile();
+  runOnce(p);
+  const ks = await stopProfile();
+  const total = ks.reduce((s, k) => s + k.totalMs, 0);
+  if (!total) return undefined;
+  return ks
+    .slice(0, 2)
+    .filter((k, i) => i === 0 || k.totalMs / total >= 0.1)
+    .map((k) => `${k.kernel} ${Math.round((100 * k.totalMs) / total)}%`)
+    .join(', ');
+}
+
+async function benchOurs(w: Workload, quick: boolean): Promise<Row> {
+  const base: Row = { workload: w.id, group: w.group, impl: 'ours' };
+  let prep;
+  try {
+    prep = await prepareOurs(w);
+  } catch (e) {
+    return { ...base, skipped: `error: ${brief(e)}` };
+  }
+  if ('unavailable' in prep) return { ...base, skipped: prep.unavailable };
+  const p = prep;
+  try {
+    let per = { dispatches: 0, submits: 0, readbacks: 0 };
+    const { times, warmup } = await repeat(quick ? QUICK_POLICY : OURS_POLICY, async () => {
+      await sync();
+      const c0 = { ...counters };
+      const t0 = performance.now();
+      runOnce(p);
+      await sync();
+      const dt = performance.now() - t0;
+      per = { dispatches: counters.dispatches - c0.dispatches, submits: counters.submits - c0.submits, readbacks: counters.readbacks - c0.readbacks };
+      return dt;
+    });
+    const row = measuredRow(base, times, warmup, w);
+    // one more (profiled) iteration names the kernels; too costly for whole critic steps
+    const variant = row.ms! < PROFILE_UNDER_MS ? await kernelsOf(p) : undefined;
+    return { ...row, ...per, variant };
+  } catch (e) {
+    return { ...base, skipped: `error: ${brief(e)}` };
+  } finally {
+    p.dispose();
+    await sync().catch(() => undefined);
+  }
+}
+
+/**
+ * What a peer runs: our median attached (for its budget estimate); target workloads first, then
+ * the rest, each cheapest first, so a peer's time budget cuts the most expensive extras.
+ */
+function peerPlan(work: Workload[], rows: Row[]): Workload[] {
+  const t = targetIds();
+  const ids = new Set([t.critic, t.matmul, ...t.conv, t.adam, t.mlp]);
+  const ws = work
+    .filter((w) => w.kind !== 'criticStep')
+    .map((w) => ({ ...w, oursMs: rows.find((r) => r.workload === w.id && r.impl === 'ours')?.ms, target: ids.has(w.id) }));
+  const cost = (w: Workload) => w.oursMs ?? Infinity;
+  const byCost = (a: Workload, b: Workload) => cost(a) - cost(b);
+  return [...ws.filter((w) => ids.has(w.id)).sort(byCost), ...ws.filter((w) => !ids.has(w.id)).sort(byCost)];
+}
+
+async function main(args: Args): Promise<void> {
+  const started = performance.now();
+  const work = workloads({ quick: args.quick }).filter((w) => selected(w.id, args.filter));
+  if (!work.length) throw new Error(`bench: no workload matches --filter ${args.filter.join(', ')}`);
+
+  await initDevice();
+  const adapter = adapterName();
+  const info = deviceInfo();
+  log(`ours on ${adapter} (driver: ${info.description || 'n/a'}, backend ${info.backend})`);
+  const rows: Row[] = [];
+  for (const w of work) {
+    const r = await benchOurs(w, args.quick);
+    log(`  ours: ${w.id}: ${r.ms !== undefined ? `${r.ms.toFixed(2)} ms` : r.skipped}`);
+    rows.push(r);
+  }
+  await releaseDevice(); // peers get the adapter to themselves
+
+  const peerInfo: PeerInfo[] = [];
+  const peerNotes: string[] = [];
+  const peerWork = peerPlan(work, rows);
+  for (const peer of args.peers) {
+    log(`${peer}:`);
+    const res = await runPeer(peer, peerWork, { quick: args.quick, budget: args.peerBudget[peer], log });
+    if (res.info) peerInfo.push(res.info);
+    if (res.skipped) {
+      peerNotes.push(`${peer} skipped: ${res.skipped}`);
+      log(`  ${peer} skipped: ${res.skipped}`);
+    }
+    rows.push(...res.rows);
+  }
+
+  // ours first, then peers in the order given, grouped by workload in suite order
+  const order = (r: Row) => work.findIndex((w) => w.id === r.workload) * 10 + (r.impl === 'ours' ? 0 : 1 + args.peers.indexOf(r.impl as never));
+  rows.sort((a, b) => order(a) - order(b));
+  const t = targets(rows);
+
+  const out: string[] = [];
+  out.push(`## Benchmarks${args.quick ? ' (--quick: tiny sizes, not representative)' : ''}`, '');
+  out.push(`- adapter: ${adapter}`);
+  out.push(`- driver: ${info.description || 'n/a'}; vendor ${info.vendor}, architecture ${info.architecture}, backend ${info.backend}`);
+  for (const p of peerInfo) {
+    out.push(`- ${p.impl}: ${[p.adapter && `adapter ${p.adapter}`, p.version && `version ${p.version}`, p.threads && `${p.threads} thread(s)`, p.note].filter(Boolean).join(', ')}`);
+  }
+  for (const n of peerNotes) out.push(`- ${n}`);
+  out.push(`- median of timed reps after warm-up; "ours faster by" = peer median / ours median`, '');
+  out.push(markdownTables(rows), '### targets', '');
+  if (args.quick) out.push('(--quick runs none of the full-size target workloads)', '');
+  out.push(targetsTable(t), '');
+  out.push(`total time ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  console.log(out.join('\n'));
+
+  if (args.json) {
+    const doc = { date: new Date().toISOString(), args, adapter, device: info, peers: peerInfo, peerNotes, rows, targets: t };
+    fs.writeFileSync(args.json, JSON.stringify(doc, null, 1));
+    log(`wrote ${args.json}`);
+  }
+}
+
+try {
+  await main(parseArgs(process.argv.slice(2)));
+} catch (e) {
+  console.error((e as Error).message);
+  await releaseDevice().catch(() => undefined);
+  process.exit(1);
+}
