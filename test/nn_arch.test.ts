@@ -18,23 +18,10 @@ import {
   withoutStatUpdates,
 } from '../nn/index.js';
 import { expectClose, useGpu } from './gpu.js';
+import type { Arr, Case } from './nn_fixture.js';
 
 useGpu();
 
-interface Arr {
-  shape: number[];
-  data: number[];
-}
-interface Case {
-  name: string;
-  train: boolean;
-  input: Arr;
-  out: Arr;
-  gradOut: Arr;
-  gradInput: Arr;
-  grads: Record<string, Arr>;
-  buffers: Record<string, Arr>;
-}
 const FIX = JSON.parse(readFileSync(new URL('./fixtures/nn.json', import.meta.url), 'utf8')) as { cases: Case[]; paramCounts: Record<string, number> };
 const WEIGHTS = new URL('./fixtures/nn_small.safetensors', import.meta.url).pathname;
 const t = (a: Arr) => E.tensor(a.data, a.shape);

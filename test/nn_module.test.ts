@@ -22,23 +22,10 @@ import {
   withoutStatUpdates,
 } from '../nn/index.js';
 import { expectClose, useGpu } from './gpu.js';
+import type { Arr, Case } from './nn_fixture.js';
 
 useGpu();
 
-interface Arr {
-  shape: number[];
-  data: number[];
-}
-interface Case {
-  name: string;
-  train: boolean;
-  input: Arr;
-  out: Arr;
-  gradOut: Arr;
-  gradInput: Arr;
-  grads: Record<string, Arr>;
-  buffers: Record<string, Arr>;
-}
 interface SnStep {
   input: Arr;
   out: Arr;
