@@ -264,11 +264,6 @@ export function dispatch(
   counters.dispatches++;
 }
 
-/** True when commands are recorded but not submitted. */
-export function hasPendingWork(): boolean {
-  return batch.encoder !== null;
-}
-
 /** Submits the recorded commands (if any). */
 export function flush(): void {
   if (!batch.encoder) return;
