@@ -33,8 +33,6 @@ export const sign = unary('sign', 'sign(a)', null);
 const inRange = unary('inRange', 'select(0.0, 1.0, a >= p0 && a <= p1)', null);
 /** the slope of leaky_relu: 1 where x > 0, p0 elsewhere */
 const leakySlope = unary('leakySlope', 'select(p0, 1.0, a > 0.0)', null);
-/** 1 where x is finite */
-export const isFinite = unary('isFinite', 'select(0.0, 1.0, abs(a) <= 3.4028234e38)', null);
 
 export const neg = unary('neg', '-a', (_x, _y, g) => neg(g));
 export const abs = unary('abs', 'abs(a)', (x, _y, g) => mul(g, sign(x))); // subgradient 0 at 0, as TF/PyTorch
