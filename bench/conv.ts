@@ -10,6 +10,7 @@
 import os from 'node:os';
 import {
   adapterName,
+  deviceInfo,
   conv2d,
   conv2dInputGrad,
   conv2dWeightGrad,
@@ -78,12 +79,15 @@ for (const wl of WORKLOADS) {
     'weight grad': () => conv2dWeightGrad(x, gy, wl.w, opts),
   };
   for (const op of OPS) {
-    for (const variant of ['register', 'tiled']) {
+    for (const variant of ['register', 'tiled', ...(deviceInfo().subgroupSize ? ['subgroup'] : [])]) {
       if (variant === 'tiled' && cpuAdapter && !full && flops > CPU_TILED_FLOPS) {
         console.log(`| ${wl.name} | ${op} | ${variant} | skipped (--full) | | |`);
         continue;
       }
-      for (const k of ENV) process.env[k] = variant; // tune.ts reads it on every call
+      // tune.ts reads these on every call; 'subgroup' (Winograd GEMMs only) is set globally so the
+      // direct kernels, which lack it, keep their default
+      for (const k of ENV) process.env[k] = variant === 'subgroup' ? '' : variant;
+      process.env.ALR_VARIANT = variant === 'subgroup' ? variant : '';
       const n = variant === 'tiled' && cpuAdapter && !full ? 1 : reps;
       const wall: number[] = [];
       const cpu: number[] = [];

@@ -4,14 +4,13 @@
 // "CPU ms" is this process's CPU time per call: on a software adapter (lavapipe) the shader
 // runs on the process's own threads, so it stays meaningful when other jobs share the cores.
 import os from 'node:os';
-import { adapterName, dispose, initDevice, matmul, randUniform, releaseDevice, sync, type Tensor } from '../engine/index.js';
+import { adapterName, deviceInfo, dispose, initDevice, matmul, randUniform, releaseDevice, sync, type Tensor } from '../engine/index.js';
 
 const args = process.argv.slice(2);
 const full = args.includes('--full');
 const repsAt = args.indexOf('--reps');
 const reps = repsAt >= 0 ? Number(args[repsAt + 1]) : 5;
 const sizes = full ? [256, 512, 1024, 2048] : [256, 512, 1024];
-const variants = ['register', 'tiled'];
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -20,6 +19,7 @@ const median = (xs: number[]) => {
 };
 
 await initDevice();
+const variants = ['register', 'tiled', ...(deviceInfo().subgroupSize ? ['subgroup'] : [])];
 console.log(`# matmul, ${adapterName()}\n`);
 console.log(`median of ${reps} runs after one warm-up; f32, C = A·B, all matrices S×S; load average at start ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores\n`);
 console.log('| S | variant | median ms | GFLOP/s | CPU ms |');

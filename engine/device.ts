@@ -19,6 +19,8 @@ export interface DeviceInfo {
   backend: string;
   features: string[];
   maxWorkgroupStorage: number;
+  /** the subgroup size when the device has subgroups of one fixed size (lavapipe: 8), else 0 */
+  subgroupSize: number;
 }
 
 interface State {
@@ -58,7 +60,7 @@ async function start(): Promise<State> {
         `set ALR_BACKEND / ALR_ADAPTER to choose). ${INSTALL_HINT}`,
     );
   }
-  const wanted: GPUFeatureName[] = ['timestamp-query'];
+  const wanted = ['timestamp-query', 'subgroups'] as GPUFeatureName[];
   const features = wanted.filter((f) => adapter!.features.has(f));
   const al = adapter.limits;
   const device = await adapter.requestDevice({
@@ -87,6 +89,7 @@ async function start(): Promise<State> {
       backend: process.env.ALR_BACKEND ?? 'default',
       features: [...device.features] as string[],
       maxWorkgroupStorage: device.limits.maxComputeWorkgroupStorageSize,
+      subgroupSize: fixedSubgroupSize(device, ai),
     },
     pendingErrors: [],
     lost: null,
@@ -99,6 +102,12 @@ async function start(): Promise<State> {
     if (state === s) s.lost = `device lost (${l.reason}): ${l.message || 'no message'}`;
   });
   return s;
+}
+
+/** Kernels that assume one subgroup per workgroup need a size that cannot vary between launches. */
+function fixedSubgroupSize(device: GPUDevice, ai: GPUAdapterInfo): number {
+  const { subgroupMinSize: lo, subgroupMaxSize: hi } = ai as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
+  return device.features.has('subgroups') && lo && lo === hi ? lo : 0;
 }
 
 /** Starts the device once; later calls return the same one. */

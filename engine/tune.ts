@@ -57,7 +57,7 @@ export function isCpuAdapter(): boolean {
 }
 
 export function forcedVariant(op: string, variants: readonly string[]): string | null {
-  const v = process.env[`ALR_VARIANT_${op.toUpperCase()}`] ?? process.env.ALR_VARIANT;
+  const v = process.env[`ALR_VARIANT_${op.toUpperCase()}`] || process.env.ALR_VARIANT; // empty = unset
   if (!v) return null;
   if (!variants.includes(v)) {
     if (process.env[`ALR_VARIANT_${op.toUpperCase()}`]) {
@@ -68,9 +68,12 @@ export function forcedVariant(op: string, variants: readonly string[]): string |
   return v;
 }
 
+/** A measured choice only holds among the variants it was measured against. */
+const cacheKey = (op: string, classKey: string, names: readonly string[]) => `${op}[${names.join(',')}]:${classKey}`;
+
 /** The variant a shape class currently uses (forced, measured, or the heuristic's). */
 export function chosenVariant(op: string, classKey: string, variants: readonly string[], fallback: string): string {
-  return forcedVariant(op, variants) ?? load()[adapterName()]?.[`${op}:${classKey}`] ?? fallback;
+  return forcedVariant(op, variants) ?? load()[adapterName()]?.[cacheKey(op, classKey, variants)] ?? fallback;
 }
 
 /**
@@ -85,7 +88,7 @@ export function pick(
 ): string {
   const names = variants.map((v) => v.name);
   const heuristic = (variants.find((v) => v.cpu === isCpuAdapter()) ?? variants[0]).name;
-  const key = `${op}:${classKey}`;
+  const key = cacheKey(op, classKey, names);
   const adapter = adapterName();
   const known = forcedVariant(op, names) ?? load()[adapter]?.[key];
   if (known || process.env.ALR_TUNE === '0' || !timestampsSupported() || measuring.has(key) || names.length === 1) {

@@ -102,8 +102,8 @@ export const CONFIG_DEFAULTS: Record<ImageConfig, Omit<ImageWganOptions, 'out'>>
     lr: 2e-4, decayIters: 100_000, flip: true, every: 100, sampleEvery: 1000, evalSamples: 0,
   },
   fmnist: {
-    ...COMMON, config: 'fmnist', data: FASHION_MNIST_DIR, size: 28, dim: 16, iters: 300, batch: 32, genBatch: 64,
-    lr: 5e-4, decayIters: 300, flip: false, every: 10, sampleEvery: 50, evalSamples: 2000,
+    ...COMMON, config: 'fmnist', data: FASHION_MNIST_DIR, size: 28, dim: 16, iters: 1500, batch: 16, genBatch: 32,
+    lr: 5e-4, decayIters: 1500, flip: false, every: 10, sampleEvery: 100, evalSamples: 2000,
   },
 };
 
@@ -210,6 +210,8 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
       if (o.reg === 'alp') {
         const s = wganAlpCriticLoss(critic, real, fake, {
           lambda, k: o.k, xi: o.xi, eps: uniformEps(o.epsMin, o.epsMax), clip: [-1, 1], form: 'one-sided', dY: 'abs', K: 1,
+          // per-sample critics: the WGAN term reuses the penalty's D(x) (same values, one pass less)
+          sharedForward: o.norm !== 'batch',
         });
         loss = s.loss;
         mon = criticStepMonitors(s);

@@ -22,6 +22,13 @@ export interface RegisterShape {
   /** workgroup size in x (column blocks) and y (row blocks) */
   wx: number;
   wy: number;
+  /**
+   * The 'subgroup' variant: a workgroup is one subgroup of this many invocations (wx = sg,
+   * wy = 1) sharing the same tm rows; each loads tm / sg of them and the others arrive by
+   * subgroupBroadcast. On lavapipe every lane's storage load is a bounds-checked scalar load
+   * while a broadcast is a register shuffle, so this halves the load work (2x on 1024²).
+   */
+  sg?: number;
 }
 
 /** The tiled kernel's fixed geometry: 64x64 outputs per workgroup, 16x16 threads of 4x4. */
@@ -89,18 +96,59 @@ function storeBlock(l: MatmulLayout, tm: number, tn: number): string {
 }
 
 /**
+ * The subgroup variant's A loads for k .. k+kc-1: lane `lane` loads its share of the tm x kc
+ * block (clamped to the matrix) and a[i][kk] is broadcast from the lane that loaded it.
+ */
+function subgroupALoads(l: MatmulLayout, tm: number, sg: number, kc: number, a: string[][]): string[] {
+  const out: string[] = [];
+  const row = (r: number) => `min(m0 + lane + ${sg * r}u, u.M - 1u)`;
+  if (!l.transA && l.vecA && kc === 4) {
+    // lane loads rows lane + sg·r as vec4 along K
+    for (const r of range(tm / sg)) out.push(`    let al${r} = A[(aOff + ${row(r)} * u.K + k) / 4u];`);
+    for (const i of range(tm)) {
+      out.push(`    let ab${i} = subgroupBroadcast(al${Math.floor(i / sg)}, ${i % sg}u);`);
+      for (const kk of range(4)) a[i][kk] = `ab${i}.${COMP[kk]}`;
+    }
+  } else if (l.transA && l.vecA && tm % (4 * sg) === 0) {
+    // lane loads rows 4·(lane + sg·r) .. +3 as vec4 along M, for each k
+    for (const kk of range(kc)) {
+      for (const r of range(tm / (4 * sg))) {
+        out.push(`    let al${kk}_${r} = A[(aOff + (k + ${kk}u) * u.M + min(m0 + 4u * (lane + ${sg * r}u), u.M - 4u)) / 4u];`);
+      }
+      for (const g of range(tm / 4)) {
+        out.push(`    let ab${kk}_${g} = subgroupBroadcast(al${kk}_${Math.floor(g / sg)}, ${g % sg}u);`);
+        for (const c of range(4)) a[4 * g + c][kk] = `ab${kk}_${g}.${COMP[c]}`;
+      }
+    }
+  } else {
+    for (const kk of range(kc)) {
+      for (const r of range(tm / sg)) {
+        const idx = l.transA ? `aOff + (k + ${kk}u) * u.M + ${row(r)}` : `aOff + ${row(r)} * u.K + k + ${kk}u`;
+        out.push(`    let al${kk}_${r} = ${scalarAt('A', l.vecA, idx)};`);
+      }
+      for (const i of range(tm)) {
+        out.push(`    let ab${i}_${kk} = subgroupBroadcast(al${kk}_${Math.floor(i / sg)}, ${i % sg}u);`);
+        a[i][kk] = `ab${i}_${kk}`;
+      }
+    }
+  }
+  return out;
+}
+
+/**
  * Register-blocked kernel: no workgroup memory, no barriers. Each invocation owns a tm x tn
  * block and walks K four steps at a time, loading A and B straight from storage (vec4 where
  * the contiguous axis allows). Out-of-range rows and columns read clamped indices and are
  * not written.
  */
 export function matmulRegisterWGSL(l: MatmulLayout, s: RegisterShape): string {
-  const { tm, tn, wx, wy } = s;
+  const { tm, tn, wx, wy, sg } = s;
+  if (sg && (tm % sg !== 0 || wx !== sg || wy !== 1)) throw new Error(`matmul: subgroup shape ${JSON.stringify(s)} needs wx = sg, wy = 1, tm % sg = 0`);
   const decl: string[] = [];
   // clamped row / column indices (or vec4 group starts) so loads never leave the matrix
-  for (const i of range(tm)) decl.push(`  let mi${i} = min(m0 + ${i}u, u.M - 1u);`);
+  if (!sg) for (const i of range(tm)) decl.push(`  let mi${i} = min(m0 + ${i}u, u.M - 1u);`);
   for (const j of range(tn)) decl.push(`  let nj${j} = min(n0 + ${j}u, u.N - 1u);`);
-  if (l.transA && l.vecA) for (const q of range(tm / 4)) decl.push(`  let mq${q} = min(m0 + ${4 * q}u, u.M - 4u);`);
+  if (!sg && l.transA && l.vecA) for (const q of range(tm / 4)) decl.push(`  let mq${q} = min(m0 + ${4 * q}u, u.M - 4u);`);
   if (!l.transB && l.vecB) for (const q of range(tn / 4)) decl.push(`  let nq${q} = min(n0 + ${4 * q}u, u.N - 4u);`);
 
   const kVec = (l.vecA && !l.transA) || (l.vecB && l.transB);
@@ -111,7 +159,9 @@ export function matmulRegisterWGSL(l: MatmulLayout, s: RegisterShape): string {
     const b: string[][] = range(kc).map(() => []); // b[kk][j]
     const bRow: string[][] = range(kc).map(() => []); // bRow[kk][q]: vec4 of B[k+kk, n0+4q ..]
     // A
-    if (!l.transA && l.vecA && kc === 4) {
+    if (sg) {
+      out.push(...subgroupALoads(l, tm, sg, kc, a));
+    } else if (!l.transA && l.vecA && kc === 4) {
       for (const i of range(tm)) {
         out.push(`    let a${i} = A[(aOff + mi${i} * u.K + k) / 4u];`);
         for (const kk of range(kc)) a[i][kk] = `a${i}.${COMP[kk]}`;
@@ -169,13 +219,24 @@ export function matmulRegisterWGSL(l: MatmulLayout, s: RegisterShape): string {
     return out.join('\n');
   };
 
-  return `${HEADER(l)}
+  // the subgroup variant never returns early: subgroupBroadcast needs every lane
+  const entry = sg
+    ? `enable subgroups;
+${HEADER(l)}
+@compute @workgroup_size(${sg}, 1)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(subgroup_invocation_id) lane: u32) {
+  let n0 = (wid.x * ${sg}u + lid.x) * ${tn}u;
+  let m0 = u.yBase + wid.y * ${tm}u;
+  let z = wid.z + u.zBase;`
+    : `${HEADER(l)}
 @compute @workgroup_size(${wx}, ${wy})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let n0 = gid.x * ${tn}u;
   let m0 = u.yBase + gid.y * ${tm}u;
   let z = gid.z + u.zBase;
-  if (n0 >= u.N || m0 >= u.M) { return; }
+  if (n0 >= u.N || m0 >= u.M) { return; }`;
+  return `${entry}
   let offs = batchOffsets(z);
   let aOff = offs.x;
   let bOff = offs.y;

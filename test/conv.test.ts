@@ -151,7 +151,7 @@ describe('conv2d', () => {
     { xs: [16, 3, 32, 32], ws: [24, 3, 3, 3], s: 1, p: 1 },
   ];
   for (const cv of BITWISE) {
-    it(`the register and tiled kernels agree bit for bit in every direction: ${label(cv)}`, async () => {
+    it(`every kernel variant agrees bit for bit in every direction: ${label(cv)}`, async () => {
       const opts = { stride: cv.s, padding: cv.p };
       const [Ho, Wo] = outHW(cv);
       const x = rnd(cv.xs, 5);
@@ -159,16 +159,27 @@ describe('conv2d', () => {
       const b = rnd([cv.ws[0]], 7);
       const gy = rnd([cv.xs[0], cv.ws[0], Ho, Wo], 8);
       const results: Float32Array[][] = [];
-      for (const v of ['register', 'tiled']) {
-        forceVariant(v);
-        const outs = [E.conv2d(x, w, b, opts), E.conv2dInputGrad(gy, w, cv.xs, opts), E.conv2dWeightGrad(x, gy, cv.ws, opts)];
-        results.push(await Promise.all(outs.map((t) => t.toFloat32())));
-        E.dispose(outs);
+      // 'subgroup' (Winograd GEMMs only, where subgroups have a fixed size) is forced globally:
+      // the direct kernels, which have no such variant, keep their default
+      const variants = ['register', 'tiled', ...(E.deviceInfo().subgroupSize ? ['subgroup'] : [])];
+      for (const v of variants) {
+        if (v === 'subgroup') process.env.ALR_VARIANT = v;
+        else forceVariant(v);
+        try {
+          const outs = [E.conv2d(x, w, b, opts), E.conv2dInputGrad(gy, w, cv.xs, opts), E.conv2dWeightGrad(x, gy, cv.ws, opts)];
+          results.push(await Promise.all(outs.map((t) => t.toFloat32())));
+          E.dispose(outs);
+        } finally {
+          delete process.env.ALR_VARIANT;
+          forceVariant(null);
+        }
       }
       ['conv2d', 'conv2dInputGrad', 'conv2dWeightGrad'].forEach((op, i) => {
-        const [r, t] = [results[0][i], results[1][i]];
-        const first = r.findIndex((v, j) => !Object.is(v, t[j]));
-        expect(first, `${op}: element ${first} register ${r[first]} vs tiled ${t[first]}`).toBe(-1);
+        for (let k = 1; k < variants.length; k++) {
+          const [r, t] = [results[0][i], results[k][i]];
+          const first = r.findIndex((v, j) => !Object.is(v, t[j]));
+          expect(first, `${op}: element ${first} register ${r[first]} vs ${variants[k]} ${t[first]}`).toBe(-1);
+        }
       });
       // and the bits are right, not just equal
       expectRef(results[0][2], refWeightGrad(cv, await x.toFloat32(), await gy.toFloat32()), 'conv2dWeightGrad');

@@ -4,6 +4,8 @@
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import * as E from '../engine/index.js';
 import { Adam, SGD } from '../engine/optim.js';
+import { matmulRegisterWGSL } from '../shaders/matmul.js';
+import { bgemmSubgroupWGSL } from '../shaders/conv.js';
 
 beforeAll(async () => {
   process.env.ALR_BACKEND = 'null';
@@ -73,4 +75,23 @@ describe('kernel validation on the null backend', () => {
       }
     });
   }
+
+  // the null device reports no subgroup size, so the ops never pick 'subgroup' here: check every
+  // layout of it directly (sizes 8 as on lavapipe and 32 as on many GPUs)
+  it('every layout of the subgroup matmul and Winograd GEMM validates', async () => {
+    const checks: Promise<void>[] = [];
+    for (let flags = 0; flags < 32; flags++) {
+      const [transA, transB, vecA, vecB, vecOut] = [0, 1, 2, 3, 4].map((b) => ((flags >> b) & 1) === 1);
+      for (const [tm, sg] of [[32, 8], [8, 8], [32, 32]]) {
+        const l = { transA, transB, vecA, vecB, vecOut };
+        const key = `test.matmul.subgroup:${flags}:${tm}:${sg}`;
+        checks.push(E.checkKernel({ name: key, key, bindings: ['read', 'read', 'write'], uniforms: true, wgsl: () => matmulRegisterWGSL(l, { tm, tn: 4, wx: sg, wy: 1, sg }) }));
+      }
+    }
+    for (const [bo, sg] of [[32, 8], [16, 8], [8, 8], [32, 32]]) {
+      const key = `test.bgemm.subgroup:${bo}:${sg}`;
+      checks.push(E.checkKernel({ name: key, key, bindings: ['read', 'read', 'write'], uniforms: true, wgsl: () => bgemmSubgroupWGSL({ bo, bp: 4 }, sg) }));
+    }
+    await Promise.all(checks);
+  });
 });

@@ -5,7 +5,7 @@ import { dispatch, Params, type Kernel } from '../runtime.js';
 import { normAxes, normAxis, sameShape } from '../shape.js';
 import { reduceWGSL, type ReduceOp } from '../../shaders/reduce.js';
 import { checkF32, groups1d } from './map.js';
-import { expand, permute, reshape, detach } from './shape.js';
+import { expand, reshape, detach } from './shape.js';
 import { add, div, exp, ge, log, mul, sqrt, sub, maximum } from './elementwise.js';
 
 const kernels: Record<ReduceOp, Kernel> = {
@@ -31,30 +31,32 @@ function reduceMiddle(op: ReduceOp, x: Tensor, outer: number, r: number, inner: 
   }
 }
 
-/** Raw reduction without autograd; returns the keepdim shape. */
+/**
+ * Raw reduction without autograd; returns the keepdim shape. Scattered axes (e.g. a conv bias
+ * gradient's [0, 2, 3]) are reduced one contiguous run at a time, innermost first: cheaper than
+ * permuting the whole tensor, and the first pass already shrinks it.
+ */
 function reduceRaw(op: ReduceOp, x: Tensor, axes: number[]): Tensor {
   checkF32(op, x);
-  const keepShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
-  if (axes.length === 0) return reshape(noGrad(() => mul(x, 1)), keepShape);
-  const contiguousRun = axes.every((a, i) => i === 0 || a === axes[i - 1] + 1);
-  let src = x;
-  let outer: number, r: number, inner: number;
-  if (contiguousRun) {
-    outer = numel(x.shape.slice(0, axes[0]));
-    r = numel(axes.map((a) => x.shape[a]));
-    inner = numel(x.shape.slice(axes[axes.length - 1] + 1));
-  } else {
-    const kept = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
-    src = noGrad(() => permute(x, [...kept, ...axes]));
-    outer = numel(kept.map((a) => x.shape[a]));
-    r = numel(axes.map((a) => x.shape[a]));
-    inner = 1;
+  if (axes.length === 0) return reshape(noGrad(() => mul(x, 1)), x.shape);
+  const runs: number[][] = [];
+  for (const a of axes) {
+    const last = runs[runs.length - 1];
+    if (last && a === last[last.length - 1] + 1) last.push(a);
+    else runs.push([a]);
   }
-  const flat = reduceMiddle(op, src, outer, r, inner);
-  if (src !== x) src.dispose();
-  const y = reshape(flat, keepShape);
-  flat.dispose();
-  return y;
+  let src = x;
+  for (const run of runs.reverse()) {
+    const outer = numel(src.shape.slice(0, run[0]));
+    const r = numel(run.map((a) => src.shape[a]));
+    const inner = numel(src.shape.slice(run[run.length - 1] + 1));
+    const flat = reduceMiddle(op, src, outer, r, inner);
+    const y = reshape(flat, src.shape.map((d, i) => (run.includes(i) ? 1 : d)));
+    flat.dispose();
+    if (src !== x) src.dispose();
+    src = y;
+  }
+  return src;
 }
 
 function outShape(shape: Shape, axes: number[], keepdim: boolean): number[] {
