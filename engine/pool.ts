@@ -61,17 +61,6 @@ class BufferPool {
     list.push(buf);
   }
 
-  /** Destroys every free buffer (memory held but unused). */
-  trim(): void {
-    for (const list of this.free.values()) {
-      for (const b of list) {
-        this.stats.bytesAllocated -= this.sizes.get(b)!;
-        b.destroy();
-      }
-    }
-    this.free.clear();
-  }
-
   reset(): void {
     this.free.clear();
     this.stats = { liveBuffers: 0, bytesInUse: 0, bytesAllocated: 0, peakBytesInUse: 0, created: 0 };

@@ -131,7 +131,7 @@ function compile(k: Kernel): Compiled {
   dev.pushErrorScope('validation');
   const module = dev.createShaderModule({ code, label: k.name });
   const entries: GPUBindGroupLayoutEntry[] = [];
-  if (k.uniforms) entries.push({ binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform' } });
+  if (k.uniforms) entries.push({ binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } });
   k.bindings.forEach((b, i) =>
     entries.push({
       binding: i + 1,
@@ -194,6 +194,38 @@ function arena(): GPUBuffer {
   return batch.arena;
 }
 
+// Bind groups, cached. Creating one through Dawn's bindings costs more host time than the rest
+// of a dispatch, and a training loop binds the same pooled buffers step after step. The uniform
+// block binds with a dynamic offset, so its arena slot is not part of the key. Pooled buffers
+// are never destroyed before the device, so a cached group never refers to a dead buffer.
+const bindGroups = new Map<string, GPUBindGroup>();
+const MAX_BIND_GROUPS = 16384;
+const bufferIds = new WeakMap<GPUBuffer, number>();
+let nextBufferId = 1;
+onDeviceRelease(() => bindGroups.clear());
+
+function bufferId(b: GPUBuffer): number {
+  let id = bufferIds.get(b);
+  if (id === undefined) bufferIds.set(b, (id = nextBufferId++));
+  return id;
+}
+
+function bindGroupFor(k: Kernel, c: Compiled, bindings: Binding[]): GPUBindGroup {
+  const sizes = bindings.map((b) => Math.max(4, b.bytes));
+  let key = k.key + (k.uniforms ? `|u${bufferId(arena())}` : '');
+  bindings.forEach((b, i) => (key += `|${bufferId(b.buffer)}:${sizes[i]}`));
+  let g = bindGroups.get(key);
+  if (!g) {
+    const entries: GPUBindGroupEntry[] = [];
+    if (k.uniforms) entries.push({ binding: 0, resource: { buffer: arena(), offset: 0, size: UNIFORM_SLOT } });
+    bindings.forEach((b, i) => entries.push({ binding: i + 1, resource: { buffer: b.buffer, offset: 0, size: sizes[i] } }));
+    g = device().createBindGroup({ layout: c.layout, entries });
+    if (bindGroups.size >= MAX_BIND_GROUPS) bindGroups.clear();
+    bindGroups.set(key, g);
+  }
+  return g;
+}
+
 /** A buffer with the byte length the kernel may touch. */
 export interface Binding {
   buffer: GPUBuffer;
@@ -223,17 +255,16 @@ export function dispatch(
   const timed = (onTime || profileHook) && timestampsSupported();
   if (batch.arenaUsed >= ARENA_SLOTS || (timed && batch.timings && batch.timings.used >= QUERY_CAPACITY)) flush();
   const c = compile(k);
-  const entries: GPUBindGroupEntry[] = [];
+  let offsets: number[] = [];
   if (k.uniforms) {
     if (!params) throw new Error(`engine: kernel '${k.name}' needs uniforms`);
     const off = batch.arenaUsed * UNIFORM_SLOT;
     const n = params.writeTo(new DataView(batch.arenaCpu), off);
     if (n > UNIFORM_SLOT) throw new Error(`engine: kernel '${k.name}' uniforms are ${n} bytes, the limit is ${UNIFORM_SLOT}`);
-    entries.push({ binding: 0, resource: { buffer: arena(), offset: off, size: UNIFORM_SLOT } });
+    offsets = [off];
     batch.arenaUsed++;
   }
-  bindings.forEach((b, i) => entries.push({ binding: i + 1, resource: { buffer: b.buffer, offset: 0, size: Math.max(4, b.bytes) } }));
-  const bindGroup = device().createBindGroup({ layout: c.layout, entries });
+  const bindGroup = bindGroupFor(k, c, bindings);
   const enc = encoder();
   if (timed) {
     endPass();
@@ -251,13 +282,13 @@ export function dispatch(
       profileHook?.(k.name, ns);
     });
     pass.setPipeline(c.pipeline);
-    pass.setBindGroup(0, bindGroup);
+    pass.setBindGroup(0, bindGroup, offsets);
     pass.dispatchWorkgroups(gx, gy, gz);
     pass.end();
   } else {
     if (!batch.pass) batch.pass = enc.beginComputePass();
     batch.pass.setPipeline(c.pipeline);
-    batch.pass.setBindGroup(0, bindGroup);
+    batch.pass.setBindGroup(0, bindGroup, offsets);
     batch.pass.dispatchWorkgroups(gx, gy, gz);
   }
   batch.dispatches++;

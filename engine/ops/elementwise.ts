@@ -43,7 +43,7 @@ export const log = unary('log', 'log(a)', (x, _y, g) => div(g, x));
 export const sin = unary('sin', 'sin(a)', (x, _y, g) => mul(g, cos(x)));
 export const cos = unary('cos', 'cos(a)', (x, _y, g) => neg(mul(g, sin(x))));
 export const reciprocal = unary('reciprocal', '1.0 / a', (_x, y, g) => neg(mul(g, square(y))));
-export const relu = unary('relu', 'max(a, 0.0)', (x, _y, g) => mul(g, positive(x)));
+export const relu = unary('relu', 'max(a, 0.0)', (x, _y, g) => reluGrad(g, x));
 const leakyReluP = unary('leakyRelu', 'select(p0 * a, a, a > 0.0)', (x, _y, g, s) => mul(g, leakySlope(x, s)));
 export const leakyRelu = (x: Tensor, slope = 0.01): Tensor => leakyReluP(x, slope);
 export const tanh = unary('tanh', 'tanh(a)', (_x, y, g) => mul(g, rsub(square(y), 1)));
@@ -81,6 +81,8 @@ function binary(name: string, expr: string, back: (a: Tensor, b: Tensor, y: Tens
 }
 
 const addT = binary('add', 'a + b', (_a, _b, _y, g) => [g, g]);
+/** relu's backward in one pass: g where x > 0, else 0 (piecewise constant in x) */
+const reluGrad: (g: Tensor, x: Tensor) => Tensor = binary('reluGrad', 'select(0.0, a, b > 0.0)', (_a, b, _y, gg) => [reluGrad(gg, b), null]);
 const subT = binary('sub', 'a - b', (_a, _b, _y, g) => [g, neg(g)]);
 const mulT = binary('mul', 'a * b', (a, b, _y, g) => [mul(g, b), mul(g, a)]);
 const divT = binary('div', 'a / b', (a, b, y, g) => {
