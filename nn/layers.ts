@@ -10,7 +10,7 @@ import {
   layerNorm,
   leakyRelu,
   matmul,
-  max,
+  maxPool2x2,
   mul,
   randUniform,
   relu,
@@ -237,12 +237,10 @@ export class MeanPool2d extends Module {
   }
 }
 
-/** 2x2 max pooling, stride 2 (even H, W); at ties the gradient is shared equally. */
+/** 2x2 max pooling, stride 2 (even H, W); at ties the gradient goes to the first maximum (as PyTorch). */
 export class MaxPool2d extends Module {
   forward(x: Tensor): Tensor {
-    const [n, c, h, w] = x.shape;
-    if (x.rank !== 4 || h % 2 || w % 2) throw new Error(`MaxPool2d: expected [N, C, H, W] with even H, W, got ${shapeStr(x.shape)}`);
-    return max(reshape(x, [n, c, h / 2, 2, w / 2, 2]), [3, 5]);
+    return maxPool2x2(x);
   }
 }
 

@@ -18,6 +18,39 @@ ${mainSignature()} {
 }
 `;
 
+/**
+ * 2x2 max pooling as a pair of adjoint linear maps given the window's argmax in x (the first
+ * maximum in row order, as PyTorch): 'select' out[r, j] = v[argmax], 'scatter' puts g[r, j] at
+ * the argmax and 0 elsewhere. One invocation per window.
+ */
+export const maxPoolWGSL = (scatter: boolean) => `struct Params { n: u32, w_out: u32 }
+@group(0) @binding(0) var<uniform> u: Params;
+@group(0) @binding(1) var<storage, read> v: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+${mainSignature()} {
+  ${flatIndex()}
+  if (i >= u.n) { return; }
+  let j = i % u.w_out;
+  let r = i / u.w_out;
+  let w_in = 2u * u.w_out;
+  let k0 = 2u * r * w_in + 2u * j;
+  let ks = array<u32, 4>(k0, k0 + 1u, k0 + w_in, k0 + w_in + 1u);
+  var best = 0u;
+  var m = x[k0];
+  for (var q = 1u; q < 4u; q++) {
+    let xq = x[ks[q]];
+    if (xq > m) { m = xq; best = q; }
+  }
+${
+  scatter
+    ? `  let g = v[i];
+  for (var q = 0u; q < 4u; q++) { out[ks[q]] = select(0.0, g, q == best); }`
+    : '  out[i] = v[ks[best]];'
+}
+}
+`;
+
 /** Nearest 2x upsampling times s: each input element fills its 2x2 output block. */
 export const upsample2xWGSL = () => `struct Params { n: u32, w_in: u32, s: f32 }
 @group(0) @binding(0) var<uniform> u: Params;

@@ -99,6 +99,7 @@ describe('pooling', () => {
     ['depthToSpace DCR', (x) => E.depthToSpace(x, 2, 'DCR'), [1, 8, 2, 3]],
     ['spaceToDepth', (x) => E.spaceToDepth(x, 2), [1, 2, 4, 2]],
     ['globalMeanPool', E.globalMeanPool, [2, 3, 2, 3]],
+    ['maxPool2x2', E.maxPool2x2, [2, 2, 4, 4]],
   ];
   for (const [name, f, s] of cases) {
     it(`${name}: gradcheck and gradgradcheck`, async () => {
@@ -109,6 +110,18 @@ describe('pooling', () => {
       await expectGradGrad(g, [x], { maxElements: 24 });
     });
   }
+
+  it('maxPool2x2: ties send the gradient to the first maximum in row order, as PyTorch', async () => {
+    // windows: all equal; max twice (positions 1 and 2); a single max at the last position
+    const x = E.requireGrad(E.tensor([5, 5, 5, 5, 1, 7, 7, 0, -3, -2, -4, -1], [1, 3, 2, 2]));
+    const { y, g } = E.tidy(() => {
+      const out = E.maxPool2x2(x);
+      return { y: out, g: E.grad(E.sum(E.mul(out, E.tensor([1, 2, 3], [1, 3, 1, 1]))), [x])[0] };
+    });
+    expect([...(await y.toFloat32())]).toEqual([5, 7, -1]);
+    expect([...(await g.toFloat32())]).toEqual([1, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 3]);
+    expect(() => E.maxPool2x2(E.zeros([1, 1, 4, 3]))).toThrow(/maxPool2x2: H and W must be even, got \[1, 1, 4, 3\]/);
+  });
 
   it('rejects bad shapes with the op and shape', () => {
     expect(() => E.avgPool2x2(E.zeros([1, 1, 3, 4]))).toThrow(/avgPool2x2: H and W must be even, got \[1, 1, 3, 4\]/);

@@ -31,8 +31,6 @@ export const geScalar = unary('geScalar', 'select(0.0, 1.0, a >= p0)', null);
 export const sign = unary('sign', 'sign(a)', null);
 /** 1 where p0 <= x <= p1: the pass-through region of clamp */
 const inRange = unary('inRange', 'select(0.0, 1.0, a >= p0 && a <= p1)', null);
-/** the slope of leaky_relu: 1 where x > 0, p0 elsewhere */
-const leakySlope = unary('leakySlope', 'select(p0, 1.0, a > 0.0)', null);
 
 export const neg = unary('neg', '-a', (_x, _y, g) => neg(g));
 export const abs = unary('abs', 'abs(a)', (x, _y, g) => mul(g, sign(x))); // subgradient 0 at 0, as TF/PyTorch
@@ -44,7 +42,12 @@ export const sin = unary('sin', 'sin(a)', (x, _y, g) => mul(g, cos(x)));
 export const cos = unary('cos', 'cos(a)', (x, _y, g) => neg(mul(g, sin(x))));
 export const reciprocal = unary('reciprocal', '1.0 / a', (_x, y, g) => neg(mul(g, square(y))));
 export const relu = unary('relu', 'max(a, 0.0)', (x, _y, g) => reluGrad(g, x));
-const leakyReluP = unary('leakyRelu', 'select(p0 * a, a, a > 0.0)', (x, _y, g, s) => mul(g, leakySlope(x, s)));
+const leakyReluP = unary('leakyRelu', 'select(p0 * a, a, a > 0.0)', (x, _y, g, s) => leakyReluGrad(g, x, s));
+/** leaky_relu's backward in one pass: g where x > 0, slope·g elsewhere (piecewise constant in x) */
+function leakyReluGrad(g: Tensor, x: Tensor, slope: number): Tensor {
+  const y = map('leakyReluGrad', 'select(p0 * a, a, b > 0.0)', [g, x], g.shape, slope);
+  return record(y, 'leakyReluGrad', [g, x], (gg) => [leakyReluGrad(gg, x, slope), null]);
+}
 export const leakyRelu = (x: Tensor, slope = 0.01): Tensor => leakyReluP(x, slope);
 export const tanh = unary('tanh', 'tanh(a)', (_x, y, g) => mul(g, rsub(square(y), 1)));
 // written so that large |x| neither overflows nor loses precision

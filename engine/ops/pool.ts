@@ -4,7 +4,7 @@
 import { record } from '../autograd.js';
 import { shapeStr, Tensor } from '../tensor.js';
 import { dispatch, Params, type Kernel } from '../runtime.js';
-import { depthSpaceWGSL, pool2x2WGSL, upsample2xWGSL } from '../../shaders/pool.js';
+import { depthSpaceWGSL, maxPoolWGSL, pool2x2WGSL, upsample2xWGSL } from '../../shaders/pool.js';
 import { checkF32, groups1d } from './map.js';
 import { mean } from './reduce.js';
 
@@ -30,6 +30,39 @@ function upsample(x: Tensor, s: number): Tensor {
   const out = Tensor.empty([n, c, 2 * h, 2 * w]);
   if (x.size) dispatch(upKernel, [x.binding('upsampleNearest2x'), out.binding('upsampleNearest2x')], new Params().u32(x.size, w).f32(s), groups1d(x.size));
   return record(out, 'upsample2x', [x], (g) => [pool2x2(g, s)]);
+}
+
+const maxPoolKernels = [false, true].map((scatter): Kernel => {
+  const name = scatter ? 'maxPool2x2.scatter' : 'maxPool2x2.select';
+  return { name, key: name, bindings: ['read', 'read', 'write'], uniforms: true, wgsl: () => maxPoolWGSL(scatter) };
+});
+
+/** Each 2x2 window's value of v at the window's argmax in x (v, x [N, C, H, W]). */
+function maxPoolSelect(v: Tensor, x: Tensor): Tensor {
+  const [n, c, h, w] = x.shape;
+  const out = Tensor.empty([n, c, h / 2, w / 2]);
+  const b = [v, x, out].map((t) => t.binding('maxPool2x2'));
+  if (out.size) dispatch(maxPoolKernels[0], b, new Params().u32(out.size, w / 2), groups1d(out.size));
+  return record(out, 'maxPool2x2', [v, x], (g) => [maxPoolScatter(g, x), null]);
+}
+
+/** g [N, C, H/2, W/2] placed at each window's argmax in x, zero elsewhere: maxPoolSelect's adjoint. */
+function maxPoolScatter(g: Tensor, x: Tensor): Tensor {
+  const [n, c, h, w] = x.shape;
+  const out = Tensor.empty([n, c, h, w]);
+  const b = [g, x, out].map((t) => t.binding('maxPool2x2'));
+  if (g.size) dispatch(maxPoolKernels[1], b, new Params().u32(g.size, w / 2), groups1d(g.size));
+  return record(out, 'maxPool2x2Grad', [g, x], (gg) => [maxPoolSelect(gg, x), null]);
+}
+
+/**
+ * 2x2 max pooling with stride 2; H and W must be even. The gradient goes to the first maximum
+ * of each window (PyTorch's choice); it is zero with respect to where the maxima are.
+ */
+export function maxPool2x2(x: Tensor): Tensor {
+  check4('maxPool2x2', x);
+  if (x.shape[2] % 2 || x.shape[3] % 2) throw new Error(`maxPool2x2: H and W must be even, got ${shapeStr(x.shape)}`);
+  return maxPoolSelect(x, x);
 }
 
 /** 2x2 mean pooling with stride 2; H and W must be even. */
