@@ -95,7 +95,7 @@ export interface ClassifierOptions {
 }
 
 export const CLASSIFIER_DEFAULTS: Omit<ClassifierOptions, 'out'> = {
-  data: FASHION_MNIST_DIR, steps: 300, batch: 64, lr: 2e-3, valPerClass: 200, limit: 0, every: 100, retrain: false,
+  data: FASHION_MNIST_DIR, steps: 1500, batch: 64, lr: 2e-3, valPerClass: 200, limit: 0, every: 250, retrain: false,
   seed: 0, resume: false, progress: true,
 };
 

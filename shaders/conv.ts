@@ -640,6 +640,12 @@ const BGEMM_HEAD = `struct Params {
 @group(0) @binding(2) var<storage, read> B: array<f32>;
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;`;
 
+/** Stores the bo x bp block at (m0, n0) of batch entry bt (live: the invocation has a block). */
+const bgemmStore = ({ bo, bp }: ConvBlock) => `  let cb = u.co + bt * u.m * u.n;
+${lines(bo, (i) => `  if (live && m0 + ${i}u < u.m) {
+${lines(bp, (j) => `    if (n0 + ${j}u < u.n) { C[cb + (m0 + ${i}u) * u.n + n0 + ${j}u] = a${i}_${j}; }`)}
+  }`)}`;
+
 /** Register variant: bo rows x bp columns per invocation, one flat index over (columns, rows, batch). */
 export function bgemmRegisterWGSL(b: ConvBlock): string {
   const { bo, bp } = b;
@@ -666,10 +672,7 @@ ${innerLoop(
   [...R(bp).map((j) => `let c${j} = B[cb${j} + kb];`), ...R(bo).map((i) => `let r${i} = A[ra${i} + ka];`)],
   ['ka += u.ak;', 'kb += u.bk;'],
 )}
-  let cb = u.co + bt * u.m * u.n;
-${lines(bo, (i) => `  if (live && m0 + ${i}u < u.m) {
-${lines(bp, (j) => `    if (n0 + ${j}u < u.n) { C[cb + (m0 + ${i}u) * u.n + n0 + ${j}u] = a${i}_${j}; }`)}
-  }`)}
+${bgemmStore(b)}
 }
 `;
 }
@@ -713,10 +716,7 @@ ${innerLoop(
   ],
   ['ka += u.ak;', 'kb += u.bk;'],
 )}
-  let cb = u.co + bt * u.m * u.n;
-${lines(bo, (i) => `  if (live && m0 + ${i}u < u.m) {
-${lines(bp, (j) => `    if (n0 + ${j}u < u.n) { C[cb + (m0 + ${i}u) * u.n + n0 + ${j}u] = a${i}_${j}; }`)}
-  }`)}
+${bgemmStore(b)}
 }
 `;
 }
