@@ -185,7 +185,13 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
     if (!clf) throw new Error('image_wgan: --eval-only needs --config fmnist, --classifier <dir> and --eval-samples >= 2');
     if (!fs.existsSync(ckpt)) throw new Error(`image_wgan: --eval-only: no checkpoint at ${ckpt}`);
     const { step } = await loadCheckpoint(ckpt, { modules: { G, D }, optimizers: { G: optG, D: optD }, rng: false });
-    const scores = { step: step ?? 0, samples: o.evalSamples, ...(await evalClassifier()) };
+    const scores: Record<string, number> = { step: step ?? 0, samples: o.evalSamples, ...(await evalClassifier()) };
+    // the floor for this classifier and sample count: real training images scored like samples
+    const trainOut = await classifierOutputs(clf, Math.min(o.evalSamples, train.n), 100, (b, off) =>
+      toClassifierSize(E.tensor(toFloat(train, range(off, b), null), [b, C, H, W])),
+    );
+    const floor = classifierScores(realOut!, trainOut, 1);
+    Object.assign(scores, { realTrainCFID: floor.cFID, realTrainCIS: floor.cIS });
     writeJson(path.join(o.out, 'scores.json'), scores);
     for (const m of [G, D] as Module[]) m.dispose();
     clf.dispose();

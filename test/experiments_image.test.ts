@@ -146,7 +146,11 @@ describe('image experiments (--quick, synthetic data)', () => {
     }
     const ev = await runImageWgan({ ...o, iters: 4, evalOnly: true });
     expect(ev.final.step).toBe(4);
-    expect(JSON.parse(fs.readFileSync(path.join(out, 'scores.json'), 'utf8')).cFID).toBeGreaterThanOrEqual(0);
+    const scores = JSON.parse(fs.readFileSync(path.join(out, 'scores.json'), 'utf8'));
+    expect(scores.cFID).toBeGreaterThanOrEqual(0);
+    // real training images against real test images: the floor, far below 4 iterations' samples
+    expect(scores.realTrainCFID).toBeGreaterThanOrEqual(0);
+    expect(scores.realTrainCFID).toBeLessThan(scores.cFID);
   });
 
   it('image_wgan runs GP with WGAN-BN, SN with layer norm and no regulariser at 32×32', async () => {
