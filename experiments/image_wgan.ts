@@ -12,11 +12,12 @@
 // also reports the classifier-based cFID / cIS (see image_metrics.ts) every --eval-every.
 //
 // --config fmnist (sized for lavapipe, 2 cores): DIM 16, 28×28 (7 → 14 → 28 generator), critic
-// batch 32 / generator batch 64, 5 critic steps, 300 generator iterations, Adam 5e-4 with
+// batch 16 / generator batch 32, 5 critic steps, 1500 generator iterations, Adam 5e-4 with
 // β = (0, 0.9) decaying linearly to 0 over the run (a short run needs a larger start lr than
 // the paper's 2e-4 over 100k steps), ALP λ = 100, ξ = 10, ε ~ U[0.1, 10], k = 1, clip [-1, 1].
-// Cost: ~12-15 CPU-seconds per iteration with ALP (process CPU time measured at load average ~25;
-// wall time on an idle 2-core machine should be below that: 300 iterations ≈ 1 hour or less).
+// Critics without batch norm share D([real; fake]) between the WGAN term and the penalty (same
+// values, one pass less). Samples look like clothing from ~400 iterations on; see the README for
+// the measured time per iteration.
 //
 // Generator BN when sampling (spec §8.10): we use batch statistics (GP's choice; no running-stat
 // updates), so samples do not depend on lagging running averages early in training.
