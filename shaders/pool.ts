@@ -2,6 +2,12 @@
 // the smaller side, so each reads or writes a 2x2 block / one r×r block position).
 import { flatIndex, mainSignature } from './common.js';
 
+/** Invocation i's 2x2 window: top-left input index k, input row length w_in. */
+const WINDOW = `  let j = i % u.w_out;
+  let r = i / u.w_out;
+  let w_in = 2u * u.w_out;
+  let k = 2u * r * w_in + 2u * j;`;
+
 /** out[r, j] = s · (x[2r, 2j] + x[2r, 2j+1] + x[2r+1, 2j] + x[2r+1, 2j+1]), rows r over N·C·H/2. */
 export const pool2x2WGSL = () => `struct Params { n: u32, w_out: u32, s: f32 }
 @group(0) @binding(0) var<uniform> u: Params;
@@ -10,10 +16,7 @@ export const pool2x2WGSL = () => `struct Params { n: u32, w_out: u32, s: f32 }
 ${mainSignature()} {
   ${flatIndex()}
   if (i >= u.n) { return; }
-  let j = i % u.w_out;
-  let r = i / u.w_out;
-  let w_in = 2u * u.w_out;
-  let k = 2u * r * w_in + 2u * j;
+${WINDOW}
   out[i] = u.s * ((x[k] + x[k + 1u]) + (x[k + w_in] + x[k + w_in + 1u]));
 }
 `;
@@ -31,13 +34,10 @@ export const maxPoolWGSL = (scatter: boolean) => `struct Params { n: u32, w_out:
 ${mainSignature()} {
   ${flatIndex()}
   if (i >= u.n) { return; }
-  let j = i % u.w_out;
-  let r = i / u.w_out;
-  let w_in = 2u * u.w_out;
-  let k0 = 2u * r * w_in + 2u * j;
-  let ks = array<u32, 4>(k0, k0 + 1u, k0 + w_in, k0 + w_in + 1u);
+${WINDOW}
+  let ks = array<u32, 4>(k, k + 1u, k + w_in, k + w_in + 1u);
   var best = 0u;
-  var m = x[k0];
+  var m = x[k];
   for (var q = 1u; q < 4u; q++) {
     let xq = x[ks[q]];
     if (xq > m) { m = xq; best = q; }
