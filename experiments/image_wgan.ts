@@ -35,7 +35,7 @@ import {
   wganGeneratorLoss, wganGpCriticLoss,
 } from '../alr/index.js';
 import { asCritic } from './common/models.js';
-import { imageGrid, lines, savePng } from './common/plot.js';
+import { imageGrid, lines, savePng, saveSamples } from './common/plot.js';
 import { ensureDir, intArg, main, Metrics, numArg, program, Progress, writeJson } from './common/run.js';
 import { Batcher, toFloat, type BatcherState } from './data/batches.js';
 import { FASHION_MNIST_DIR, loadCifar10, loadFashionMnist, padTo, type ImageSet } from './data/images.js';
@@ -293,10 +293,7 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
     metrics.write(row);
     lastRow = row;
     if (grid) {
-      const canvas = imageGrid(grid, nGrid, C, H, W, 8, 2);
-      samples = path.join(o.out, `samples_${String(iter).padStart(6, '0')}.png`);
-      savePng(canvas, samples);
-      savePng(canvas, path.join(o.out, 'samples.png'));
+      samples = saveSamples(imageGrid(grid, nGrid, C, H, W, 8, 2), o.out, iter);
     }
     await saveCheckpoint(ckpt, {
       modules: { G, D },

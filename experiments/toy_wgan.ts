@@ -27,7 +27,7 @@ import {
 import { asCritic } from './common/models.js';
 import { toySampler, TOY_DATASETS, type ToyDataset } from './common/toy_data.js';
 import { exactW1, modeCoverage } from './common/toy_metrics.js';
-import { lines, savePng, scatter } from './common/plot.js';
+import { lines, savePng, saveSamples, scatter } from './common/plot.js';
 import { ensureDir, intArg, main, Metrics, numArg, program, Progress, writeJson } from './common/run.js';
 
 export const REGULARISERS = ['alp', 'gp', 'lp', 'sn', 'clip', 'none'] as const;
@@ -231,9 +231,7 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
       FRAME,
       { field: { values: field, n: GRID }, title },
     );
-    picture = path.join(o.out, `samples_${String(iter).padStart(6, '0')}.png`);
-    savePng(canvas, picture);
-    savePng(canvas, path.join(o.out, 'samples.png'));
+    picture = saveSamples(canvas, o.out, iter);
     await saveCheckpoint(ckpt, {
       modules: { G, D },
       optimizers: { G: optG, D: optD },

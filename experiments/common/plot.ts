@@ -20,6 +20,14 @@ export function savePng(canvas: Canvas, file: string): void {
   fs.renameSync(tmp, file);
 }
 
+/** Writes `<dir>/samples_<iter, 6 digits>.png` and `<dir>/samples.png` (the latest); returns the first. */
+export function saveSamples(canvas: Canvas, dir: string, iter: number): string {
+  const file = path.join(dir, `samples_${String(iter).padStart(6, '0')}.png`);
+  savePng(canvas, file);
+  savePng(canvas, path.join(dir, 'samples.png'));
+  return file;
+}
+
 function toPx(f: Frame, size: number) {
   return {
     x: (x: number) => ((x - f.xMin) / (f.xMax - f.xMin)) * size,
