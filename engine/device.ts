@@ -3,6 +3,7 @@
 //   ALR_BACKEND  dawn backend ('vulkan', 'metal', 'd3d12', 'null', ...); default: Dawn's choice
 //   ALR_ADAPTER  adapter name substring, passed to Dawn as adapter=...
 import { create, globals } from 'webgpu';
+import { gpuWait } from './wait.js';
 
 // GPUBufferUsage, GPUShaderStage, ... as globals, before any module reads them.
 Object.assign(globalThis, globals);
@@ -159,7 +160,7 @@ export async function releaseDevice(): Promise<void> {
   if (!s) return;
   state = null;
   starting = null;
-  if (!s.lost) await s.device.queue.onSubmittedWorkDone();
+  if (!s.lost) await gpuWait(s.device.queue.onSubmittedWorkDone());
   s.device.destroy();
   for (const hook of releaseHooks) hook();
 }

@@ -2,6 +2,7 @@
 // next readback or explicit sync, one uniform arena per submit, async readback.
 import { device, gpuState, onDeviceRelease, throwPendingDeviceErrors } from './device.js';
 import { pool, READBACK_USAGE } from './pool.js';
+import { gpuWait } from './wait.js';
 
 /** A compute kernel: WGSL plus the kinds of its storage bindings (binding 1, 2, ...). */
 export interface Kernel {
@@ -170,7 +171,7 @@ export async function checkKernel(k: Kernel): Promise<void> {
 
 async function checkCompiles(): Promise<void> {
   const checks = compileChecks.splice(0);
-  await Promise.all(checks);
+  await gpuWait(Promise.all(checks));
 }
 
 function encoder(): GPUCommandEncoder {
@@ -322,7 +323,7 @@ function resolveTimings(enc: GPUCommandEncoder, t: Timings): () => Promise<void>
   enc.resolveQuerySet(t.set, 0, t.used, resolve, 0);
   enc.copyBufferToBuffer(resolve, 0, read, 0, bytes);
   return async () => {
-    await read.mapAsync(GPUMapMode.READ);
+    await gpuWait(read.mapAsync(GPUMapMode.READ));
     const ts = new BigInt64Array(read.getMappedRange().slice(0));
     read.destroy();
     resolve.destroy();
@@ -387,7 +388,7 @@ export async function readBuffer(buf: GPUBuffer, bytes: number, context: string)
   counters.readbacks++;
   await checkCompiles();
   try {
-    await staging.mapAsync(GPUMapMode.READ, 0, size);
+    await gpuWait(staging.mapAsync(GPUMapMode.READ, 0, size));
   } catch (e) {
     throwPendingDeviceErrors(context);
     throw e;
@@ -413,7 +414,7 @@ const inFlight: Promise<void>[] = [];
 export async function endStep(maxInFlight = 2): Promise<void> {
   flush();
   inFlight.push(device().queue.onSubmittedWorkDone());
-  while (inFlight.length > maxInFlight) await inFlight.shift();
+  while (inFlight.length > maxInFlight) await gpuWait(inFlight.shift()!);
   await new Promise<void>((resolve) => setImmediate(resolve));
   throwPendingDeviceErrors('endStep()');
 }
@@ -422,6 +423,6 @@ export async function endStep(maxInFlight = 2): Promise<void> {
 export async function sync(): Promise<void> {
   flush();
   await checkCompiles();
-  await gpuState().device.queue.onSubmittedWorkDone();
+  await gpuWait(gpuState().device.queue.onSubmittedWorkDone());
   throwPendingDeviceErrors('sync()');
 }

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { emitInfo, emitRow, FAST_PEER_POLICY, measuredRow, PeerBudget, QUICK_POLICY, repeat, SLOW_PEER_POLICY, type Impl, type Row } from '../harness.js';
 import type { ChainOp, Workload } from '../suites/workloads.js';
 import { installWebgpuGlobals } from './tfjs_env.js';
+import { gpuWait } from '../../engine/wait.js';
 
 type Tf = typeof TF;
 type T = TF.Tensor;
@@ -45,14 +46,18 @@ interface WebgpuBackend {
   device: GPUDevice;
 }
 
-/** Submits tfjs's pending commands (as its own readback path does) and waits for the GPU. */
+/**
+ * Submits tfjs's pending commands (as its own readback path does) and waits for the GPU, with the
+ * same non-spinning wait as our engine so that the harness, not the engines, decides how waiting
+ * costs (a plain await on dawn.node polls on a CPU core that lavapipe's workers need).
+ */
 async function sync(): Promise<void> {
   if (backendName !== 'webgpu') return; // the wasm backend computes synchronously
   const b = tf.backend() as unknown as WebgpuBackend;
   b.ensureCommandEncoderReady();
   b.endComputePassEncoder();
   b.submitQueue();
-  await b.device.queue.onSubmittedWorkDone();
+  await gpuWait(b.device.queue.onSubmittedWorkDone());
 }
 
 async function info(): Promise<void> {
