@@ -5,7 +5,9 @@ import { keep, shapeStr, Tensor } from './tensor.js';
 import { dispatch, Params, upload, type Binding, type Kernel } from './runtime.js';
 import { groups1d } from './ops/map.js';
 import { zeros } from './ops/create.js';
+import { device } from './device.js';
 import { adamWGSL, sgdWGSL } from '../shaders/optim.js';
+import { WG } from '../shaders/common.js';
 
 const kernels = new Map<string, Kernel>();
 function kernel(name: string, key: string, bindings: Kernel['bindings'], wgsl: () => string): Kernel {
@@ -132,13 +134,30 @@ export class Adam {
     const [b1, b2] = this.betas;
     const stepSize = this.lrValue / (1 - b1 ** this.t);
     const sqrtBc2 = Math.sqrt(1 - b2 ** this.t);
+    // tensors in groups of as many as one bind group may hold, one dispatch per group
+    const perDispatch = Math.max(1, Math.floor(device().limits.maxStorageBuffersPerShaderStage / 4));
+    let group: ReturnType<typeof launch>[] = [];
+    const run = () => {
+      if (!group.length) return;
+      const vec = group[0].vec;
+      const k = kernel('adam', `adam:${vec}:${group.length}`, group.flatMap(() => ['write', 'read', 'write', 'write'] as const), () => adamWGSL(vec, group.length));
+      // each tensor starts on a workgroup boundary (see adamWGSL)
+      const starts: number[] = [];
+      let end = 0;
+      for (const l of group) (starts.push(end), (end += Math.ceil(l.count / WG) * WG));
+      const pad4 = (xs: number[]) => [...xs, ...Array((4 - (xs.length % 4)) % 4).fill(0)];
+      const u = new Params().f32(stepSize, b1, b2, this.eps, this.weightDecay, sqrtBc2).align16();
+      u.u32(...pad4(starts), ...pad4(group.map((l) => l.count)));
+      dispatch(k, group.flatMap((l) => l.bindings), u, groups1d(end));
+      group = [];
+    };
     this.params.forEach((p, i) => {
       if (p.size === 0) return;
-      const { vec, count, groups, bindings } = launch('Adam.step', [p, gs[i], this.m[i], this.v[i]]);
-      const k = kernel('adam', `adam:${vec}`, ['write', 'read', 'write', 'write'], () => adamWGSL(vec));
-      const u = new Params().u32(count).f32(stepSize, b1, b2, this.eps, this.weightDecay, sqrtBc2);
-      dispatch(k, bindings, u, groups);
+      const l = launch('Adam.step', [p, gs[i], this.m[i], this.v[i]]);
+      if (group.length === perDispatch || (group.length && group[0].vec !== l.vec)) run();
+      group.push(l);
     });
+    run();
   }
 
   /** The step count and the live moment tensors (owned by the optimiser: read, do not dispose). */

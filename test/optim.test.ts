@@ -18,11 +18,17 @@ const gradsAt = (step: number) => shapes.map((s, i) => randHost(size(s), 1000 * 
 const lrAt = (step: number) => (step < 3 ? 0.01 : 0.003); // changed between steps
 
 /** float64 torch.optim.Adam */
-function adamRef(p: Float64Array[], steps: number, o: { b1: number; b2: number; eps: number; wd: number }) {
+function adamRef(
+  p: Float64Array[],
+  steps: number,
+  o: { b1: number; b2: number; eps: number; wd: number },
+  grads: (t: number) => Float32Array[] = gradsAt,
+  lr: (t: number) => number = lrAt,
+) {
   const m = p.map((x) => new Float64Array(x.length));
   const v = p.map((x) => new Float64Array(x.length));
   for (let t = 1; t <= steps; t++) {
-    const gs = gradsAt(t);
+    const gs = grads(t);
     p.forEach((x, i) => {
       for (let k = 0; k < x.length; k++) {
         const g = gs[i][k] + o.wd * x[k];
@@ -30,7 +36,7 @@ function adamRef(p: Float64Array[], steps: number, o: { b1: number; b2: number; 
         v[i][k] = o.b2 * v[i][k] + (1 - o.b2) * g * g;
         const mh = m[i][k] / (1 - o.b1 ** t);
         const vh = v[i][k] / (1 - o.b2 ** t);
-        x[k] -= (lrAt(t) * mh) / (Math.sqrt(vh) + o.eps);
+        x[k] -= (lr(t) * mh) / (Math.sqrt(vh) + o.eps);
       }
     });
   }
@@ -153,6 +159,39 @@ describe('Adam', () => {
     expect(() => opt.step([E.zeros([2, 3]), E.zeros([4])])).toThrow(/Adam.step: the optimiser was disposed/);
   });
 
+  it('updates many tensors per dispatch exactly as one optimiser per tensor does', async () => {
+    // more tensors than one bind group holds, sizes around the vec4 and workgroup boundaries
+    const sizes = [1, 3, 4, 5, 1023, 1024, 1025, 0, 4097, 7, 2, 300, 8];
+    const inits = sizes.map((n, i) => randHost(n, 70 + i));
+    const grads = (t: number) => sizes.map((n, i) => randHost(n, 900 + 31 * t + i));
+    const together = inits.map((x) => E.tensor(x, [x.length]));
+    const alone = inits.map((x) => E.tensor(x, [x.length]));
+    const opts = { lr: 0.02, betas: [0.7, 0.95] as [number, number], weightDecay: 0.01 };
+    const optAll = new E.Adam(together, opts);
+    const optEach = alone.map((p) => new E.Adam([p], opts));
+    const d0 = E.counters.dispatches;
+    E.tidy(() => optAll.step(grads(1).map((g) => E.tensor(g, [g.length]))));
+    const dispatches = E.counters.dispatches - d0;
+    expect(dispatches).toBeLessThan(sizes.length / 2);
+    for (let t = 2; t <= 3; t++) E.tidy(() => optAll.step(grads(t).map((g) => E.tensor(g, [g.length]))));
+    for (let t = 1; t <= 3; t++) E.tidy(() => optEach.forEach((o, i) => o.step([E.tensor(grads(t)[i], [sizes[i]])])));
+    const ref = adamRef(
+      inits.map((x) => Float64Array.from(x)),
+      3,
+      { b1: 0.7, b2: 0.95, eps: 1e-8, wd: 0.01 },
+      grads,
+      () => 0.02,
+    );
+    for (let i = 0; i < sizes.length; i++) {
+      expectClose(await together[i].toFloat32(), ref.p[i], 1e-7, 1e-6);
+      expect(Array.from(await together[i].toFloat32()), `tensor ${i} (${sizes[i]} values)`).toEqual(Array.from(await alone[i].toFloat32()));
+      expect(Array.from(await optAll.state().v[i].toFloat32())).toEqual(Array.from(await optEach[i].state().v[0].toFloat32()));
+    }
+    optAll.dispose();
+    optEach.forEach((o) => o.dispose());
+    E.dispose([together, alone]);
+  });
+
   it('measures ms per step over 1M parameters (one tensor, and 20 tensors)', async () => {
     const layouts = [[[1024, 1024]], [...Array(19).fill([52429]), [52425]]];
     for (const shapesB of layouts) {
@@ -182,6 +221,7 @@ describe('Adam', () => {
 it('the scalar kernels (fallback for buffers not padded to 16 bytes) compile', async () => {
   const cases: [string, E.Kernel['bindings'], () => string][] = [
     ['adam', ['write', 'read', 'write', 'write'], () => adamWGSL(false)],
+    ['adam3', Array(3).fill(['write', 'read', 'write', 'write']).flat(), () => adamWGSL(false, 3)],
     ['sgd', ['write', 'read', 'write'], () => sgdWGSL(false, true)],
     ['sgd0', ['write', 'read'], () => sgdWGSL(false, false)],
   ];
