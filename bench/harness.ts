@@ -277,7 +277,11 @@ export function targets(rows: Row[]): TargetResult[] {
     res.push({ target: label, measured: reasons.join('; '), met: 'not measured' });
   } else {
     const r = alp.ms / gp.ms;
-    res.push({ target: label, measured: `${fx(r)}x (${fx(alp.ms)} / ${fx(gp.ms)} ms)`, met: r <= 0.75 ? 'yes' : 'no', ratio: r });
+    // the same two steps in PyTorch, where present: is the ratio ours or the algorithm's?
+    const torchMs = (id: string) => rows.find((x) => x.impl === 'pytorch-cpu' && x.workload === id)?.ms;
+    const [tAlp, tGp] = [torchMs(ids.alp), torchMs(ids.gp)];
+    const torch = tAlp !== undefined && tGp !== undefined ? `; PyTorch CPU: ${fx(tAlp / tGp)}x (${fx(tAlp)} / ${fx(tGp)} ms)` : '';
+    res.push({ target: label, measured: `${fx(r)}x (${fx(alp.ms)} / ${fx(gp.ms)} ms)${torch}`, met: r <= 0.75 ? 'yes' : 'no', ratio: r });
   }
   return res;
 }

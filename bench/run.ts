@@ -13,7 +13,7 @@ import { timestampsSupported } from '../engine/runtime.js';
 import { startProfile, stopProfile } from '../engine/profile.js';
 import {
   markdownTables, measuredRow, OURS_POLICY, parseArgs, QUICK_POLICY, repeat, selected, targets, targetsTable,
-  type Args, type PeerInfo, type Row,
+  type Args, type Impl, type PeerInfo, type Row,
 } from './harness.js';
 import { runPeer } from './peers/spawn.js';
 import { prepareOurs, runOnce, type Prepared } from './suites/ours.js';
@@ -82,11 +82,12 @@ async function benchOurs(w: Workload, quick: boolean): Promise<Row> {
  * What a peer runs: our median attached (for its budget estimate); target workloads first, then
  * the rest, each cheapest first, so a peer's time budget cuts the most expensive extras.
  */
-function peerPlan(work: Workload[], rows: Row[]): Workload[] {
+function peerPlan(work: Workload[], rows: Row[], peer: Impl): Workload[] {
   const t = targetIds();
   const ids = new Set([t.critic, t.matmul, ...t.conv, t.adam, t.mlp]);
   const ws = work
-    .filter((w) => w.kind !== 'criticStep')
+    // whole critic steps: PyTorch only (is the ALP/GP ratio the algorithm's or ours?)
+    .filter((w) => w.kind !== 'criticStep' || peer === 'pytorch-cpu')
     .map((w) => ({ ...w, oursMs: rows.find((r) => r.workload === w.id && r.impl === 'ours')?.ms, target: ids.has(w.id) }));
   const cost = (w: Workload) => w.oursMs ?? Infinity;
   const byCost = (a: Workload, b: Workload) => cost(a) - cost(b);
@@ -112,10 +113,9 @@ async function main(args: Args): Promise<void> {
 
   const peerInfo: PeerInfo[] = [];
   const peerNotes: string[] = [];
-  const peerWork = peerPlan(work, rows);
   for (const peer of args.peers) {
     log(`${peer}:`);
-    const res = await runPeer(peer, peerWork, { quick: args.quick, budget: args.peerBudget[peer], log });
+    const res = await runPeer(peer, peerPlan(work, rows, peer), { quick: args.quick, budget: args.peerBudget[peer], log });
     if (res.info) peerInfo.push(res.info);
     if (res.skipped) {
       peerNotes.push(`${peer} skipped: ${res.skipped}`);

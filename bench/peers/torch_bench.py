@@ -178,7 +178,48 @@ def prepare(w):
             return fwd
         params = list(net.parameters())
         return lambda: torch.autograd.grad(net(x).mean(), params)
-    raise NotImplementedError("ours only (the target compares our GP and ALP steps)")
+    if k == "criticStep":
+        return critic_step(w["reg"], w["half"], w["dim"])
+    raise NotImplementedError(f"no PyTorch version of workload kind {k}")
+
+
+def per_sample_unit(t):
+    return t / t.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
+
+
+def critic_step(reg, half, dim):
+    """The critic steps of bench/suites/ours.ts: WGAN-GP (λ = 10, double backprop) or WGAN-ALP
+    (k = 1, ξ = 10, ε ~ U[0.1, 10], λ = 100, clip [-1, 1], D([real; fake]) shared), then Adam."""
+    net = Critic(dim)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-4, betas=(0.0, 0.9))
+    real, fake = rnd(half, 3, 32, 32), rnd(half, 3, 32, 32)
+
+    def gp():
+        a = torch.rand(half, 1, 1, 1)
+        x = (a * real + (1 - a) * fake).requires_grad_()
+        (g,) = torch.autograd.grad(net(x).sum(), x, create_graph=True)
+        penalty = ((g.flatten(1).norm(dim=1) - 1) ** 2).mean()
+        return net(fake).mean() - net(real).mean() + 10 * penalty
+
+    def alp():
+        x = torch.cat([real, fake])
+        y = net(x).squeeze(1)
+        r = per_sample_unit(torch.rand_like(x) - 0.5).requires_grad_()
+        probe = (x + 10 * r).clamp(-1, 1)
+        (g,) = torch.autograd.grad((net(probe).squeeze(1) - y.detach()).abs().mean(), r)
+        eps = torch.empty(x.shape[0]).uniform_(0.1, 10).view(-1, 1, 1, 1)
+        x_hat = (x + eps * per_sample_unit(g)).clamp(-1, 1)
+        ratio = (net(x_hat).squeeze(1) - y).abs() / (x_hat - x).flatten(1).norm(dim=1)
+        penalty = ((ratio - 1).clamp_min(0) ** 2).mean()
+        return y[half:].mean() - y[:half].mean() + 100 * penalty
+
+    loss_fn = gp if reg == "gp" else alp
+
+    def run():
+        opt.zero_grad(set_to_none=True)
+        loss_fn().backward()
+        opt.step()
+    return run
 
 
 def blas():
