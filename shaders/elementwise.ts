@@ -18,11 +18,42 @@ const POW = `fn pow_s(x: f32, p: f32) -> f32 {
 const field = (name: string, d: number) => `u.${name}[${d >> 2}].${'xyzw'[d & 3]}`;
 
 /**
- * `expr` is a WGSL f32 expression in a, b, c (the inputs) and p0, p1 (scalars).
- * `rank` 0: every input is contiguous with the output's shape (the fast path); otherwise inputs
- * are read through `rank` collapsed dims of shape/strides (index math unrolled at compile time).
+ * The contiguous fast path over vec4s: each invocation reads one vec4 per input and applies the
+ * scalar expression per component (a vec4 load costs a software GPU about what one scalar load
+ * costs: the per-invocation work, not the bytes, sets the speed there). `u.n` counts vec4s; a
+ * length that is not a multiple of 4 computes junk in the last vec4's padding, which nothing reads.
  */
-export function elementwiseWGSL(expr: string, arity: number, rank: number): string {
+function elementwiseVec4WGSL(expr: string, arity: number): string {
+  const inputs = NAMES.slice(0, arity);
+  const decls = inputs.map((n, k) => `@group(0) @binding(${k + 1}) var<storage, read> in_${n}: array<vec4<f32>>;`).join('\n');
+  const params = inputs.map((n) => `${n}: f32`).join(', ');
+  const call = (c: string) => `op(${[...inputs.map((n) => `v_${n}.${c}`), 'p0', 'p1'].join(', ')})`;
+  return `struct Params { n: u32, p0: f32, p1: f32 }
+@group(0) @binding(0) var<uniform> u: Params;
+${decls}
+@group(0) @binding(${arity + 1}) var<storage, read_write> out: array<vec4<f32>>;
+${POW}
+fn op(${params}${arity ? ', ' : ''}p0: f32, p1: f32) -> f32 { return ${expr}; }
+
+${mainSignature()} {
+  ${flatIndex()}
+  if (i >= u.n) { return; }
+  let p0 = u.p0;
+  let p1 = u.p1;
+${inputs.map((n) => `  let v_${n} = in_${n}[i];`).join('\n')}
+  out[i] = vec4<f32>(${['x', 'y', 'z', 'w'].map(call).join(', ')});
+}
+`;
+}
+
+/**
+ * `expr` is a WGSL f32 expression in a, b, c (the inputs) and p0, p1 (scalars).
+ * `rank` 'vec4' or 0: every input is contiguous with the output's shape (the fast paths, vec4 where
+ * every buffer is padded to 16 bytes); otherwise inputs are read through `rank` collapsed dims of
+ * shape/strides (index math unrolled at compile time).
+ */
+export function elementwiseWGSL(expr: string, arity: number, rank: number | 'vec4'): string {
+  if (rank === 'vec4') return elementwiseVec4WGSL(expr, arity);
   const inputs = NAMES.slice(0, arity);
   const decls = inputs.map((n, k) => `@group(0) @binding(${k + 1}) var<storage, read> in_${n}: array<f32>;`).join('\n');
   let index: string;

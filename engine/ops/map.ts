@@ -17,7 +17,7 @@ export function contiguousView(t: Tensor): View {
 }
 
 const kernels = new Map<string, Kernel>();
-function kernel(name: string, expr: string, arity: number, rank: number): Kernel {
+function kernel(name: string, expr: string, arity: number, rank: number | 'vec4'): Kernel {
   const key = `map:${rank}:${arity}:${expr}`;
   let k = kernels.get(key);
   if (!k) {
@@ -92,6 +92,16 @@ export function map(
   if (out.size === 0) return out;
   const dense = contiguousStrides(shape);
   const fast = views.every((v) => v.offset === 0 && sameShape(v.tensor.shape, shape) && v.strides.every((s, i) => s === dense[i]));
+  if (fast) {
+    const bindings = [...views.map((v) => v.tensor.binding(name)), out.binding(name)];
+    const padded = Math.ceil(out.size / 4) * 16;
+    if (bindings.every((b) => b.buffer.size >= padded)) {
+      for (const b of bindings) b.bytes = padded;
+      const vec4s = padded / 16;
+      dispatch(kernel(name, expr, views.length, 'vec4'), bindings, new Params().u32(vec4s).f32(p0, p1), groups1d(vec4s));
+      return out;
+    }
+  }
   const dims = fast ? { shape: [] as number[], strides: views.map(() => [] as number[]) } : collapse(shape, views);
   const p = new Params()
     .dims8(dims.shape, 1)
