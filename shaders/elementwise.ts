@@ -17,6 +17,42 @@ const POW = `fn pow_s(x: f32, p: f32) -> f32 {
 
 const field = (name: string, d: number) => `u.${name}[${d >> 2}].${'xyzw'[d & 3]}`;
 
+const STRIDED_PARAMS = `struct Params {
+  shape: array<vec4<u32>, 2>,
+  strides0: array<vec4<u32>, 2>,
+  strides1: array<vec4<u32>, 2>,
+  strides2: array<vec4<u32>, 2>,
+  offsets: vec4<u32>,
+  n: u32,
+  p0: f32,
+  p1: f32,
+}`;
+
+/** The scalar expression as a function of the inputs' values and the two scalars. */
+const opFn = (expr: string, inputs: string[]) =>
+  `fn op(${[...inputs.map((n) => `${n}: f32`), 'p0: f32', 'p1: f32'].join(', ')}) -> f32 { return ${expr}; }`;
+
+/** vec4 of op over the components of the vec4s v_a, v_b, v_c. */
+const opVec4 = (inputs: string[]) =>
+  `vec4<f32>(${['x', 'y', 'z', 'w'].map((c) => `op(${[...inputs.map((n) => `v_${n}.${c}`), 'p0', 'p1'].join(', ')})`).join(', ')})`;
+
+/** Flat element index e -> each input's element index i_{name}, through `rank` collapsed dims. */
+function stridedIndex(inputs: string[], rank: number, indent: string): string {
+  const lines: string[] = [];
+  inputs.forEach((n, k) => lines.push(`var i_${n} = u.offsets.${'xyz'[k]};`));
+  if (rank === 1) {
+    inputs.forEach((n, k) => lines.push(`i_${n} += e * ${field(`strides${k}`, 0)};`));
+  } else {
+    lines.push('var rem = e;');
+    for (let d = rank - 1; d >= 0; d--) {
+      if (d > 0) lines.push(`let c${d} = rem % ${field('shape', d)};`, `rem = rem / ${field('shape', d)};`);
+      else lines.push(`let c0 = rem;`);
+      inputs.forEach((n, k) => lines.push(`i_${n} += c${d} * ${field(`strides${k}`, d)};`));
+    }
+  }
+  return lines.map((l) => indent + l).join('\n');
+}
+
 /**
  * The contiguous fast path over vec4s: each invocation reads one vec4 per input and applies the
  * scalar expression per component (a vec4 load costs a software GPU about what one scalar load
@@ -26,14 +62,12 @@ const field = (name: string, d: number) => `u.${name}[${d >> 2}].${'xyzw'[d & 3]
 function elementwiseVec4WGSL(expr: string, arity: number): string {
   const inputs = NAMES.slice(0, arity);
   const decls = inputs.map((n, k) => `@group(0) @binding(${k + 1}) var<storage, read> in_${n}: array<vec4<f32>>;`).join('\n');
-  const params = inputs.map((n) => `${n}: f32`).join(', ');
-  const call = (c: string) => `op(${[...inputs.map((n) => `v_${n}.${c}`), 'p0', 'p1'].join(', ')})`;
   return `struct Params { n: u32, p0: f32, p1: f32 }
 @group(0) @binding(0) var<uniform> u: Params;
 ${decls}
 @group(0) @binding(${arity + 1}) var<storage, read_write> out: array<vec4<f32>>;
 ${POW}
-fn op(${params}${arity ? ', ' : ''}p0: f32, p1: f32) -> f32 { return ${expr}; }
+${opFn(expr, inputs)}
 
 ${mainSignature()} {
   ${flatIndex()}
@@ -41,50 +75,63 @@ ${mainSignature()} {
   let p0 = u.p0;
   let p1 = u.p1;
 ${inputs.map((n) => `  let v_${n} = in_${n}[i];`).join('\n')}
-  out[i] = vec4<f32>(${['x', 'y', 'z', 'w'].map(call).join(', ')});
+  out[i] = ${opVec4(inputs)};
 }
 `;
 }
 
 /**
- * `expr` is a WGSL f32 expression in a, b, c (the inputs) and p0, p1 (scalars).
- * `rank` 'vec4' or 0: every input is contiguous with the output's shape (the fast paths, vec4 where
- * every buffer is padded to 16 bytes); otherwise inputs are read through `rank` collapsed dims of
- * shape/strides (index math unrolled at compile time).
+ * Strided inputs (broadcast, permute, slice) whose innermost collapsed dim is a multiple of 4:
+ * each invocation writes one vec4 of four elements along that dim, so the index arithmetic (an
+ * integer division and remainder per dim) runs once per four elements. Input k is read as one
+ * vec4 when `vecIn[k]` (innermost stride 1, 16-byte aligned), else as four strided scalars.
  */
-export function elementwiseWGSL(expr: string, arity: number, rank: number | 'vec4'): string {
-  if (rank === 'vec4') return elementwiseVec4WGSL(expr, arity);
+function elementwiseInner4WGSL(expr: string, arity: number, rank: number, vecIn: boolean[]): string {
+  const inputs = NAMES.slice(0, arity);
+  const decls = inputs
+    .map((n, k) => `@group(0) @binding(${k + 1}) var<storage, read> in_${n}: array<${vecIn[k] ? 'vec4<f32>' : 'f32'}>;`)
+    .join('\n');
+  const load = (n: string, k: number) => {
+    if (vecIn[k]) return `  let v_${n} = in_${n}[i_${n} / 4u];`;
+    const s = field(`strides${k}`, rank - 1);
+    return `  let v_${n} = vec4<f32>(in_${n}[i_${n}], in_${n}[i_${n} + ${s}], in_${n}[i_${n} + 2u * ${s}], in_${n}[i_${n} + 3u * ${s}]);`;
+  };
+  return `${STRIDED_PARAMS}
+@group(0) @binding(0) var<uniform> u: Params;
+${decls}
+@group(0) @binding(${arity + 1}) var<storage, read_write> out: array<vec4<f32>>;
+${POW}
+${opFn(expr, inputs)}
+
+${mainSignature()} {
+  ${flatIndex()}
+  let e = i * 4u;
+  if (e >= u.n) { return; }
+  let p0 = u.p0;
+  let p1 = u.p1;
+${stridedIndex(inputs, rank, '  ')}
+${inputs.map(load).join('\n')}
+  out[i] = ${opVec4(inputs)};
+}
+`;
+}
+
+export type ElementwiseLayout = { kind: 'vec4' } | { kind: 'inner4'; rank: number; vecIn: boolean[] } | { kind: 'scalar'; rank: number };
+
+/**
+ * `expr` is a WGSL f32 expression in a, b, c (the inputs) and p0, p1 (scalars). Layouts: 'vec4'
+ * (every input contiguous with the output's shape, buffers padded to 16 bytes), 'inner4' (see
+ * elementwiseInner4WGSL), 'scalar' rank 0 (contiguous) or rank > 0 (inputs read through `rank`
+ * collapsed dims of shape/strides, index math unrolled at compile time).
+ */
+export function elementwiseWGSL(expr: string, arity: number, layout: ElementwiseLayout): string {
+  if (layout.kind === 'vec4') return elementwiseVec4WGSL(expr, arity);
+  if (layout.kind === 'inner4') return elementwiseInner4WGSL(expr, arity, layout.rank, layout.vecIn);
+  const rank = layout.rank;
   const inputs = NAMES.slice(0, arity);
   const decls = inputs.map((n, k) => `@group(0) @binding(${k + 1}) var<storage, read> in_${n}: array<f32>;`).join('\n');
-  let index: string;
-  if (rank === 0) {
-    index = inputs.map((n) => `    let i_${n} = e;`).join('\n');
-  } else {
-    const lines: string[] = [];
-    inputs.forEach((n, k) => lines.push(`    var i_${n} = u.offsets.${'xyz'[k]};`));
-    if (rank === 1) {
-      inputs.forEach((n, k) => lines.push(`    i_${n} += e * ${field(`strides${k}`, 0)};`));
-    } else {
-      lines.push('    var rem = e;');
-      for (let d = rank - 1; d >= 0; d--) {
-        if (d > 0) {
-          lines.push(`    let c${d} = rem % ${field('shape', d)};`, `    rem = rem / ${field('shape', d)};`);
-        } else lines.push(`    let c0 = rem;`);
-        inputs.forEach((n, k) => lines.push(`    i_${n} += c${d} * ${field(`strides${k}`, d)};`));
-      }
-    }
-    index = lines.join('\n');
-  }
-  return `struct Params {
-  shape: array<vec4<u32>, 2>,
-  strides0: array<vec4<u32>, 2>,
-  strides1: array<vec4<u32>, 2>,
-  strides2: array<vec4<u32>, 2>,
-  offsets: vec4<u32>,
-  n: u32,
-  p0: f32,
-  p1: f32,
-}
+  const index = rank === 0 ? inputs.map((n) => `    let i_${n} = e;`).join('\n') : stridedIndex(inputs, rank, '    ');
+  return `${STRIDED_PARAMS}
 @group(0) @binding(0) var<uniform> u: Params;
 ${decls}
 @group(0) @binding(${arity + 1}) var<storage, read_write> out: array<f32>;

@@ -3,7 +3,7 @@
 import { Tensor, shapeStr, type Shape } from '../tensor.js';
 import { dispatch, Params, type Kernel } from '../runtime.js';
 import { contiguousStrides, MAX_RANK, sameShape } from '../shape.js';
-import { elementwiseWGSL, PER_THREAD } from '../../shaders/elementwise.js';
+import { elementwiseWGSL, PER_THREAD, type ElementwiseLayout } from '../../shaders/elementwise.js';
 import { WG } from '../../shaders/common.js';
 
 export interface View {
@@ -17,8 +17,9 @@ export function contiguousView(t: Tensor): View {
 }
 
 const kernels = new Map<string, Kernel>();
-function kernel(name: string, expr: string, arity: number, rank: number | 'vec4'): Kernel {
-  const key = `map:${rank}:${arity}:${expr}`;
+function kernel(name: string, expr: string, arity: number, layout: ElementwiseLayout): Kernel {
+  const shape = layout.kind === 'vec4' ? 'vec4' : layout.kind === 'inner4' ? `inner4:${layout.rank}:${layout.vecIn.map(Number).join('')}` : layout.rank;
+  const key = `map:${shape}:${arity}:${expr}`;
   let k = kernels.get(key);
   if (!k) {
     k = {
@@ -26,7 +27,7 @@ function kernel(name: string, expr: string, arity: number, rank: number | 'vec4'
       key,
       bindings: [...Array(arity).fill('read'), 'write'],
       uniforms: true,
-      wgsl: () => elementwiseWGSL(expr, arity, rank),
+      wgsl: () => elementwiseWGSL(expr, arity, layout),
     };
     kernels.set(key, k);
   }
@@ -98,7 +99,7 @@ export function map(
     if (bindings.every((b) => b.buffer.size >= padded)) {
       for (const b of bindings) b.bytes = padded;
       const vec4s = padded / 16;
-      dispatch(kernel(name, expr, views.length, 'vec4'), bindings, new Params().u32(vec4s).f32(p0, p1), groups1d(vec4s));
+      dispatch(kernel(name, expr, views.length, { kind: 'vec4' }), bindings, new Params().u32(vec4s).f32(p0, p1), groups1d(vec4s));
       return out;
     }
   }
@@ -111,11 +112,20 @@ export function map(
     .u32(views[0]?.offset ?? 0, views[1]?.offset ?? 0, views[2]?.offset ?? 0, 0)
     .u32(out.size)
     .f32(p0, p1);
-  dispatch(
-    kernel(name, expr, views.length, dims.shape.length),
-    [...views.map((v) => v.tensor.binding(name)), out.binding(name)],
-    p,
-    groups1d(Math.ceil(out.size / PER_THREAD)),
-  );
+  const rank = dims.shape.length;
+  const bindings = [...views.map((v) => v.tensor.binding(name)), out.binding(name)];
+  if (rank > 0 && dims.shape[rank - 1] % 4 === 0) {
+    // four elements along the innermost dim per invocation; inputs laid out along it as vec4s
+    const vecIn = views.map((v, k) => {
+      const aligned = v.offset % 4 === 0 && dims.strides[k].every((st, d) => (d === rank - 1 ? st === 1 : st % 4 === 0));
+      const padded = Math.ceil(v.tensor.size / 4) * 16;
+      if (!aligned || bindings[k].buffer.size < padded) return false;
+      bindings[k].bytes = padded;
+      return true;
+    });
+    dispatch(kernel(name, expr, views.length, { kind: 'inner4', rank, vecIn }), bindings, p, groups1d(out.size / 4));
+    return out;
+  }
+  dispatch(kernel(name, expr, views.length, { kind: 'scalar', rank }), bindings, p, groups1d(Math.ceil(out.size / PER_THREAD)));
   return out;
 }
