@@ -134,8 +134,9 @@ export class Adam {
     const [b1, b2] = this.betas;
     const stepSize = this.lrValue / (1 - b1 ** this.t);
     const sqrtBc2 = Math.sqrt(1 - b2 ** this.t);
-    // tensors in groups of as many as one bind group may hold, one dispatch per group
-    const perDispatch = Math.max(1, Math.floor(device().limits.maxStorageBuffersPerShaderStage / 4));
+    // tensors in groups of as many as one bind group may hold (at most 8: the uniform slot holds
+    // two offsets per tensor), one dispatch per group
+    const perDispatch = Math.max(1, Math.min(8, Math.floor(device().limits.maxStorageBuffersPerShaderStage / 4)));
     let group: ReturnType<typeof launch>[] = [];
     const run = () => {
       if (!group.length) return;

@@ -44,7 +44,10 @@ function exerciseOps(): void {
     E.grad(E.add(E.sum(E.square(gx)), E.sum(gw)), [x, w, b]);
     E.grad(E.sum(E.square(wino)), [xw, ww]);
     void bigGrads;
-    new Adam([w]).step([E.onesLike(w)]);
+    const several = [w, b, E.randNormal([7]), E.randNormal([64]), E.randNormal([3, 5]), E.randNormal([9])];
+    new Adam(several).step(several.map((t) => E.onesLike(t))); // several tensors per dispatch
+    // elementwise layouts: vec4, four along the innermost dim (vec4 and strided loads), scalar
+    void [E.add(E.randNormal([3, 8]), E.randNormal([8])), E.mul(E.transpose(E.randNormal([8, 4])), E.randNormal([4, 8])), E.sub(E.randNormal([3, 6]), E.randNormal([6]))];
     new SGD([b], { momentum: 0.9 }).step([E.onesLike(b)]);
   });
 }
