@@ -37,6 +37,31 @@ describe('reductions', () => {
     });
   }
 
+  // an inner extent that is a multiple of 4 takes the vec4 kernel (four outputs per invocation)
+  for (const [vshape, vaxes] of [
+    [[300, 12], [0]],
+    [[6, 130, 8], [1]],
+    [[5, 3, 64], [0, 1]],
+  ] as [number[], number[]][]) {
+    it(`sum and max over [${vaxes}] of [${vshape}] (vec4 kernel) match a float64 reference`, async () => {
+      const x = rnd(vshape, 4);
+      const v = await x.toFloat32();
+      expectClose(await E.sum(x, vaxes).toFloat32(), cpuSum(v, vshape, vaxes), 1e-5, 1e-5);
+      // max: exact, over the same index walk as cpuSum
+      const n = v.length / vaxes.reduce((a, d) => a * vshape[d], 1);
+      const want = new Array(n).fill(-Infinity);
+      const outShape = vshape.map((d, i) => (vaxes.includes(i) ? 1 : d));
+      const idx = vshape.map(() => 0);
+      for (const value of v) {
+        let o = 0;
+        for (let d = 0; d < vshape.length; d++) o = o * outShape[d] + (vaxes.includes(d) ? 0 : idx[d]);
+        want[o] = Math.max(want[o], value);
+        for (let d = vshape.length - 1; d >= 0 && ++idx[d] === vshape[d]; d--) idx[d] = 0;
+      }
+      expect(Array.from(await E.max(x, vaxes).toFloat32())).toEqual(want);
+    });
+  }
+
   it('long reductions run in several passes and stay accurate', async () => {
     const x = rnd([300_001], 2);
     const v = await x.toFloat32();

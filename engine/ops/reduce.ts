@@ -12,6 +12,10 @@ const kernels: Record<ReduceOp, Kernel> = {
   sum: { name: 'reduce.sum', key: 'reduce.sum', bindings: ['read', 'write'], uniforms: true, wgsl: () => reduceWGSL('sum') },
   max: { name: 'reduce.max', key: 'reduce.max', bindings: ['read', 'write'], uniforms: true, wgsl: () => reduceWGSL('max') },
 };
+const vec4Kernels: Record<ReduceOp, Kernel> = {
+  sum: { name: 'reduce.sum', key: 'reduce.sum.vec4', bindings: ['read', 'write'], uniforms: true, wgsl: () => reduceWGSL('sum', true) },
+  max: { name: 'reduce.max', key: 'reduce.max.vec4', bindings: ['read', 'write'], uniforms: true, wgsl: () => reduceWGSL('max', true) },
+};
 
 /** Reduces the middle axis of x viewed as [outer, r, inner]; long reductions take several passes. */
 function reduceMiddle(op: ReduceOp, x: Tensor, outer: number, r: number, inner: number): Tensor {
@@ -23,7 +27,10 @@ function reduceMiddle(op: ReduceOp, x: Tensor, outer: number, r: number, inner: 
     const chunk = Math.ceil(len / chunks);
     const out = Tensor.empty([outer * chunks * inner]);
     const p = new Params().u32(outer, len, inner, chunk, chunks, out.size);
-    dispatch(kernels[op], [src.binding(`reduce.${op}`), out.binding(`reduce.${op}`)], p, groups1d(out.size));
+    const vec4 = inner % 4 === 0;
+    const bindings = [src.binding(`reduce.${op}`), out.binding(`reduce.${op}`)];
+    if (vec4) dispatch(vec4Kernels[op], bindings, p, groups1d(out.size / 4, 64));
+    else dispatch(kernels[op], bindings, p, groups1d(out.size));
     if (src !== x) src.dispose();
     src = out;
     if (chunks === 1) return out;
