@@ -1,7 +1,6 @@
 // Layers in PyTorch layout and naming: Linear weight [out, in], Conv2d weight [out, in, k, k]
 // (NCHW activations), BatchNorm weight/bias/running_mean/running_var.
 import {
-  add,
   avgPool2x2,
   batchNorm,
   conv2d,
@@ -9,7 +8,7 @@ import {
   geScalar,
   layerNorm,
   leakyRelu,
-  matmul,
+  linear,
   maxPool2x2,
   mul,
   randUniform,
@@ -62,12 +61,12 @@ export class Linear extends WeightLayer {
     this.registerParameter('weight', initWeight([outFeatures, inFeatures], init));
     if (opts.bias ?? true) this.registerParameter('bias', initBias(outFeatures, init, inFeatures));
   }
-  forward(x: Tensor): Tensor {
+  /** `relu`: apply ReLU in the same kernel (what MLP does for a Linear followed by ReLU). */
+  forward(x: Tensor, opts: { relu?: boolean } = {}): Tensor {
     if (x.rank !== 2 || x.shape[1] !== this.inFeatures) {
       throw new Error(`Linear(${this.inFeatures}, ${this.outFeatures}): expected input [N, ${this.inFeatures}], got ${shapeStr(x.shape)}`);
     }
-    const y = matmul(x, this.effectiveWeight(), { transB: true });
-    return this.bias ? add(y, this.bias) : y;
+    return linear(x, this.effectiveWeight(), this.bias, opts);
   }
 }
 

@@ -43,7 +43,13 @@ export class MLP extends Sequential {
     this.squeeze = (opts.squeeze ?? true) && sizes[sizes.length - 1] === 1;
   }
   override forward(x: Tensor): Tensor {
-    const y = super.forward(x);
+    let y = x;
+    for (let i = 0; i < this.layers.length; i++) {
+      const m = this.layers[i];
+      // a Linear followed by ReLU runs as one kernel (bias and relu in the matmul's epilogue)
+      if (m instanceof Linear && this.layers[i + 1] instanceof ReLU) y = m.forward(y, { relu: true }), i++;
+      else y = m.forward(y);
+    }
     return this.squeeze ? reshape(y, [y.shape[0]]) : y;
   }
 }

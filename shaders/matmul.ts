@@ -13,6 +13,10 @@ export interface MatmulLayout {
   vecB: boolean;
   /** N is a multiple of 4: write the output as vec4 */
   vecOut: boolean;
+  /** epilogue: add bias[n] (binding 4, vec4 when vecOut), then relu; the same f32 operations as
+   * the separate add and relu kernels, so the fused result has the same bits */
+  bias?: boolean;
+  relu?: boolean;
 }
 
 export interface RegisterShape {
@@ -51,6 +55,7 @@ const HEADER = (l: MatmulLayout) => `struct Params {
 @group(0) @binding(1) var<storage, read> A: array<${l.vecA ? 'vec4<f32>' : 'f32'}>;
 @group(0) @binding(2) var<storage, read> B: array<${l.vecB ? 'vec4<f32>' : 'f32'}>;
 @group(0) @binding(3) var<storage, read_write> C: array<${l.vecOut ? 'vec4<f32>' : 'f32'}>;
+${l.bias ? `@group(0) @binding(4) var<storage, read> Bias: array<${l.vecOut ? 'vec4<f32>' : 'f32'}>;` : ''}
 
 // element offsets of batch z's matrices in A and B (broadcast axes have stride 0)
 fn batchOffsets(z: u32) -> vec2<u32> {
@@ -72,6 +77,12 @@ const range = (n: number) => [...Array(n).keys()];
 /** Scalar read of element `idx` from a buffer declared as vec4 or f32. */
 const scalarAt = (buf: string, vec: boolean, idx: string) => (vec ? `${buf}[(${idx}) / 4u][(${idx}) % 4u]` : `${buf}[${idx}]`);
 
+/** The stored value: acc (+ bias) (then max with zero), as the elementwise add and relu kernels write it. */
+function epilogue(l: MatmulLayout, acc: string, bias: string, zero: string): string {
+  const v = l.bias ? `${acc} + ${bias}` : acc;
+  return l.relu ? `max(${v}, ${zero})` : v;
+}
+
 /**
  * Writes the tm x tn block at rows m0.., cols n0.. from accumulators acc_i_q (vec4 over 4 columns).
  */
@@ -83,10 +94,12 @@ function storeBlock(l: MatmulLayout, tm: number, tn: number): string {
     for (const q of range(tn / 4)) {
       const n = `n0 + ${4 * q}u`;
       if (l.vecOut) {
-        lines.push(`    if (${n} < u.N) { C[(row + ${n}) / 4u] = acc_${i}_${q}; }`);
+        const v = epilogue(l, `acc_${i}_${q}`, `Bias[(${n}) / 4u]`, 'vec4<f32>(0.0)');
+        lines.push(`    if (${n} < u.N) { C[(row + ${n}) / 4u] = ${v}; }`);
       } else {
         for (const j of range(4)) {
-          lines.push(`    if (${n} + ${j}u < u.N) { C[row + ${n} + ${j}u] = acc_${i}_${q}.${COMP[j]}; }`);
+          const v = epilogue(l, `acc_${i}_${q}.${COMP[j]}`, `Bias[${n} + ${j}u]`, '0.0');
+          lines.push(`    if (${n} + ${j}u < u.N) { C[row + ${n} + ${j}u] = ${v}; }`);
         }
       }
     }

@@ -234,3 +234,58 @@ describe('matmul errors', () => {
     expect(() => E.matmul(i, E.zeros([2, 2]))).toThrow(/matmul: expected float32 tensors, got i32 x f32: \[2, 2\] x \[2, 2\]/);
   });
 });
+
+describe('linear (matmul with bias and relu in its epilogue)', () => {
+  const bitsOf = async (t: E.Tensor) => Array.from(new Uint32Array((await t.toFloat32()).buffer));
+  // N = out features: 12 (vec4 output), 7 (scalar output); relu on and off; with and without bias
+  const cases = [
+    { n: 9, inF: 20, out: 12, bias: true, relu: true },
+    { n: 9, inF: 20, out: 7, bias: true, relu: true },
+    { n: 33, inF: 16, out: 40, bias: false, relu: true },
+    { n: 5, inF: 3, out: 8, bias: true, relu: false },
+  ];
+  for (const c of cases) {
+    const label = `[${c.n}, ${c.inF}] -> ${c.out}${c.bias ? ' + bias' : ''}${c.relu ? ', relu' : ''}`;
+    it(`${label}: every variant matches relu(add(matmul)) bit for bit, values and gradients`, async () => {
+      const x = E.requireGrad(rnd([c.n, c.inF]));
+      const w = E.requireGrad(rnd([c.out, c.inF]));
+      const b = c.bias ? E.requireGrad(rnd([c.out])) : null;
+      const g = rnd([c.n, c.out]);
+      const inputs = b ? [x, w, b] : [x, w];
+      const unfused = () => {
+        const z = E.matmul(x, w, { transB: true });
+        const zb = b ? E.add(z, b) : z;
+        return c.relu ? E.relu(zb) : zb;
+      };
+      const ref = E.tidy(() => [unfused(), ...E.grad(unfused(), inputs, { gradOutputs: [g] })]);
+      for (const v of allVariants()) {
+        await withVariant(v, async () => {
+          const d0 = E.counters.dispatches;
+          const y = E.linear(x, w, b, { relu: c.relu });
+          expect(E.counters.dispatches - d0, `${v}: one kernel`).toBe(1);
+          const got = [y, ...E.grad(E.linear(x, w, b, { relu: c.relu }), inputs, { gradOutputs: [g] })];
+          for (let i = 0; i < got.length; i++) expect(await bitsOf(got[i]), `${v}: output ${i}`).toEqual(await bitsOf(ref[i]));
+          E.dispose(got);
+        });
+      }
+      E.dispose([x, w, g, ...(b ? [b] : []), ...ref]);
+    });
+  }
+
+  it('gradients and second derivatives match finite differences', async () => {
+    const x = rnd([4, 5]);
+    const w = rnd([6, 5]);
+    const b = rnd([6]);
+    const f = (x: E.Tensor, w: E.Tensor, b: E.Tensor) => E.linear(x, w, b, { relu: true });
+    await expectGrad(f, [x, w, b]);
+    // relu is piecewise linear: square the output so that second derivatives are non-trivial
+    await expectGradGrad((x, w, b) => E.square(f(x, w, b)), [x, w, b], { maxElements: 24 });
+  });
+
+  it('zero input features fall back to the unfused ops; bad shapes are named', async () => {
+    const y = E.linear(E.zeros([3, 0]), E.zeros([4, 0]), E.tensor([1, -2, 3, -4], [4]), { relu: true });
+    expect(Array.from(await y.toFloat32())).toEqual([1, 0, 3, 0, 1, 0, 3, 0, 1, 0, 3, 0]);
+    expect(() => E.linear(E.zeros([3, 5]), E.zeros([4, 6]), null)).toThrow(/linear: expected x \[N, in\] and w \[out, in\] with the same in, got x \[3, 5\], w \[4, 6\]/);
+    expect(() => E.linear(E.zeros([3, 5]), E.zeros([4, 5]), E.zeros([5]))).toThrow(/linear: expected b \[4\], got x \[3, 5\], w \[4, 5\], b \[5\]/);
+  });
+});

@@ -44,6 +44,8 @@ function exerciseOps(): void {
     E.grad(E.add(E.sum(E.square(gx)), E.sum(gw)), [x, w, b]);
     E.grad(E.sum(E.square(wino)), [xw, ww]);
     void bigGrads;
+    // linear's epilogue: vec4 and scalar outputs, with and without relu
+    void [E.linear(E.randNormal([5, 6]), E.randNormal([8, 6]), E.randNormal([8]), { relu: true }), E.linear(E.randNormal([5, 6]), E.randNormal([7, 6]), E.randNormal([7]))];
     const several = [w, b, E.randNormal([7]), E.randNormal([64]), E.randNormal([3, 5]), E.randNormal([9])];
     new Adam(several).step(several.map((t) => E.onesLike(t))); // several tensors per dispatch
     // elementwise layouts: vec4, four along the innermost dim (vec4 and strided loads), scalar
@@ -90,6 +92,12 @@ describe('kernel validation on the null backend', () => {
         const key = `test.matmul.subgroup:${flags}:${tm}:${sg}`;
         checks.push(E.checkKernel({ name: key, key, bindings: ['read', 'read', 'write'], uniforms: true, wgsl: () => matmulRegisterWGSL(l, { tm, tn: 4, wx: sg, wy: 1, sg }) }));
       }
+    }
+    // the linear epilogue (bias, relu) on both output layouts
+    for (const vecOut of [true, false]) {
+      const l = { transA: false, transB: true, vecA: true, vecB: true, vecOut, bias: true, relu: true };
+      const key = `test.matmul.subgroup.epilogue:${+vecOut}`;
+      checks.push(E.checkKernel({ name: key, key, bindings: ['read', 'read', 'write', 'read'], uniforms: true, wgsl: () => matmulRegisterWGSL(l, { tm: 32, tn: 4, wx: 8, wy: 1, sg: 8 }) }));
     }
     for (const [bo, sg] of [[32, 8], [16, 8], [8, 8], [32, 32]]) {
       const key = `test.bgemm.subgroup:${bo}:${sg}`;

@@ -151,9 +151,9 @@ function prepare(w: Workload): Prepared {
       const opt = tf.train.adam(1e-4);
       const loss = () => {
         let h: T = x;
+        // tfjs's fused dense layer (matmul, bias and activation in one kernel), as ours uses E.linear
         for (let i = 0; i < vars.length; i += 2) {
-          h = tf.add(tf.matMul(h as TF.Tensor2D, vars[i] as TF.Tensor2D), vars[i + 1]);
-          if (i + 2 < vars.length) h = tf.relu(h);
+          h = tf.fused.matMul({ a: h as TF.Tensor2D, b: vars[i] as TF.Tensor2D, bias: vars[i + 1], activation: i + 2 < vars.length ? 'relu' : 'linear' });
         }
         return tf.mean(tf.square(tf.sub(h, y))) as TF.Scalar;
       };

@@ -99,23 +99,22 @@ function chain(x: Tensor, ops: ChainOp[]): Tensor {
   return y;
 }
 
-/** Toy MLP 2 -> hidden^depth -> 1, MSE loss, grad, Adam: one step records everything, no readback. */
+/** Toy MLP 2 -> hidden^depth -> 1 (fused linear layers), MSE loss, grad, Adam: one step records everything, no readback. */
 function mlpStep(batch: number, hidden: number, depth: number): Prepared {
   const sizes = [2, ...Array(depth).fill(hidden), 1];
   const params: Tensor[] = [];
   for (let i = 0; i + 1 < sizes.length; i++) {
     const lim = Math.sqrt(6 / sizes[i]);
-    params.push(E.requireGrad(rand([sizes[i], sizes[i + 1]], -lim, lim)), E.requireGrad(keep(E.zeros([sizes[i + 1]]))));
+    // [out, in] weights, as torch.nn.Linear and E.linear take them
+    params.push(E.requireGrad(rand([sizes[i + 1], sizes[i]], -lim, lim)), E.requireGrad(keep(E.zeros([sizes[i + 1]]))));
   }
   const x = rand([batch, 2]);
   const y = rand([batch, 1]);
   const opt = new Adam(params, { lr: 1e-4 });
   const run = () => {
     let h = x;
-    for (let i = 0; i < params.length; i += 2) {
-      h = E.add(E.matmul(h, params[i]), params[i + 1]);
-      if (i + 2 < params.length) h = E.relu(h);
-    }
+    // each layer one kernel: matmul with bias and relu in its epilogue (tfjs: tf.fused.matMul)
+    for (let i = 0; i < params.length; i += 2) h = E.linear(h, params[i], params[i + 1], { relu: i + 2 < params.length });
     const loss = E.mean(E.square(E.sub(h, y)));
     opt.step(E.grad(loss, params));
   };

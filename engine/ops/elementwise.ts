@@ -85,7 +85,7 @@ function binary(name: string, expr: string, back: (a: Tensor, b: Tensor, y: Tens
 
 const addT = binary('add', 'a + b', (_a, _b, _y, g) => [g, g]);
 /** relu's backward in one pass: g where x > 0, else 0 (piecewise constant in x) */
-const reluGrad: (g: Tensor, x: Tensor) => Tensor = binary('reluGrad', 'select(0.0, a, b > 0.0)', (_a, b, _y, gg) => [reluGrad(gg, b), null]);
+export const reluGrad: (g: Tensor, x: Tensor) => Tensor = binary('reluGrad', 'select(0.0, a, b > 0.0)', (_a, b, _y, gg) => [reluGrad(gg, b), null]);
 const subT = binary('sub', 'a - b', (_a, _b, _y, g) => [g, neg(g)]);
 const mulT = binary('mul', 'a * b', (a, b, _y, g) => [mul(g, b), mul(g, a)]);
 const divT = binary('div', 'a / b', (a, b, y, g) => {

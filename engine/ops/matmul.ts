@@ -8,6 +8,7 @@ import { broadcastStrides } from '../shape.js';
 import { pick } from '../tune.js';
 import { matmulRegisterWGSL, matmulTiledWGSL, TILE, type MatmulLayout, type RegisterShape } from '../../shaders/matmul.js';
 import { sumTo } from './reduce.js';
+import { add, relu as reluOp, reluGrad } from './elementwise.js';
 import { zeros } from './create.js';
 
 export interface MatmulOptions {
@@ -47,14 +48,14 @@ const MAX_GROUPS = 65535;
 const kernels = new Map<string, Kernel>();
 
 function kernel(variant: string, l: MatmulLayout, rs: RegisterShape): Kernel {
-  const flags = `${+l.transA}${+l.transB}${+l.vecA}${+l.vecB}${+l.vecOut}`;
+  const flags = `${+l.transA}${+l.transB}${+l.vecA}${+l.vecB}${+l.vecOut}${l.bias ? 'b' : ''}${l.relu ? 'r' : ''}`;
   const key = variant === 'tiled' ? `matmul.tiled:${flags}` : `matmul.${variant}:${flags}:${rs.tm}x${rs.tn}:${rs.wx}x${rs.wy}`;
   let k = kernels.get(key);
   if (!k) {
     k = {
       name: `matmul.${variant}`,
       key,
-      bindings: ['read', 'read', 'write'],
+      bindings: ['read', 'read', 'write', ...(l.bias ? (['read'] as const) : [])],
       uniforms: true,
       wgsl: () => (variant === 'tiled' ? matmulTiledWGSL(l) : matmulRegisterWGSL(l, rs)),
     };
@@ -114,7 +115,7 @@ function plan(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Plan {
 }
 
 /** Records the dispatches of one variant; splits grids beyond 65535 groups per dimension. */
-function launch(variant: string, p: Plan, l: MatmulLayout, a: Tensor, b: Tensor, out: Tensor, onTime?: (ns: number) => void): void {
+function launch(variant: string, p: Plan, l: MatmulLayout, a: Tensor, b: Tensor, bias: Tensor | null, out: Tensor, onTime?: (ns: number) => void): void {
   const rs = variant === 'subgroup' ? subgroupShape(p, deviceInfo().subgroupSize) : registerShape(p);
   const [bm, bn] = variant === 'tiled' ? [TILE.tm, TILE.tn] : [rs.tm * rs.wy, rs.tn * rs.wx];
   const gx = Math.ceil(p.N / bn);
@@ -122,7 +123,7 @@ function launch(variant: string, p: Plan, l: MatmulLayout, a: Tensor, b: Tensor,
   const gz = numel(p.batch);
   if (gx > MAX_GROUPS) throw new Error(`matmul: N = ${p.N} needs ${gx} workgroups in x; the limit is ${MAX_GROUPS}`);
   const k = kernel(variant, l, rs);
-  const bindings = [a.binding('matmul'), b.binding('matmul'), out.binding('matmul')];
+  const bindings = [a, b, out, ...(bias ? [bias] : [])].map((t) => t.binding('matmul'));
   let first = true;
   for (let z0 = 0; z0 < gz; z0 += MAX_GROUPS) {
     for (let y0 = 0; y0 < gy; y0 += MAX_GROUPS) {
@@ -138,10 +139,10 @@ function launch(variant: string, p: Plan, l: MatmulLayout, a: Tensor, b: Tensor,
   }
 }
 
-/** Matmul without autograd. */
-function matmulRaw(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
+/** Matmul without autograd, optionally followed by + bias[n] and relu in the same kernel. */
+function matmulRaw(a: Tensor, b: Tensor, transA: boolean, transB: boolean, bias: Tensor | null = null, relu = false): Tensor {
   const p = plan(a, b, transA, transB);
-  if (p.K === 0) return zeros(p.outShape); // an empty sum (and no bindable A or B)
+  if (p.K === 0) return zeros(p.outShape); // an empty sum (and no bindable A or B); linear() never fuses K = 0
   const out = Tensor.empty(p.outShape);
   if (out.size === 0) return out;
   const l: MatmulLayout = {
@@ -150,9 +151,11 @@ function matmulRaw(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tens
     vecA: (transA ? p.M : p.K) % 4 === 0,
     vecB: (transB ? p.K : p.N) % 4 === 0,
     vecOut: p.N % 4 === 0,
+    bias: bias !== null,
+    relu,
   };
   const classKey = `${bucket(p.M)}.${bucket(p.N)}.${bucket(p.K)}.${bucket(numel(p.batch))}.${+transA}${+transB}`;
-  pick('matmul', classKey, variants(), (v, onTime) => launch(v, p, l, a, b, out, onTime));
+  pick('matmul', classKey, variants(), (v, onTime) => launch(v, p, l, a, b, bias, out, onTime));
   return out;
 }
 
@@ -170,5 +173,31 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
     const ga = !needs[0] ? null : transA ? matmul(b, g, { transA: transB, transB: true }) : matmul(g, b, { transB: !transB });
     const gb = !needs[1] ? null : transB ? matmul(g, a, { transA: true, transB: transA }) : matmul(a, g, { transA: !transA });
     return [ga && sumTo(ga, a.shape), gb && sumTo(gb, b.shape)];
+  });
+}
+
+/**
+ * y = x wᵀ + b (then relu) for x [N, in], w [out, in] (torch's layout), b [out]: one kernel
+ * (bias and relu in the matmul's epilogue) instead of three, with the same bits as
+ * relu(add(matmul(x, w, {transB}), b)), and the backward that composition would run.
+ */
+export function linear(x: Tensor, w: Tensor, b: Tensor | null, opts: { relu?: boolean } = {}): Tensor {
+  const relu = opts.relu ?? false;
+  const what = () => `x ${shapeStr(x.shape)}, w ${shapeStr(w.shape)}${b ? `, b ${shapeStr(b.shape)}` : ''}`;
+  if (x.rank !== 2 || w.rank !== 2 || x.shape[1] !== w.shape[1]) {
+    throw new Error(`linear: expected x [N, in] and w [out, in] with the same in, got ${what()}`);
+  }
+  if (b && (b.rank !== 1 || b.shape[0] !== w.shape[0])) throw new Error(`linear: expected b [${w.shape[0]}], got ${what()}`);
+  if (x.shape[1] === 0) {
+    // nothing to multiply: the unfused composition handles the empty sum
+    const z = b ? add(matmul(x, w, { transB: true }), b) : matmul(x, w, { transB: true });
+    return relu ? reluOp(z) : z;
+  }
+  const y = matmulRaw(x, w, false, true, b, relu);
+  return record(y, 'linear', b ? [x, w, b] : [x, w], (g, needs) => {
+    // as relu(add(matmul(x, w, {transB}), b)) would: relu's mask (y > 0 iff x wᵀ + b > 0),
+    // add's bias sum, matmul's two products
+    const gz = relu ? reluGrad(g, y) : g;
+    return [needs[0] ? matmul(gz, w) : null, needs[1] ? matmul(gz, x, { transA: true }) : null, b && needs[2] ? sumTo(gz, b.shape) : null];
   });
 }
