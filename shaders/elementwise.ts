@@ -54,37 +54,12 @@ function stridedIndex(inputs: string[], rank: number, indent: string): string {
 }
 
 /**
- * The contiguous fast path over vec4s: each invocation reads one vec4 per input and applies the
- * scalar expression per component (a vec4 load costs a software GPU about what one scalar load
- * costs: the per-invocation work, not the bytes, sets the speed there). `u.n` counts vec4s; a
- * length that is not a multiple of 4 computes junk in the last vec4's padding, which nothing reads.
- */
-function elementwiseVec4WGSL(expr: string, arity: number): string {
-  const inputs = NAMES.slice(0, arity);
-  const decls = inputs.map((n, k) => `@group(0) @binding(${k + 1}) var<storage, read> in_${n}: array<vec4<f32>>;`).join('\n');
-  return `struct Params { n: u32, p0: f32, p1: f32 }
-@group(0) @binding(0) var<uniform> u: Params;
-${decls}
-@group(0) @binding(${arity + 1}) var<storage, read_write> out: array<vec4<f32>>;
-${POW}
-${opFn(expr, inputs)}
-
-${mainSignature()} {
-  ${flatIndex()}
-  if (i >= u.n) { return; }
-  let p0 = u.p0;
-  let p1 = u.p1;
-${inputs.map((n) => `  let v_${n} = in_${n}[i];`).join('\n')}
-  out[i] = ${opVec4(inputs)};
-}
-`;
-}
-
-/**
- * Strided inputs (broadcast, permute, slice) whose innermost collapsed dim is a multiple of 4:
- * each invocation writes one vec4 of four elements along that dim, so the index arithmetic (an
- * integer division and remainder per dim) runs once per four elements. Input k is read as one
- * vec4 when `vecIn[k]` (innermost stride 1, 16-byte aligned), else as four strided scalars.
+ * Four elements along the innermost collapsed dim (a multiple of 4) per invocation, written as
+ * one vec4: the index arithmetic (an integer division and remainder per dim) runs once per four
+ * elements, and input k is read as one vec4 when `vecIn[k]` (innermost stride 1, 16-byte
+ * aligned), else as four strided scalars. A software GPU pays per load, not per byte, so this
+ * is also the contiguous fast path (rank 1, every input a vec4; a length that is not a multiple
+ * of 4 is padded and the padding lanes compute junk that nothing reads).
  */
 function elementwiseInner4WGSL(expr: string, arity: number, rank: number, vecIn: boolean[]): string {
   const inputs = NAMES.slice(0, arity);
@@ -116,16 +91,14 @@ ${inputs.map(load).join('\n')}
 `;
 }
 
-export type ElementwiseLayout = { kind: 'vec4' } | { kind: 'inner4'; rank: number; vecIn: boolean[] } | { kind: 'scalar'; rank: number };
+export type ElementwiseLayout = { kind: 'inner4'; rank: number; vecIn: boolean[] } | { kind: 'scalar'; rank: number };
 
 /**
- * `expr` is a WGSL f32 expression in a, b, c (the inputs) and p0, p1 (scalars). Layouts: 'vec4'
- * (every input contiguous with the output's shape, buffers padded to 16 bytes), 'inner4' (see
- * elementwiseInner4WGSL), 'scalar' rank 0 (contiguous) or rank > 0 (inputs read through `rank`
- * collapsed dims of shape/strides, index math unrolled at compile time).
+ * `expr` is a WGSL f32 expression in a, b, c (the inputs) and p0, p1 (scalars). Layouts: 'inner4'
+ * (see elementwiseInner4WGSL), 'scalar' rank 0 (contiguous) or rank > 0 (inputs read through
+ * `rank` collapsed dims of shape/strides, index math unrolled at compile time).
  */
 export function elementwiseWGSL(expr: string, arity: number, layout: ElementwiseLayout): string {
-  if (layout.kind === 'vec4') return elementwiseVec4WGSL(expr, arity);
   if (layout.kind === 'inner4') return elementwiseInner4WGSL(expr, arity, layout.rank, layout.vecIn);
   const rank = layout.rank;
   const inputs = NAMES.slice(0, arity);

@@ -18,7 +18,7 @@ export function contiguousView(t: Tensor): View {
 
 const kernels = new Map<string, Kernel>();
 function kernel(name: string, expr: string, arity: number, layout: ElementwiseLayout): Kernel {
-  const shape = layout.kind === 'vec4' ? 'vec4' : layout.kind === 'inner4' ? `inner4:${layout.rank}:${layout.vecIn.map(Number).join('')}` : layout.rank;
+  const shape = layout.kind === 'inner4' ? `inner4:${layout.rank}:${layout.vecIn.map(Number).join('')}` : layout.rank;
   const key = `map:${shape}:${arity}:${expr}`;
   let k = kernels.get(key);
   if (!k) {
@@ -93,37 +93,36 @@ export function map(
   if (out.size === 0) return out;
   const dense = contiguousStrides(shape);
   const fast = views.every((v) => v.offset === 0 && sameShape(v.tensor.shape, shape) && v.strides.every((s, i) => s === dense[i]));
-  if (fast) {
-    const bindings = [...views.map((v) => v.tensor.binding(name)), out.binding(name)];
-    const padded = Math.ceil(out.size / 4) * 16;
-    if (bindings.every((b) => b.buffer.size >= padded)) {
-      for (const b of bindings) b.bytes = padded;
-      const vec4s = padded / 16;
-      dispatch(kernel(name, expr, views.length, { kind: 'vec4' }), bindings, new Params().u32(vec4s).f32(p0, p1), groups1d(vec4s));
-      return out;
-    }
-  }
-  const dims = fast ? { shape: [] as number[], strides: views.map(() => [] as number[]) } : collapse(shape, views);
+  const bindings = [...views.map((v) => v.tensor.binding(name)), out.binding(name)];
+  // contiguous with every buffer padded to 16 bytes: one dim of vec4s (see elementwiseInner4WGSL)
+  const padded = Math.ceil(out.size / 4) * 4;
+  const vec4 = fast && bindings.every((b) => b.buffer.size >= padded * 4);
+  const dims = vec4
+    ? { shape: [padded], strides: views.map(() => [1]) }
+    : fast
+      ? { shape: [] as number[], strides: views.map(() => [] as number[]) }
+      : collapse(shape, views);
+  const n = vec4 ? padded : out.size;
   const p = new Params()
     .dims8(dims.shape, 1)
     .dims8(dims.strides[0] ?? [])
     .dims8(dims.strides[1] ?? [])
     .dims8(dims.strides[2] ?? [])
     .u32(views[0]?.offset ?? 0, views[1]?.offset ?? 0, views[2]?.offset ?? 0, 0)
-    .u32(out.size)
+    .u32(n)
     .f32(p0, p1);
   const rank = dims.shape.length;
-  const bindings = [...views.map((v) => v.tensor.binding(name)), out.binding(name)];
   if (rank > 0 && dims.shape[rank - 1] % 4 === 0) {
     // four elements along the innermost dim per invocation; inputs laid out along it as vec4s
+    bindings[views.length].bytes = n * 4;
     const vecIn = views.map((v, k) => {
       const aligned = v.offset % 4 === 0 && dims.strides[k].every((st, d) => (d === rank - 1 ? st === 1 : st % 4 === 0));
-      const padded = Math.ceil(v.tensor.size / 4) * 16;
-      if (!aligned || bindings[k].buffer.size < padded) return false;
-      bindings[k].bytes = padded;
+      const bytes = Math.ceil(v.tensor.size / 4) * 16;
+      if (!aligned || bindings[k].buffer.size < bytes) return false;
+      bindings[k].bytes = bytes;
       return true;
     });
-    dispatch(kernel(name, expr, views.length, { kind: 'inner4', rank, vecIn }), bindings, p, groups1d(out.size / 4));
+    dispatch(kernel(name, expr, views.length, { kind: 'inner4', rank, vecIn }), bindings, p, groups1d(n / 4));
     return out;
   }
   dispatch(kernel(name, expr, views.length, { kind: 'scalar', rank }), bindings, p, groups1d(Math.ceil(out.size / PER_THREAD)));
