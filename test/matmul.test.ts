@@ -287,5 +287,6 @@ describe('linear (matmul with bias and relu in its epilogue)', () => {
     expect(Array.from(await y.toFloat32())).toEqual([1, 0, 3, 0, 1, 0, 3, 0, 1, 0, 3, 0]);
     expect(() => E.linear(E.zeros([3, 5]), E.zeros([4, 6]), null)).toThrow(/linear: expected x \[N, in\] and w \[out, in\] with the same in, got x \[3, 5\], w \[4, 6\]/);
     expect(() => E.linear(E.zeros([3, 5]), E.zeros([4, 5]), E.zeros([5]))).toThrow(/linear: expected b \[4\], got x \[3, 5\], w \[4, 5\], b \[5\]/);
+    expect(() => E.linear(E.zeros([3, 5]), E.zeros([4, 5]), E.tensor([1, 2, 3, 4], [4], 'i32'))).toThrow(/linear: expected a float32 bias, got i32/);
   });
 });

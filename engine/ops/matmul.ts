@@ -188,6 +188,7 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null, opts: { relu?: bo
     throw new Error(`linear: expected x [N, in] and w [out, in] with the same in, got ${what()}`);
   }
   if (b && (b.rank !== 1 || b.shape[0] !== w.shape[0])) throw new Error(`linear: expected b [${w.shape[0]}], got ${what()}`);
+  if (b && b.dtype !== 'f32') throw new Error(`linear: expected a float32 bias, got ${b.dtype}: ${what()}`);
   if (x.shape[1] === 0) {
     // nothing to multiply: the unfused composition handles the empty sum
     const z = b ? add(matmul(x, w, { transB: true }), b) : matmul(x, w, { transB: true });
