@@ -107,6 +107,9 @@ const CASES: Conv[] = [
   { xs: [12, 32, 9, 9], ws: [33, 32, 3, 3], s: 1, p: 1 },
   // padding 3: direct again
   { xs: [1, 8, 4, 4], ws: [8, 8, 3, 3], s: 1, p: 3 },
+  // one input channel (input gradient: one-row blocks) and one output channel (forward and weight gradient)
+  { xs: [3, 1, 6, 5], ws: [4, 1, 3, 3], s: 1, p: 1 },
+  { xs: [2, 5, 6, 5], ws: [1, 5, 3, 3], s: 1, p: 1 },
 ];
 const label = (cv: Conv) => `x [${cv.xs}] w [${cv.ws}] stride ${cv.s} padding ${cv.p}`;
 
@@ -144,6 +147,8 @@ describe('conv2d', () => {
     CASES[6],
     CASES[7],
     CASES[10],
+    CASES[12],
+    CASES[13],
     // big enough for the large register blocks (the others use 4x4; each big one takes seconds
     // to compile on lavapipe): 12x8 in the Winograd F(4x4) GEMM; 12x8 direct (forward and
     // weight gradient of a 3-channel conv) and 4x16 direct (its input gradient)

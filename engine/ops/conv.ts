@@ -61,10 +61,13 @@ const OP: Record<ConvDir, string> = { fwd: 'conv2d', dx: 'conv2dInputGrad', dw: 
 // gradient), columns pixels (weight entries for the weight gradient; tiles in Winograd). On
 // lavapipe every storage load costs about as much as ten FMAs, so big blocks win: 12x8 and 16x8
 // did ~12 GFLOP per CPU-second of two cores against ~10 for 8x8; 16x16 was no better and took
-// 30 s to compile. Few rows (3 input channels) get 4x16 rather than idle rows; small problems
-// (tests, tiny layers) get 4x4, which compiles in a fraction of the time.
+// 30 s to compile. Few rows (3 input channels) get 4x16 rather than idle rows, and one or two
+// rows (a grey-scale image's input gradient, a one-channel output) get 1x16 or 2x16 (1.5-1.7x
+// the 4x4 block there); small problems (tests, tiny layers) get 4x4, which compiles in a
+// fraction of the time.
 const BIG_FLOPS = 2 ** 24;
 function block(rows: number, flops: number): ConvBlock {
+  if (rows <= 2) return { bo: rows, bp: 16 };
   if (flops < BIG_FLOPS) return { bo: 4, bp: 4 };
   if (rows <= 4) return { bo: 4, bp: 16 };
   return Math.ceil(rows / 12) * 12 <= rows * 1.05 ? { bo: 12, bp: 8 } : { bo: 8, bp: 8 };
