@@ -134,8 +134,8 @@ export class Adam {
     const [b1, b2] = this.betas;
     const stepSize = this.lrValue / (1 - b1 ** this.t);
     const sqrtBc2 = Math.sqrt(1 - b2 ** this.t);
-    // tensors in groups of as many as one bind group may hold (at most 8: the uniform slot holds
-    // two offsets per tensor), one dispatch per group
+    // tensors in groups of as many as one bind group may hold (at most 8, the uniforms' two
+    // 8-entry arrays), one dispatch per group
     const perDispatch = Math.max(1, Math.min(8, Math.floor(device().limits.maxStorageBuffersPerShaderStage / 4)));
     let group: ReturnType<typeof launch>[] = [];
     const run = () => {
@@ -146,9 +146,10 @@ export class Adam {
       const starts: number[] = [];
       let end = 0;
       for (const l of group) (starts.push(end), (end += Math.ceil(l.count / WG) * WG));
-      const pad4 = (xs: number[]) => [...xs, ...Array((4 - (xs.length % 4)) % 4).fill(0)];
-      const u = new Params().f32(stepSize, b1, b2, this.eps, this.weightDecay, sqrtBc2).align16();
-      u.u32(...pad4(starts), ...pad4(group.map((l) => l.count)));
+      const u = new Params()
+        .f32(stepSize, b1, b2, this.eps, this.weightDecay, sqrtBc2)
+        .dims8(starts)
+        .dims8(group.map((l) => l.count));
       dispatch(k, group.flatMap((l) => l.bindings), u, groups1d(end));
       group = [];
     };

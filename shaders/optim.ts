@@ -1,6 +1,6 @@
 // Fused optimiser updates: one invocation per element (vec4 when the length allows), parameter
 // and state updated in place.
-import { flatIndex, mainSignature, WG } from './common.js';
+import { dimAt, flatIndex, mainSignature, WG } from './common.js';
 
 const arr = (vec: boolean) => (vec ? 'array<vec4<f32>>' : 'array<f32>');
 
@@ -9,14 +9,14 @@ const arr = (vec: boolean) => (vec ? 'array<vec4<f32>>' : 'array<f32>');
  * dispatch (a dispatch costs ~25 µs on lavapipe; a model has dozens of small tensors):
  * m = b1·m + (1-b1)·g; v = b2·v + (1-b2)·g²; p -= step_size · m / (sqrt(v) / sqrt_bc2 + eps),
  * with step_size = lr / (1 - b1^t) and sqrt_bc2 = sqrt(1 - b2^t) from the host. Tensor j binds
- * p, g, m, v at 4j+1 .. 4j+4 and owns `counts[j]` invocations from `starts[j]`, a multiple of
+ * p, g, m, v at 4j+1 .. 4j+4 (j < 8) and owns `counts[j]` invocations from `starts[j]`, a multiple of
  * the workgroup size: the choice of tensor is uniform per workgroup, so a software GPU runs one
  * branch instead of all of them under masks.
  */
 export function adamWGSL(vec: boolean, count = 1): string {
   const T = vec ? 'vec4<f32>' : 'f32';
   const ts = [...Array(count).keys()];
-  const at = (field: string, j: number) => `u.${field}[${j >> 2}][${j & 3}]`;
+  const at = (field: string, j: number) => dimAt(`u.${field}`, `${j}u`);
   const bindings = ts.map((j) =>
     ['p', 'g', 'm', 'v']
       .map((name, b) => `@group(0) @binding(${4 * j + b + 1}) var<storage, ${name === 'g' ? 'read' : 'read_write'}> ${name}${j}: ${arr(vec)};`)
@@ -32,8 +32,8 @@ export function adamWGSL(vec: boolean, count = 1): string {
     }
   }`;
   const chain = ts.map((j) => (j + 1 < count ? `if (first < ${at('starts', j + 1)}) ${branch(j)}` : branch(j))).join(' else ');
-  const n4 = Math.ceil(count / 4);
-  return `struct Params { step_size: f32, b1: f32, b2: f32, eps: f32, wd: f32, sqrt_bc2: f32, starts: array<vec4<u32>, ${n4}>, counts: array<vec4<u32>, ${n4}> }
+  if (count > 8) throw new Error(`adam: at most 8 tensors per dispatch, got ${count}`);
+  return `struct Params { step_size: f32, b1: f32, b2: f32, eps: f32, wd: f32, sqrt_bc2: f32, starts: array<vec4<u32>, 2>, counts: array<vec4<u32>, 2> }
 @group(0) @binding(0) var<uniform> u: Params;
 ${bindings.join('\n')}
 struct Moments { p: ${T}, m: ${T}, v: ${T} }
