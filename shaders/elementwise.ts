@@ -95,15 +95,15 @@ export type ElementwiseLayout = { kind: 'inner4'; rank: number; vecIn: boolean[]
 
 /**
  * `expr` is a WGSL f32 expression in a, b, c (the inputs) and p0, p1 (scalars). Layouts: 'inner4'
- * (see elementwiseInner4WGSL), 'scalar' rank 0 (contiguous) or rank > 0 (inputs read through
- * `rank` collapsed dims of shape/strides, index math unrolled at compile time).
+ * (see elementwiseInner4WGSL), 'scalar' (inputs read through `rank` >= 1 collapsed dims of
+ * shape/strides, index math unrolled at compile time).
  */
 export function elementwiseWGSL(expr: string, arity: number, layout: ElementwiseLayout): string {
   if (layout.kind === 'inner4') return elementwiseInner4WGSL(expr, arity, layout.rank, layout.vecIn);
   const rank = layout.rank;
   const inputs = NAMES.slice(0, arity);
   const decls = inputs.map((n, k) => `@group(0) @binding(${k + 1}) var<storage, read> in_${n}: array<f32>;`).join('\n');
-  const index = rank === 0 ? inputs.map((n) => `    let i_${n} = e;`).join('\n') : stridedIndex(inputs, rank, '    ');
+  const index = stridedIndex(inputs, rank, '    ');
   return `${STRIDED_PARAMS}
 @group(0) @binding(0) var<uniform> u: Params;
 ${decls}

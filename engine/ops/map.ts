@@ -97,11 +97,7 @@ export function map(
   // contiguous with every buffer padded to 16 bytes: one dim of vec4s (see elementwiseInner4WGSL)
   const padded = Math.ceil(out.size / 4) * 4;
   const vec4 = fast && bindings.every((b) => b.buffer.size >= padded * 4);
-  const dims = vec4
-    ? { shape: [padded], strides: views.map(() => [1]) }
-    : fast
-      ? { shape: [] as number[], strides: views.map(() => [] as number[]) }
-      : collapse(shape, views);
+  const dims = vec4 ? { shape: [padded], strides: views.map(() => [1]) } : collapse(shape, views);
   const n = vec4 ? padded : out.size;
   const p = new Params()
     .dims8(dims.shape, 1)
@@ -112,7 +108,7 @@ export function map(
     .u32(n)
     .f32(p0, p1);
   const rank = dims.shape.length;
-  if (rank > 0 && dims.shape[rank - 1] % 4 === 0) {
+  if (dims.shape[rank - 1] % 4 === 0) {
     // four elements along the innermost dim per invocation; inputs laid out along it as vec4s
     bindings[views.length].bytes = n * 4;
     const vecIn = views.map((v, k) => {
