@@ -646,6 +646,17 @@ ${lines(bo, (i) => `  if (live && m0 + ${i}u < u.m) {
 ${lines(bp, (j) => `    if (n0 + ${j}u < u.n) { C[cb + (m0 + ${i}u) * u.n + n0 + ${j}u] = a${i}_${j}; }`)}
   }`)}`;
 
+/**
+ * The GEMM after the block's A row offsets ra*: B column offsets, accumulators, the k loop
+ * (B's bp values, then `aLoads` defining r0 .. r{bo-1}, then the fmas) and the store.
+ */
+const bgemmBody = (b: ConvBlock, aLoads: string[]) => `${lines(b.bp, (j) => `  let cb${j} = bt * u.bb + min(n0 + ${j}u, u.n - 1u) * u.bn;`)}
+${accs(b)}
+  var ka = 0u;
+  var kb = 0u;
+${innerLoop('k', 'u.k', b, [...R(b.bp).map((j) => `let c${j} = B[cb${j} + kb];`), ...aLoads], ['ka += u.ak;', 'kb += u.bk;'])}
+${bgemmStore(b)}`;
+
 /** Register variant: bo rows x bp columns per invocation, one flat index over (columns, rows, batch). */
 export function bgemmRegisterWGSL(b: ConvBlock): string {
   const { bo, bp } = b;
@@ -661,18 +672,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let m0 = ((idx / nb) % mb) * ${bo}u;
   let bt = idx / (nb * mb);
 ${lines(bo, (i) => `  let ra${i} = bt * u.ab + min(m0 + ${i}u, u.m - 1u) * u.am;`)}
-${lines(bp, (j) => `  let cb${j} = bt * u.bb + min(n0 + ${j}u, u.n - 1u) * u.bn;`)}
-${accs(b)}
-  var ka = 0u;
-  var kb = 0u;
-${innerLoop(
-  'k',
-  'u.k',
-  b,
-  [...R(bp).map((j) => `let c${j} = B[cb${j} + kb];`), ...R(bo).map((i) => `let r${i} = A[ra${i} + ka];`)],
-  ['ka += u.ak;', 'kb += u.bk;'],
-)}
-${bgemmStore(b)}
+${bgemmBody(b, R(bo).map((i) => `let r${i} = A[ra${i} + ka];`))}
 }
 `;
 }
@@ -701,22 +701,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let bt = idx / (nb * mb);
   let live = flat < nb * mb * u.bs;
 ${lines(bo / sg, (r) => `  let ra${r} = bt * u.ab + min(m0 + lane + ${sg * r}u, u.m - 1u) * u.am;`)}
-${lines(bp, (j) => `  let cb${j} = bt * u.bb + min(n0 + ${j}u, u.n - 1u) * u.bn;`)}
-${accs(b)}
-  var ka = 0u;
-  var kb = 0u;
-${innerLoop(
-  'k',
-  'u.k',
-  b,
-  [
-    ...R(bp).map((j) => `let c${j} = B[cb${j} + kb];`),
-    ...R(bo / sg).map((r) => `let l${r} = A[ra${r} + ka];`),
-    ...R(bo).map((i) => `let r${i} = subgroupBroadcast(l${Math.floor(i / sg)}, ${i % sg}u);`),
-  ],
-  ['ka += u.ak;', 'kb += u.bk;'],
-)}
-${bgemmStore(b)}
+${bgemmBody(b, [
+  ...R(bo / sg).map((r) => `let l${r} = A[ra${r} + ka];`),
+  ...R(bo).map((i) => `let r${i} = subgroupBroadcast(l${Math.floor(i / sg)}, ${i % sg}u);`),
+])}
 }
 `;
 }
