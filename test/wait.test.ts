@@ -35,10 +35,11 @@ describe('gpuWait', () => {
     await E.sync(); // compile and tune outside the measured wait
     let wall = 0;
     let cpu = 0;
-    // long enough (several hundred ms) that a spinning wait would show; repeated until it is
-    for (let round = 0; round < 10 && wall < 300; round++) {
+    // long enough (several hundred ms) that a spinning wait would show: the work doubles each
+    // round until it is, so a fast adapter gets there too
+    for (let round = 0; round < 12 && wall < 300; round++) {
       E.tidy(() => {
-        for (let i = 0; i < 8; i++) E.matmul(a, b);
+        for (let i = 0; i < 8 << round; i++) E.matmul(a, b);
       });
       E.flush();
       const c0 = threadCpuMs()!;
