@@ -2,7 +2,7 @@
 // GPU; a Monitor reads a whole window back with one readback every N steps, so logging does not
 // stall the command stream each step.
 import {
-  concat, detach, grad, keep, mean, noGrad, requireGrad, reshape, shapeStr, sum, tidy, type Tensor,
+  assignAt, detach, grad, keep, mean, noGrad, requireGrad, shapeStr, sum, Tensor, tidy,
 } from '../engine/index.js';
 import { auxiliaryPass, criticScores, type Critic } from './critic.js';
 import { gradientNorm, interpolates } from './baselines.js';
@@ -10,9 +10,18 @@ import type { CriticStepResult } from './wgan.js';
 
 export type MonitorRow = { step: number } & Record<string, number>;
 
-/** Keeps per-step scalar tensors and reads them back in batches. */
+/** Floats per GPU log chunk: 16 KiB, a few hundred steps of ten scalars. */
+const CHUNK = 4096;
+
+/**
+ * Keeps per-step scalars on the GPU and reads them back in batches. Each push copies the values
+ * into a preallocated log chunk (no new buffer per step, so the pool and the bind-group cache stay
+ * flat however long the window is); flush() reads the chunks back and frees them.
+ */
 export class Monitor {
-  private pendingRows: { step: number; names: string[]; values: Tensor[] }[] = [];
+  private rows: { step: number; names: string[] }[] = [];
+  private chunks: Tensor[] = [];
+  private used = CHUNK; // floats used in the last chunk (CHUNK: none open)
   private nextStep = 0;
 
   /** `every`: how many pushed steps make the monitor `due` for a flush. */
@@ -20,48 +29,60 @@ export class Monitor {
     if (!(Number.isInteger(every) && every >= 1)) throw new Error(`Monitor: every must be an integer >= 1, got ${every}`);
   }
 
-  /** Stores this step's scalars (one-element tensors): aliases without history, kept until flush(). */
+  /** Copies this step's scalars (one-element f32 tensors) into the log; the caller keeps ownership. */
   push(values: Record<string, Tensor>, step = this.nextStep): void {
     const names = Object.keys(values);
-    const kept = names.map((name) => {
+    if (names.length > CHUNK) throw new Error(`Monitor.push: at most ${CHUNK} values per step, got ${names.length}`);
+    for (const name of names) {
       const t = values[name];
-      if (t.size !== 1) throw new Error(`Monitor.push: '${name}' must be a one-element tensor, got ${shapeStr(t.shape)}`);
-      return keep(noGrad(() => reshape(t, [1]))); // an alias without history
-    });
-    this.pendingRows.push({ step, names, values: kept });
+      if (t.size !== 1 || t.dtype !== 'f32') {
+        throw new Error(`Monitor.push: '${name}' must be a one-element f32 tensor, got ${shapeStr(t.shape)} ${t.dtype}`);
+      }
+    }
+    if (this.used + names.length > CHUNK) {
+      this.chunks.push(keep(Tensor.empty([CHUNK])));
+      this.used = 0;
+    }
+    const chunk = this.chunks[this.chunks.length - 1];
+    names.forEach((name, i) => assignAt(chunk, values[name], this.used + i));
+    this.used += names.length;
+    this.rows.push({ step, names });
     this.nextStep = step + 1;
   }
 
   get pending(): number {
-    return this.pendingRows.length;
+    return this.rows.length;
   }
 
   get due(): boolean {
-    return this.pendingRows.length >= this.every;
+    return this.rows.length >= this.every;
   }
 
-  /** Reads every pending step back (one readback) and releases the tensors. */
+  /** Reads every pending step back and frees the log. */
   async flush(): Promise<MonitorRow[]> {
-    const rows = this.pendingRows;
-    this.pendingRows = [];
-    const all = rows.flatMap((r) => r.values);
-    if (all.length === 0) return [];
-    const packed = tidy(() => noGrad(() => concat(all, 0)));
-    for (const t of all) t.dispose();
-    const data = await packed.toFloat32();
-    packed.dispose();
-    let i = 0;
+    const rows = this.rows;
+    const chunks = this.chunks;
+    this.rows = [];
+    this.chunks = [];
+    this.used = CHUNK;
+    const data = await Promise.all(chunks.map((c) => c.toFloat32()));
+    for (const c of chunks) c.dispose();
+    let chunk = -1;
+    let i = CHUNK;
     return rows.map((r) => {
+      if (i + r.names.length > CHUNK) (chunk++, (i = 0));
       const row: MonitorRow = { step: r.step };
-      for (const name of r.names) row[name] = data[i++];
+      for (const name of r.names) row[name] = data[chunk][i++];
       return row;
     });
   }
 
-  /** Releases pending tensors without reading them. */
+  /** Releases the log without reading it. */
   dispose(): void {
-    for (const r of this.pendingRows) for (const t of r.values) t.dispose();
-    this.pendingRows = [];
+    for (const c of this.chunks) c.dispose();
+    this.chunks = [];
+    this.rows = [];
+    this.used = CHUNK;
   }
 }
 

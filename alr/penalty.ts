@@ -13,7 +13,7 @@ import {
 } from '../engine/index.js';
 import { auxiliaryPass, criticOutput, type Critic } from './critic.js';
 import { inputDistance, outputDistance } from './distance.js';
-import { adversarialDirection, checkClip, clipTo, SEARCH_DEFAULTS, type SearchOptions, type SearchResult } from './search.js';
+import { adversarialDirection, checkClip, checkSearchOptions, clipTo, SEARCH_DEFAULTS, type SearchOptions, type SearchResult } from './search.js';
 
 /**
  * How violations become a loss (per sample, then averaged over the batch):
@@ -116,6 +116,7 @@ function std(t: Tensor): Tensor {
 export function adversarialLipschitzPenalty(critic: Critic, x: Tensor, opts: PenaltyOptions = {}): AlpResult {
   const caller = 'adversarialLipschitzPenalty';
   checkPenaltyOptions(caller, opts);
+  checkSearchOptions(caller, x, opts); // before anything is allocated
   const form = opts.form ?? PENALTY_DEFAULTS.form;
   const lambda = opts.lambda ?? PENALTY_DEFAULTS.lambda;
   const K = opts.K ?? (form === 'linear' ? 0 : 1);

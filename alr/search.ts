@@ -51,7 +51,7 @@ export interface SearchResult {
 export const SEARCH_DEFAULTS = { xi: 10, k: 1, dY: 'abs' as OutputDistance, eps: uniformEps(0.1, 10) };
 
 /** Throws a clear error for an unusable search setting; `caller` prefixes the message. */
-export function checkSearchOptions(caller: string, x: Tensor, o: SearchOptions): void {
+export function checkSearchOptions(caller: string, x: Pick<Tensor, 'shape' | 'rank'>, o: SearchOptions): void {
   const { xi, k, dY, eps } = { ...SEARCH_DEFAULTS, ...o };
   if (!Number.isInteger(k) || k < 0) throw new Error(`${caller}: k (power iterations) must be an integer >= 0, got ${k}`);
   if (!(Number.isFinite(xi) && xi > 0)) throw new Error(`${caller}: xi must be a finite number > 0, got ${xi}`);

@@ -51,8 +51,9 @@ export function wganAlpCriticLoss(
   checkBatches(caller, real, fake);
   const o: PenaltyOptions = { ...WGAN_ALP_DEFAULTS, ...opts };
   checkPenaltyOptions(caller, o);
+  // checked on the shape of concat(real, fake) before it is made: a bad option allocates nothing
+  checkSearchOptions(caller, { shape: [real.shape[0] + fake.shape[0], ...real.shape.slice(1)], rank: real.rank }, o);
   const x = concat([detach(real), detach(fake)], 0);
-  checkSearchOptions(caller, x, o);
 
   const B = real.shape[0];
   let dReal: Tensor, dFake: Tensor, penalty: AlpResult;

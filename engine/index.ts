@@ -8,7 +8,7 @@ setGradOps({ add: (a, b) => add(a, b), onesLike, zerosLike, sumTo });
 
 export * from './device.js';
 export { memoryStats, resetPeakMemory, type MemoryStats } from './pool.js';
-export { counters, sync, flush, endStep, checkKernel, type Kernel } from './runtime.js';
+export { counters, cacheStats, sync, flush, endStep, checkKernel, type Kernel } from './runtime.js';
 export { Tensor, tidy, keep, dispose, numel, shapeStr, leaks, type DType, type Shape } from './tensor.js';
 export { grad, backward, noGrad, requireGrad, record, zeroGrad, isGradEnabled, tapeStats } from './autograd.js';
 export * from './random.js';

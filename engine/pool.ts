@@ -32,15 +32,26 @@ export interface MemoryStats {
 class BufferPool {
   private free = new Map<string, GPUBuffer[]>();
   private sizes = new WeakMap<GPUBuffer, number>();
+  private ids = new WeakMap<GPUBuffer, number>();
+  private nextId = 1;
+  private shuffled = false;
   stats: MemoryStats = { liveBuffers: 0, bytesInUse: 0, bytesAllocated: 0, peakBytesInUse: 0, created: 0 };
 
-  acquire(bytes: number, usage = STORAGE_USAGE): GPUBuffer {
-    const size = sizeClass(bytes);
+  /** `what` describes the buffer for the too-large error, e.g. 'a tensor of shape [2, 3]'. */
+  acquire(bytes: number, usage = STORAGE_USAGE, what = 'a buffer'): GPUBuffer {
+    const limit = device().limits.maxStorageBufferBindingSize;
+    if (bytes > limit) {
+      throw new Error(
+        `engine: ${what} needs ${formatBytes(bytes)}, more than the device's maxStorageBufferBindingSize (${formatBytes(limit)})`,
+      );
+    }
+    const size = Math.min(sizeClass(bytes), Math.max(256, Math.ceil(limit / 4) * 4));
     const key = `${size}:${usage}`;
     let buf = this.free.get(key)?.pop();
     if (!buf) {
       buf = device().createBuffer({ size, usage });
       this.sizes.set(buf, size);
+      this.ids.set(buf, this.nextId++);
       this.stats.bytesAllocated += size;
       this.stats.created++;
     }
@@ -59,12 +70,33 @@ class BufferPool {
     let list = this.free.get(key);
     if (!list) this.free.set(key, (list = []));
     list.push(buf);
+    this.shuffled = true;
+  }
+
+  /**
+   * Puts every free list back in creation order, so that a training step that allocates and
+   * frees the same way each time gets the same buffers each time. The runtime's bind-group cache
+   * keys on buffer identity: without this, the free lists come back permuted after every step and
+   * most dispatches would need a new bind group (native memory the garbage collector does not see).
+   */
+  canonicalize(): void {
+    if (!this.shuffled) return;
+    this.shuffled = false;
+    const id = (b: GPUBuffer) => this.ids.get(b)!;
+    for (const list of this.free.values()) list.sort((a, b) => id(b) - id(a)); // pop() takes the oldest
   }
 
   reset(): void {
     this.free.clear();
     this.stats = { liveBuffers: 0, bytesInUse: 0, bytesAllocated: 0, peakBytesInUse: 0, created: 0 };
   }
+}
+
+function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) (n /= 1024, i++);
+  return `${Number(n.toPrecision(3))} ${units[i]}`;
 }
 
 export const pool = new BufferPool();

@@ -1,7 +1,7 @@
 // Kernel launching: a pipeline cache, one command encoder shared by every dispatch until the
 // next readback or explicit sync, one uniform arena per submit, async readback.
 import { device, gpuState, onDeviceRelease, throwPendingDeviceErrors } from './device.js';
-import { pool, READBACK_USAGE } from './pool.js';
+import { pool, READBACK_USAGE, sizeClass } from './pool.js';
 import { gpuWait } from './wait.js';
 
 /** A compute kernel: WGSL plus the kinds of its storage bindings (binding 1, 2, ...). */
@@ -59,7 +59,7 @@ export class Params {
 }
 
 /** Counters for benchmarks and tests. */
-export const counters = { dispatches: 0, submits: 0, readbacks: 0, uploads: 0, compiles: 0 };
+export const counters = { dispatches: 0, submits: 0, readbacks: 0, uploads: 0, compiles: 0, bindGroups: 0 };
 
 const UNIFORM_SLOT = 256;
 const ARENA_SLOTS = 1024;
@@ -71,12 +71,11 @@ interface Batch {
   arenaCpu: ArrayBuffer;
   arenaUsed: number;
   dispatches: number;
-  /** buffers to destroy once this batch is submitted (upload staging) */
+  /** upload staging buffers, free again once this batch is submitted */
   transient: GPUBuffer[];
   timings: Timings | null;
 }
 
-const pipelines = new Map<string, Compiled>();
 const compileChecks: Promise<void>[] = [];
 let batch: Batch = newBatch();
 const readbackFree = new Map<number, GPUBuffer[]>();
@@ -117,20 +116,26 @@ function newBatch(): Batch {
 onDeviceRelease(() => {
   inFlight.length = 0;
   pipelines.clear();
+  layouts.clear();
   readbackFree.clear();
+  stagingFree.length = 0;
   arenas.length = 0;
   compileChecks.length = 0;
   batch = newBatch();
 });
 
-function compile(k: Kernel): Compiled {
-  const cached = pipelines.get(k.key);
-  if (cached) return cached;
-  const dev = device();
-  const code = k.wgsl();
-  if (process.env.ALR_PRINT_SHADER) console.log(`// ${k.key}\n${code}`);
-  dev.pushErrorScope('validation');
-  const module = dev.createShaderModule({ code, label: k.name });
+// Bind group layouts, one per binding signature (uniform block + read/write pattern). Kernels
+// with the same signature share a layout, so they share bind groups too.
+const layouts = new Map<string, GPUBindGroupLayout>();
+
+function signature(k: Kernel): string {
+  return (k.uniforms ? 'u' : '') + k.bindings.map((b) => (b === 'read' ? 'r' : 'w')).join('');
+}
+
+function layoutFor(k: Kernel): GPUBindGroupLayout {
+  const sig = signature(k);
+  let layout = layouts.get(sig);
+  if (layout) return layout;
   const entries: GPUBindGroupLayoutEntry[] = [];
   if (k.uniforms) entries.push({ binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } });
   k.bindings.forEach((b, i) =>
@@ -140,7 +145,52 @@ function compile(k: Kernel): Compiled {
       buffer: { type: b === 'read' ? 'read-only-storage' : 'storage' },
     }),
   );
-  const layout = dev.createBindGroupLayout({ entries, label: k.name });
+  layout = device().createBindGroupLayout({ entries, label: sig });
+  layouts.set(sig, layout);
+  return layout;
+}
+
+/**
+ * Map-based LRU: a hit moves the entry to the back, an insert past `capacity` drops the front.
+ * Dropped GPU objects are freed by the garbage collector (WebGPU has no destroy() for them), so
+ * the bound is what keeps native memory flat when a program keeps meeting new shapes.
+ */
+export class Lru<K, V> {
+  private m = new Map<K, V>();
+  constructor(readonly capacity: number) {}
+  get(k: K): V | undefined {
+    const v = this.m.get(k);
+    if (v !== undefined) {
+      this.m.delete(k);
+      this.m.set(k, v);
+    }
+    return v;
+  }
+  set(k: K, v: V): void {
+    this.m.delete(k);
+    this.m.set(k, v);
+    if (this.m.size > this.capacity) this.m.delete(this.m.keys().next().value as K);
+  }
+  get size(): number {
+    return this.m.size;
+  }
+  clear(): void {
+    this.m.clear();
+  }
+}
+
+const MAX_PIPELINES = 1024;
+const pipelines = new Lru<string, Compiled>(MAX_PIPELINES);
+
+function compile(k: Kernel): Compiled {
+  const cached = pipelines.get(k.key);
+  if (cached) return cached;
+  const dev = device();
+  const code = k.wgsl();
+  if (process.env.ALR_PRINT_SHADER) console.log(`// ${k.key}\n${code}`);
+  dev.pushErrorScope('validation');
+  const module = dev.createShaderModule({ code, label: k.name });
+  const layout = layoutFor(k);
   const pipeline = dev.createComputePipeline({
     layout: dev.createPipelineLayout({ bindGroupLayouts: [layout] }),
     compute: { module, entryPoint: 'main' },
@@ -196,14 +246,22 @@ function arena(): GPUBuffer {
 }
 
 // Bind groups, cached. Creating one through Dawn's bindings costs more host time than the rest
-// of a dispatch, and a training loop binds the same pooled buffers step after step. The uniform
+// of a dispatch, and each one holds native memory that V8 does not see until it collects the
+// wrapper. A training loop binds the same pooled buffers step after step (the pool hands them
+// out in the same order each step), so the cache turns nearly every dispatch into a hit. The key
+// is the layout signature and the buffers: kernels of one signature share groups. The uniform
 // block binds with a dynamic offset, so its arena slot is not part of the key. Pooled buffers
 // are never destroyed before the device, so a cached group never refers to a dead buffer.
-const bindGroups = new Map<string, GPUBindGroup>();
-const MAX_BIND_GROUPS = 16384;
+const MAX_BIND_GROUPS = 4096;
+const bindGroups = new Lru<string, GPUBindGroup>(MAX_BIND_GROUPS);
 const bufferIds = new WeakMap<GPUBuffer, number>();
 let nextBufferId = 1;
 onDeviceRelease(() => bindGroups.clear());
+
+/** Sizes of the runtime's caches, for tests and memory logs. */
+export function cacheStats(): { pipelines: number; bindGroups: number; layouts: number; stagingBuffers: number } {
+  return { pipelines: pipelines.size, bindGroups: bindGroups.size, layouts: layouts.size, stagingBuffers: stagingFree.length };
+}
 
 function bufferId(b: GPUBuffer): number {
   let id = bufferIds.get(b);
@@ -213,7 +271,7 @@ function bufferId(b: GPUBuffer): number {
 
 function bindGroupFor(k: Kernel, c: Compiled, bindings: Binding[]): GPUBindGroup {
   const sizes = bindings.map((b) => Math.max(4, b.bytes));
-  let key = k.key + (k.uniforms ? `|u${bufferId(arena())}` : '');
+  let key = signature(k) + (k.uniforms ? `|u${bufferId(arena())}` : '');
   bindings.forEach((b, i) => (key += `|${bufferId(b.buffer)}:${sizes[i]}`));
   let g = bindGroups.get(key);
   if (!g) {
@@ -221,7 +279,7 @@ function bindGroupFor(k: Kernel, c: Compiled, bindings: Binding[]): GPUBindGroup
     if (k.uniforms) entries.push({ binding: 0, resource: { buffer: arena(), offset: 0, size: UNIFORM_SLOT } });
     bindings.forEach((b, i) => entries.push({ binding: i + 1, resource: { buffer: b.buffer, offset: 0, size: sizes[i] } }));
     g = device().createBindGroup({ layout: c.layout, entries });
-    if (bindGroups.size >= MAX_BIND_GROUPS) bindGroups.clear();
+    counters.bindGroups++;
     bindGroups.set(key, g);
   }
   return g;
@@ -307,7 +365,7 @@ export function flush(): void {
   const timingRead = b.timings && resolveTimings(b.encoder!, b.timings);
   dev.queue.submit([b.encoder!.finish()]);
   counters.submits++;
-  for (const t of b.transient) t.destroy();
+  recycleStaging(b.transient);
   if (timingRead) pendingTimings.push(timingRead());
   if (b.arena) arenas.push(b.arena);
 }
@@ -357,24 +415,46 @@ export function upload(buf: GPUBuffer, data: ArrayBufferView): void {
     device().queue.writeBuffer(buf, 0, src);
     return;
   }
-  // Recorded work may still read this (recycled) buffer: copy inside the stream instead.
-  const staging = device().createBuffer({
-    size: Math.ceil(bytes / 4) * 4,
-    usage: GPUBufferUsage.COPY_SRC,
-    mappedAtCreation: true,
-  });
-  new Uint8Array(staging.getMappedRange()).set(src);
-  staging.unmap();
+  // Recorded work may still read this (recycled) buffer: write a staging buffer now and copy
+  // inside the stream. Staging buffers are pooled: one written here is not written again until
+  // its batch is submitted (later writes are then queued after the copy).
+  const padded = Math.ceil(bytes / 4) * 4;
+  const staging = takeStaging(padded);
+  device().queue.writeBuffer(staging, 0, src.byteLength === padded ? src : padTo4(src));
   endPass();
-  encoder().copyBufferToBuffer(staging, 0, buf, 0, Math.ceil(bytes / 4) * 4);
+  encoder().copyBufferToBuffer(staging, 0, buf, 0, padded);
   batch.transient.push(staging);
 }
 
+const stagingFree: GPUBuffer[] = [];
+
+function takeStaging(bytes: number): GPUBuffer {
+  const size = sizeClass(bytes);
+  const i = stagingFree.findIndex((b) => b.size === size);
+  if (i >= 0) return stagingFree.splice(i, 1)[0];
+  return device().createBuffer({ size, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+}
+
+/** Returns a batch's staging buffers once it is submitted; keeps a bounded number. */
+function recycleStaging(list: GPUBuffer[]): void {
+  for (const b of list) {
+    if (stagingFree.length < MAX_STAGING) stagingFree.push(b);
+    else b.destroy();
+  }
+}
+const MAX_STAGING = 64;
+
+function padTo4(src: Uint8Array): Uint8Array {
+  const out = new Uint8Array(Math.ceil(src.byteLength / 4) * 4);
+  out.set(src);
+  return out;
+}
+
 /** Copies between two buffers inside the command stream. */
-export function copyBuffer(src: GPUBuffer, dst: GPUBuffer, bytes: number): void {
+export function copyBuffer(src: GPUBuffer, dst: GPUBuffer, bytes: number, dstOffset = 0): void {
   if (bytes === 0) return;
   endPass();
-  encoder().copyBufferToBuffer(src, 0, dst, 0, Math.ceil(bytes / 4) * 4);
+  encoder().copyBufferToBuffer(src, 0, dst, dstOffset, Math.ceil(bytes / 4) * 4);
 }
 
 /** Reads `bytes` from a buffer: submits pending work, waits, and raises any GPU error. */
@@ -413,6 +493,7 @@ const inFlight: Promise<void>[] = [];
  */
 export async function endStep(maxInFlight = 2): Promise<void> {
   flush();
+  pool.canonicalize();
   inFlight.push(device().queue.onSubmittedWorkDone());
   while (inFlight.length > maxInFlight) await gpuWait(inFlight.shift()!);
   await new Promise<void>((resolve) => setImmediate(resolve));

@@ -33,6 +33,26 @@ const leakRegistry = new FinalizationRegistry<{ storage: Storage }>(({ storage }
   }
 });
 
+export const DTYPES: readonly DType[] = ['f32', 'i32', 'u32'];
+
+/** Throws unless every dimension is a non-negative integer; `op` names the caller. */
+export function checkShape(shape: Shape, op: string): void {
+  if (!Array.isArray(shape) && !(shape instanceof Object && 'length' in shape)) {
+    throw new Error(`${op}: shape must be an array of non-negative integers, got ${String(shape)}`);
+  }
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) {
+      throw new Error(`${op}: shape [${[...shape].map(String).join(', ')}] has dimension ${d}; dimensions must be non-negative integers`);
+    }
+  }
+}
+
+export function checkDType(dtype: string, op: string): asserts dtype is DType {
+  if (!DTYPES.includes(dtype as DType)) {
+    throw new Error(`${op}: dtype '${dtype}' is not supported; the engine has ${DTYPES.join(', ')}`);
+  }
+}
+
 export function numel(shape: Shape): number {
   let n = 1;
   for (const d of shape) n *= d;
@@ -59,9 +79,8 @@ export class Tensor {
 
   /** Wraps a buffer; takes one reference. Use the creation ops instead of calling this. */
   constructor(shape: Shape, dtype: DType, storage: Storage) {
-    for (const d of shape) {
-      if (!Number.isInteger(d) || d < 0) throw new Error(`engine: invalid shape ${shapeStr(shape)}`);
-    }
+    checkShape(shape, 'engine');
+    checkDType(dtype, 'engine');
     this.shape = Object.freeze([...shape]);
     this.dtype = dtype;
     this.storage = storage;
@@ -71,8 +90,10 @@ export class Tensor {
 
   /** A new tensor on a fresh pooled buffer (contents undefined). */
   static empty(shape: Shape, dtype: DType = 'f32'): Tensor {
+    checkShape(shape, 'engine');
+    checkDType(dtype, 'engine');
     const bytes = numel(shape) * 4;
-    return new Tensor(shape, dtype, new Storage(pool.acquire(bytes), bytes));
+    return new Tensor(shape, dtype, new Storage(pool.acquire(bytes, undefined, `a tensor of shape ${shapeStr(shape)}`), bytes));
   }
 
   /** A tensor of another shape with the same elements, sharing this buffer. */
@@ -111,7 +132,7 @@ export class Tensor {
     if (!s) return;
     this.storage = null;
     leakRegistry.unregister(this);
-    this.node = null;
+    if (this.node) this.node = releasedNode(this, this.node);
     if (--s.refs === 0) releaseBuffer(s.buffer);
     for (const scope of scopes) scope.delete(this);
   }
@@ -141,6 +162,21 @@ export class Tensor {
   }
 }
 
+/**
+ * What a released intermediate keeps on the tape: a backward pass that reaches it must fail, not
+ * treat it as a leaf and return zeros for everything upstream.
+ */
+function releasedNode(t: Tensor, node: GradNode): GradNode {
+  const what = `tensor #${t.id}${t.name ? ` '${t.name}'` : ''} ${shapeStr(t.shape)} (output of '${node.op}')`;
+  return {
+    op: node.op,
+    inputs: node.inputs, // so a pass that does not need this tensor's gradient still skips it
+    backward: () => {
+      throw new Error(`backward: ${what} was released before the backward pass reached it; dispose it after grad()/backward()`);
+    },
+  };
+}
+
 /** Removes a tensor from every open scope: it lives until disposed explicitly. */
 export function keep<T extends Tensor>(t: T): T {
   for (const scope of scopes) scope.delete(t);
@@ -168,9 +204,13 @@ export function tidy<T>(fn: () => T): T {
   try {
     result = fn();
     if (result instanceof Promise) throw new Error('tidy: the function must be synchronous (no awaits inside a scope)');
-  } finally {
+  } catch (e) {
+    // a failed step releases what it made, as a successful one would
     scopes.pop();
+    for (const t of scope) t.dispose();
+    throw e;
   }
+  scopes.pop();
   const keepSet = new Set<Tensor>();
   collectTensors(result, keepSet);
   for (const t of scope) {

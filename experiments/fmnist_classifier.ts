@@ -10,10 +10,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as E from '../engine/index.js';
+import { Monitor } from '../alr/index.js';
 import { Adam } from '../engine/optim.js';
 import { ConvClassifier, loadCheckpoint, saveCheckpoint, type ConvClassifierOptions, type Module } from '../nn/index.js';
 import { lines, savePng } from './common/plot.js';
 import { ensureDir, intArg, main, Metrics, numArg, program, Progress, writeJson } from './common/run.js';
+import { metadataJson, resumeStep, stopIfNonFinite } from './common/guard.js';
 import { Batcher, oneHot, toFloat, type BatcherState } from './data/batches.js';
 import { FASHION_MNIST_DIR, loadFashionMnist, subset, type ImageSet } from './data/images.js';
 
@@ -128,13 +130,13 @@ export async function runClassifier(o: ClassifierOptions): Promise<ClassifierSum
   let start = 0;
   if (o.resume && fs.existsSync(ckpt)) {
     const r = await loadCheckpoint(ckpt, { modules: { C: clf }, optimizers: { C: opt } });
-    start = r.step ?? 0;
-    batcher.setState(JSON.parse(r.metadata.batcher) as BatcherState);
+    start = resumeStep(r.step, o.steps, ckpt);
+    batcher.setState(metadataJson<BatcherState>(r.metadata, 'batcher', ckpt));
     console.error(`resumed from ${ckpt} at step ${start}`);
   }
   const metrics = new Metrics(path.join(o.out, 'metrics.jsonl'), o.resume ? start : undefined);
   const progress = new Progress(o.steps, o.progress, 'classifier');
-  let pending: E.Tensor[] = [];
+  const monitor = new Monitor(o.every);
   let valAccuracy = NaN;
   for (let step = start; step < o.steps; step++) {
     opt.lr = o.lr * 0.5 * (1 + Math.cos((Math.PI * step) / o.steps)); // cosine decay
@@ -142,18 +144,17 @@ export async function runClassifier(o: ClassifierOptions): Promise<ClassifierSum
       const b = batcher.next();
       const l = nllLoss(clf.forward(b.x), oneHot(b.labels));
       opt.step(E.grad(l, clf.parameters()));
-      return E.keep(E.detach(l));
+      return E.detach(l);
     });
-    pending.push(loss);
+    monitor.push({ trainLoss: loss }, step + 1);
+    loss.dispose();
     await E.endStep(); // submit, bound the queue, let Dawn recycle finished work
     if ((step + 1) % o.every === 0 || step + 1 === o.steps) {
-      const packed = E.tidy(() => E.mean(E.stack(pending)));
-      const trainLoss = await packed.item();
-      E.dispose([packed, ...pending]);
-      pending = [];
+      const rows = await monitor.flush();
+      stopIfNonFinite('fmnist_classifier', rows, step + 1, ckpt);
+      const trainLoss = rows.reduce((a, r) => a + r.trainLoss, 0) / rows.length;
       valAccuracy = await accuracy(clf, split.val);
       const row = { step: step + 1, seconds: (performance.now() - t0) / 1000, trainLoss, valAccuracy };
-      if (!Number.isFinite(trainLoss)) throw new Error(`fmnist_classifier: non-finite loss at step ${step + 1}`);
       metrics.write(row);
       progress.update(step + 1, `loss=${trainLoss.toFixed(3)} val=${(100 * valAccuracy).toFixed(1)}%`);
       await saveCheckpoint(ckpt, { modules: { C: clf }, optimizers: { C: opt }, step: step + 1, metadata: { batcher: JSON.stringify(batcher.state()) } });

@@ -19,6 +19,7 @@ import { adversarialLipschitzPenalty, auxiliaryPass, gradientNorm, uniformEps } 
 import { asCritic } from './common/models.js';
 import { contactSheet, heatmap, savePng } from './common/plot.js';
 import { ensureDir, intArg, main, Metrics, numArg, program, Progress, writeJson } from './common/run.js';
+import { resumeStep } from './common/guard.js';
 
 export const LR_REGS = ['none', 'sn', 'lp', 'alp'] as const;
 export type LrReg = (typeof LR_REGS)[number];
@@ -220,7 +221,7 @@ export async function runLipschitzRegression(o: LrOptions): Promise<LrSummary> {
   let priorSeconds = 0;
   if (o.resume && fs.existsSync(ckpt)) {
     const { step, metadata } = await loadCheckpoint(ckpt, { modules: model, optimizers: { model: opt } });
-    start = step ?? 0;
+    start = resumeStep(step, o.iters, ckpt);
     priorSeconds = Number(metadata.wallSeconds ?? 0);
     console.error(`${name}: resumed from ${ckpt} at iteration ${start}`);
   }

@@ -20,10 +20,11 @@ import { pathToFileURL } from 'node:url';
 import * as E from '../engine/index.js';
 import { Adam } from '../engine/optim.js';
 import { ConvClassifier, loadCheckpoint, saveCheckpoint, type ConvClassifierOptions } from '../nn/index.js';
-import { adversarialLipschitzPenalty, SEMI_SUPERVISED_ALR, VAT_BASELINE, type PenaltyOptions } from '../alr/index.js';
+import { adversarialLipschitzPenalty, Monitor, SEMI_SUPERVISED_ALR, VAT_BASELINE, type PenaltyOptions } from '../alr/index.js';
 import { asCritic } from './common/models.js';
 import { lines, savePng } from './common/plot.js';
 import { ensureDir, intArg, main, Metrics, numArg, program, Progress, writeJson } from './common/run.js';
+import { metadataJson, resumeStep, stopIfNonFinite } from './common/guard.js';
 import { Batcher, oneHot, type BatcherState } from './data/batches.js';
 import { FASHION_MNIST_DIR, loadFashionMnist, subset, type ImageSet } from './data/images.js';
 import { accuracy, nllLoss } from './fmnist_classifier.js';
@@ -113,14 +114,14 @@ async function runOne(o: SemisupOptions, method: Method, seed: number, data: { l
   let best = 0;
   if (o.resume && fs.existsSync(ckpt)) {
     const r = await loadCheckpoint(ckpt, { modules: { C: clf }, optimizers: { C: opt } });
-    start = r.step ?? 0;
-    lab.setState(JSON.parse(r.metadata.labeled) as BatcherState);
-    unl.setState(JSON.parse(r.metadata.unlabeled) as BatcherState);
+    start = resumeStep(r.step, o.steps, ckpt);
+    lab.setState(metadataJson<BatcherState>(r.metadata, 'labeled', ckpt));
+    unl.setState(metadataJson<BatcherState>(r.metadata, 'unlabeled', ckpt));
     best = Number(r.metadata.best ?? 0);
   }
   const metrics = new Metrics(path.join(dir, 'metrics.jsonl'), o.resume ? start : undefined);
   const progress = new Progress(o.steps, o.progress, `${method}/seed${seed}`);
-  let pending: E.Tensor[] = [];
+  const monitor = new Monitor(o.every);
   let val = NaN;
   for (let step = start; step < o.steps; step++) {
     const parts = E.tidy(() => {
@@ -139,16 +140,16 @@ async function runOne(o: SemisupOptions, method: Method, seed: number, data: { l
         loss = E.add(E.add(nll, pen), E.mul(ent, o.entropyWeight));
       }
       opt.step(E.grad(loss, clf.parameters()));
-      return E.keep(E.noGrad(() => E.stack([E.detach(loss), E.detach(nll), E.detach(pen), E.detach(ent)])));
+      return E.noGrad(() => ({ loss: E.detach(loss), nll: E.detach(nll), penalty: E.detach(pen), entropy: E.detach(ent) }));
     });
-    pending.push(parts);
+    monitor.push(parts, step + 1);
+    E.dispose(parts);
     await E.endStep(); // submit, bound the queue, let Dawn recycle finished work
     if ((step + 1) % o.every === 0 || step + 1 === o.steps) {
-      const packed = E.tidy(() => E.mean(E.stack(pending), 0));
-      const [loss, nll, penalty, entropy] = await packed.toFloat32();
-      E.dispose([packed, ...pending]);
-      pending = [];
-      if (![loss, nll, penalty, entropy].every(Number.isFinite)) throw new Error(`semisup: ${method} seed ${seed}: non-finite loss at step ${step + 1}`);
+      const rows = await monitor.flush();
+      stopIfNonFinite(`semisup ${method} seed ${seed}`, rows, step + 1, ckpt);
+      const avg = (k: string) => rows.reduce((a, r) => a + r[k], 0) / rows.length;
+      const [loss, nll, penalty, entropy] = ['loss', 'nll', 'penalty', 'entropy'].map(avg);
       val = await accuracy(clf, data.val);
       best = Math.max(best, val);
       metrics.write({ step: step + 1, seconds: (performance.now() - t0) / 1000, loss, nll, penalty, entropy, valAccuracy: val });

@@ -29,6 +29,7 @@ import { toySampler, TOY_DATASETS, type ToyDataset } from './common/toy_data.js'
 import { exactW1, modeCoverage } from './common/toy_metrics.js';
 import { lines, savePng, saveSamples, scatter } from './common/plot.js';
 import { ensureDir, intArg, main, Metrics, numArg, program, Progress, writeJson } from './common/run.js';
+import { metadataJson, requireFinite, resumeStep, stopIfNonFinite } from './common/guard.js';
 
 export const REGULARISERS = ['alp', 'gp', 'lp', 'sn', 'clip', 'none'] as const;
 export type Regulariser = (typeof REGULARISERS)[number];
@@ -120,8 +121,8 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
   let start = 0;
   if (o.resume && fs.existsSync(ckpt)) {
     const { step, metadata } = await loadCheckpoint(ckpt, { modules: { G, D }, optimizers: { G: optG, D: optD } });
-    start = step ?? 0;
-    sampler.setState(JSON.parse(metadata.sampler));
+    start = resumeStep(step, o.iters, ckpt);
+    sampler.setState(metadataJson(metadata, 'sampler', ckpt));
     console.error(`resumed from ${ckpt} at iteration ${start}`);
   }
   const metrics = new Metrics(path.join(o.out, 'metrics.jsonl'), o.resume ? start : undefined);
@@ -169,6 +170,8 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
 
   /** Diagnostics every `every` iterations: sample metrics on the host, a picture, a checkpoint. */
   const evaluate = async (iter: number) => {
+    const rows = await monitor.flush();
+    stopIfNonFinite('toy_wgan', rows, iter, ckpt);
     const n = 256;
     const real = sampler.sample(n);
     const diag = E.tidy(() => {
@@ -192,7 +195,7 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
       diag.field.toFloat32(),
     ]);
     E.dispose(diag);
-    const rows = await monitor.flush();
+    requireFinite('toy_wgan', 'generated samples', fake, iter);
     const avg = (key: string) => {
       const v = rows.map((r) => r[key]).filter((x) => x !== undefined);
       return v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN;
@@ -216,10 +219,8 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
       row.modesTotal = cov.total;
       row.fractionNear = cov.fractionNear;
     }
-    for (const [key, v] of Object.entries(row)) if (Number.isNaN(v)) delete row[key];
-    if (!Number.isFinite(row.wasserstein ?? 0) || !Number.isFinite(row.w1)) {
-      throw new Error(`toy_wgan: training diverged at iteration ${iter} (non-finite metrics: ${JSON.stringify(row)}); try a different λ or lr`);
-    }
+    stopIfNonFinite('toy_wgan', [{ step: iter, gradNormInterp: gradNorm, probeRatioMean: probeRatio }], iter, ckpt);
+    for (const [key, v] of Object.entries(row)) if (Number.isNaN(v)) delete row[key]; // means of absent monitors
     metrics.write(row);
     lastRow = row;
     const title = `${o.dataset} ${o.reg.toUpperCase()} λ=${lambda} iter ${iter}  W1≈${row.w1.toFixed(3)}`;

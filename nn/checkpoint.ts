@@ -30,6 +30,8 @@ export interface SaveOptions extends CheckpointParts {
   rng?: boolean;
   /** extra string metadata */
   metadata?: Record<string, string>;
+  /** write even if a tensor holds NaN or ±Inf (default false: refuse, leaving the old file as it was) */
+  allowNonFinite?: boolean;
 }
 
 export interface LoadOptions extends CheckpointParts {
@@ -37,6 +39,30 @@ export interface LoadOptions extends CheckpointParts {
   rng?: boolean;
   /** false: ignore tensors the given modules/optimisers do not ask for (e.g. load only the models) */
   strict?: boolean;
+  /** load even if a tensor holds NaN or ±Inf (default false: refuse; a diverged run's state is rarely wanted) */
+  allowNonFinite?: boolean;
+}
+
+/** Names the tensors holding NaN or ±Inf, with counts: '' when every value is finite. */
+export function nonFiniteReport(tensors: Iterable<[string, ArrayLike<number>]>): string {
+  const bad: string[] = [];
+  for (const [name, data] of tensors) {
+    let n = 0;
+    for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) n++;
+    if (n) bad.push(`${name} (${n} of ${data.length})`);
+  }
+  return bad.join(', ');
+}
+
+/** A metadata value that must be an integer in [min, max]; names the file and key otherwise. */
+function metaInt(metadata: Record<string, string>, key: string, problems: string[], max = Number.MAX_SAFE_INTEGER): number {
+  const raw = metadata[key];
+  const v = Number(raw);
+  if (raw === undefined || raw.trim() === '' || !Number.isInteger(v) || v < 0 || v > max) {
+    problems.push(`metadata '${key}' must be an integer in [0, ${max}], got ${raw === undefined ? 'nothing' : JSON.stringify(raw)}`);
+    return 0;
+  }
+  return v;
 }
 
 function moduleEntries(parts: CheckpointParts): [string, Tensor][] {
@@ -91,6 +117,13 @@ export async function saveCheckpoint(path: string, opts: SaveOptions): Promise<v
     if (t.dtype !== 'f32') throw new Error(`saveCheckpoint: '${name}' is ${t.dtype}; only f32 tensors are saved`);
     out.push([name, { dtype: 'F32', shape: [...t.shape], data: await t.toFloat32() }]);
   }
+  const bad = opts.allowNonFinite ? '' : nonFiniteReport(out.map(([n, t]) => [n, t.data]));
+  if (bad) {
+    throw new Error(
+      `saveCheckpoint: ${path}${opts.step !== undefined ? ` (step ${opts.step})` : ''}: not written, non-finite values in ${bad}; ` +
+        'the previous checkpoint is untouched',
+    );
+  }
   await writeSafetensors(path, out, metadata);
 }
 
@@ -118,11 +151,16 @@ export async function loadCheckpoint(path: string, opts: LoadOptions): Promise<{
     else if (t.shape.join() !== shape.join()) problems.push(`shape mismatch: ${n} expects [${shape.join(', ')}], file has [${t.shape.join(', ')}]`);
   }
   if (opts.strict ?? true) for (const n of tensors.keys()) if (!want.has(n)) problems.push(`unexpected: ${n}`);
-  const optimSteps = optim.map(([k]) => {
-    const s = Number(metadata[`optim.${k}.step`]);
-    if (!Number.isInteger(s) || s < 0) problems.push(`metadata optim.${k}.step is missing or invalid (${metadata[`optim.${k}.step`]})`);
-    return s;
-  });
+  const optimSteps = optim.map(([k]) => metaInt(metadata, `optim.${k}.step`, problems));
+  const step = metadata.step !== undefined ? metaInt(metadata, 'step', problems) : null;
+  const restoreRng = (opts.rng ?? true) && (metadata['rng.seed'] !== undefined || metadata['rng.counter'] !== undefined);
+  const rng = restoreRng
+    ? { seed: metaInt(metadata, 'rng.seed', problems, 2 ** 32 - 1), counter: metaInt(metadata, 'rng.counter', problems) }
+    : null;
+  if (!problems.length && !opts.allowNonFinite) {
+    const bad = nonFiniteReport([...want.keys()].map((n) => [n, tensors.get(n)!.data]));
+    if (bad) problems.push(`non-finite values in ${bad} (pass allowNonFinite to load them anyway)`);
+  }
   if (problems.length) throw new Error(`loadCheckpoint: ${path}: ${problems.length} problem(s):\n  ${problems.join('\n  ')}`);
 
   for (const [n, t] of moduleEntries(opts)) {
@@ -140,9 +178,6 @@ export async function loadCheckpoint(path: string, opts: LoadOptions): Promise<{
     }
     optimizer.loadState({ step: optimSteps[i], m, v });
   });
-  if ((opts.rng ?? true) && metadata['rng.seed'] !== undefined) {
-    setRngState({ seed: Number(metadata['rng.seed']), counter: Number(metadata['rng.counter']) });
-  }
-  const step = metadata.step !== undefined ? Number(metadata.step) : null;
+  if (rng) setRngState(rng);
   return { step, metadata };
 }

@@ -3,7 +3,7 @@
 // header length N, N bytes of JSON {name: {dtype, shape, data_offsets: [begin, end]},
 // "__metadata__": {string: string}}, then the raw little-endian tensor bytes, offsets counted
 // from the start of that data section.
-import { open, rename, rm } from 'node:fs/promises';
+import { open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { dirname, basename, join } from 'node:path';
 
@@ -64,33 +64,39 @@ export function encodeSafetensors(tensors: Iterable<[string, StTensor]>, metadat
   return out;
 }
 
-/**
- * Parses safetensors bytes. Every structural problem (short file, bad header length, JSON
- * error, unknown dtype, offsets out of range or overlapping, byte counts that do not match the
- * shape, a data section of the wrong length) throws an error naming `source`.
- */
-export function decodeSafetensors(bytes: Uint8Array, source = '<bytes>'): { tensors: Map<string, StTensor>; metadata: Record<string, string> } {
-  checkHost();
-  const fail = (msg: string): never => {
-    throw new Error(`safetensors: ${source}: ${msg}`);
-  };
-  if (bytes.length < 8) fail(`file is ${bytes.length} bytes, too short for the 8-byte header length (truncated?)`);
-  const n64 = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
+interface Entry {
+  name: string;
+  dtype: StDType;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+/** Reads the 8-byte header length; `fileLen` is the whole file's size. */
+function headerLength(first8: Uint8Array, fileLen: number, fail: (m: string) => never): number {
+  if (fileLen < 8) fail(`file is ${fileLen} bytes, too short for the 8-byte header length (truncated?)`);
+  const n64 = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
   if (n64 > BigInt(MAX_HEADER)) fail(`header length ${n64} is implausible (corrupt file?)`);
   const n = Number(n64);
-  if (8 + n > bytes.length) fail(`header length ${n} exceeds the ${bytes.length - 8} bytes after the length field (truncated?)`);
+  if (8 + n > fileLen) fail(`header length ${n} exceeds the ${fileLen - 8} bytes after the length field (truncated?)`);
+  return n;
+}
+
+/**
+ * Validates a header against the size of the data section, before any tensor is read: every
+ * structural problem (JSON error, unknown dtype, offsets out of range or overlapping, byte counts
+ * that do not match the shape, a data section of the wrong length) throws.
+ */
+function parseHeader(json: Uint8Array, dataLen: number, fail: (m: string) => never): { entries: Entry[]; metadata: Record<string, string> } {
   let header: unknown;
   try {
-    header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, n).toString('utf8'));
+    header = JSON.parse(Buffer.from(json.buffer, json.byteOffset, json.byteLength).toString('utf8'));
   } catch (e) {
     fail(`header is not valid JSON (${(e as Error).message})`);
   }
   if (!header || typeof header !== 'object' || Array.isArray(header)) fail('header is not a JSON object');
-  const dataStart = 8 + n;
-  const dataLen = bytes.length - dataStart;
   const metadata: Record<string, string> = {};
-  const tensors = new Map<string, StTensor>();
-  const spans: [number, number, string][] = [];
+  const entries: Entry[] = [];
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
       if (!entry || typeof entry !== 'object') fail('__metadata__ is not an object');
@@ -111,23 +117,39 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<bytes>'): { tens
     if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((d) => Number.isInteger(d) && d >= 0) || offs[0] > offs[1]) {
       fail(`'${name}' has invalid data_offsets ${JSON.stringify(offs)}`);
     }
-    const [b, end] = offs as [number, number];
+    const [begin, end] = offs as [number, number];
     const want = numel(shape as number[]) * 4;
-    if (end - b !== want) fail(`'${name}' spans ${end - b} bytes but ${dtype} [${(shape as number[]).join(', ')}] needs ${want}`);
-    if (end > dataLen) fail(`'${name}' data_offsets [${b}, ${end}] are out of range: the data section has ${dataLen} bytes (truncated?)`);
-    spans.push([b, end, name]);
-    const Arr = ARRAYS[dtype as StDType];
-    const copy = bytes.slice(dataStart + b, dataStart + end); // a fresh, aligned buffer
-    tensors.set(name, { dtype: dtype as StDType, shape: shape as number[], data: new Arr(copy.buffer) });
+    if (end - begin !== want) fail(`'${name}' spans ${end - begin} bytes but ${dtype} [${(shape as number[]).join(', ')}] needs ${want}`);
+    if (end > dataLen) fail(`'${name}' data_offsets [${begin}, ${end}] are out of range: the data section has ${dataLen} bytes (truncated?)`);
+    entries.push({ name, dtype: dtype as StDType, shape: shape as number[], begin, end });
   }
   // the tensors must tile the data section exactly: no overlaps, holes or trailing bytes
-  spans.sort((x, y) => x[0] - y[0]);
+  const spans = [...entries].sort((x, y) => x.begin - y.begin);
   let pos = 0;
-  for (const [b, end, name] of spans) {
-    if (b !== pos) fail(`'${name}' starts at byte ${b}, expected ${pos} (overlapping or missing data)`);
+  for (const { begin, end, name } of spans) {
+    if (begin !== pos) fail(`'${name}' starts at byte ${begin}, expected ${pos} (overlapping or missing data)`);
     pos = end;
   }
   if (pos !== dataLen) fail(`the data section has ${dataLen} bytes but the tensors cover ${pos} (wrong byte count)`);
+  return { entries, metadata };
+}
+
+const failer = (source: string) => (msg: string): never => {
+  throw new Error(`safetensors: ${source}: ${msg}`);
+};
+
+/** Parses safetensors bytes; every structural problem throws an error naming `source`. */
+export function decodeSafetensors(bytes: Uint8Array, source = '<bytes>'): { tensors: Map<string, StTensor>; metadata: Record<string, string> } {
+  checkHost();
+  const fail = failer(source);
+  const n = headerLength(bytes.subarray(0, 8), bytes.length, fail);
+  const dataStart = 8 + n;
+  const { entries, metadata } = parseHeader(bytes.subarray(8, dataStart), bytes.length - dataStart, fail);
+  const tensors = new Map<string, StTensor>();
+  for (const e of entries) {
+    const copy = bytes.slice(dataStart + e.begin, dataStart + e.end); // a fresh, aligned buffer
+    tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data: new ARRAYS[e.dtype](copy.buffer) });
+  }
   return { tensors, metadata };
 }
 
@@ -148,6 +170,7 @@ export async function writeFileAtomic(path: string, data: Uint8Array): Promise<v
     await rm(tmp, { force: true });
     throw e;
   }
+  await removeOrphans(dir, basename(path));
   const dh = await open(dir, 'r');
   try {
     await dh.sync();
@@ -156,17 +179,66 @@ export async function writeFileAtomic(path: string, data: Uint8Array): Promise<v
   }
 }
 
+/** Deletes temp files of `name` left by writers that were killed (their process is gone). */
+async function removeOrphans(dir: string, name: string): Promise<void> {
+  const prefix = `.${name}.tmp-`;
+  for (const f of await readdir(dir).catch(() => [] as string[])) {
+    if (!f.startsWith(prefix)) continue;
+    const pid = Number(f.slice(prefix.length).split('-')[0]);
+    if (Number.isInteger(pid) && pid !== process.pid && !processAlive(pid)) await rm(join(dir, f), { force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export async function writeSafetensors(path: string, tensors: Iterable<[string, StTensor]>, metadata: Record<string, string> = {}): Promise<void> {
   await writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }
 
+/**
+ * Reads a safetensors file: the header first (validated against the file's size), then each
+ * tensor straight into its own array, so a corrupt header allocates nothing and a large file
+ * needs no second copy of itself in memory.
+ */
 export async function readSafetensors(path: string): Promise<{ tensors: Map<string, StTensor>; metadata: Record<string, string> }> {
+  checkHost();
+  const fail = failer(path);
   const fh = await open(path, 'r');
-  let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(await fh.readFile());
+    const fileLen = (await fh.stat()).size;
+    const first8 = new Uint8Array(8);
+    if (fileLen >= 8) await readExactly(fh, first8, 0);
+    const n = headerLength(first8, fileLen, fail);
+    const json = new Uint8Array(n);
+    await readExactly(fh, json, 8);
+    const dataStart = 8 + n;
+    const { entries, metadata } = parseHeader(json, fileLen - dataStart, fail);
+    const tensors = new Map<string, StTensor>();
+    for (const e of entries) {
+      const data = new ARRAYS[e.dtype](numel(e.shape));
+      await readExactly(fh, new Uint8Array(data.buffer), dataStart + e.begin);
+      tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data });
+    }
+    return { tensors, metadata };
   } finally {
     await fh.close();
   }
-  return decodeSafetensors(bytes, path);
+}
+
+async function readExactly(fh: FileHandle, into: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  // reads of at most 1 GiB: a single read() call is capped near 2 GiB
+  while (done < into.length) {
+    const len = Math.min(into.length - done, 2 ** 30);
+    const { bytesRead } = await fh.read(into, done, len, position + done);
+    if (bytesRead === 0) throw new Error(`safetensors: unexpected end of file at byte ${position + done}`);
+    done += bytesRead;
+  }
 }

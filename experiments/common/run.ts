@@ -36,18 +36,20 @@ export function numArg(flag: string, v: string): number {
   return n;
 }
 
-/** Appends one JSON object per line; safe to reopen on resume. */
+/**
+ * Appends one JSON object per line; safe to reopen on resume. A torn last line (a kill while
+ * writing) is dropped; any other unreadable line is an error naming the file and line.
+ */
 export class Metrics {
   private fd: number;
   constructor(readonly file: string, resumeFromStep?: number) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     if (resumeFromStep !== undefined && fs.existsSync(file)) {
-      // drop lines written after the checkpoint we resume from
-      const kept = fs
-        .readFileSync(file, 'utf8')
-        .split('\n')
-        .filter((l) => l && (JSON.parse(l).step ?? 0) <= resumeFromStep);
-      fs.writeFileSync(file, kept.map((l) => l + '\n').join(''));
+      // drop lines written after the checkpoint we resume from (parsed first: nothing is lost on an error)
+      const kept = Metrics.read(file).filter((r) => (r.step ?? 0) <= resumeFromStep);
+      const tmp = `${file}.tmp`;
+      fs.writeFileSync(tmp, kept.map((r) => JSON.stringify(r) + '\n').join(''));
+      fs.renameSync(tmp, file);
     } else {
       fs.writeFileSync(file, '');
     }
@@ -60,11 +62,19 @@ export class Metrics {
     fs.closeSync(this.fd);
   }
   static read(file: string): Record<string, number>[] {
-    return fs
-      .readFileSync(file, 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l));
+    const text = fs.readFileSync(file, 'utf8');
+    const lines = text.split('\n');
+    const rows: Record<string, number>[] = [];
+    lines.forEach((line, i) => {
+      if (!line) return;
+      try {
+        rows.push(JSON.parse(line));
+      } catch (e) {
+        const torn = i === lines.length - 1; // no newline after it: the writer was interrupted
+        if (!torn) throw new Error(`${file}:${i + 1}: not a JSON line (${(e as Error).message})`);
+      }
+    });
+    return rows;
   }
 }
 
