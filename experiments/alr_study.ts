@@ -23,6 +23,7 @@ import {
 import { asCritic } from './common/models.js';
 import { toySampler, TOY_DATASETS, type ToyDataset } from './common/toy_data.js';
 import { exactW1 } from './common/toy_metrics.js';
+import { stopIfNonFinite } from './common/guard.js';
 import { lines, savePng, scatter } from './common/plot.js';
 import { ensureDir, intArg, main, numArg, program, writeJson } from './common/run.js';
 import { runToyWgan, TOY_DEFAULTS } from './toy_wgan.js';
@@ -262,7 +263,10 @@ export async function runSchemeWgan(spec: WganSchemeSpec, o: AlrStudyOptions): P
       E.dispose(mon);
     }
     // a readback every few iterations: on lavapipe, ~50 submits without one crashed the process
-    if (monitor.pending >= 5) rows.push(...(await monitor.flush()));
+    if (monitor.pending >= 5) {
+      rows.push(...(await monitor.flush()));
+      stopIfNonFinite(`alr_study wgan ${spec.label}`, rows, iter + 1, null);
+    }
     if (process.env.ALR_STUDY_TRACE) console.error(`wgan ${spec.label}: iteration ${iter + 1}`);
     E.tidy(() => {
       const loss = E.neg(E.mean(critic.forward(G.forward(E.randNormal([B, 2])))));
@@ -271,6 +275,7 @@ export async function runSchemeWgan(spec: WganSchemeSpec, o: AlrStudyOptions): P
     await E.endStep();
   }
   rows.push(...(await monitor.flush()));
+  stopIfNonFinite(`alr_study wgan ${spec.label}`, rows, o.wganIters, null);
   const wallSeconds = (performance.now() - t0) / 1000;
   const tail = rows.filter((r) => r.step >= Math.floor(o.wganIters * 0.75));
   const avg = (k: string) => tail.reduce((s, r) => s + r[k], 0) / Math.max(1, tail.length);

@@ -36,7 +36,7 @@ import {
 } from '../alr/index.js';
 import { asCritic } from './common/models.js';
 import { imageGrid, lines, savePng, saveSamples } from './common/plot.js';
-import { ensureDir, intArg, main, Metrics, numArg, program, Progress, writeJson } from './common/run.js';
+import { ensureDir, intArg, main, memoryFields, Metrics, numArg, program, Progress, writeJson } from './common/run.js';
 import { metadataJson, requireFinite, resumeStep, stopIfNonFinite } from './common/guard.js';
 import { Batcher, toFloat, type BatcherState } from './data/batches.js';
 import { FASHION_MNIST_DIR, loadCifar10, loadFashionMnist, padTo, type ImageSet } from './data/images.js';
@@ -277,6 +277,7 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
     const row: Record<string, number> = {
       step: iter,
       seconds: (performance.now() - t0) / 1000,
+      ...memoryFields(),
       lr: optG.lr,
       wasserstein: avg('wasserstein'),
       criticLoss: avg('criticLoss'),
@@ -314,7 +315,7 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
       const mon = criticStep();
       if (c === o.criticIters - 1) {
         const gl = generatorStep();
-        monitor.push({ ...mon, generatorLoss: gl }, iter);
+        monitor.push({ ...mon, generatorLoss: gl }, iter + 1);
         E.dispose(gl);
       }
       E.dispose(mon);

@@ -28,7 +28,7 @@ import { asCritic } from './common/models.js';
 import { toySampler, TOY_DATASETS, type ToyDataset } from './common/toy_data.js';
 import { exactW1, modeCoverage } from './common/toy_metrics.js';
 import { lines, savePng, saveSamples, scatter } from './common/plot.js';
-import { ensureDir, intArg, main, Metrics, numArg, program, Progress, writeJson } from './common/run.js';
+import { ensureDir, intArg, main, memoryFields, Metrics, numArg, program, Progress, writeJson } from './common/run.js';
 import { metadataJson, requireFinite, resumeStep, stopIfNonFinite } from './common/guard.js';
 
 export const REGULARISERS = ['alp', 'gp', 'lp', 'sn', 'clip', 'none'] as const;
@@ -203,6 +203,7 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
     const row: Record<string, number> = {
       step: iter,
       seconds: (performance.now() - t0) / 1000,
+      ...memoryFields(),
       wasserstein: avg('wasserstein'),
       criticLoss: avg('criticLoss'),
       penaltyLoss: avg('penaltyLoss'),
@@ -245,7 +246,7 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
   for (let iter = start; iter < o.iters; iter++) {
     for (let c = 0; c < o.criticIters; c++) {
       const mon = criticStep();
-      if (c === o.criticIters - 1) monitor.push(mon, iter); // keeps its own aliases
+      if (c === o.criticIters - 1) monitor.push(mon, iter + 1); // copied into the GPU log; rows count iterations from 1
       E.dispose(mon);
     }
     generatorStep();

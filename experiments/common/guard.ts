@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+
 // Stopping a run that went non-finite, and reading resume state that may be corrupt.
 //
 // Training steps never read back on their own: the scalars of every step wait on the GPU in a
@@ -17,12 +19,14 @@ export function firstNonFinite(rows: readonly Record<string, number>[]): { step:
 }
 
 /** Throws a one-line divergence error if any row holds a non-finite value. */
-export function stopIfNonFinite(script: string, rows: readonly Record<string, number>[], detectedAt: number, checkpoint: string): void {
+export function stopIfNonFinite(script: string, rows: readonly Record<string, number>[], detectedAt: number, checkpoint: string | null): void {
   const bad = firstNonFinite(rows);
   if (!bad) return;
+  const kept =
+    checkpoint === null ? '' : fs.existsSync(checkpoint) ? `; the last finite checkpoint is kept (${checkpoint})` : '; no checkpoint had been written yet';
   throw new Error(
     `${script}: training diverged: ${bad.key} became ${bad.value} at iteration ${bad.step} (noticed at the readback of iteration ` +
-      `${detectedAt}); stopped without writing a checkpoint, the last finite one is kept (${checkpoint}); try a smaller lr or a different λ`,
+      `${detectedAt})${kept}; try a smaller lr or a different λ`,
   );
 }
 

@@ -2,9 +2,9 @@
 // a progress bar with ETA, and device start/stop around the body.
 import fs from 'node:fs';
 import path from 'node:path';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import cliProgress from 'cli-progress';
-import { adapterName, initDevice, releaseDevice } from '../../engine/index.js';
+import { adapterName, cacheStats, initDevice, memoryStats, releaseDevice } from '../../engine/index.js';
 
 export interface CommonOptions {
   seed: number;
@@ -18,21 +18,28 @@ export function program(name: string, description: string, defaultOut: string): 
   return new Command(name)
     .description(description)
     .option('--seed <n>', 'random seed (fixes every draw)', (v) => intArg('--seed', v, 0), 0)
-    .option('--out <dir>', 'output folder (metrics, pictures, checkpoints)', defaultOut)
+    .option('--out <dir>', 'output folder (metrics, pictures, checkpoints)', (v) => outArg('--out', v), defaultOut)
     .option('--quick', 'a CI-sized run (minutes to seconds)', false)
-    .option('--no-progress', 'no progress bar (logs only)')
-    .showHelpAfterError();
+    .option('--no-progress', 'no progress bar (logs only)');
+}
+
+// Parsers throw InvalidArgumentError: commander turns it into one line naming the option
+// ("error: option '--iters <n>' argument 'x' is invalid. ...") and exits 1, with no stack trace.
+
+export function outArg(flag: string, v: string): string {
+  if (!v.trim()) throw new InvalidArgumentError(`${flag}: expected a folder path, got '${v}'`);
+  return v;
 }
 
 export function intArg(flag: string, v: string, min = -Infinity): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${flag}: expected an integer >= ${min}, got '${v}'`);
+  if (v.trim() === '' || !Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${flag}: expected an integer >= ${min}, got '${v}'`);
   return n;
 }
 
 export function numArg(flag: string, v: string): number {
   const n = Number(v);
-  if (!Number.isFinite(n)) throw new Error(`${flag}: expected a number, got '${v}'`);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${flag}: expected a number, got '${v}'`);
   return n;
 }
 
@@ -121,8 +128,16 @@ export async function main(body: () => Promise<void>): Promise<void> {
   }
 }
 
-export function ensureDir(dir: string): string {
-  fs.mkdirSync(dir, { recursive: true });
+/** Creates an output folder; `flag` names the option it came from in the error. */
+export function ensureDir(dir: string, flag = '--out'): string {
+  if (!dir.trim()) throw new Error(`${flag}: expected a folder path, got '${dir}'`);
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new Error(`${flag} ${dir}: cannot create or write the output folder (${err.code ?? err.message})`);
+  }
   return dir;
 }
 
@@ -130,4 +145,10 @@ export function writeJson(file: string, value: unknown): void {
   const tmp = `${file}.tmp`;
   fs.writeFileSync(tmp, JSON.stringify(value, null, 2));
   fs.renameSync(tmp, file);
+}
+
+/** Host and GPU memory for a metrics row: process RSS, bytes the buffer pool owns, cached bind groups. */
+export function memoryFields(): { rssMB: number; gpuMB: number; bindGroups: number } {
+  const mb = (b: number) => Math.round((b / 2 ** 20) * 10) / 10;
+  return { rssMB: mb(process.memoryUsage().rss), gpuMB: mb(memoryStats().bytesAllocated), bindGroups: cacheStats().bindGroups };
 }
