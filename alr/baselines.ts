@@ -12,7 +12,7 @@
 import {
   abs, add, assign, clamp, detach, exp, grad, log, max, maximum, mean, minimum, mul, neg, noGrad, randUniform,
   relu, requireGrad, rsub, shapeStr, sqrt, square, sub, sum, tidy, type Tensor,
-} from '../engine/index.js';
+} from '../engine/web.js';
 import { auxiliaryPass, checkBatches, criticScores, type Critic } from './critic.js';
 import { NORM_FLOOR } from './distance.js';
 import { perSampleColumn } from './search.js';

@@ -1,6 +1,6 @@
 // The critic as ALR sees it: a differentiable function with parameters. alr/ depends on this
 // small interface only, so any model (nn's Module, a hand-written MLP) can be regularised.
-import { reshape, shapeStr, type Tensor } from '../engine/index.js';
+import { reshape, shapeStr, type Tensor } from '../engine/web.js';
 
 export interface Critic {
   /** [B, ...] -> [B] or [B, 1] scores (or [B, classes] logits for VAT / semi-supervised) */

@@ -1,6 +1,6 @@
 // The metrics of ALR's difference quotient d_Y(f(x), f(x')) / d_X(x, x'). Each returns one
 // value per sample, [B]. The paper's d_X is the L2 distance over all non-batch axes (p = 2).
-import { abs, exp, logSoftmax, maximum, mean, mul, noGrad, perSampleNorm, shapeStr, square, sub, sum, type Tensor } from '../engine/index.js';
+import { abs, exp, logSoftmax, maximum, mean, mul, noGrad, perSampleNorm, shapeStr, square, sub, sum, type Tensor } from '../engine/web.js';
 
 /**
  * d_Y, the output metric:

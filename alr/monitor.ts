@@ -3,7 +3,7 @@
 // stall the command stream each step.
 import {
   assignAt, detach, grad, keep, mean, noGrad, requireGrad, shapeStr, sum, Tensor, tidy,
-} from '../engine/index.js';
+} from '../engine/web.js';
 import { auxiliaryPass, criticScores, type Critic } from './critic.js';
 import { gradientNorm, interpolates } from './baselines.js';
 import type { CriticStepResult } from './wgan.js';

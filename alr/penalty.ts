@@ -10,7 +10,7 @@
 import {
   abs, add, detach, div, maximum, mean, mul, noGrad, positive, shapeStr, sqrt, square, sub, sum, variance,
   type Tensor,
-} from '../engine/index.js';
+} from '../engine/web.js';
 import { auxiliaryPass, criticOutput, type Critic } from './critic.js';
 import { inputDistance, outputDistance } from './distance.js';
 import { adversarialDirection, checkClip, checkSearchOptions, clipTo, SEARCH_DEFAULTS, type SearchOptions, type SearchResult } from './search.js';

@@ -15,7 +15,7 @@
 import {
   add, concat, detach, div, exp, ge, grad, keep, maximum, mul, noGrad, normalizePerSample, randUniform, requireGrad,
   rsub, shapeStr, slice, sub, sum, tidy, where, type Tensor,
-} from '../engine/index.js';
+} from '../engine/web.js';
 import { auxiliaryPass, criticOutput, type Critic } from './critic.js';
 import { inputDistance, NORM_FLOOR, outputDistance } from './distance.js';
 import {

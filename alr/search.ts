@@ -8,7 +8,7 @@
 import {
   add, clamp, detach, exp, full, grad, mean, mul, noGrad, normalizePerSample, randUniform, requireGrad,
   reshape, shapeStr, tidy, type Tensor,
-} from '../engine/index.js';
+} from '../engine/web.js';
 import { auxiliaryPass, criticOutput, type Critic } from './critic.js';
 import { NORM_FLOOR, OUTPUT_DISTANCES, outputDistance, type OutputDistance } from './distance.js';
 

@@ -8,7 +8,7 @@
 import {
   add, concat, detach, div, ge, grad, keep, maximum, mul, noGrad, normalizePerSample, perSampleNorm, randNormal,
   requireGrad, sub, sum, tensor, tidy, where, type Tensor, Tensor as TensorClass, record,
-} from '../engine/index.js';
+} from '../engine/web.js';
 import { auxiliaryPass, criticOutput, type Critic } from './critic.js';
 import { inputDistance, NORM_FLOOR, outputDistance, type OutputDistance } from './distance.js';
 import { clipTo, perSampleColumn, uniformEps, type EpsDistribution } from './search.js';

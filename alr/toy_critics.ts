@@ -3,7 +3,7 @@
 // PyTorch) without nn. Weights are [in, out] so a layer is x @ W + b.
 import {
   add, batchNorm, conv2d, flatten, keep, manualSeed, matmul, mean, ones, randUniform, relu, requireGrad, zeros, type Tensor,
-} from '../engine/index.js';
+} from '../engine/web.js';
 import type { Critic } from './critic.js';
 
 export interface DenseLayer {

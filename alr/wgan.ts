@@ -5,7 +5,7 @@
 //   L_D = mean D(fake) - mean D(real) + λ·L_alp,    L_G = -mean D(fake),
 //   Wasserstein estimate W = mean D(real) - mean D(fake) (what the critic maximises).
 // (The ALR TensorFlow code uses the opposite sign throughout; both train the same way.)
-import { add, concat, detach, mean, mul, neg, noGrad, shapeStr, slice, square, sub, type Tensor } from '../engine/index.js';
+import { add, concat, detach, mean, mul, neg, noGrad, shapeStr, slice, square, sub, type Tensor } from '../engine/web.js';
 import { PROGRESSIVE_GAN_ALP } from './presets.js';
 import { checkBatches, criticScores, type Critic } from './critic.js';
 import { adversarialLipschitzPenalty, checkPenaltyOptions, type AlpResult, type PenaltyOptions } from './penalty.js';

@@ -1,16 +1,9 @@
-// Device bootstrap: one Dawn instance and one GPUDevice per process.
-// Environment:
-//   ALR_BACKEND  dawn backend ('vulkan', 'metal', 'd3d12', 'null', ...); default: Dawn's choice
-//   ALR_ADAPTER  adapter name substring, passed to Dawn as adapter=...
-import { create, globals } from 'webgpu';
+// Device bootstrap: one GPUDevice per process (or page). initDevice() takes what the host
+// already has (navigator.gpu, an adapter or a device); given nothing it asks the platform (Dawn
+// under Node, navigator.gpu elsewhere).
+import { config } from './config.js';
+import { platform } from './platform.js';
 import { gpuWait } from './wait.js';
-
-// GPUBufferUsage, GPUShaderStage, ... as globals, before any module reads them.
-Object.assign(globalThis, globals);
-
-export const INSTALL_HINT =
-  'On Debian/Ubuntu without a GPU run `bash .ci/setup-system.sh` (installs Mesa lavapipe >= 23 ' +
-  'from bookworm-backports); on a machine with a GPU install its vendor Vulkan/Metal/D3D driver.';
 
 export interface DeviceInfo {
   vendor: string;
@@ -25,46 +18,48 @@ export interface DeviceInfo {
 }
 
 interface State {
-  gpu: GPU;
-  adapter: GPUAdapter;
+  /** the entry object the adapter came from, held so that it lives as long as the device (Dawn's must) */
+  gpu: GPU | null;
+  /** null when the host handed in a device */
+  adapter: GPUAdapter | null;
   device: GPUDevice;
   info: DeviceInfo;
   /** errors reported asynchronously by Dawn, thrown at the next sync point */
   pendingErrors: string[];
   lost: string | null;
+  /** false for a device the host handed in: releaseDevice() leaves it alive */
+  owned: boolean;
 }
 
 let state: State | null = null;
 let starting: Promise<State> | null = null;
 
-/** Dawn's options from the environment, e.g. ['backend=vulkan']. */
-export function dawnOptions(env = process.env): string[] {
-  const opts: string[] = [];
-  if (env.ALR_BACKEND) opts.push(`backend=${env.ALR_BACKEND}`);
-  if (env.ALR_ADAPTER) opts.push(`adapter=${env.ALR_ADAPTER}`);
-  return opts;
-}
+/** What initDevice() accepts: a WebGPU entry object (navigator.gpu), an adapter, or a device. */
+export type GpuSource = GPU | GPUAdapter | GPUDevice;
 
-async function start(): Promise<State> {
-  if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = '/tmp';
-  const opts = dawnOptions();
-  const gpu = create(opts);
+const isDevice = (x: GpuSource): x is GPUDevice => 'queue' in x && 'createBuffer' in x;
+const isAdapter = (x: GpuSource): x is GPUAdapter => 'requestDevice' in x;
+
+const HINT =
+  'On Node: set ALR_BACKEND / ALR_ADAPTER to choose, and without a GPU run `bash .ci/setup-system.sh` (Mesa lavapipe); ' +
+  'in a browser: enable WebGPU (chrome://gpu shows its status).';
+
+async function adapterFrom(gpu: GPU): Promise<GPUAdapter> {
   let adapter: GPUAdapter | null = null;
   try {
     adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   } catch (e) {
-    throw new Error(`No WebGPU adapter (Dawn options: [${opts.join(', ')}]): ${(e as Error).message}\n${INSTALL_HINT}`);
+    throw new Error(`No WebGPU adapter (${platform().name}): ${(e as Error).message}. ${HINT}`);
   }
-  if (!adapter) {
-    throw new Error(
-      `No WebGPU adapter found (Dawn options: [${opts.join(', ') || 'default'}]; ` +
-        `set ALR_BACKEND / ALR_ADAPTER to choose). ${INSTALL_HINT}`,
-    );
-  }
+  if (!adapter) throw new Error(`No WebGPU adapter found (${platform().name}${config.backend() ? `, backend ${config.backend()}` : ''}). ${HINT}`);
+  return adapter;
+}
+
+async function deviceFrom(adapter: GPUAdapter): Promise<GPUDevice> {
   const wanted = ['timestamp-query', 'subgroups'] as GPUFeatureName[];
-  const features = wanted.filter((f) => adapter!.features.has(f));
+  const features = wanted.filter((f) => adapter.features.has(f));
   const al = adapter.limits;
-  const device = await adapter.requestDevice({
+  return adapter.requestDevice({
     requiredFeatures: features,
     requiredLimits: {
       maxComputeWorkgroupStorageSize: al.maxComputeWorkgroupStorageSize,
@@ -77,23 +72,41 @@ async function start(): Promise<State> {
       maxComputeWorkgroupsPerDimension: al.maxComputeWorkgroupsPerDimension,
     },
   });
-  const ai = adapter.info;
+}
+
+async function start(source?: GpuSource): Promise<State> {
+  let gpu: GPU | null = null;
+  let adapter: GPUAdapter | null = null;
+  let device: GPUDevice;
+  if (source && isDevice(source)) {
+    device = source;
+  } else if (source && isAdapter(source)) {
+    adapter = source;
+    device = await deviceFrom(adapter);
+  } else {
+    gpu = source ?? (await platform().gpu());
+    adapter = await adapterFrom(gpu);
+    device = await deviceFrom(adapter);
+  }
+  // a device handed in tells its adapter's info itself (adapterInfo); older hosts: nothing
+  const ai = (adapter?.info ?? (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo ?? {}) as GPUAdapterInfo;
   const s: State = {
     gpu,
     adapter,
     device,
     info: {
-      vendor: ai.vendor,
-      architecture: ai.architecture,
-      device: ai.device,
-      description: ai.description,
-      backend: process.env.ALR_BACKEND ?? 'default',
+      vendor: ai.vendor ?? '',
+      architecture: ai.architecture ?? '',
+      device: ai.device ?? '',
+      description: ai.description ?? '',
+      backend: `${platform().name}${config.backend() ? `/${config.backend()}` : ''}`,
       features: [...device.features] as string[],
       maxWorkgroupStorage: device.limits.maxComputeWorkgroupStorageSize,
       subgroupSize: fixedSubgroupSize(device, ai),
     },
     pendingErrors: [],
     lost: null,
+    owned: !(source && isDevice(source)),
   };
   device.addEventListener('uncapturederror', (ev) => {
     s.pendingErrors.push((ev as GPUUncapturedErrorEvent).error.message);
@@ -111,10 +124,14 @@ function fixedSubgroupSize(device: GPUDevice, ai: GPUAdapterInfo): number {
   return device.features.has('subgroups') && lo && lo === hi ? lo : 0;
 }
 
-/** Starts the device once; later calls return the same one. */
-export async function initDevice(): Promise<State> {
+/**
+ * Starts the device once; later calls return the same one. With no argument the platform picks
+ * (Dawn in Node, navigator.gpu elsewhere); pass navigator.gpu, an adapter or a device to use
+ * the host's. A device handed in is used as it is: its limits and features are the engine's.
+ */
+export async function initDevice(source?: GpuSource): Promise<State> {
   if (state) return state;
-  if (!starting) starting = start().then((s) => (state = s));
+  if (!starting) starting = start(source).then((s) => (state = s));
   try {
     return await starting;
   } catch (e) {
@@ -154,14 +171,14 @@ export function throwPendingDeviceErrors(context: string): void {
   }
 }
 
-/** Destroys the device and drops the Dawn instance so that Node can exit. */
+/** Destroys the device (so that Node can exit) and resets every cache that held its objects. */
 export async function releaseDevice(): Promise<void> {
   const s = state;
   if (!s) return;
   state = null;
   starting = null;
   if (!s.lost) await gpuWait(s.device.queue.onSubmittedWorkDone());
-  s.device.destroy();
+  if (s.owned) s.device.destroy();
   for (const hook of releaseHooks) hook();
 }
 

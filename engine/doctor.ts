@@ -1,6 +1,5 @@
 // `npm run doctor`: which adapter the engine gets, its driver and limits, and a 3-line smoke test.
-import { adapterName, deviceInfo, device, initDevice, releaseDevice, dawnOptions } from './device.js';
-import { add, mul, sum, tensor } from './index.js';
+import { add, adapterName, dawnOptions, device, deviceInfo, initDevice, mul, releaseDevice, sum, tensor } from './index.js';
 import { cachePath, isCpuAdapter } from './tune.js';
 
 try {

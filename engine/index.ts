@@ -1,23 +1,6 @@
-// The engine's public surface. Import from here: it also wires the ops into autograd.
-import { setGradOps } from './autograd.js';
-import { add } from './ops/elementwise.js';
-import { sumTo } from './ops/reduce.js';
-import { onesLike, zerosLike } from './ops/create.js';
+// The engine's Node entry point: the portable surface (web.ts) with the Node platform installed
+// (Dawn loaded on first use, environment variables, the tuner's cache file, the non-spinning wait).
+import './platform_node.js';
 
-setGradOps({ add: (a, b) => add(a, b), onesLike, zerosLike, sumTo });
-
-export * from './device.js';
-export { memoryStats, resetPeakMemory, type MemoryStats } from './pool.js';
-export { counters, cacheStats, sync, flush, endStep, checkKernel, type Kernel } from './runtime.js';
-export { Tensor, tidy, keep, dispose, numel, shapeStr, leaks, type DType, type Shape } from './tensor.js';
-export { grad, backward, noGrad, requireGrad, record, zeroGrad, isGradEnabled, tapeStats } from './autograd.js';
-export * from './random.js';
-export * from './ops/create.js';
-export * from './ops/elementwise.js';
-export * from './ops/shape.js';
-export * from './ops/reduce.js';
-export * from './ops/matmul.js';
-export * from './ops/norm.js';
-export * from './ops/pool.js';
-export * from './optim.js';
-export * from './ops/conv.js';
+export * from './web.js';
+export { dawnOptions, dawnGpu, nodePlatform } from './platform_node.js';

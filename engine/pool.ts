@@ -1,9 +1,10 @@
 // GPU buffer pool keyed by size class and usage. Tensors borrow buffers from here and give
 // them back on dispose; nothing is freed by the garbage collector.
 import { device, onDeviceRelease } from './device.js';
+import { BufferUsage } from './gpu_flags.js';
 
-export const STORAGE_USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-export const READBACK_USAGE = GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST;
+export const STORAGE_USAGE = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
+export const READBACK_USAGE = BufferUsage.MAP_READ | BufferUsage.COPY_DST;
 
 /** Rounds up to 2^k·{1, 1.25, 1.5, 1.75}, so a pooled buffer wastes at most 25%. */
 export function sizeClass(bytes: number): number {

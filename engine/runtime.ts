@@ -2,6 +2,9 @@
 // next readback or explicit sync, one uniform arena per submit, async readback.
 import { device, gpuState, onDeviceRelease, throwPendingDeviceErrors } from './device.js';
 import { pool, READBACK_USAGE, sizeClass } from './pool.js';
+import { config } from './config.js';
+import { BufferUsage, MapMode, ShaderStage } from './gpu_flags.js';
+import { platform } from './platform.js';
 import { gpuWait } from './wait.js';
 
 /** A compute kernel: WGSL plus the kinds of its storage bindings (binding 1, 2, ...). */
@@ -137,11 +140,11 @@ function layoutFor(k: Kernel): GPUBindGroupLayout {
   let layout = layouts.get(sig);
   if (layout) return layout;
   const entries: GPUBindGroupLayoutEntry[] = [];
-  if (k.uniforms) entries.push({ binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } });
+  if (k.uniforms) entries.push({ binding: 0, visibility: ShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } });
   k.bindings.forEach((b, i) =>
     entries.push({
       binding: i + 1,
-      visibility: GPUShaderStage.COMPUTE,
+      visibility: ShaderStage.COMPUTE,
       buffer: { type: b === 'read' ? 'read-only-storage' : 'storage' },
     }),
   );
@@ -187,7 +190,7 @@ function compile(k: Kernel): Compiled {
   if (cached) return cached;
   const dev = device();
   const code = k.wgsl();
-  if (process.env.ALR_PRINT_SHADER) console.log(`// ${k.key}\n${code}`);
+  if (config.printShader()) console.log(`// ${k.key}\n${code}`);
   dev.pushErrorScope('validation');
   const module = dev.createShaderModule({ code, label: k.name });
   const layout = layoutFor(k);
@@ -240,7 +243,7 @@ function arena(): GPUBuffer {
   if (!batch.arena) {
     batch.arena =
       arenas.pop() ??
-      device().createBuffer({ size: UNIFORM_SLOT * ARENA_SLOTS, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+      device().createBuffer({ size: UNIFORM_SLOT * ARENA_SLOTS, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST });
   }
   return batch.arena;
 }
@@ -376,12 +379,12 @@ const pendingTimings: Promise<void>[] = [];
 function resolveTimings(enc: GPUCommandEncoder, t: Timings): () => Promise<void> {
   const bytes = t.used * 8;
   const dev = device();
-  const resolve = dev.createBuffer({ size: bytes, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-  const read = dev.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const resolve = dev.createBuffer({ size: bytes, usage: BufferUsage.QUERY_RESOLVE | BufferUsage.COPY_SRC });
+  const read = dev.createBuffer({ size: bytes, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
   enc.resolveQuerySet(t.set, 0, t.used, resolve, 0);
   enc.copyBufferToBuffer(resolve, 0, read, 0, bytes);
   return async () => {
-    await gpuWait(read.mapAsync(GPUMapMode.READ));
+    await gpuWait(read.mapAsync(MapMode.READ));
     const ts = new BigInt64Array(read.getMappedRange().slice(0));
     read.destroy();
     resolve.destroy();
@@ -432,7 +435,7 @@ function takeStaging(bytes: number): GPUBuffer {
   const size = sizeClass(bytes);
   const i = stagingFree.findIndex((b) => b.size === size);
   if (i >= 0) return stagingFree.splice(i, 1)[0];
-  return device().createBuffer({ size, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+  return device().createBuffer({ size, usage: BufferUsage.COPY_SRC | BufferUsage.COPY_DST });
 }
 
 /** Returns a batch's staging buffers once it is submitted; keeps a bounded number. */
@@ -468,7 +471,7 @@ export async function readBuffer(buf: GPUBuffer, bytes: number, context: string)
   counters.readbacks++;
   await checkCompiles();
   try {
-    await gpuWait(staging.mapAsync(GPUMapMode.READ, 0, size));
+    await gpuWait(staging.mapAsync(MapMode.READ, 0, size));
   } catch (e) {
     throwPendingDeviceErrors(context);
     throw e;
@@ -496,7 +499,7 @@ export async function endStep(maxInFlight = 2): Promise<void> {
   pool.canonicalize();
   inFlight.push(device().queue.onSubmittedWorkDone());
   while (inFlight.length > maxInFlight) await gpuWait(inFlight.shift()!);
-  await new Promise<void>((resolve) => setImmediate(resolve));
+  await platform().yieldToEventLoop();
   throwPendingDeviceErrors('endStep()');
 }
 

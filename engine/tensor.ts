@@ -1,5 +1,6 @@
 // Tensors: a shape, a dtype and a reference-counted GPU buffer. Release is explicit
 // (dispose, or tidy scopes); the garbage collector only reports leaks.
+import { config } from './config.js';
 import { pool } from './pool.js';
 import { readBuffer, releaseBuffer, type Binding } from './runtime.js';
 import type { GradNode } from './autograd.js';
@@ -23,7 +24,7 @@ export const leaks = { collected: 0 };
 const leakRegistry = new FinalizationRegistry<{ storage: Storage }>(({ storage }) => {
   if (storage.refs > 0) {
     leaks.collected++;
-    if (!leakWarned && !process.env.ALR_QUIET_LEAKS) {
+    if (!leakWarned && !config.quietLeaks()) {
       leakWarned = true;
       console.warn(
         'engine: a tensor was garbage-collected without dispose(); its GPU buffer stays allocated. ' +

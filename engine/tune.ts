@@ -10,43 +10,32 @@
 // Environment: ALR_VARIANT=<name> forces a variant for every op that has it;
 // ALR_VARIANT_<OP>=<name> (e.g. ALR_VARIANT_MATMUL=tiled) forces one op.
 // ALR_TUNE_CACHE=<file> moves the cache; ALR_TUNE=0 disables measuring.
-import fs from 'node:fs';
-import path from 'node:path';
+import { config } from './config.js';
 import { adapterName, deviceInfo, onDeviceRelease } from './device.js';
+import { platform, type TuneCache } from './platform.js';
 import { timestampsSupported } from './runtime.js';
 
 const REPS = 2;
 
+/** Where measured choices persist: a file under Node, localStorage in a browser. */
 export function cachePath(): string {
-  return process.env.ALR_TUNE_CACHE ?? path.join(process.cwd(), 'node_modules', '.cache', 'alr-webgpu', 'variants.json');
+  return platform().tuneCache.describe();
 }
 
-let cache: Record<string, Record<string, string>> | null = null;
-let cacheFile = '';
+let cache: TuneCache | null = null;
+let cacheFrom = '';
 const measuring = new Set<string>();
 onDeviceRelease(() => measuring.clear());
 
-function load(): Record<string, Record<string, string>> {
-  if (cache && cacheFile === cachePath()) return cache;
-  cacheFile = cachePath();
-  try {
-    cache = JSON.parse(fs.readFileSync(cachePath(), 'utf8'));
-  } catch {
-    cache = {};
-  }
-  return cache!;
+function load(): TuneCache {
+  if (cache && cacheFrom === cachePath()) return cache;
+  cacheFrom = cachePath();
+  cache = platform().tuneCache.load();
+  return cache;
 }
 
 function save(): void {
-  const file = cachePath();
-  try {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(cache, null, 1));
-    fs.renameSync(tmp, file);
-  } catch {
-    // a read-only checkout still runs; it just measures again next time
-  }
+  platform().tuneCache.save(cache ?? {});
 }
 
 /** True on software adapters, where barrier-free register-blocked kernels win. */
@@ -57,10 +46,10 @@ export function isCpuAdapter(): boolean {
 }
 
 export function forcedVariant(op: string, variants: readonly string[]): string | null {
-  const v = process.env[`ALR_VARIANT_${op.toUpperCase()}`] || process.env.ALR_VARIANT; // empty = unset
+  const v = config.variantFor(op) ?? config.variant();
   if (!v) return null;
   if (!variants.includes(v)) {
-    if (process.env[`ALR_VARIANT_${op.toUpperCase()}`]) {
+    if (config.variantFor(op)) {
       throw new Error(`${op}: ALR_VARIANT_${op.toUpperCase()}=${v} is not one of ${variants.join(', ')}`);
     }
     return null; // a global choice this op does not have
@@ -91,7 +80,7 @@ export function pick(
   const key = cacheKey(op, classKey, names);
   const adapter = adapterName();
   const known = forcedVariant(op, names) ?? load()[adapter]?.[key];
-  if (known || process.env.ALR_TUNE === '0' || !timestampsSupported() || measuring.has(key) || names.length === 1) {
+  if (known || !config.tune() || !timestampsSupported() || measuring.has(key) || names.length === 1) {
     const v = known ?? heuristic;
     launch(v);
     return v;

@@ -1,6 +1,6 @@
 // The residual blocks of WGAN-GP's CIFAR ResNet (gan_cifar_resnet.py L63-179; ALR wgan_alp.py
 // L142-281): pre-activation blocks with 3x3 convs, mean-pool down / nearest up resampling.
-import { add, relu, type Tensor } from '../engine/index.js';
+import { add, relu, type Tensor } from '../engine/web.js';
 import type { WeightInit } from './init.js';
 import { BatchNorm2d, Conv2d, ConvMeanPool, LayerNorm, MeanPoolConv, UpsampleConv } from './layers.js';
 import { Module } from './module.js';

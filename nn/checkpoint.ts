@@ -1,8 +1,10 @@
 // Training checkpoints in safetensors: model parameters and buffers, Adam moments per parameter
 // name, and (as metadata) the step counter, each optimiser's step and the engine RNG state.
-// Writes are atomic; loading checks every name, shape and dtype before touching any state.
-import { assign, getRngState, setRngState, tensor, type Adam, type Tensor } from '../engine/index.js';
-import { readSafetensors, writeSafetensors, type StTensor } from './safetensors.js';
+// Portable: encodeCheckpoint gives the bytes and restoreCheckpoint takes them (a browser can keep
+// them in IndexedDB or offer a download); checkpoint_file.ts saves and loads files under Node.
+// Restoring checks every name, shape, dtype, value and metadata entry before touching any state.
+import { assign, getRngState, setRngState, tensor, type Adam, type Tensor } from '../engine/web.js';
+import { decodeSafetensors, encodeSafetensors, type StTensor } from './safetensors.js';
 import type { Module } from './module.js';
 
 export const CHECKPOINT_FORMAT = 'alr-webgpu-checkpoint/1';
@@ -88,8 +90,11 @@ function optimizerEntries(parts: CheckpointParts): [string, OptimizerEntry][] {
 
 const momentNames = (key: string, p: string) => [`optim.${key}.${p}.exp_avg`, `optim.${key}.${p}.exp_avg_sq`];
 
-/** Saves modules, optimiser state, step and RNG state to `path` (atomic replace). */
-export async function saveCheckpoint(path: string, opts: SaveOptions): Promise<void> {
+/**
+ * Modules, optimiser state, step and RNG state as safetensors bytes. Refuses non-finite values
+ * unless `allowNonFinite`; `path` names the destination in errors.
+ */
+export async function encodeCheckpoint(opts: SaveOptions, path = 'checkpoint'): Promise<Uint8Array> {
   const entries: [string, Tensor][] = moduleEntries(opts);
   const metadata: Record<string, string> = { format: CHECKPOINT_FORMAT, ...opts.metadata };
   if (opts.step !== undefined) metadata.step = String(opts.step);
@@ -124,16 +129,21 @@ export async function saveCheckpoint(path: string, opts: SaveOptions): Promise<v
         'the previous checkpoint is untouched',
     );
   }
-  await writeSafetensors(path, out, metadata);
+  return encodeSafetensors(out, metadata);
 }
 
 /**
- * Loads a checkpoint into existing modules and optimisers. Every missing, unexpected or
- * mismatched (shape, dtype) tensor is listed in one error, and nothing is changed in that case.
- * Returns the step counter (or null) and the metadata.
+ * Loads decoded checkpoint contents (decodeSafetensors, readSafetensors) into existing modules
+ * and optimisers. Every missing, unexpected or mismatched (shape, dtype) tensor, non-finite value
+ * and invalid metadata entry is listed in one error naming `path`, and nothing is changed in
+ * that case. Returns the step counter (or null) and the metadata.
  */
-export async function loadCheckpoint(path: string, opts: LoadOptions): Promise<{ step: number | null; metadata: Record<string, string> }> {
-  const { tensors, metadata } = await readSafetensors(path);
+export function restoreCheckpoint(
+  contents: { tensors: Map<string, StTensor>; metadata: Record<string, string> },
+  opts: LoadOptions,
+  path = 'checkpoint',
+): { step: number | null; metadata: Record<string, string> } {
+  const { tensors, metadata } = contents;
   const want = new Map<string, readonly number[]>();
   for (const [n, t] of moduleEntries(opts)) want.set(n, t.shape);
   const optim = optimizerEntries(opts);
@@ -180,4 +190,9 @@ export async function loadCheckpoint(path: string, opts: LoadOptions): Promise<{
   });
   if (rng) setRngState(rng);
   return { step, metadata };
+}
+
+/** Loads checkpoint bytes (from encodeCheckpoint) into existing modules and optimisers. */
+export function loadCheckpointBytes(bytes: Uint8Array, opts: LoadOptions, source = 'checkpoint'): { step: number | null; metadata: Record<string, string> } {
+  return restoreCheckpoint(decodeSafetensors(bytes, source), opts, source);
 }

@@ -1,7 +1,7 @@
 // A ConvLarge-style classifier (semisup.py L321-357) with scalable widths: full size it is the
 // paper's semi-supervised model; small widths give a cheap classifier for semi-supervised runs
 // and for classifier-feature FID. PyTorch default init (as semisup.py).
-import { globalMeanPool, type Tensor } from '../engine/index.js';
+import { globalMeanPool, type Tensor } from '../engine/web.js';
 import { BatchNorm2d, Conv2d, Dropout2d, LeakyReLU, Linear, MaxPool2d } from './layers.js';
 import { Module, Sequential } from './module.js';
 

@@ -1,11 +1,6 @@
-// The nn package: modules, layers, WGAN architectures, spectral norm, checkpoints.
-export * from './module.js';
-export * from './init.js';
-export * from './layers.js';
-export * from './blocks.js';
-export * from './spectral.js';
-export * from './wgan.js';
-export * from './toy.js';
-export * from './classifier.js';
-export * from './safetensors.js';
-export * from './checkpoint.js';
+// The nn package's Node entry: the portable surface (web.ts) plus checkpoint and safetensors files.
+import '../engine/platform_node.js';
+
+export * from './web.js';
+export * from './safetensors_file.js';
+export * from './checkpoint_file.js';

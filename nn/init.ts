@@ -1,6 +1,6 @@
 // Weight initialisers. All draws come from the engine's seeded GPU RNG, so manualSeed(s)
 // before building a model fixes its initial weights.
-import { randUniform, zeros, type Tensor } from '../engine/index.js';
+import { randUniform, zeros, type Tensor } from '../engine/web.js';
 
 /**
  * Uniform initialisers, weights in PyTorch layout ([out, in] or [out, in, k, k]):

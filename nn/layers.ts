@@ -19,7 +19,7 @@ import {
   upsampleNearest2x,
   zeros,
   type Tensor,
-} from '../engine/index.js';
+} from '../engine/web.js';
 import { fans, initBias, initWeight, type WeightInit } from './init.js';
 import { Module, statUpdatesEnabled } from './module.js';
 

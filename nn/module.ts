@@ -1,6 +1,6 @@
 // Module: a tree of layers holding named parameters and buffers, addressed with PyTorch
 // state_dict-style dotted names (`block1.conv1.weight`, `norm1.running_mean`).
-import { assign, keep, requireGrad, shapeStr, Tensor } from '../engine/index.js';
+import { assign, keep, requireGrad, shapeStr, Tensor } from '../engine/web.js';
 
 let statUpdates = true;
 

@@ -1,11 +1,8 @@
-// A small safetensors reader/writer. There is no well-kept npm library for it (the
+// A small safetensors encoder/decoder (portable; the file reader/writer is safetensors_file.ts). There is no well-kept npm library for it (the
 // `safetensors` package is a 0.0.1 stub), and the format is simple: an 8-byte little-endian
 // header length N, N bytes of JSON {name: {dtype, shape, data_offsets: [begin, end]},
 // "__metadata__": {string: string}}, then the raw little-endian tensor bytes, offsets counted
 // from the start of that data section.
-import { open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
-import { endianness } from 'node:os';
-import { dirname, basename, join } from 'node:path';
 
 export type StDType = 'F32' | 'I32' | 'U32';
 export interface StTensor {
@@ -14,16 +11,16 @@ export interface StTensor {
   data: Float32Array | Int32Array | Uint32Array;
 }
 
-const ARRAYS = { F32: Float32Array, I32: Int32Array, U32: Uint32Array } as const;
+export const ARRAYS = { F32: Float32Array, I32: Int32Array, U32: Uint32Array } as const;
 const KNOWN_DTYPES = new Set(['BOOL', 'U8', 'I8', 'F8_E5M2', 'F8_E4M3', 'I16', 'U16', 'F16', 'BF16', 'I32', 'U32', 'F32', 'F64', 'I64', 'U64']);
 /** Largest header the reference implementation accepts (100 MB). */
 const MAX_HEADER = 100_000_000;
 
-function checkHost(): void {
-  if (endianness() !== 'LE') throw new Error('safetensors: this reader/writer assumes a little-endian host');
+export function checkHost(): void {
+  if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new Error('safetensors: this reader/writer assumes a little-endian host');
 }
 
-function numel(shape: number[]): number {
+export function numel(shape: number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
@@ -50,9 +47,9 @@ export function encodeSafetensors(tensors: Iterable<[string, StTensor]>, metadat
     parts.push(bytes);
     off += bytes.length;
   }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8); // pad so the data section is 8-aligned
-  const head = Buffer.from(json, 'utf8');
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const head = new Uint8Array(Math.ceil(json.length / 8) * 8).fill(0x20); // space-padded: the data section is 8-aligned
+  head.set(json);
   const out = new Uint8Array(8 + head.length + off);
   new DataView(out.buffer).setBigUint64(0, BigInt(head.length), true);
   out.set(head, 8);
@@ -64,7 +61,7 @@ export function encodeSafetensors(tensors: Iterable<[string, StTensor]>, metadat
   return out;
 }
 
-interface Entry {
+export interface SafetensorsEntry {
   name: string;
   dtype: StDType;
   shape: number[];
@@ -73,7 +70,7 @@ interface Entry {
 }
 
 /** Reads the 8-byte header length; `fileLen` is the whole file's size. */
-function headerLength(first8: Uint8Array, fileLen: number, fail: (m: string) => never): number {
+export function headerLength(first8: Uint8Array, fileLen: number, fail: (m: string) => never): number {
   if (fileLen < 8) fail(`file is ${fileLen} bytes, too short for the 8-byte header length (truncated?)`);
   const n64 = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
   if (n64 > BigInt(MAX_HEADER)) fail(`header length ${n64} is implausible (corrupt file?)`);
@@ -87,16 +84,16 @@ function headerLength(first8: Uint8Array, fileLen: number, fail: (m: string) => 
  * structural problem (JSON error, unknown dtype, offsets out of range or overlapping, byte counts
  * that do not match the shape, a data section of the wrong length) throws.
  */
-function parseHeader(json: Uint8Array, dataLen: number, fail: (m: string) => never): { entries: Entry[]; metadata: Record<string, string> } {
+export function parseHeader(json: Uint8Array, dataLen: number, fail: (m: string) => never): { entries: SafetensorsEntry[]; metadata: Record<string, string> } {
   let header: unknown;
   try {
-    header = JSON.parse(Buffer.from(json.buffer, json.byteOffset, json.byteLength).toString('utf8'));
+    header = JSON.parse(new TextDecoder().decode(json));
   } catch (e) {
     fail(`header is not valid JSON (${(e as Error).message})`);
   }
   if (!header || typeof header !== 'object' || Array.isArray(header)) fail('header is not a JSON object');
   const metadata: Record<string, string> = {};
-  const entries: Entry[] = [];
+  const entries: SafetensorsEntry[] = [];
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
       if (!entry || typeof entry !== 'object') fail('__metadata__ is not an object');
@@ -134,7 +131,7 @@ function parseHeader(json: Uint8Array, dataLen: number, fail: (m: string) => nev
   return { entries, metadata };
 }
 
-const failer = (source: string) => (msg: string): never => {
+export const failer = (source: string) => (msg: string): never => {
   throw new Error(`safetensors: ${source}: ${msg}`);
 };
 
@@ -153,92 +150,3 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<bytes>'): { tens
   return { tensors, metadata };
 }
 
-/** Writes bytes to `path` atomically: a temp file in the same directory, fsync, rename, fsync of the directory. */
-export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
-  const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
-  try {
-    const fh = await open(tmp, 'w');
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
-  await removeOrphans(dir, basename(path));
-  const dh = await open(dir, 'r');
-  try {
-    await dh.sync();
-  } finally {
-    await dh.close();
-  }
-}
-
-/** Deletes temp files of `name` left by writers that were killed (their process is gone). */
-async function removeOrphans(dir: string, name: string): Promise<void> {
-  const prefix = `.${name}.tmp-`;
-  for (const f of await readdir(dir).catch(() => [] as string[])) {
-    if (!f.startsWith(prefix)) continue;
-    const pid = Number(f.slice(prefix.length).split('-')[0]);
-    if (Number.isInteger(pid) && pid !== process.pid && !processAlive(pid)) await rm(join(dir, f), { force: true });
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-export async function writeSafetensors(path: string, tensors: Iterable<[string, StTensor]>, metadata: Record<string, string> = {}): Promise<void> {
-  await writeFileAtomic(path, encodeSafetensors(tensors, metadata));
-}
-
-/**
- * Reads a safetensors file: the header first (validated against the file's size), then each
- * tensor straight into its own array, so a corrupt header allocates nothing and a large file
- * needs no second copy of itself in memory.
- */
-export async function readSafetensors(path: string): Promise<{ tensors: Map<string, StTensor>; metadata: Record<string, string> }> {
-  checkHost();
-  const fail = failer(path);
-  const fh = await open(path, 'r');
-  try {
-    const fileLen = (await fh.stat()).size;
-    const first8 = new Uint8Array(8);
-    if (fileLen >= 8) await readExactly(fh, first8, 0);
-    const n = headerLength(first8, fileLen, fail);
-    const json = new Uint8Array(n);
-    await readExactly(fh, json, 8);
-    const dataStart = 8 + n;
-    const { entries, metadata } = parseHeader(json, fileLen - dataStart, fail);
-    const tensors = new Map<string, StTensor>();
-    for (const e of entries) {
-      const data = new ARRAYS[e.dtype](numel(e.shape));
-      await readExactly(fh, new Uint8Array(data.buffer), dataStart + e.begin);
-      tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data });
-    }
-    return { tensors, metadata };
-  } finally {
-    await fh.close();
-  }
-}
-
-async function readExactly(fh: FileHandle, into: Uint8Array, position: number): Promise<void> {
-  let done = 0;
-  // reads of at most 1 GiB: a single read() call is capped near 2 GiB
-  while (done < into.length) {
-    const len = Math.min(into.length - done, 2 ** 30);
-    const { bytesRead } = await fh.read(into, done, len, position + done);
-    if (bytesRead === 0) throw new Error(`safetensors: unexpected end of file at byte ${position + done}`);
-    done += bytesRead;
-  }
-}

@@ -1,7 +1,7 @@
 // Spectral normalisation as torch.nn.utils.spectral_norm: the trainable weight becomes
 // `weight_orig`, buffers `weight_u` [out] and `weight_v` [in·k·k] persist the power-iteration
 // vectors, and forward uses W / σ with σ = uᵀ W v (W viewed as [out, -1]).
-import { assign, div, keep, matmul, maximum, mul, noGrad, randNormal, reshape, sqrt, sum, tidy, type Tensor } from '../engine/index.js';
+import { assign, div, keep, matmul, maximum, mul, noGrad, randNormal, reshape, sqrt, sum, tidy, type Tensor } from '../engine/web.js';
 import { statUpdatesEnabled } from './module.js';
 import type { Conv2d, Linear } from './layers.js';
 

@@ -1,5 +1,5 @@
 // Multilayer perceptrons for the 2-D experiments (spec ALR.md §5).
-import { reshape, type Tensor } from '../engine/index.js';
+import { reshape, type Tensor } from '../engine/web.js';
 import type { WeightInit } from './init.js';
 import { BatchNorm1d, Linear, ReLU } from './layers.js';
 import { type Module, Sequential } from './module.js';

@@ -1,7 +1,7 @@
 // WGAN-GP's residual CIFAR-10 generator and critic (spec ALR.md §4), NCHW. The defaults are
 // the paper's DIM = 128, z ∈ R^128, 32×32×3 images in [-1, 1]; the same classes serve
 // 1-channel Fashion-MNIST (28×28 or padded 32×32) with a smaller DIM.
-import { globalMeanPool, relu, reshape, shapeStr, tanh, type Tensor } from '../engine/index.js';
+import { globalMeanPool, relu, reshape, shapeStr, tanh, type Tensor } from '../engine/web.js';
 import { OptimizedResBlockDisc1, ResidualBlock, type InitScheme, type Norm } from './blocks.js';
 import { BatchNorm2d, Conv2d, Linear } from './layers.js';
 import { Module } from './module.js';

@@ -3,6 +3,7 @@
 // 3x3 stride-1 convolutions with >= 8 channels run as Winograd F(m x m, 3x3) (transforms plus
 // batched GEMMs), everything else as implicit GEMMs. Each GEMM has two kernels computing
 // identical bits; engine/tune.ts picks one per adapter (shaders/conv.ts explains both).
+import { config } from '../config.js';
 import { noGrad, record } from '../autograd.js';
 import { shapeStr, Tensor, tidy } from '../tensor.js';
 import { dispatch, Params, type Kernel } from '../runtime.js';
@@ -222,7 +223,7 @@ function winoM(g: Geometry, ho: number, wo: number): WinoM {
 }
 
 /** Elements of each transformed operand per chunk of images: 32 MB (ALR_CONV_WINO_CHUNK for tests). */
-const winoChunkElements = () => Number(process.env.ALR_CONV_WINO_CHUNK) || 2 ** 23;
+const winoChunkElements = () => config.convWinoChunk();
 
 interface TileGrid {
   m: WinoM;

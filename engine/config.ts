@@ -1,0 +1,30 @@
+// Every configuration value the engine reads, in one place (environment variables under Node;
+// whatever the host platform provides elsewhere). Read on each use, so a test or a long-running
+// process can change them between calls. The README's environment table lists the same names.
+import { platform } from './platform.js';
+
+const get = (name: string) => {
+  const v = platform().env(name);
+  return v === '' ? undefined : v; // empty = unset
+};
+
+export const config = {
+  /** Dawn backend: vulkan, metal, d3d12, null, ... (Node) */
+  backend: () => get('ALR_BACKEND'),
+  /** adapter name substring passed to Dawn (Node) */
+  adapter: () => get('ALR_ADAPTER'),
+  /** print each kernel's WGSL when it compiles */
+  printShader: () => get('ALR_PRINT_SHADER') !== undefined,
+  /** no warning when a tensor is garbage-collected without dispose() */
+  quietLeaks: () => get('ALR_QUIET_LEAKS') !== undefined,
+  /** '0': never time kernel variants (use the heuristic choice) */
+  tune: () => get('ALR_TUNE') !== '0',
+  /** the tuner's cache file (Node; default node_modules/.cache/alr-webgpu/variants.json) */
+  tuneCache: () => get('ALR_TUNE_CACHE'),
+  /** a variant forced for every op that has it (register, tiled, subgroup) */
+  variant: () => get('ALR_VARIANT'),
+  /** a variant forced for one op, e.g. ALR_VARIANT_MATMUL */
+  variantFor: (op: string) => get(`ALR_VARIANT_${op.toUpperCase()}`),
+  /** elements per Winograd chunk in conv (default 2^23): bounds the transform buffers */
+  convWinoChunk: () => Number(get('ALR_CONV_WINO_CHUNK')) || 2 ** 23,
+};

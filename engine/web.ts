@@ -1,0 +1,27 @@
+// The engine's portable surface (browsers, Deno, workers, Node): tensors, ops, autograd, optimisers.
+// Import from here (or the Node entry, index.ts): it also wires the ops into autograd.
+import { setGradOps } from './autograd.js';
+import { add } from './ops/elementwise.js';
+import { sumTo } from './ops/reduce.js';
+import { onesLike, zerosLike } from './ops/create.js';
+
+setGradOps({ add: (a, b) => add(a, b), onesLike, zerosLike, sumTo });
+
+export * from './device.js';
+export { memoryStats, resetPeakMemory, type MemoryStats } from './pool.js';
+export { counters, cacheStats, sync, flush, endStep, checkKernel, type Kernel } from './runtime.js';
+export { Tensor, tidy, keep, dispose, numel, shapeStr, leaks, type DType, type Shape } from './tensor.js';
+export { grad, backward, noGrad, requireGrad, record, zeroGrad, isGradEnabled, tapeStats } from './autograd.js';
+export * from './random.js';
+export * from './ops/create.js';
+export * from './ops/elementwise.js';
+export * from './ops/shape.js';
+export * from './ops/reduce.js';
+export * from './ops/matmul.js';
+export * from './ops/norm.js';
+export * from './ops/pool.js';
+export * from './optim.js';
+export * from './ops/conv.js';
+export { platform, setPlatform, webPlatform, type Platform, type TuneCache } from './platform.js';
+export { config } from './config.js';
+export { BufferUsage, ShaderStage, MapMode } from './gpu_flags.js';

@@ -1,0 +1,13 @@
+// Checkpoint files (Node): atomic saves and validated loads of what checkpoint.ts encodes.
+import { encodeCheckpoint, restoreCheckpoint, type LoadOptions, type SaveOptions } from './checkpoint.js';
+import { readSafetensors, writeFileAtomic } from './safetensors_file.js';
+
+/** Saves modules, optimiser state, step and RNG state to `path` (atomic replace; refuses NaN/Inf). */
+export async function saveCheckpoint(path: string, opts: SaveOptions): Promise<void> {
+  await writeFileAtomic(path, await encodeCheckpoint(opts, path));
+}
+
+/** Loads a checkpoint file into existing modules and optimisers (see restoreCheckpoint). */
+export async function loadCheckpoint(path: string, opts: LoadOptions): Promise<{ step: number | null; metadata: Record<string, string> }> {
+  return restoreCheckpoint(await readSafetensors(path), opts, path);
+}
