@@ -3,6 +3,8 @@
 # - a Vulkan driver: Mesa's lavapipe (software). Debian 12's own mesa (22.3) is too old for Dawn;
 #   the bookworm-backports build (25.x) works. On a machine with a GPU and its driver, nothing.
 # - DejaVu fonts (plot labels) and Debian's Fashion-MNIST package (the image experiments).
+# - Debian's Chromium: the browser half of the portable suite (driven by puppeteer-core, which
+#   downloads nothing).
 set -euo pipefail
 
 have_vulkan() {
@@ -18,9 +20,10 @@ need_mesa=0; need_other=()
 have_vulkan || need_mesa=1
 [ -n "$(fc-list 2>/dev/null | grep -i dejavu)" ] || need_other+=(fonts-dejavu-core)
 [ -d /usr/share/datasets/fashion-mnist ] || need_other+=(dataset-fashion-mnist)
+command -v chromium >/dev/null || need_other+=(chromium)
 
 if [ "$need_mesa" = 0 ] && [ ${#need_other[@]} = 0 ]; then
-  echo "setup-system: Vulkan driver, fonts and data set present"
+  echo "setup-system: Vulkan driver, fonts, data set and Chromium present"
   exit 0
 fi
 if ! command -v apt-get >/dev/null; then

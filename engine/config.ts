@@ -3,8 +3,19 @@
 // process can change them between calls. The README's environment table lists the same names.
 import { platform } from './platform.js';
 
+const overrides = new Map<string, string>();
+
+/**
+ * Sets a configuration value for this process or page, ahead of the environment (where a browser
+ * has none); `undefined` removes the override. Names as in the README, e.g. 'ALR_VARIANT'.
+ */
+export function setOption(name: string, value: string | undefined): void {
+  if (value === undefined) overrides.delete(name);
+  else overrides.set(name, value);
+}
+
 const get = (name: string) => {
-  const v = platform().env(name);
+  const v = overrides.get(name) ?? platform().env(name);
   return v === '' ? undefined : v; // empty = unset
 };
 

@@ -75,8 +75,13 @@ export const webPlatform: Platform = {
     return gpu;
   },
   env(name) {
-    // Deno and bundlers that define process.env still get their configuration
-    return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name];
+    // Deno and bundlers that define process.env still get their configuration; Deno without
+    // --allow-env throws on access, which means: not set
+    try {
+      return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name];
+    } catch {
+      return undefined;
+    }
   },
   wait: (p) => p,
   yieldToEventLoop: () => new Promise<void>((resolve) => setTimeout(resolve, 0)),

@@ -413,7 +413,7 @@ export function upload(buf: GPUBuffer, data: ArrayBufferView): void {
   counters.uploads++;
   const bytes = data.byteLength;
   if (bytes === 0) return;
-  const src = new Uint8Array(data.buffer, data.byteOffset, bytes);
+  const src = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, bytes); // (never a SharedArrayBuffer here)
   if (!batch.encoder) {
     device().queue.writeBuffer(buf, 0, src);
     return;
@@ -447,7 +447,7 @@ function recycleStaging(list: GPUBuffer[]): void {
 }
 const MAX_STAGING = 64;
 
-function padTo4(src: Uint8Array): Uint8Array {
+function padTo4(src: Uint8Array): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(Math.ceil(src.byteLength / 4) * 4);
   out.set(src);
   return out;

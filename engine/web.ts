@@ -1,5 +1,6 @@
 // The engine's portable surface (browsers, Deno, workers, Node): tensors, ops, autograd, optimisers.
 // Import from here (or the Node entry, index.ts): it also wires the ops into autograd.
+/// <reference types="@webgpu/types" preserve="true" />
 import { setGradOps } from './autograd.js';
 import { add } from './ops/elementwise.js';
 import { sumTo } from './ops/reduce.js';
@@ -23,5 +24,7 @@ export * from './ops/pool.js';
 export * from './optim.js';
 export * from './ops/conv.js';
 export { platform, setPlatform, webPlatform, type Platform, type TuneCache } from './platform.js';
-export { config } from './config.js';
+export { config, setOption } from './config.js';
+export * from './gradcheck.js';
+export { startProfile, stopProfile } from './profile.js';
 export { BufferUsage, ShaderStage, MapMode } from './gpu_flags.js';

@@ -4,83 +4,9 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as E from '../engine/index.js';
 import { useGpu } from './gpu.js';
+import { OPS, tolerance, unravel, type Arr, type BNCall, type BNCase, type Case, type OptimRun } from './portable/ops.js';
 
 useGpu();
-
-interface Arr {
-  shape: number[];
-  data: number[];
-}
-interface Params {
-  scalar?: number;
-  slope?: number;
-  lo?: number;
-  hi?: number;
-  axes?: number[] | null;
-  keepdim?: boolean;
-  axis?: number;
-  shape?: number[];
-  perm?: number[];
-  a?: number;
-  b?: number;
-  start?: number;
-  end?: number | null;
-  step?: number;
-  transA?: boolean;
-  transB?: boolean;
-  eps?: number;
-  stride?: number;
-  padding?: number;
-  /** conv2d: whether the case has a bias input */
-  bias?: boolean;
-  block?: number;
-  mode?: E.DepthSpaceMode;
-}
-interface Case {
-  name: string;
-  op: string;
-  params: Params;
-  inputs: Arr[];
-  out: Arr;
-  gradOut: Arr;
-  /** VJP per input; null where the input is not differentiable */
-  grads: (Arr | null)[];
-}
-
-/** One batchNorm sequence: two training calls, then eval with the updated running statistics. */
-interface BNCall {
-  out: Arr;
-  gradOut: Arr;
-  /** VJPs for x, then weight and bias when affine */
-  grads: Arr[];
-  runningMean?: Arr;
-  runningVar?: Arr;
-}
-interface BNCase {
-  name: string;
-  momentum: number;
-  eps: number;
-  affine: boolean;
-  x1: Arr;
-  x2: Arr;
-  x3: Arr;
-  weight: Arr | null;
-  bias: Arr | null;
-  runningMean0: Arr;
-  runningVar0: Arr;
-  train1: BNCall;
-  train2: BNCall;
-  eval: BNCall;
-}
-/** An optimiser run: parameter values after each step, given the stored gradients. */
-interface OptimRun {
-  name: string;
-  kind: 'Adam' | 'SGD';
-  config: { lr: number; betas?: [number, number]; eps?: number; momentum?: number; weightDecay?: number };
-  params: Arr[];
-  grads: Arr[][];
-  after: Arr[][];
-}
 
 function loadJson(file: string): any {
   return JSON.parse(readFileSync(new URL(`./fixtures/${file}`, import.meta.url), 'utf8'));
@@ -91,15 +17,6 @@ function load(file: string): Case[] {
 
 /** FIXTURE_STATS=1 logs each comparison's worst |diff| / tolerance (how much margin is left). */
 const STATS = !!process.env.FIXTURE_STATS;
-
-function unravel(i: number, shape: number[]): number[] {
-  const idx = shape.map(() => 0);
-  for (let d = shape.length - 1; d >= 0; d--) {
-    idx[d] = i % shape[d];
-    i = Math.floor(i / shape[d]);
-  }
-  return idx;
-}
 
 /** Shape and values within atol + rtol·|expected|; the message names the worst element. */
 function check(label: string, t: E.Tensor, values: Float32Array, ref: Arr, atol: number, rtol: number): void {
@@ -125,61 +42,6 @@ function check(label: string, t: E.Tensor, values: Float32Array, ref: Arr, atol:
         `(|diff| ${Math.abs(values[worst] - want[worst]).toExponential(2)}, atol ${atol}, rtol ${rtol})`;
   expect(worst, msg).toBe(-1);
 }
-
-type OpFn = (xs: E.Tensor[], p: Params) => E.Tensor;
-const axesOf = (p: Params) => p.axes ?? undefined;
-
-const OPS: Record<string, OpFn> = {
-  neg: ([x]) => E.neg(x),
-  abs: ([x]) => E.abs(x),
-  sqrt: ([x]) => E.sqrt(x),
-  exp: ([x]) => E.exp(x),
-  log: ([x]) => E.log(x),
-  square: ([x]) => E.square(x),
-  reciprocal: ([x]) => E.reciprocal(x),
-  relu: ([x]) => E.relu(x),
-  tanh: ([x]) => E.tanh(x),
-  sigmoid: ([x]) => E.sigmoid(x),
-  leakyRelu: ([x], p) => E.leakyRelu(x, p.slope),
-  clamp: ([x], p) => E.clamp(x, p.lo!, p.hi!),
-  add: ([a, b], p) => E.add(a, p.scalar ?? b),
-  sub: ([a, b], p) => E.sub(a, p.scalar ?? b),
-  mul: ([a, b], p) => E.mul(a, p.scalar ?? b),
-  div: ([a, b], p) => E.div(a, p.scalar ?? b),
-  maximum: ([a, b], p) => E.maximum(a, p.scalar ?? b),
-  minimum: ([a, b], p) => E.minimum(a, p.scalar ?? b),
-  pow: ([a, b], p) => E.pow(a, p.scalar ?? b),
-  where: ([c, a, b]) => E.where(c, a, b),
-
-  sum: ([x], p) => E.sum(x, axesOf(p), p.keepdim),
-  mean: ([x], p) => E.mean(x, axesOf(p), p.keepdim),
-  max: ([x], p) => E.max(x, axesOf(p), p.keepdim),
-  variance: ([x], p) => E.variance(x, axesOf(p), p.keepdim),
-  softmax: ([x], p) => E.softmax(x, p.axis),
-  logSoftmax: ([x], p) => E.logSoftmax(x, p.axis),
-  logsumexp: ([x], p) => E.logsumexp(x, p.axis, p.keepdim),
-  perSampleNorm: ([x]) => E.perSampleNorm(x),
-  normalizePerSample: ([x]) => E.normalizePerSample(x),
-
-  reshape: ([x], p) => E.reshape(x, p.shape!),
-  permute: ([x], p) => E.permute(x, p.perm!),
-  transpose: ([x], p) => E.transpose(x, p.a, p.b),
-  expand: ([x], p) => E.expand(x, p.shape!),
-  slice: ([x], p) => E.slice(x, p.axis!, p.start!, p.end ?? undefined, p.step),
-  concat: (xs, p) => E.concat(xs, p.axis!),
-  stack: (xs, p) => E.stack(xs, p.axis),
-
-  matmul: ([a, b], p) => E.matmul(a, b, { transA: p.transA, transB: p.transB }),
-
-  conv2d: ([x, w, b], p) => E.conv2d(x, w, p.bias ? b : null, { stride: p.stride, padding: p.padding }),
-
-  layerNorm: ([x, w, b], p) => E.layerNorm(x, [1, 2, 3], w, b, p.eps),
-  avgPool2x2: ([x]) => E.avgPool2x2(x),
-  upsampleNearest2x: ([x]) => E.upsampleNearest2x(x),
-  globalMeanPool: ([x]) => E.globalMeanPool(x),
-  depthToSpace: ([x], p) => E.depthToSpace(x, p.block!, p.mode),
-  spaceToDepth: ([x], p) => E.spaceToDepth(x, p.block!, p.mode),
-};
 
 /** Uploads the stored inputs, runs forward and the VJP with the stored upstream gradient, compares both. */
 async function runCase(c: Case, atol: number, rtol: number): Promise<void> {
@@ -209,11 +71,6 @@ async function runCase(c: Case, atol: number, rtol: number): Promise<void> {
   } finally {
     E.dispose(owned);
   }
-}
-
-/** atol/rtol for a case: float32 vs float64 reference, looser where long sums accumulate rounding. */
-function tolerance(c: Case): [number, number] {
-  return c.op === 'matmul' || c.op === 'conv2d' ? [5e-5, 1e-4] : [2e-5, 1e-4];
 }
 
 for (const [group, file] of [

@@ -64,12 +64,14 @@ const OP: Record<ConvDir, string> = { fwd: 'conv2d', dx: 'conv2dInputGrad', dw: 
 // did ~12 GFLOP per CPU-second of two cores against ~10 for 8x8; 16x16 was no better and took
 // 30 s to compile. Few rows (3 input channels) get 4x16 rather than idle rows, and one or two
 // rows (a grey-scale image's input gradient, a one-channel output) get 1x16 or 2x16 (1.5-1.7x
-// the 4x4 block there); small problems (tests, tiny layers) get 4x4, which compiles in a
-// fraction of the time.
+// the 4x4 block there); small problems (tests, tiny layers) get 4x4 (1x4, 2x4 for one or two
+// rows), which compiles in a fraction of the time: Chromium's SwiftShader took minutes over a
+// 16-wide block, long enough for the GPU watchdog to drop the device. The block never changes
+// an output's summation order, so every choice gives the same bits.
 const BIG_FLOPS = 2 ** 24;
 function block(rows: number, flops: number): ConvBlock {
+  if (flops < BIG_FLOPS) return { bo: Math.min(rows, 4) <= 2 ? rows : 4, bp: 4 };
   if (rows <= 2) return { bo: rows, bp: 16 };
-  if (flops < BIG_FLOPS) return { bo: 4, bp: 4 };
   if (rows <= 4) return { bo: 4, bp: 16 };
   return Math.ceil(rows / 12) * 12 <= rows * 1.05 ? { bo: 12, bp: 8 } : { bo: 8, bp: 8 };
 }
