@@ -100,8 +100,8 @@ function fixtureCritic(): A.Critic {
   return A.mlpCritic(c.layers.map((l: { W: Enc; b: Enc }) => ({ W: T(l.W), b: T(l.b) })));
 }
 
-async function gradsMatch(loss: E.Tensor, net: A.Critic, expected: Enc[]): Promise<string | null> {
-  const gs = E.grad(loss, net.parameters());
+/** Parameter gradients against PyTorch's (tolerance scaled by the largest: float32 cancellation). */
+async function gradsMatch(gs: E.Tensor[], expected: Enc[]): Promise<string | null> {
   const scale = Math.max(...expected.flatMap((e) => e.data.map(Math.abs)));
   for (let i = 0; i < gs.length; i++) {
     const m = await compare(`grad of parameter ${i}`, gs[i], expected[i], 5e-5 + 1e-5 * scale, 5e-4);
@@ -115,12 +115,19 @@ async function wganAlpStep(): Promise<string | null> {
   const c = fx.wganAlp.find((x: { critic: string }) => x.critic === 'mlp');
   const net = fixtureCritic();
   const d = fx.data;
-  const s = A.wganAlpCriticLoss(net, T(d.real), T(d.fake), { clip: c.clip, r0: T(d.r0), epsValues: T(d.eps) });
-  return (
-    (await compare('loss', E.reshape(s.loss, [1]), { shape: [1], data: c.loss.data }, 1e-4, 5e-4)) ??
-    (await compare('penalty', E.reshape(s.penalty.loss, [1]), { shape: [1], data: c.penalty.data }, 1e-4, 5e-4)) ??
-    (await gradsMatch(s.loss, net, c.paramGrads))
-  );
+  const r = E.tidy(() => {
+    const s = A.wganAlpCriticLoss(net, T(d.real), T(d.fake), { clip: c.clip, r0: T(d.r0), epsValues: T(d.eps) });
+    return { loss: s.loss, penalty: s.penalty.loss, grads: E.grad(s.loss, net.parameters()) };
+  });
+  try {
+    return (
+      (await compare('loss', r.loss, { shape: [], data: c.loss.data }, 1e-4, 5e-4)) ??
+      (await compare('penalty', r.penalty, { shape: [], data: c.penalty.data }, 1e-4, 5e-4)) ??
+      (await gradsMatch(r.grads, c.paramGrads))
+    );
+  } finally {
+    E.dispose([r, net.parameters()]);
+  }
 }
 
 async function wganGpStep(): Promise<string | null> {
@@ -128,12 +135,19 @@ async function wganGpStep(): Promise<string | null> {
   const c = fx.gradientPenalty.find((x: { critic: string; norm: string }) => x.critic === 'mlp' && x.norm === 'l2');
   const net = fixtureCritic();
   const d = fx.data;
-  const p = A.gradientNormPenalty(net, T(d.real), T(d.fake), { norm: c.norm, g: c.g, lambda: c.lambda, u: T(d.u) });
-  return (
-    (await compare('gradient norm', p.gradNorm, c.gradNorm, 2e-5, 2e-4)) ??
-    (await compare('penalty', E.reshape(p.loss, [1]), { shape: [1], data: c.loss.data }, 1e-4, 5e-4)) ??
-    (await gradsMatch(p.loss, net, c.paramGrads))
-  );
+  const r = E.tidy(() => {
+    const p = A.gradientNormPenalty(net, T(d.real), T(d.fake), { norm: c.norm, g: c.g, lambda: c.lambda, u: T(d.u) });
+    return { gradNorm: p.gradNorm, loss: p.loss, grads: E.grad(p.loss, net.parameters()) };
+  });
+  try {
+    return (
+      (await compare('gradient norm', r.gradNorm, c.gradNorm, 2e-5, 2e-4)) ??
+      (await compare('penalty', r.loss, { shape: [], data: c.loss.data }, 1e-4, 5e-4)) ??
+      (await gradsMatch(r.grads, c.paramGrads))
+    );
+  } finally {
+    E.dispose([r, net.parameters()]);
+  }
 }
 
 /** The same matmul and conv outputs under every variant: identical bits, as on Dawn. */
@@ -188,7 +202,7 @@ async function adamTrains(): Promise<string | null> {
   const net = new MLP([2, 16, 16, 1]);
   const opt = new E.Adam(net.parameters(), { lr: 1e-2 });
   const x = E.randUniform([64, 2], -1, 1);
-  const y = E.sum(E.square(x), 1, true);
+  const y = E.tidy(() => E.sum(E.square(x), 1, true));
   const losses: number[] = [];
   for (let i = 0; i < 40; i++) {
     const loss = E.tidy(() => {
@@ -210,7 +224,9 @@ async function checkpointRoundTrip(): Promise<string | null> {
   E.manualSeed(2);
   const a = new MLP([2, 8, 1]);
   const opt = new E.Adam(a.parameters(), { lr: 1e-3 });
-  opt.step(a.parameters().map((p) => E.onesLike(p)));
+  const ones = a.parameters().map((p) => E.onesLike(p));
+  opt.step(ones);
+  E.dispose(ones);
   const bytes = await encodeCheckpoint({ modules: { m: a }, optimizers: { m: opt }, step: 1 });
   E.manualSeed(3);
   const b = new MLP([2, 8, 1]);
@@ -232,8 +248,11 @@ export async function runPortableSuite(initSource?: E.GpuSource, onResult?: (r: 
   const run = async (group: string, name: string, check: Check) => {
     let r: CheckResult;
     try {
-      const problem = await check();
+      const live = E.memoryStats().liveBuffers;
+      let problem = await check();
       await E.sync();
+      const leaked = E.memoryStats().liveBuffers - live;
+      if (!problem && leaked > 0) problem = `${leaked} GPU buffer(s) left allocated`;
       r = { group, name, ok: !problem, ...(problem ? { detail: problem } : {}) };
     } catch (e) {
       r = { group, name, ok: false, detail: (e as Error).message.split('\n').slice(0, 4).join(' | ') };
