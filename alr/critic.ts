@@ -11,6 +11,12 @@ export interface Critic {
    * Absent means the critic has no running statistics, so the pass needs no special care.
    */
   withoutStatUpdates?<T>(fn: () => T): T;
+  /**
+   * True when a forward pass normalises with its batch's statistics (batch norm in training
+   * mode), so a sample's score depends on the rest of the batch: D(real) is then not a slice of
+   * D([real; fake]). Absent means false.
+   */
+  readonly batchDependent?: boolean;
 }
 
 /**

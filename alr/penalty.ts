@@ -44,7 +44,7 @@ export interface PenaltyOptions extends SearchOptions {
 
 /** Scalars for logging, left on the GPU (read them through a Monitor). */
 export interface AlpMonitors {
-  /** #{i : alp_i > 0}, between 0 and the batch size */
+  /** #{i : ratio_i > K}, between 0 and the batch size, whatever the penalty form */
   violations: Tensor;
   ratioMean: Tensor;
   ratioStd: Tensor;
@@ -142,7 +142,9 @@ export function adversarialLipschitzPenalty(critic: Critic, x: Tensor, opts: Pen
     const a = detach(alp);
     const q = detach(ratio);
     return {
-      violations: sum(positive(a)),
+      // a violation is a quotient above K: the two-sided form's alp = |ratio - K| is > 0 for
+      // almost every sample, and counting it would feed a λ controller a constant 100%
+      violations: sum(positive(sub(q, K))),
       ratioMean: mean(q),
       ratioStd: std(q),
       alpMean: mean(a),

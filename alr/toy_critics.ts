@@ -51,6 +51,7 @@ export function mlpCritic(layers: DenseLayer[], opts: { batchNorm?: boolean; nor
   const critic: MlpCritic = {
     layers,
     norms,
+    batchDependent: norms !== null,
     statUpdates: 0,
     forward(x: Tensor): Tensor {
       let h = x.rank === 2 ? x : flatten(x);

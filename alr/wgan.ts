@@ -53,6 +53,12 @@ export function wganAlpCriticLoss(
   checkPenaltyOptions(caller, o);
   // checked on the shape of concat(real, fake) before it is made: a bad option allocates nothing
   checkSearchOptions(caller, { shape: [real.shape[0] + fake.shape[0], ...real.shape.slice(1)], rank: real.rank }, o);
+  if (opts.sharedForward && critic.batchDependent) {
+    throw new Error(
+      `${caller}: sharedForward needs a critic whose samples are independent; this one normalises with batch statistics ` +
+        '(batch norm in training mode), so D(real) would be a slice of D([real; fake]) under different statistics. Drop sharedForward.',
+    );
+  }
   const x = concat([detach(real), detach(fake)], 0);
 
   const B = real.shape[0];

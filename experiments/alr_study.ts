@@ -20,7 +20,7 @@ import { schemePenalty, WarmStart, type SearchScheme } from '../alr/schemes.js';
 import {
   defaultSettings, groundTruth, groundTruthSummary, markdownTable, runSetting, type GroundTruth, type SettingResult,
 } from '../alr/study.js';
-import { asCritic } from './common/models.js';
+import { asCritic } from '../nn/index.js';
 import { toySampler, TOY_DATASETS, type ToyDataset } from './common/toy_data.js';
 import { exactW1 } from './common/toy_metrics.js';
 import { stopIfNonFinite } from './common/guard.js';

@@ -34,7 +34,7 @@ import {
   adversarialLipschitzPenalty, criticStepMonitors, gradNormAtInterpolates, Monitor, uniformEps, wganAlpCriticLoss,
   wganGeneratorLoss, wganGpCriticLoss,
 } from '../alr/index.js';
-import { asCritic } from './common/models.js';
+import { asCritic } from '../nn/index.js';
 import { imageGrid, lines, savePng, saveSamples } from './common/plot.js';
 import { ensureDir, intArg, main, memoryFields, Metrics, numArg, program, Progress, writeJson } from './common/run.js';
 import { metadataJson, requireFinite, resumeStep, stopIfNonFinite } from './common/guard.js';

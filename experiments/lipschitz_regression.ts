@@ -16,7 +16,7 @@ import * as E from '../engine/index.js';
 import { Adam } from '../engine/optim.js';
 import { lipschitzRegressor, loadCheckpoint, saveCheckpoint, type MLP } from '../nn/index.js';
 import { adversarialLipschitzPenalty, auxiliaryPass, gradientNorm, uniformEps } from '../alr/index.js';
-import { asCritic } from './common/models.js';
+import { asCritic } from '../nn/index.js';
 import { contactSheet, heatmap, savePng } from './common/plot.js';
 import { ensureDir, intArg, main, Metrics, numArg, program, Progress, writeJson } from './common/run.js';
 import { resumeStep } from './common/guard.js';

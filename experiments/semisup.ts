@@ -21,7 +21,7 @@ import * as E from '../engine/index.js';
 import { Adam } from '../engine/optim.js';
 import { ConvClassifier, loadCheckpoint, saveCheckpoint, type ConvClassifierOptions } from '../nn/index.js';
 import { adversarialLipschitzPenalty, Monitor, SEMI_SUPERVISED_ALR, VAT_BASELINE, type PenaltyOptions } from '../alr/index.js';
-import { asCritic } from './common/models.js';
+import { asCritic } from '../nn/index.js';
 import { lines, savePng } from './common/plot.js';
 import { ensureDir, intArg, main, Metrics, numArg, program, Progress, writeJson } from './common/run.js';
 import { metadataJson, resumeStep, stopIfNonFinite } from './common/guard.js';

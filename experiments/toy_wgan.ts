@@ -24,7 +24,7 @@ import {
   wganGpCriticLoss,
   type Critic,
 } from '../alr/index.js';
-import { asCritic } from './common/models.js';
+import { asCritic } from '../nn/index.js';
 import { toySampler, TOY_DATASETS, type ToyDataset } from './common/toy_data.js';
 import { exactW1, modeCoverage } from './common/toy_metrics.js';
 import { lines, savePng, saveSamples, scatter } from './common/plot.js';

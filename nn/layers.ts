@@ -142,7 +142,7 @@ export interface BatchNormOptions {
  * statistics (biased variance) and updates running_mean/running_var (unbiased variance), except
  * inside withoutStatUpdates(); eval mode uses the running statistics.
  */
-class BatchNorm extends Module {
+export abstract class BatchNorm extends Module {
   readonly eps: number;
   readonly momentum: number;
   constructor(

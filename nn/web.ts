@@ -8,5 +8,6 @@ export * from './spectral.js';
 export * from './wgan.js';
 export * from './toy.js';
 export * from './classifier.js';
+export * from './critic.js';
 export * from './safetensors.js';
 export * from './checkpoint.js';

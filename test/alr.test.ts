@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import * as E from '../engine/index.js';
 import * as A from '../alr/index.js';
+import * as nn from '../nn/index.js';
 import { expectClose, expectGrad, useGpu } from './gpu.js';
 
 useGpu();
@@ -53,6 +54,45 @@ describe('adversarial search (eq. 16)', () => {
     // k = 0 (a random direction) underestimates the constant
     const r0 = A.adversarialLipschitzPenalty(net, x, { k: 0 });
     expect(await E.mean(r0.ratio).item()).toBeLessThan(norm(w) * 0.9);
+  });
+
+  it('a violation is a quotient above K in every penalty form (two-sided: no sample counted when all are below K)', async () => {
+    E.manualSeed(4);
+    const w = [0.3, -0.2, 0.1, 0.25]; // |w| ≈ 0.45: every quotient is below K = 1
+    const net = linearCritic(w);
+    const x = E.randUniform([16, 4], -1, 1);
+    for (const form of A.PENALTY_FORMS.filter((f) => f !== 'linear')) {
+      const res = A.adversarialLipschitzPenalty(net, x, { k: 1, K: 1, lambda: 1, form });
+      expect(Math.max(...(await res.ratio.toFloat32())), form).toBeLessThan(1);
+      expect(await res.monitors.violations.item(), form).toBe(0);
+      // the two-sided form still penalises (it pulls the quotient up to K); the others do not
+      expect((await res.loss.item()) > 0, form).toBe(form === 'two-sided');
+    }
+    // and above K every sample counts, in every form
+    const steep = linearCritic([2, 1, 0, 0]);
+    for (const form of A.PENALTY_FORMS.filter((f) => f !== 'linear')) {
+      expect(await A.adversarialLipschitzPenalty(steep, x, { k: 1, K: 1, form }).monitors.violations.item(), form).toBe(16);
+    }
+  });
+
+  it('sharedForward is refused for critics with batch statistics (before anything is allocated), accepted otherwise', async () => {
+    const real = E.randUniform([4, 2], -1, 1);
+    const fake = E.randUniform([4, 2], -1, 1);
+    const bn = A.mlpCritic(A.randomDenseLayers([2, 8, 1], 3), { batchNorm: true });
+    const live = E.memoryStats().liveBuffers;
+    expect(() => A.wganAlpCriticLoss(bn, real, fake, { sharedForward: true })).toThrow(/wganAlpCriticLoss: sharedForward needs a critic whose samples are independent/);
+    expect(E.memoryStats().liveBuffers).toBe(live);
+    // an nn Module: batch norm in training mode couples the samples; in eval mode it does not
+    const net = new nn.Sequential(new nn.Linear(2, 8), new nn.BatchNorm1d(8), new nn.ReLU(), new nn.Linear(8, 1));
+    const critic = nn.asCritic(net);
+    expect(critic.batchDependent).toBe(true);
+    expect(() => A.wganAlpCriticLoss(critic, real, fake, { sharedForward: true })).toThrow(/sharedForward needs/);
+    net.eval();
+    expect(critic.batchDependent).toBe(false);
+    const s = A.wganAlpCriticLoss(critic, real, fake, { sharedForward: true });
+    expect(Number.isFinite(await s.loss.item())).toBe(true);
+    const plain = A.wganAlpCriticLoss(A.mlpCritic(A.randomDenseLayers([2, 8, 1], 3)), real, fake, { sharedForward: true });
+    expect(Number.isFinite(await plain.loss.item())).toBe(true);
   });
 
   it('more power iterations find larger quotients on a nonlinear critic', async () => {

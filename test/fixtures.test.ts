@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as E from '../engine/index.js';
-import { useGpu } from './gpu.js';
+import { expectClose, expectGrad, expectGradGrad, useGpu } from './gpu.js';
 import { OPS, tolerance, unravel, type Arr, type BNCall, type BNCase, type Case, type OptimRun } from './portable/ops.js';
 
 useGpu();
@@ -147,11 +147,27 @@ describe('batchNorm vs PyTorch (F.batch_norm: two training calls, then eval)', (
   }
 });
 
-describe('pool shape limits', () => {
-  it('avgPool2x2 rejects odd H or W (the fixtures cover even sizes only)', () => {
-    const x = E.zeros([2, 3, 7, 9]);
-    expect(() => E.avgPool2x2(x)).toThrow(/avgPool2x2: H and W must be even, got \[2, 3, 7, 9\]/);
-    x.dispose();
+describe('avgPool2x2 on odd sizes (PyTorch floors: the last row / column is dropped)', () => {
+  it('5x7 -> 2x3 against a host reference; gradient and second derivative by finite differences', async () => {
+    E.manualSeed(9);
+    const x = E.randNormal([2, 3, 5, 7]);
+    const y = E.avgPool2x2(x);
+    expect([...y.shape]).toEqual([2, 3, 2, 3]);
+    const xv = await x.toFloat32();
+    const want: number[] = [];
+    for (let nc = 0; nc < 6; nc++) {
+      for (let i = 0; i < 2; i++) {
+        for (let j = 0; j < 3; j++) {
+          const at = (a: number, b: number) => xv[nc * 35 + a * 7 + b];
+          want.push((at(2 * i, 2 * j) + at(2 * i, 2 * j + 1) + at(2 * i + 1, 2 * j) + at(2 * i + 1, 2 * j + 1)) / 4);
+        }
+      }
+    }
+    expectClose(await y.toFloat32(), want, 1e-6, 1e-6);
+    await expectGrad((a) => E.avgPool2x2(a), [x]);
+    await expectGradGrad((a) => E.avgPool2x2(E.square(a)), [x], { maxElements: 16 });
+    expect(() => E.avgPool2x2(E.zeros([1, 1, 1, 4]))).toThrow(/avgPool2x2: H and W must be at least 2, got \[1, 1, 1, 4\]/);
+    E.dispose([x, y]);
   });
 });
 

@@ -7,7 +7,7 @@ import * as E from '../engine/index.js';
 import { Adam } from '../engine/optim.js';
 import { toyCritic, toyGenerator } from '../nn/index.js';
 import { Monitor, criticStepMonitors, uniformEps, wganAlpCriticLoss, wganGeneratorLoss } from '../alr/index.js';
-import { asCritic } from '../experiments/common/models.js';
+import { asCritic } from '../nn/index.js';
 import { useGpu } from './gpu.js';
 
 useGpu();

@@ -7,6 +7,7 @@ import { dispatch, Params, type Kernel } from '../runtime.js';
 import { depthSpaceWGSL, maxPoolWGSL, pool2x2WGSL, upsample2xWGSL } from '../../shaders/pool.js';
 import { checkF32, groups1d } from './map.js';
 import { mean } from './reduce.js';
+import { slice } from './shape.js';
 
 function check4(op: string, x: Tensor): void {
   checkF32(op, x);
@@ -65,11 +66,18 @@ export function maxPool2x2(x: Tensor): Tensor {
   return maxPoolSelect(x, x);
 }
 
-/** 2x2 mean pooling with stride 2; H and W must be even. */
+/**
+ * 2x2 mean pooling with stride 2. An odd H or W drops its last row or column first, as PyTorch's
+ * avg_pool2d(x, 2) does (5x7 -> 2x3): a slice, so the dropped entries get zero gradient and every
+ * order of derivative stays available.
+ */
 export function avgPool2x2(x: Tensor): Tensor {
   check4('avgPool2x2', x);
-  if (x.shape[2] % 2 || x.shape[3] % 2) throw new Error(`avgPool2x2: H and W must be even, got ${shapeStr(x.shape)}`);
-  return pool2x2(x, 0.25);
+  const [, , h, w] = x.shape;
+  if (h % 2 === 0 && w % 2 === 0) return pool2x2(x, 0.25);
+  if (h < 2 || w < 2) throw new Error(`avgPool2x2: H and W must be at least 2, got ${shapeStr(x.shape)}`);
+  // the slices are intermediates like any composite op's: the enclosing tidy() releases them
+  return pool2x2(slice(slice(x, 2, 0, h - (h % 2)), 3, 0, w - (w % 2)), 0.25);
 }
 
 /**
