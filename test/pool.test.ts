@@ -124,7 +124,8 @@ describe('pooling', () => {
   });
 
   it('rejects bad shapes with the op and shape', () => {
-    expect(() => E.avgPool2x2(E.zeros([1, 1, 3, 4]))).toThrow(/avgPool2x2: H and W must be even, got \[1, 1, 3, 4\]/);
+    expect(E.avgPool2x2(E.zeros([1, 1, 3, 4])).shape).toEqual([1, 1, 1, 2]); // odd H floors, as in PyTorch
+    expect(() => E.avgPool2x2(E.zeros([1, 1, 1, 4]))).toThrow(/avgPool2x2: H and W must be at least 2, got \[1, 1, 1, 4\]/);
     expect(() => E.avgPool2x2(E.zeros([4, 4]))).toThrow(/avgPool2x2: expected an NCHW input of rank 4, got \[4, 4\]/);
     expect(() => E.depthToSpace(E.zeros([1, 6, 2, 2]), 2)).toThrow(/depthToSpace: channels 6 of \[1, 6, 2, 2\] are not divisible by block² = 4/);
     expect(() => E.spaceToDepth(E.zeros([1, 1, 3, 4]), 2)).toThrow(/spaceToDepth: H and W of \[1, 1, 3, 4\] must be divisible by the block 2/);

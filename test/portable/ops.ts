@@ -164,3 +164,27 @@ export function unravel(i: number, shape: readonly number[]): number[] {
 export function tolerance(c: Case): [number, number] {
   return c.op === 'matmul' || c.op === 'conv2d' ? [5e-5, 1e-4] : [2e-5, 1e-4];
 }
+
+/** An optimiser run from optim.json replayed with its stored gradients: the first mismatch, or null. */
+export async function optimRun(run: OptimRun): Promise<string | null> {
+  const params = run.params.map((a) => E.tensor(a.data, a.shape));
+  const { lr, betas, eps, momentum, weightDecay } = run.config;
+  const opt = run.kind === 'Adam' ? new E.Adam(params, { lr, betas, eps, weightDecay }) : new E.SGD(params, { lr, momentum, weightDecay });
+  try {
+    for (let k = 0; k < run.grads.length; k++) {
+      const gs = run.grads[k].map((a) => E.tensor(a.data, a.shape));
+      opt.step(gs);
+      E.dispose(gs);
+      for (let i = 0; i < params.length; i++) {
+        // Adam moves each value by ~lr per step: atol well below that catches a wrong update
+        const m = mismatch(`step ${k + 1}, param ${i}`, params[i].shape, await params[i].toFloat32(), run.after[k][i], 1e-6, 1e-5);
+        if (m) return m;
+      }
+    }
+    return null;
+  } finally {
+    opt.dispose();
+    E.dispose(params);
+  }
+}
+

@@ -10,7 +10,7 @@ import * as E from '../../engine/web.js';
 import { MLP, encodeCheckpoint, loadCheckpointBytes } from '../../nn/web.js';
 import * as A from '../../alr/index.js';
 import { exerciseOps } from './exercise.js';
-import { mismatch, OPS, tolerance, type Arr, type Case, type OptimRun } from './ops.js';
+import { mismatch, OPS, optimRun, tolerance, type Arr, type Case, type OptimRun } from './ops.js';
 import elementwise from '../fixtures/elementwise.json';
 import reduce from '../fixtures/reduce.json';
 import shape from '../fixtures/shape.json';
@@ -68,27 +68,6 @@ async function fixtureCase(c: Case): Promise<string | null> {
     return problems.filter(Boolean).join('; ') || null;
   } finally {
     E.dispose([xs, y, gs]);
-  }
-}
-
-async function optimRun(run: OptimRun): Promise<string | null> {
-  const params = run.params.map((a) => E.tensor(a.data, a.shape));
-  const { lr, betas, eps, momentum, weightDecay } = run.config;
-  const opt = run.kind === 'Adam' ? new E.Adam(params, { lr, betas, eps, weightDecay }) : new E.SGD(params, { lr, momentum, weightDecay });
-  try {
-    for (let k = 0; k < run.grads.length; k++) {
-      const gs = run.grads[k].map((a) => E.tensor(a.data, a.shape));
-      opt.step(gs);
-      E.dispose(gs);
-      for (let i = 0; i < params.length; i++) {
-        const m = await compare(`step ${k + 1}, param ${i}`, params[i], run.after[k][i], 1e-6, 1e-5);
-        if (m) return m;
-      }
-    }
-    return null;
-  } finally {
-    opt.dispose();
-    E.dispose(params);
   }
 }
 
