@@ -98,10 +98,12 @@ export class Adam {
   readonly betas: [number, number];
   readonly eps: number;
   readonly weightDecay: number;
+  /** AdamW: weight decay shrinks the parameters directly instead of adding to the gradient */
+  protected readonly decoupled: boolean = false;
   private disposed = false;
 
   constructor(params: Tensor[], opts: AdamOptions = {}) {
-    this.params = checkParams('Adam', params);
+    this.params = checkParams(new.target.name, params);
     this.lrValue = checkLr('Adam', opts.lr ?? 1e-3);
     const [b1, b2] = opts.betas ?? [0.9, 0.999];
     for (const [i, b] of [b1, b2].entries()) {
@@ -147,7 +149,7 @@ export class Adam {
       let end = 0;
       for (const l of group) (starts.push(end), (end += Math.ceil(l.count / WG) * WG));
       const u = new Params()
-        .f32(stepSize, b1, b2, this.eps, this.weightDecay, sqrtBc2)
+        .f32(stepSize, b1, b2, this.eps, this.decoupled ? 0 : this.weightDecay, sqrtBc2, this.decoupled ? 1 - this.lrValue * this.weightDecay : 1)
         .dims8(starts)
         .dims8(group.map((l) => l.count));
       dispatch(k, group.flatMap((l) => l.bindings), u, groups1d(end));
@@ -190,12 +192,46 @@ export class Adam {
     this.t = s.step;
   }
 
+  /** The state a checkpoint stores, named as torch.optim's state_dict names it. */
+  checkpointState(): OptimizerState {
+    const s = this.state();
+    return { step: s.step, slots: { exp_avg: s.m, exp_avg_sq: s.v } };
+  }
+
+  restoreState(step: number, slots: Record<string, Float32Array[]>): void {
+    this.loadState({ step, m: slots.exp_avg, v: slots.exp_avg_sq });
+  }
+
   /** Releases the moment tensors. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     for (const t of [...this.m, ...this.v]) t.dispose();
   }
+}
+
+/**
+ * AdamW (torch.optim.AdamW): p ← p·(1 − lr·weightDecay), then the Adam update without the decay
+ * term in the gradient. weightDecay defaults to 1e-2, as in PyTorch.
+ */
+export class AdamW extends Adam {
+  protected override readonly decoupled = true;
+  constructor(params: Tensor[], opts: AdamOptions = {}) {
+    super(params, { ...opts, weightDecay: opts.weightDecay ?? 1e-2 });
+  }
+}
+
+/** What a checkpoint stores of an optimiser: its step count and per-parameter state tensors. */
+export interface OptimizerState {
+  step: number;
+  /** slot name (e.g. 'exp_avg') -> one live tensor per parameter (owned by the optimiser) */
+  slots: Record<string, Tensor[]>;
+}
+
+/** An optimiser that checkpoints can save and restore (Adam, AdamW, SGD). */
+export interface Checkpointable {
+  checkpointState(): OptimizerState;
+  restoreState(step: number, slots: Record<string, Float32Array[]>): void;
 }
 
 export interface SGDOptions {
@@ -242,6 +278,26 @@ export class SGD {
       dispatch(k, bindings, u, groups);
     });
     this.steps++;
+  }
+
+  checkpointState(): OptimizerState {
+    if (this.disposed) throw new Error('SGD.checkpointState: the optimiser was disposed');
+    return { step: this.steps, slots: this.bufs ? { momentum_buffer: [...this.bufs] } : {} };
+  }
+
+  /** Restores step count and momentum buffers (so a resumed run continues exactly). */
+  restoreState(step: number, slots: Record<string, Float32Array[]>): void {
+    if (this.disposed) throw new Error('SGD.restoreState: the optimiser was disposed');
+    if (!Number.isInteger(step) || step < 0) throw new Error(`SGD.restoreState: step must be an integer >= 0, got ${step}`);
+    if (this.bufs) {
+      const arrs = slots.momentum_buffer;
+      if (!arrs || arrs.length !== this.params.length) throw new Error(`SGD.restoreState: momentum_buffer has ${arrs?.length} arrays for ${this.params.length} parameters`);
+      arrs.forEach((a, i) => {
+        if (a.length !== this.params[i].size) throw new Error(`SGD.restoreState: momentum_buffer[${i}] has ${a.length} values, parameter ${i} has ${this.params[i].size}`);
+      });
+      this.bufs.forEach((b, i) => upload(b.binding('SGD.restoreState').buffer, Float32Array.from(arrs[i])));
+    }
+    this.steps = step;
   }
 
   dispose(): void {

@@ -22,6 +22,7 @@ export * from './ops/matmul.js';
 export * from './ops/norm.js';
 export * from './ops/pool.js';
 export * from './optim.js';
+export * from './schedule.js';
 export * from './ops/conv.js';
 export { platform, setPlatform, webPlatform, type Platform, type TuneCache } from './platform.js';
 export { config, setOption } from './config.js';

@@ -216,6 +216,8 @@ export async function runMargin(pen: Penalty, seed: number, o: MarginOptions, pi
   }
   const finalLoss = lossT ? await lossT.item() : NaN;
   lossT?.dispose();
+  // one readback per run (these runs are short): a diverged one is reported, not tabulated
+  if (!Number.isFinite(finalLoss)) throw new Error(`margins: training diverged: the loss is ${finalLoss} after ${o.iters} iterations (seed ${seed}); try a smaller --lr or --lambda`);
   X.dispose();
   Y.dispose();
 

@@ -3,14 +3,14 @@
 // Portable: encodeCheckpoint gives the bytes and restoreCheckpoint takes them (a browser can keep
 // them in IndexedDB or offer a download); checkpoint_file.ts saves and loads files under Node.
 // Restoring checks every name, shape, dtype, value and metadata entry before touching any state.
-import { assign, getRngState, setRngState, tensor, type Adam, type Tensor } from '../engine/web.js';
+import { assign, getRngState, setRngState, tensor, type Checkpointable, type Tensor } from '../engine/web.js';
 import { decodeSafetensors, encodeSafetensors, type StTensor } from './safetensors.js';
 import type { Module } from './module.js';
 
 export const CHECKPOINT_FORMAT = 'alr-webgpu-checkpoint/1';
 
 export interface OptimizerEntry {
-  optimizer: Adam;
+  optimizer: Checkpointable;
   /** names of the optimiser's parameters in the order it was built with */
   paramNames: string[];
 }
@@ -19,10 +19,11 @@ export interface CheckpointParts {
   /** one module (names unprefixed) or several keyed by a prefix ('G' → 'G.linear.weight') */
   modules: Module | Record<string, Module>;
   /**
-   * Adam optimisers. A bare Adam under key K is taken to be built from modules[K].parameters()
-   * (or the single module's, key ignored); pass { optimizer, paramNames } otherwise.
+   * Optimisers (Adam, AdamW, SGD). A bare optimiser under key K is taken to be built from
+   * modules[K].parameters() (or the single module's, key ignored); pass { optimizer, paramNames }
+   * otherwise. Their state is stored as optim.K.<param>.<slot> (exp_avg, exp_avg_sq, momentum_buffer).
    */
-  optimizers?: Record<string, Adam | OptimizerEntry>;
+  optimizers?: Record<string, Checkpointable | OptimizerEntry>;
 }
 
 export interface SaveOptions extends CheckpointParts {
@@ -88,7 +89,7 @@ function optimizerEntries(parts: CheckpointParts): [string, OptimizerEntry][] {
   });
 }
 
-const momentNames = (key: string, p: string) => [`optim.${key}.${p}.exp_avg`, `optim.${key}.${p}.exp_avg_sq`];
+const slotName = (key: string, param: string, slot: string) => `optim.${key}.${param}.${slot}`;
 
 /**
  * Modules, optimiser state, step and RNG state as safetensors bytes. Refuses non-finite values
@@ -104,15 +105,14 @@ export async function encodeCheckpoint(opts: SaveOptions, path = 'checkpoint'): 
     metadata['rng.counter'] = String(s.counter);
   }
   for (const [k, { optimizer, paramNames }] of optimizerEntries(opts)) {
-    const st = optimizer.state();
-    if (st.m.length !== paramNames.length) {
-      throw new Error(`saveCheckpoint: optimizer '${k}' has ${st.m.length} parameters but ${paramNames.length} names were given`);
+    const st = optimizer.checkpointState();
+    for (const [slot, ts] of Object.entries(st.slots)) {
+      if (ts.length !== paramNames.length) {
+        throw new Error(`saveCheckpoint: optimizer '${k}' has ${ts.length} parameters but ${paramNames.length} names were given`);
+      }
+      paramNames.forEach((p, i) => entries.push([slotName(k, p, slot), ts[i]]));
     }
     metadata[`optim.${k}.step`] = String(st.step);
-    paramNames.forEach((p, i) => {
-      const [a, b] = momentNames(k, p);
-      entries.push([a, st.m[i]], [b, st.v[i]]);
-    });
   }
   const seen = new Set<string>();
   const out: [string, StTensor][] = [];
@@ -148,10 +148,9 @@ export function restoreCheckpoint(
   for (const [n, t] of moduleEntries(opts)) want.set(n, t.shape);
   const optim = optimizerEntries(opts);
   for (const [k, { paramNames, optimizer }] of optim) {
-    const st = optimizer.state();
-    paramNames.forEach((p, i) => {
-      for (const n of momentNames(k, p)) want.set(n, st.m[i].shape);
-    });
+    for (const [slot, ts] of Object.entries(optimizer.checkpointState().slots)) {
+      paramNames.forEach((p, i) => want.set(slotName(k, p, slot), ts[i].shape));
+    }
   }
   const problems: string[] = [];
   for (const [n, shape] of want) {
@@ -179,14 +178,11 @@ export function restoreCheckpoint(
     src.dispose();
   }
   optim.forEach(([k, { optimizer, paramNames }], i) => {
-    const m: Float32Array[] = [];
-    const v: Float32Array[] = [];
-    for (const p of paramNames) {
-      const [a, b] = momentNames(k, p);
-      m.push(tensors.get(a)!.data as Float32Array);
-      v.push(tensors.get(b)!.data as Float32Array);
+    const slots: Record<string, Float32Array[]> = {};
+    for (const slot of Object.keys(optimizer.checkpointState().slots)) {
+      slots[slot] = paramNames.map((p) => tensors.get(slotName(k, p, slot))!.data as Float32Array);
     }
-    optimizer.loadState({ step: optimSteps[i], m, v });
+    optimizer.restoreState(optimSteps[i], slots);
   });
   if (rng) setRngState(rng);
   return { step, metadata };

@@ -5,7 +5,8 @@ import { dimAt, flatIndex, mainSignature, WG } from './common.js';
 const arr = (vec: boolean) => (vec ? 'array<vec4<f32>>' : 'array<f32>');
 
 /**
- * Adam (PyTorch semantics, L2 weight decay added to the gradient) over `count` tensors in one
+ * Adam (PyTorch semantics, L2 weight decay added to the gradient; AdamW's decoupled decay as a
+ * factor `keep` = 1 - lr·wd applied to p first, 1 otherwise) over `count` tensors in one
  * dispatch (a dispatch costs ~25 µs on lavapipe; a model has dozens of small tensors):
  * m = b1·m + (1-b1)·g; v = b2·v + (1-b2)·g²; p -= step_size · m / (sqrt(v) / sqrt_bc2 + eps),
  * with step_size = lr / (1 - b1^t) and sqrt_bc2 = sqrt(1 - b2^t) from the host. Tensor j binds
@@ -33,11 +34,13 @@ export function adamWGSL(vec: boolean, count = 1): string {
   }`;
   const chain = ts.map((j) => (j + 1 < count ? `if (first < ${at('starts', j + 1)}) ${branch(j)}` : branch(j))).join(' else ');
   if (count > 8) throw new Error(`adam: at most 8 tensors per dispatch, got ${count}`);
-  return `struct Params { step_size: f32, b1: f32, b2: f32, eps: f32, wd: f32, sqrt_bc2: f32, starts: array<vec4<u32>, 2>, counts: array<vec4<u32>, 2> }
+  return `struct Params { step_size: f32, b1: f32, b2: f32, eps: f32, wd: f32, sqrt_bc2: f32, keep: f32, starts: array<vec4<u32>, 2>, counts: array<vec4<u32>, 2> }
 @group(0) @binding(0) var<uniform> u: Params;
 ${bindings.join('\n')}
 struct Moments { p: ${T}, m: ${T}, v: ${T} }
-fn adam(p: ${T}, g0: ${T}, m: ${T}, v: ${T}) -> Moments {
+fn adam(p0: ${T}, g0: ${T}, m: ${T}, v: ${T}) -> Moments {
+  var p = p0;
+  if (u.keep != 1.0) { p = p0 * u.keep; }
   var g = g0;
   if (u.wd != 0.0) { g += u.wd * p; }
   let mi = u.b1 * m + (1.0 - u.b1) * g;
