@@ -1,5 +1,5 @@
-// Training checkpoints in safetensors: model parameters and buffers, Adam moments per parameter
-// name, and (as metadata) the step counter, each optimiser's step and the engine RNG state.
+// Training checkpoints in safetensors: model parameters and buffers, optimiser state per parameter
+// name (Adam/AdamW moments, SGD momentum buffers), and (as metadata) the step counter, each optimiser's step and the engine RNG state.
 // Portable: encodeCheckpoint gives the bytes and restoreCheckpoint takes them (a browser can keep
 // them in IndexedDB or offer a download); checkpoint_file.ts saves and loads files under Node.
 // Restoring checks every name, shape, dtype, value and metadata entry before touching any state.

@@ -9,5 +9,6 @@ export * from './wgan.js';
 export * from './toy.js';
 export * from './classifier.js';
 export * from './critic.js';
+export * from './summary.js';
 export * from './safetensors.js';
 export * from './checkpoint.js';

@@ -30,6 +30,7 @@ export function exerciseOps(): void {
     const [gx, gw] = E.grad(loss, [x, w], { createGraph: true });
     E.grad(E.add(E.sum(E.square(gx)), E.sum(gw)), [x, w, b]);
     E.grad(E.sum(E.square(wino)), [xw, ww]);
+    E.grad(E.sum(E.square(E.indexSelect(xw, 0, [1, 0, 1]))), [xw]); // gather and its scatter-add
     void bigGrads;
     // linear's epilogue: vec4 and scalar outputs, with and without relu
     void [E.linear(E.randNormal([5, 6]), E.randNormal([8, 6]), E.randNormal([8]), { relu: true }), E.linear(E.randNormal([5, 6]), E.randNormal([7, 6]), E.randNormal([7]))];
