@@ -22,11 +22,13 @@ import {
   type Tensor,
 } from '../engine/index.js';
 import { isCpuAdapter } from '../engine/tune.js';
+import { benchArgs, intFlag } from './cli.js';
 
-const args = process.argv.slice(2);
-const full = args.includes('--full');
-const repsAt = args.indexOf('--reps');
-const reps = repsAt >= 0 ? Number(args[repsAt + 1]) : 3;
+const USAGE = `usage: npx tsx bench/conv.ts [--full] [--reps N]`;
+
+const args = benchArgs(USAGE, { full: { type: 'boolean', default: false }, reps: { type: 'string', default: '3' } });
+const full = args.full;
+const reps = intFlag('reps', args.reps);
 
 interface Workload {
   name: string;

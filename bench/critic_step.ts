@@ -5,15 +5,18 @@
 //   npx tsx bench/critic_step.ts [--reps 3] [--batch 64] [--dim 128] [--warmup 1]
 import * as E from '../engine/index.js';
 import { Critic } from '../nn/index.js';
+import { benchArgs, intFlag } from './cli.js';
 
-const arg = (name: string, def: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return Number(i >= 0 ? process.argv[i + 1] : def);
-};
-const REPS = arg('reps', '3');
-const WARMUP = arg('warmup', '1');
-const B = arg('batch', '64');
-const DIM = arg('dim', '128');
+const args = benchArgs('usage: npx tsx bench/critic_step.ts [--reps 3] [--warmup 1] [--batch 64] [--dim 128]', {
+  reps: { type: 'string', default: '3' },
+  warmup: { type: 'string', default: '1' },
+  batch: { type: 'string', default: '64' },
+  dim: { type: 'string', default: '128' },
+});
+const REPS = intFlag('reps', args.reps);
+const WARMUP = intFlag('warmup', args.warmup, 0);
+const B = intFlag('batch', args.batch);
+const DIM = intFlag('dim', args.dim);
 
 await E.initDevice();
 E.manualSeed(0);

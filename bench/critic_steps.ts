@@ -8,15 +8,22 @@ import * as A from '../alr/index.js';
 import { withoutStatUpdates, type Module } from '../nn/module.js';
 import { toyCritic } from '../nn/toy.js';
 import { Critic as ResidualCritic } from '../nn/wgan.js';
+import { benchArgs, intFlag } from './cli.js';
 
 /** nn's Module seen through alr's Critic interface. */
 const fromModule = (m: Module): A.Critic => ({ forward: (x) => m.forward(x), parameters: () => m.parameters(), withoutStatUpdates });
 
-const arg = (name: string, def: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : def;
-};
-const REPS = Number(arg('reps', '3'));
+const args = benchArgs('usage: npx tsx bench/critic_steps.ts [--reps 3] [--batch 256] [--only mlp|resnet] [--resnet-batch 16]', {
+  reps: { type: 'string', default: '3' },
+  batch: { type: 'string', default: '256' },
+  only: { type: 'string', default: '' },
+  'resnet-batch': { type: 'string', default: '16' },
+});
+if (!['', 'mlp', 'resnet'].includes(args.only)) {
+  console.error(`--only: expected mlp or resnet, got '${args.only}'`);
+  process.exit(1);
+}
+const REPS = intFlag('reps', args.reps);
 const WARMUP = 1;
 
 type LossFn = (c: A.Critic, real: E.Tensor, fake: E.Tensor) => E.Tensor;
@@ -74,11 +81,11 @@ async function benchCritic(name: string, critic: A.Critic, real: E.Tensor, fake:
 }
 
 await E.initDevice();
-const only = arg('only', '');
+const only = args.only;
 const all: Row[] = [];
 if (!only || only === 'mlp') {
   // the WGAN-GP toy critic (gan_toy.py): 2 -> 512 x3 -> 1, batch 256 reals + 256 fakes
-  const B = Number(arg('batch', '256'));
+  const B = intFlag('batch', args.batch);
   const critic = A.mlpCritic(A.randomDenseLayers([2, 512, 512, 512, 1], 1));
   E.manualSeed(2);
   const sn = fromModule(toyCritic(512, { spectralNorm: true }));
@@ -86,7 +93,7 @@ if (!only || only === 'mlp') {
 }
 if (!only || only === 'resnet') {
   // nn's WGAN-GP residual critic (spec §4) at toy scale: DIM 32, 3x16x16 images in [-1, 1]
-  const B = Number(arg('resnet-batch', '16'));
+  const B = intFlag('resnet-batch', args['resnet-batch']);
   E.manualSeed(3);
   const critic = fromModule(new ResidualCritic({ dim: 32, inChannels: 3 }));
   const img = () => E.randUniform([B, 3, 16, 16], -1, 1);

@@ -2,6 +2,9 @@
 //   npx tsx bench/dispatch.ts
 import * as E from '../engine/index.js';
 import { Adam } from '../engine/optim.js';
+import { benchArgs } from './cli.js';
+
+benchArgs('usage: npx tsx bench/dispatch.ts  (per-dispatch cost and a small MLP training-loop rate; no options)', {});
 
 await E.initDevice();
 console.log(`adapter: ${E.adapterName()}`);

@@ -5,11 +5,13 @@
 // runs on the process's own threads, so it stays meaningful when other jobs share the cores.
 import os from 'node:os';
 import { adapterName, deviceInfo, dispose, initDevice, matmul, randUniform, releaseDevice, sync, type Tensor } from '../engine/index.js';
+import { benchArgs, intFlag } from './cli.js';
 
-const args = process.argv.slice(2);
-const full = args.includes('--full');
-const repsAt = args.indexOf('--reps');
-const reps = repsAt >= 0 ? Number(args[repsAt + 1]) : 5;
+const USAGE = `usage: npx tsx bench/matmul.ts [--full] [--reps N]`;
+
+const args = benchArgs(USAGE, { full: { type: 'boolean', default: false }, reps: { type: 'string', default: '5' } });
+const full = args.full;
+const reps = intFlag('reps', args.reps);
 const sizes = full ? [256, 512, 1024, 2048] : [256, 512, 1024];
 
 const median = (xs: number[]) => {

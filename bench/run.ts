@@ -13,7 +13,7 @@ import { timestampsSupported } from '../engine/runtime.js';
 import { startProfile, stopProfile } from '../engine/profile.js';
 import {
   markdownTables, measuredRow, OURS_POLICY, parseArgs, QUICK_POLICY, repeat, selected, targets, targetsTable,
-  type Args, type Impl, type PeerInfo, type Row,
+  type Args, type Impl, type PeerInfo, type Row, USAGE,
 } from './harness.js';
 import { runPeer } from './peers/spawn.js';
 import { prepareOurs, runOnce, type Prepared } from './suites/ours.js';
@@ -151,6 +151,10 @@ async function main(args: Args): Promise<void> {
   }
 }
 
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  console.log(USAGE);
+  process.exit(0);
+}
 try {
   await main(parseArgs(process.argv.slice(2)));
 } catch (e) {

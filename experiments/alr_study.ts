@@ -25,7 +25,7 @@ import { toySampler, TOY_DATASETS, type ToyDataset } from './common/toy_data.js'
 import { exactW1 } from './common/toy_metrics.js';
 import { stopIfNonFinite } from './common/guard.js';
 import { lines, savePng, scatter } from './common/plot.js';
-import { ensureDir, intArg, main, numArg, program, writeJson } from './common/run.js';
+import { ensureDir, intArg, main, numArg, program, writeJson, writeConfig } from './common/run.js';
 import { runToyWgan, TOY_DEFAULTS } from './toy_wgan.js';
 
 export interface AlrStudyOptions {
@@ -347,6 +347,7 @@ export async function runWganSchemes(o: AlrStudyOptions): Promise<WganSchemeResu
 
 export async function runAlrStudy(o: AlrStudyOptions): Promise<StudyReport> {
   ensureDir(o.out);
+  writeConfig(o.out, o);
   E.manualSeed(o.seed);
   let ckpt = o.checkpoint;
   if (!ckpt && !o.wganOnly) {

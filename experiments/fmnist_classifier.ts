@@ -14,7 +14,7 @@ import { Monitor } from '../alr/index.js';
 import { Adam } from '../engine/optim.js';
 import { ConvClassifier, loadCheckpoint, saveCheckpoint, type ConvClassifierOptions, type Module } from '../nn/index.js';
 import { lines, savePng } from './common/plot.js';
-import { ensureDir, intArg, main, Metrics, numArg, program, Progress, writeJson } from './common/run.js';
+import { ensureDir, intArg, main, Metrics, numArg, program, Progress, writeJson, writeConfig } from './common/run.js';
 import { metadataJson, resumeStep, stopIfNonFinite } from './common/guard.js';
 import { Batcher, oneHot, toFloat, type BatcherState } from './data/batches.js';
 import { FASHION_MNIST_DIR, loadFashionMnist, subset, type ImageSet } from './data/images.js';
@@ -112,6 +112,7 @@ export interface ClassifierSummary {
 
 export async function runClassifier(o: ClassifierOptions): Promise<ClassifierSummary> {
   ensureDir(o.out);
+  writeConfig(o.out, o);
   const cfgFile = path.join(o.out, 'classifier.json');
   if (!o.retrain && fs.existsSync(cfgFile) && fs.existsSync(path.join(o.out, 'classifier.safetensors'))) {
     const s = JSON.parse(fs.readFileSync(cfgFile, 'utf8')) as ClassifierSummary;

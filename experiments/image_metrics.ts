@@ -5,6 +5,7 @@
 //   cIS:  exp(E_x KL(p(y|x) ‖ p(y))) from its softmax.
 // They follow FID / Inception Score but are NOT comparable with Inception-based numbers.
 // The linear algebra runs on the host in float64 (Jacobi eigen-decomposition).
+import { pathToFileURL } from 'node:url';
 import * as E from '../engine/index.js';
 import type { ConvClassifier } from '../nn/index.js';
 
@@ -217,4 +218,15 @@ export function classifierScores(real: ClassifierOutputs, gen: ClassifierOutputs
   const b = meanCov(gen.features, gen.n, gen.featureDim);
   const is = inceptionScore(gen.probs, gen.n, gen.classes, splits);
   return { cFID: frechetDistance(a.mu, a.cov, b.mu, b.cov), cIS: is.mean, cISstd: is.std };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  // a module, not a run: the metrics are computed by the scripts that generate samples
+  console.log(
+    'image_metrics computes cFID and cIS for other scripts; it has no run of its own.\n' +
+      '  npx tsx experiments/fmnist_classifier.ts --out out/classifier     train the classifier once\n' +
+      '  npx tsx experiments/image_wgan.ts --classifier out/classifier     score samples while training\n' +
+      '  npx tsx experiments/image_wgan.ts --eval-only --classifier out/classifier --out <run>   score a checkpoint',
+  );
+  process.exit(process.argv.slice(2).some((a) => a !== '--help' && a !== '-h') ? 1 : 0);
 }

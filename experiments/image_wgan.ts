@@ -36,7 +36,7 @@ import {
 } from '../alr/index.js';
 import { asCritic } from '../nn/index.js';
 import { imageGrid, lines, savePng, saveSamples } from './common/plot.js';
-import { ensureDir, intArg, main, memoryFields, Metrics, numArg, program, Progress, writeJson } from './common/run.js';
+import { ensureDir, intArg, main, memoryFields, Metrics, numArg, program, Progress, writeJson, writeConfig } from './common/run.js';
 import { metadataJson, requireFinite, resumeStep, stopIfNonFinite } from './common/guard.js';
 import { Batcher, toFloat, type BatcherState } from './data/batches.js';
 import { FASHION_MNIST_DIR, loadCifar10, loadFashionMnist, padTo, type ImageSet } from './data/images.js';
@@ -144,6 +144,7 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
   if (o.config === 'fmnist' && o.size !== 28 && o.size !== 32) throw new Error(`image_wgan: --size must be 28 or 32, got ${o.size}`);
   const lambda = o.lambda ?? defaultImageLambda(o.reg);
   ensureDir(o.out);
+  writeConfig(o.out, o);
   E.manualSeed(o.seed);
   const train = loadTrainSet(o);
   const [C, H, W] = [train.c, train.h, train.w];

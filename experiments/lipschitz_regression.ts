@@ -18,7 +18,7 @@ import { lipschitzRegressor, loadCheckpoint, saveCheckpoint, type MLP } from '..
 import { adversarialLipschitzPenalty, auxiliaryPass, gradientNorm, uniformEps } from '../alr/index.js';
 import { asCritic } from '../nn/index.js';
 import { contactSheet, heatmap, savePng } from './common/plot.js';
-import { ensureDir, intArg, main, Metrics, numArg, program, Progress, writeJson } from './common/run.js';
+import { ensureDir, intArg, main, Metrics, numArg, program, Progress, writeJson, writeConfig } from './common/run.js';
 import { resumeStep } from './common/guard.js';
 
 export const LR_REGS = ['none', 'sn', 'lp', 'alp'] as const;
@@ -212,6 +212,7 @@ export async function runLipschitzRegression(o: LrOptions): Promise<LrSummary> {
   checkOptions(o);
   const name = runName(o);
   const dir = ensureDir(path.join(o.out, name));
+  writeConfig(dir, o);
   E.manualSeed(o.seed);
   const model = lipschitzRegressor({ batchNorm: o.bn, spectralNorm: o.reg === 'sn' });
   const critic = asCritic(model);

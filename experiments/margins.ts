@@ -21,7 +21,7 @@ import { HostRng } from '../engine/random.js';
 import { MLP } from '../nn/index.js';
 import { gradientNorm, softplus, type GradNorm } from '../alr/index.js';
 import { contactSheet, savePng, scatter } from './common/plot.js';
-import { ensureDir, intArg, main, numArg, program, writeJson } from './common/run.js';
+import { ensureDir, intArg, main, numArg, program, writeJson, writeConfig } from './common/run.js';
 
 export interface Penalty {
   id: string;
@@ -341,6 +341,7 @@ async function picture(model: MLP, test: { x: Float32Array; y: Float32Array }, t
 /** All penalties × seeds; finished (seed, penalty) runs are read back instead of rerun. */
 export async function runMargins(o: MarginOptions): Promise<{ results: MarginResult[]; table: string; sheet: string }> {
   const runs = ensureDir(path.join(o.out, 'runs'));
+  writeConfig(o.out, o);
   const pens = o.penalties.map((id) => {
     const p = PENALTIES.find((q) => q.id === id);
     if (!p) throw new Error(`margins: unknown penalty '${id}'; expected one of ${PENALTIES.map((q) => q.id).join(', ')}`);

@@ -23,7 +23,7 @@ import { ConvClassifier, loadCheckpoint, saveCheckpoint, type ConvClassifierOpti
 import { adversarialLipschitzPenalty, Monitor, SEMI_SUPERVISED_ALR, VAT_BASELINE, type PenaltyOptions } from '../alr/index.js';
 import { asCritic } from '../nn/index.js';
 import { lines, savePng } from './common/plot.js';
-import { ensureDir, intArg, main, Metrics, numArg, program, Progress, writeJson } from './common/run.js';
+import { ensureDir, intArg, main, Metrics, numArg, program, Progress, writeJson, writeConfig } from './common/run.js';
 import { metadataJson, resumeStep, stopIfNonFinite } from './common/guard.js';
 import { Batcher, oneHot, type BatcherState } from './data/batches.js';
 import { FASHION_MNIST_DIR, loadFashionMnist, subset, type ImageSet } from './data/images.js';
@@ -98,6 +98,7 @@ export interface RunResult {
 
 async function runOne(o: SemisupOptions, method: Method, seed: number, data: { labeled: ImageSet; val: ImageSet; unlabeled: ImageSet; test: ImageSet }): Promise<RunResult> {
   const dir = ensureDir(path.join(o.out, `${method}_seed${seed}`));
+  writeConfig(dir, { ...o, method, seed });
   const done = path.join(dir, 'summary.json');
   if (o.resume && fs.existsSync(done)) return JSON.parse(fs.readFileSync(done, 'utf8')) as RunResult;
   E.manualSeed(seed);

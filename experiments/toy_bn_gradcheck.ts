@@ -3,6 +3,7 @@
 // (b) per-sample finite differences in train mode, each perturbed batch normalised by its own
 // statistics (what ALP's difference quotient sees), (c) autograd in eval mode (the heat maps).
 //   npx tsx experiments/toy_bn_gradcheck.ts <run dir with checkpoint.safetensors> [...]
+import fs from 'node:fs';
 import path from 'node:path';
 import * as E from '../engine/index.js';
 import { lipschitzRegressor, loadCheckpoint, withoutStatUpdates } from '../nn/index.js';
@@ -14,8 +15,20 @@ const stats = (v: Float32Array) => {
   return `mean ${(s / v.length).toFixed(3)} max ${mx.toFixed(3)} frac>1.05 ${(above / v.length).toFixed(3)}`;
 };
 
+const USAGE = 'usage: npx tsx experiments/toy_bn_gradcheck.ts <run folder>...  (folders of lipschitz_regression runs with --bn, holding checkpoint.safetensors)';
+const dirs = process.argv.slice(2);
+if (dirs.includes('--help') || dirs.includes('-h') || dirs.length === 0) {
+  console.log(USAGE);
+  process.exit(dirs.length === 0 ? 1 : 0);
+}
+const flag = dirs.find((d) => d.startsWith('-'));
+if (flag) {
+  console.error(`toy_bn_gradcheck: unknown option '${flag}'; it takes run folders only (--help for usage)`);
+  process.exit(1);
+}
 await main(async () => {
-  for (const dir of process.argv.slice(2)) {
+  for (const dir of dirs) {
+    if (!fs.existsSync(path.join(dir, 'checkpoint.safetensors'))) throw new Error(`toy_bn_gradcheck: no checkpoint.safetensors in '${dir}'`);
     const model = lipschitzRegressor({ batchNorm: true });
     const opt = new E.Adam(model.parameters()); // the checkpoint holds Adam moments too
     await loadCheckpoint(path.join(dir, 'checkpoint.safetensors'), { modules: model, optimizers: { model: opt }, rng: false });

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { REGULARISERS, runToyWgan, toyCli, toyOptions, type Regulariser, type ToyWganOptions, type ToyWganSummary } from './toy_wgan.js';
 import { contactSheet, lines, savePng } from './common/plot.js';
-import { ensureDir, main, Metrics } from './common/run.js';
+import { ensureDir, main, Metrics, writeConfig } from './common/run.js';
 
 export const COMPARED: Regulariser[] = ['alp', 'gp', 'lp', 'sn', 'none'];
 const PENALISED: Regulariser[] = ['alp', 'gp', 'lp'];
@@ -54,6 +54,7 @@ export function compareTable(base: ToyWganOptions, rows: ToyWganSummary[]): stri
 /** Runs every regulariser (skipping finished ones) into <out>/<reg>, then writes the comparison. */
 export async function runToyCompare(base: ToyWganOptions, regs: Regulariser[] = COMPARED): Promise<CompareResult> {
   ensureDir(base.out);
+  writeConfig(base.out, base);
   const summaries: ToyWganSummary[] = [];
   for (const reg of regs) {
     const dir = path.join(base.out, reg);

@@ -28,7 +28,7 @@ import { asCritic } from '../nn/index.js';
 import { toySampler, TOY_DATASETS, type ToyDataset } from './common/toy_data.js';
 import { exactW1, modeCoverage } from './common/toy_metrics.js';
 import { lines, savePng, saveSamples, scatter } from './common/plot.js';
-import { ensureDir, intArg, main, memoryFields, Metrics, numArg, program, Progress, writeJson } from './common/run.js';
+import { ensureDir, intArg, main, memoryFields, Metrics, numArg, program, Progress, writeJson, writeConfig } from './common/run.js';
 import { metadataJson, requireFinite, resumeStep, stopIfNonFinite } from './common/guard.js';
 
 export const REGULARISERS = ['alp', 'gp', 'lp', 'sn', 'clip', 'none'] as const;
@@ -110,6 +110,7 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
   }
   const lambda = o.lambda ?? defaultLambda(o.reg);
   ensureDir(o.out);
+  writeConfig(o.out, o);
   E.manualSeed(o.seed);
   const sampler = toySampler(o.dataset, o.seed + 1);
   const G: MLP = toyGenerator(o.dim);

@@ -152,3 +152,13 @@ export function memoryFields(): { rssMB: number; gpuMB: number; bindGroups: numb
   const mb = (b: number) => Math.round((b / 2 ** 20) * 10) / 10;
   return { rssMB: mb(process.memoryUsage().rss), gpuMB: mb(memoryStats().bytesAllocated), bindGroups: cacheStats().bindGroups };
 }
+
+/** Writes `<dir>/config.json`: the run's full options, the command line, the adapter and the time. */
+export function writeConfig(dir: string, options: object): void {
+  writeJson(path.join(dir, 'config.json'), {
+    options,
+    argv: process.argv.slice(1),
+    adapter: adapterName(),
+    started: new Date().toISOString(),
+  });
+}
