@@ -17,8 +17,8 @@ if (args.includes('--help') || args.includes('-h')) {
 
 // measure afresh: an in-memory tuner cache, so the table shows this run's winners (and the
 // persistent cache is left as it was)
-let measured: E.TuneCache = {};
-E.setPlatform({ ...E.platform(), tuneCache: { describe: () => 'this run', load: () => measured, save: (c) => void (measured = c) } });
+const measured = E.memoryTuneCache();
+E.setPlatform({ ...E.platform(), tuneCache: measured });
 await E.initDevice();
 const info = E.deviceInfo();
 const l = E.device().limits;
@@ -57,7 +57,7 @@ E.tidy(() => {
   E.conv2dWeightGrad(x, y, w.shape, { padding: 1 });
 });
 await settleTimings();
-const tuned = measured[E.adapterName()] ?? {};
+const tuned = measured.load()[E.adapterName()] ?? {};
 console.log('\n## Tuned variants (matmul 64/256/1024, conv 3x3 16x64x16x16 -> 128 in three directions)\n');
 console.log('| op [variants]: shape class | winner |\n|---|---|');
 for (const [k, v] of Object.entries(tuned)) console.log(`| ${k} | ${v} |`);

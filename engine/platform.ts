@@ -21,7 +21,8 @@ export interface Platform {
   readonly tuneCache: { describe(): string; load(): TuneCache; save(c: TuneCache): void };
 }
 
-const memoryCache = (): Platform['tuneCache'] => {
+/** A tuner cache that lasts as long as the process or page. */
+export const memoryTuneCache = (): Platform['tuneCache'] => {
   let saved: TuneCache = {};
   return { describe: () => 'memory', load: () => saved, save: (c) => void (saved = c) };
 };
@@ -41,7 +42,7 @@ function webTuneCache(): Platform['tuneCache'] {
   } catch {
     storage = null; // opaque origins throw on access
   }
-  if (!storage) return memoryCache();
+  if (!storage) return memoryTuneCache();
   const s = storage;
   return {
     describe: () => `localStorage['${KEY}']`,

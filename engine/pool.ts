@@ -38,14 +38,14 @@ class BufferPool {
   private shuffled = false;
   stats: MemoryStats = { liveBuffers: 0, bytesInUse: 0, bytesAllocated: 0, peakBytesInUse: 0, created: 0 };
 
-  /** `what` describes the buffer for the too-large error, e.g. 'a tensor of shape [2, 3]'. */
-  acquire(bytes: number, usage = STORAGE_USAGE, what = 'a buffer'): GPUBuffer {
-    const limit = device().limits.maxStorageBufferBindingSize;
-    if (bytes > limit) {
-      throw new Error(
-        `engine: ${what} needs ${formatBytes(bytes)}, more than the device's maxStorageBufferBindingSize (${formatBytes(limit)})`,
-      );
-    }
+  /** The largest buffer a kernel may bind (tensors are checked against it when made). */
+  bindingLimit(): number {
+    return device().limits.maxStorageBufferBindingSize;
+  }
+
+  acquire(bytes: number, usage = STORAGE_USAGE): GPUBuffer {
+    const limit = this.bindingLimit();
+    if (bytes > limit) throw new Error(`engine: a buffer of ${formatBytes(bytes)} is more than the device's maxStorageBufferBindingSize (${formatBytes(limit)})`);
     const size = Math.min(sizeClass(bytes), Math.max(256, Math.ceil(limit / 4) * 4));
     const key = `${size}:${usage}`;
     let buf = this.free.get(key)?.pop();
@@ -93,7 +93,7 @@ class BufferPool {
   }
 }
 
-function formatBytes(n: number): string {
+export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let i = 0;
   while (n >= 1024 && i < units.length - 1) (n /= 1024, i++);

@@ -22,6 +22,8 @@ export interface Kernel {
 interface Compiled {
   pipeline: GPUComputePipeline;
   layout: GPUBindGroupLayout;
+  /** the layout's binding signature, the first part of every bind-group key */
+  sig: string;
 }
 
 /** Builds the 4-byte words of a uniform block; fields are written in declaration order. */
@@ -211,7 +213,7 @@ function compile(k: Kernel): Compiled {
       throw new Error(`engine: kernel '${k.name}' (key ${k.key}) failed to compile: ${err.message}\n${where}`);
     }),
   );
-  const c = { pipeline, layout };
+  const c = { pipeline, layout, sig: signature(k) };
   pipelines.set(k.key, c);
   return c;
 }
@@ -274,7 +276,7 @@ function bufferId(b: GPUBuffer): number {
 
 function bindGroupFor(k: Kernel, c: Compiled, bindings: Binding[]): GPUBindGroup {
   const sizes = bindings.map((b) => Math.max(4, b.bytes));
-  let key = signature(k) + (k.uniforms ? `|u${bufferId(arena())}` : '');
+  let key = c.sig + (k.uniforms ? `|u${bufferId(arena())}` : '');
   bindings.forEach((b, i) => (key += `|${bufferId(b.buffer)}:${sizes[i]}`));
   let g = bindGroups.get(key);
   if (!g) {

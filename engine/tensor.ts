@@ -1,7 +1,7 @@
 // Tensors: a shape, a dtype and a reference-counted GPU buffer. Release is explicit
 // (dispose, or tidy scopes); the garbage collector only reports leaks.
 import { config } from './config.js';
-import { pool } from './pool.js';
+import { formatBytes, pool } from './pool.js';
 import { readBuffer, releaseBuffer, type Binding } from './runtime.js';
 import type { GradNode } from './autograd.js';
 
@@ -38,7 +38,7 @@ export const DTYPES: readonly DType[] = ['f32', 'i32', 'u32'];
 
 /** Throws unless every dimension is a non-negative integer; `op` names the caller. */
 export function checkShape(shape: Shape, op: string): void {
-  if (!Array.isArray(shape) && !(shape instanceof Object && 'length' in shape)) {
+  if (shape == null || typeof (shape as ArrayLike<number>).length !== 'number') {
     throw new Error(`${op}: shape must be an array of non-negative integers, got ${String(shape)}`);
   }
   for (const d of shape) {
@@ -80,8 +80,6 @@ export class Tensor {
 
   /** Wraps a buffer; takes one reference. Use the creation ops instead of calling this. */
   constructor(shape: Shape, dtype: DType, storage: Storage) {
-    checkShape(shape, 'engine');
-    checkDType(dtype, 'engine');
     this.shape = Object.freeze([...shape]);
     this.dtype = dtype;
     this.storage = storage;
@@ -94,11 +92,16 @@ export class Tensor {
     checkShape(shape, 'engine');
     checkDType(dtype, 'engine');
     const bytes = numel(shape) * 4;
-    return new Tensor(shape, dtype, new Storage(pool.acquire(bytes, undefined, `a tensor of shape ${shapeStr(shape)}`), bytes));
+    const limit = pool.bindingLimit();
+    if (bytes > limit) {
+      throw new Error(`engine: a tensor of shape ${shapeStr(shape)} needs ${formatBytes(bytes)}, more than the device's maxStorageBufferBindingSize (${formatBytes(limit)})`);
+    }
+    return new Tensor(shape, dtype, new Storage(pool.acquire(bytes), bytes));
   }
 
   /** A tensor of another shape with the same elements, sharing this buffer. */
   static alias(src: Tensor, shape: Shape): Tensor {
+    checkShape(shape, 'alias');
     const s = src.liveStorage('alias');
     s.refs++;
     return new Tensor(shape, src.dtype, s);

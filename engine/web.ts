@@ -25,7 +25,7 @@ export * from './optim.js';
 export * from './schedule.js';
 export * from './ops/conv.js';
 export * from './ops/gather.js';
-export { platform, setPlatform, webPlatform, type Platform, type TuneCache } from './platform.js';
+export { memoryTuneCache, platform, setPlatform, webPlatform, type Platform, type TuneCache } from './platform.js';
 export { config, setOption } from './config.js';
 export * from './gradcheck.js';
 export { startProfile, stopProfile } from './profile.js';
