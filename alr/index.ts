@@ -7,6 +7,3 @@ export * from './wgan.js';
 export * from './baselines.js';
 export * from './monitor.js';
 export * from './presets.js';
-export * from './toy_critics.js';
-export * from './schemes.js';
-export * from './study.js';

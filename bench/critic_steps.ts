@@ -5,6 +5,7 @@
 //   npx tsx bench/critic_steps.ts [--reps 3] [--batch 256] [--only mlp|resnet] [--resnet-batch 16]
 import * as E from '../engine/index.js';
 import * as A from '../alr/index.js';
+import * as T from '../test/support/toy_critics.js';
 import { withoutStatUpdates, type Module } from '../nn/module.js';
 import { toyCritic } from '../nn/toy.js';
 import { Critic as ResidualCritic } from '../nn/wgan.js';
@@ -86,7 +87,7 @@ const all: Row[] = [];
 if (!only || only === 'mlp') {
   // the WGAN-GP toy critic (gan_toy.py): 2 -> 512 x3 -> 1, batch 256 reals + 256 fakes
   const B = intFlag('batch', args.batch);
-  const critic = A.mlpCritic(A.randomDenseLayers([2, 512, 512, 512, 1], 1));
+  const critic = T.mlpCritic(T.randomDenseLayers([2, 512, 512, 512, 1], 1));
   E.manualSeed(2);
   const sn = fromModule(toyCritic(512, { spectralNorm: true }));
   all.push(...(await benchCritic(`MLP 2-512x3-1, B=${B}`, critic, E.randNormal([B, 2]), E.randNormal([B, 2]), [['SN (no penalty)', sn]])));

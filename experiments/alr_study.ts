@@ -5,7 +5,7 @@
 //
 // For a toy-WGAN critic (from --checkpoint, or trained here with runToyWgan) and a batch of real
 // and generated points: a ground-truth search for the largest difference quotient per sample,
-// then every search setting (alr/study.ts defaultSettings) scored against it. With
+// then every search setting (common/study.ts defaultSettings) scored against it. With
 // --wgan-iters > 0, also short toy WGAN-ALP runs with each scheme at the paper's k = 1 cost.
 // Writes study.md / study.json, scatter.png, detection_vs_k.png, cosine_vs_k.png, and
 // wgan.md / wgan.json.
@@ -16,10 +16,10 @@ import * as E from '../engine/index.js';
 import { Adam } from '../engine/optim.js';
 import { loadCheckpoint, readSafetensors, toyCritic, toyGenerator, type MLP } from '../nn/index.js';
 import { adversarialLipschitzPenalty, Monitor, sampleEps, uniformEps, type Critic } from '../alr/index.js';
-import { schemePenalty, WarmStart, type SearchScheme } from '../alr/schemes.js';
+import { schemePenalty, WarmStart, type SearchScheme } from './common/schemes.js';
 import {
   defaultSettings, groundTruth, groundTruthSummary, markdownTable, runSetting, type GroundTruth, type SettingResult,
-} from '../alr/study.js';
+} from './common/study.js';
 import { asCritic } from '../nn/index.js';
 import { toySampler, TOY_DATASETS, type ToyDataset } from './common/toy_data.js';
 import { exactW1 } from './common/toy_metrics.js';

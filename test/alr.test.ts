@@ -3,14 +3,15 @@
 import { describe, expect, it } from 'vitest';
 import * as E from '../engine/index.js';
 import * as A from '../alr/index.js';
+import * as T from './support/toy_critics.js';
 import * as nn from '../nn/index.js';
 import { expectClose, expectGrad, useGpu } from './gpu.js';
 
 useGpu();
 
 /** D(x) = x · w + c: Lipschitz constant ‖w‖ exactly. */
-function linearCritic(w: number[], c = 0.3): A.MlpCritic {
-  return A.mlpCritic([{ W: E.tensor(w, [w.length, 1]), b: E.tensor([c], [1]) }]);
+function linearCritic(w: number[], c = 0.3): T.MlpCritic {
+  return T.mlpCritic([{ W: E.tensor(w, [w.length, 1]), b: E.tensor([c], [1]) }]);
 }
 
 const norm = (v: ArrayLike<number>) => Math.sqrt(Array.from(v).reduce((s, a) => s + a * a, 0));
@@ -78,7 +79,7 @@ describe('adversarial search (eq. 16)', () => {
   it('sharedForward is refused for critics with batch statistics (before anything is allocated), accepted otherwise', async () => {
     const real = E.randUniform([4, 2], -1, 1);
     const fake = E.randUniform([4, 2], -1, 1);
-    const bn = A.mlpCritic(A.randomDenseLayers([2, 8, 1], 3), { batchNorm: true });
+    const bn = T.mlpCritic(T.randomDenseLayers([2, 8, 1], 3), { batchNorm: true });
     const live = E.memoryStats().liveBuffers;
     expect(() => A.wganAlpCriticLoss(bn, real, fake, { sharedForward: true })).toThrow(/wganAlpCriticLoss: sharedForward needs a critic whose samples are independent/);
     expect(E.memoryStats().liveBuffers).toBe(live);
@@ -91,12 +92,12 @@ describe('adversarial search (eq. 16)', () => {
     expect(critic.batchDependent).toBe(false);
     const s = A.wganAlpCriticLoss(critic, real, fake, { sharedForward: true });
     expect(Number.isFinite(await s.loss.item())).toBe(true);
-    const plain = A.wganAlpCriticLoss(A.mlpCritic(A.randomDenseLayers([2, 8, 1], 3)), real, fake, { sharedForward: true });
+    const plain = A.wganAlpCriticLoss(T.mlpCritic(T.randomDenseLayers([2, 8, 1], 3)), real, fake, { sharedForward: true });
     expect(Number.isFinite(await plain.loss.item())).toBe(true);
   });
 
   it('more power iterations find larger quotients on a nonlinear critic', async () => {
-    const net = A.mlpCritic(A.randomDenseLayers([2, 32, 32, 1], 11));
+    const net = T.mlpCritic(T.randomDenseLayers([2, 32, 32, 1], 11));
     E.manualSeed(5);
     const x = E.randUniform([64, 2], -2, 2);
     const r0 = E.randUniform([64, 2], -0.5, 0.5);
@@ -108,7 +109,7 @@ describe('adversarial search (eq. 16)', () => {
   });
 
   it('directions are unit length per sample (norm over all non-batch axes)', async () => {
-    const net = A.mlpCritic(A.randomDenseLayers([12, 8, 1], 2));
+    const net = T.mlpCritic(T.randomDenseLayers([12, 8, 1], 2));
     const x = E.randUniform([6, 3, 2, 2], -1, 1);
     const s = A.adversarialDirection(net, x, { k: 2 });
     expect(s.direction.shape).toEqual([6, 3, 2, 2]);
@@ -120,7 +121,7 @@ describe('adversarial search (eq. 16)', () => {
 
   it('a vanishing search gradient gives r = 0, no penalty and no NaN', async () => {
     // every ReLU dead for inputs in [-1, 1]: D is constant
-    const net = A.mlpCritic([
+    const net = T.mlpCritic([
       { W: E.tensor([1, 1, 1, 1], [2, 2]), b: E.tensor([-100, -100], [2]) },
       { W: E.tensor([1, -1], [2, 1]), b: E.tensor([0.5], [1]) },
     ]);
@@ -184,7 +185,7 @@ describe('penalty forms and output distances', () => {
 
   it('VAT (kl, fixed eps) and semi-supervised (msd) presets run on a classifier: finite, f(x) held fixed', async () => {
     // image-like dimension: with xi = 10 a unit r moves each pixel ~0.5, so the clamp rarely saturates
-    const clf = A.mlpCritic(A.randomDenseLayers([400, 16, 3], 4));
+    const clf = T.mlpCritic(T.randomDenseLayers([400, 16, 3], 4));
     const x = E.randUniform([8, 400], -0.5, 0.5);
     for (const preset of [A.VAT_BASELINE, A.SEMI_SUPERVISED_ALR]) {
       const res = A.adversarialLipschitzPenalty(clf, x, preset);
@@ -202,7 +203,7 @@ describe('penalty forms and output distances', () => {
 
 describe('WGAN-ALP critic step', () => {
   it('records no second-order graph; a GP step does', async () => {
-    const net = A.mlpCritic(A.randomDenseLayers([2, 32, 32, 1], 1));
+    const net = T.mlpCritic(T.randomDenseLayers([2, 32, 32, 1], 1));
     const real = E.randNormal([16, 2]);
     const fake = E.randNormal([16, 2]);
     E.tapeStats.recordedDuringBackward = 0;
@@ -217,15 +218,15 @@ describe('WGAN-ALP critic step', () => {
   });
 
   it('BN critic: only the main passes D(real), D(fake) update running statistics', async () => {
-    const layers = A.randomDenseLayers([3, 8, 8, 1], 6);
-    const net = A.mlpCritic(layers, { batchNorm: true });
+    const layers = T.randomDenseLayers([3, 8, 8, 1], 6);
+    const net = T.mlpCritic(layers, { batchNorm: true });
     E.manualSeed(2);
     const real = E.randNormal([8, 3]);
     const fake = E.randNormal([8, 3]);
     E.tidy(() => E.backward(A.wganAlpCriticLoss(net, real, fake, { k: 2 }).loss));
     expect(net.statUpdates).toBe(4); // 2 BN layers x (D(real), D(fake)); search and penalty passes excluded
     // the same running statistics as two plain forward passes of a fresh copy
-    const ref = A.mlpCritic(layers.map((l) => ({ W: E.clone(l.W), b: E.clone(l.b) })), { batchNorm: true });
+    const ref = T.mlpCritic(layers.map((l) => ({ W: E.clone(l.W), b: E.clone(l.b) })), { batchNorm: true });
     E.noGrad(() => [ref.forward(real), ref.forward(fake)]);
     expectClose(await net.norms![1].runningMean.toFloat32(), await ref.norms![1].runningMean.toFloat32());
     expectClose(await net.norms![1].runningVar.toFloat32(), await ref.norms![1].runningVar.toFloat32());
@@ -233,7 +234,7 @@ describe('WGAN-ALP critic step', () => {
   });
 
   it('sharedForward gives the same loss and gradients for a batch-independent critic', async () => {
-    const net = A.mlpCritic(A.randomDenseLayers([2, 16, 1], 8));
+    const net = T.mlpCritic(T.randomDenseLayers([2, 16, 1], 8));
     const real = E.randNormal([6, 2]);
     const fake = E.randNormal([6, 2]);
     const r0 = E.randUniform([12, 2], -0.5, 0.5);
@@ -323,7 +324,7 @@ describe('baselines', () => {
 
 describe('monitors', () => {
   it('keeps scalars on the GPU and reads a window back with one readback', async () => {
-    const net = A.mlpCritic(A.randomDenseLayers([2, 8, 1], 3));
+    const net = T.mlpCritic(T.randomDenseLayers([2, 8, 1], 3));
     const m = new A.Monitor(3);
     const real = E.randNormal([8, 2]);
     const fake = E.randNormal([8, 2]);
@@ -384,7 +385,7 @@ describe('bad input names the parameter', () => {
     ['mismatched batches (GP)', () => A.wganGpCriticLoss(net, x, E.zeros([2, 3])), /fake has shape \[2, 3\]/],
     ['negative lambda (WGAN)', () => A.wganAlpCriticLoss(net, x, x, { lambda: -5 }), /wganAlpCriticLoss: lambda/],
     ['negative lambda (GP)', () => A.gradientPenalty(net, x, x, { lambda: -5 }), /lambda must be a finite number >= 0/],
-    ['non-scalar WGAN critic', () => A.wganGeneratorLoss(A.mlpCritic(A.randomDenseLayers([2, 3])), x), /must output \[B\] or \[B, 1\] scores, got \[2, 3\]/],
+    ['non-scalar WGAN critic', () => A.wganGeneratorLoss(T.mlpCritic(T.randomDenseLayers([2, 3])), x), /must output \[B\] or \[B, 1\] scores, got \[2, 3\]/],
   ];
   for (const [name, fn, re] of cases) {
     it(name, () => {

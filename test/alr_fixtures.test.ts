@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as E from '../engine/index.js';
 import * as A from '../alr/index.js';
+import * as TC from './support/toy_critics.js';
 import { expectClose, useGpu } from './gpu.js';
 
 useGpu();
@@ -19,16 +20,16 @@ const T = (e: Enc) => E.tensor(e.data, e.shape);
 /** A critic rebuilt from the fixture's weights (fresh tensors for each case). */
 function critic(name: string): A.Critic {
   const c = fx.critics[name];
-  if (name === 'conv') return A.convCritic(['w1', 'b1', 'w2', 'b2', 'W', 'b'].map((k) => T(c[k])) as A.ConvCriticWeights);
+  if (name === 'conv') return TC.convCritic(['w1', 'b1', 'w2', 'b2', 'W', 'b'].map((k) => T(c[k])) as TC.ConvCriticWeights);
   const layers = c.layers.map((l: { W: Enc; b: Enc }) => ({ W: T(l.W), b: T(l.b) }));
-  if (!c.norms) return A.mlpCritic(layers);
+  if (!c.norms) return TC.mlpCritic(layers);
   const norms = c.norms.map((n: { gamma: Enc; beta: Enc }) => ({
     gamma: T(n.gamma),
     beta: T(n.beta),
     runningMean: E.zeros([n.gamma.shape[0]]),
     runningVar: E.ones([n.gamma.shape[0]]),
   }));
-  return A.mlpCritic(layers, { norms });
+  return TC.mlpCritic(layers, { norms });
 }
 
 function data(name: string) {

@@ -1,4 +1,4 @@
-// alr/study.ts and alr/schemes.ts: the ground-truth search on critics with known Lipschitz
+// experiments/common/study.ts and schemes.ts: the ground-truth search on critics with known Lipschitz
 // quotients, the pass counter, each search scheme's invariants, and a --quick study end to end.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -6,8 +6,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as E from '../engine/index.js';
 import * as A from '../alr/index.js';
-import { schemePenalty, schemeSearch, WarmStart, type SchemeOptions } from '../alr/schemes.js';
-import { countingCritic, groundTruth, runSetting, type StudySetting } from '../alr/study.js';
+import * as T from './support/toy_critics.js';
+import { schemePenalty, schemeSearch, WarmStart, type SchemeOptions } from '../experiments/common/schemes.js';
+import { countingCritic, groundTruth, runSetting, type StudySetting } from '../experiments/common/study.js';
 import { runAlrStudy, studyOptions } from '../experiments/alr_study.js';
 import { useGpu } from './gpu.js';
 
@@ -15,8 +16,8 @@ useGpu();
 
 const norm = (v: ArrayLike<number>) => Math.sqrt(Array.from(v).reduce((s, a) => s + a * a, 0));
 
-function linearCritic(w: number[], c = 0.3): A.MlpCritic {
-  return A.mlpCritic([{ W: E.tensor(w, [w.length, 1]), b: E.tensor([c], [1]) }]);
+function linearCritic(w: number[], c = 0.3): T.MlpCritic {
+  return T.mlpCritic([{ W: E.tensor(w, [w.length, 1]), b: E.tensor([c], [1]) }]);
 }
 
 describe('ground truth', () => {
@@ -41,7 +42,7 @@ describe('ground truth', () => {
     const w = [3, 4]; // |w| = 5
     const a = -0.4; // Lipschitz constant |a||w| = 2
     const b = 0.5;
-    const net = A.mlpCritic([
+    const net = T.mlpCritic([
       { W: E.tensor(w, [2, 1]), b: E.tensor([b], [1]) },
       { W: E.tensor([a], [1, 1]), b: E.tensor([0.1], [1]) },
     ]);
@@ -61,8 +62,8 @@ describe('ground truth', () => {
   });
 
   it('a random ReLU MLP: the truth is >= ‖∇f(x)‖ (tiny radius) and <= the product of the layer norms', async () => {
-    const layers = A.randomDenseLayers([2, 16, 16, 1], 4);
-    const net = A.mlpCritic(layers);
+    const layers = T.randomDenseLayers([2, 16, 16, 1], 4);
+    const net = T.mlpCritic(layers);
     let bound = 1;
     for (const l of layers) bound *= norm(await l.W.toFloat32()); // Frobenius >= spectral
     E.manualSeed(2);
@@ -118,7 +119,7 @@ describe('search schemes', () => {
   ];
 
   it('every scheme returns unit directions, quotients <= ground truth + tolerance, and the counted cost', async () => {
-    const net = A.mlpCritic(A.randomDenseLayers([2, 16, 16, 1], 9));
+    const net = T.mlpCritic(T.randomDenseLayers([2, 16, 16, 1], 9));
     E.manualSeed(6);
     const x = E.randUniform([24, 2], -2, 2);
     const gt = await groundTruth(net, x, { radii: [0.1, 0.3, 1, 3, 10], restarts: 6, steps: 40 });
@@ -145,7 +146,7 @@ describe('search schemes', () => {
   });
 
   it('warm start over consecutive steps on the same points acts like a longer power iteration', async () => {
-    const net = A.mlpCritic(A.randomDenseLayers([2, 32, 32, 1], 11));
+    const net = T.mlpCritic(T.randomDenseLayers([2, 32, 32, 1], 11));
     E.manualSeed(5);
     const x = E.randUniform([64, 2], -2, 2);
     const eps = E.randUniform([64], 0.01, 0.1);
@@ -162,7 +163,7 @@ describe('search schemes', () => {
   });
 
   it('multiRadius keeps the worst of its radii; schemePenalty gives a finite loss and counts passes', async () => {
-    const net = A.mlpCritic(A.randomDenseLayers([2, 16, 1], 12));
+    const net = T.mlpCritic(T.randomDenseLayers([2, 16, 1], 12));
     E.manualSeed(8);
     const x = E.randUniform([16, 2], -2, 2);
     const one = await E.mean(schemeSearch(net, x, { scheme: 'multiRadius', k: 1, radii: 1 }).quotient!).item();

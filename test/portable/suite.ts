@@ -9,6 +9,7 @@
 import * as E from '../../engine/web.js';
 import { MLP, encodeCheckpoint, loadCheckpointBytes } from '../../nn/web.js';
 import * as A from '../../alr/index.js';
+import * as TC from '../support/toy_critics.js';
 import { exerciseOps } from './exercise.js';
 import { mismatch, OPS, optimRun, tolerance, type Arr, type Case, type OptimRun } from './ops.js';
 import elementwise from '../fixtures/elementwise.json';
@@ -76,7 +77,7 @@ type Enc = Arr;
 const T = (e: Enc) => E.tensor(e.data, e.shape);
 function fixtureCritic(): A.Critic {
   const c = (alr as any).critics.mlp;
-  return A.mlpCritic(c.layers.map((l: { W: Enc; b: Enc }) => ({ W: T(l.W), b: T(l.b) })));
+  return TC.mlpCritic(c.layers.map((l: { W: Enc; b: Enc }) => ({ W: T(l.W), b: T(l.b) })));
 }
 
 /** Parameter gradients against PyTorch's (tolerance scaled by the largest: float32 cancellation). */

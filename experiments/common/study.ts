@@ -8,10 +8,10 @@
 import {
   add, concat, detach, div, ge, grad, keep, maximum, mul, noGrad, normalizePerSample, perSampleNorm, randNormal,
   requireGrad, sub, sum, tensor, tidy, where, type Tensor, Tensor as TensorClass, record,
-} from '../engine/web.js';
-import { auxiliaryPass, criticOutput, type Critic } from './critic.js';
-import { inputDistance, NORM_FLOOR, outputDistance, type OutputDistance } from './distance.js';
-import { clipTo, perSampleColumn, uniformEps, type EpsDistribution } from './search.js';
+} from '../../engine/index.js';
+import { auxiliaryPass, criticOutput, type Critic } from '../../alr/index.js';
+import { inputDistance, NORM_FLOOR, outputDistance, type OutputDistance } from '../../alr/index.js';
+import { clipTo, perSampleColumn, uniformEps, type EpsDistribution } from '../../alr/index.js';
 import { repeatBatch, schemeSearch, WarmStart, type SearchScheme } from './schemes.js';
 
 // ---------------------------------------------------------------- pass counting

@@ -1,7 +1,7 @@
 // EXTENSIONS beyond the paper: other ways to find the adversarial direction of ALR, selectable
 // with `scheme`. Each returns a unit direction per sample, the ε it chose and (optionally) the
 // difference quotient it found, and counts its critic passes (in batch units) so schemes can be
-// compared at equal cost (see alr/study.ts).
+// compared at equal cost (see experiments/common/study.ts).
 //
 // - 'paper'        eq. 16: k power-iteration steps from a random r0 (search.ts).
 // - 'warm'         k power-iteration steps from the previous step's direction (or input-gradient)
@@ -15,14 +15,14 @@
 import {
   add, concat, detach, div, exp, ge, grad, keep, maximum, mul, noGrad, normalizePerSample, randUniform, requireGrad,
   rsub, shapeStr, slice, sub, sum, tidy, where, type Tensor,
-} from '../engine/web.js';
-import { auxiliaryPass, criticOutput, type Critic } from './critic.js';
-import { inputDistance, NORM_FLOOR, outputDistance } from './distance.js';
+} from '../../engine/index.js';
+import { auxiliaryPass, criticOutput, type Critic } from '../../alr/index.js';
+import { inputDistance, NORM_FLOOR, outputDistance } from '../../alr/index.js';
 import {
   adversarialDirection, checkSearchOptions, clipTo, perSampleColumn, sampleEps, SEARCH_DEFAULTS,
   type EpsDistribution, type SearchOptions, type SearchResult,
-} from './search.js';
-import { adversarialLipschitzPenalty, type AlpResult, type PenaltyOptions } from './penalty.js';
+} from '../../alr/index.js';
+import { adversarialLipschitzPenalty, type AlpResult, type PenaltyOptions } from '../../alr/index.js';
 
 export type SearchScheme = 'paper' | 'warm' | 'multiRadius' | 'ascent';
 export const SEARCH_SCHEMES: readonly SearchScheme[] = ['paper', 'warm', 'multiRadius', 'ascent'];

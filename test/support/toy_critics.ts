@@ -1,10 +1,10 @@
-// Small critics written directly with engine ops, for alr's tests, benchmark and examples.
+// Small critics written directly with engine ops, shared by alr's tests and the critic-step benchmark.
 // nn/ has the real layers; these exist so that alr can be studied (and checked against
 // PyTorch) without nn. Weights are [in, out] so a layer is x @ W + b.
 import {
   add, batchNorm, conv2d, flatten, keep, manualSeed, matmul, mean, ones, randUniform, relu, requireGrad, zeros, type Tensor,
-} from '../engine/web.js';
-import type { Critic } from './critic.js';
+} from '../../engine/web.js';
+import type { Critic } from '../../alr/index.js';
 
 export interface DenseLayer {
   W: Tensor;
