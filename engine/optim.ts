@@ -2,19 +2,13 @@
 // the parameter and its state in place; nothing is read back. Step counts and bias
 // corrections live on the host and reach the kernel as uniforms.
 import { keep, shapeStr, Tensor } from './tensor.js';
-import { dispatch, Params, upload, type Binding, type Kernel } from './runtime.js';
+import { dispatch, kernel, Params, upload, type Binding } from './runtime.js';
 import { groups1d } from './ops/map.js';
 import { zeros } from './ops/create.js';
 import { device } from './device.js';
-import { adamWGSL, sgdWGSL } from '../shaders/optim.js';
-import { WG } from '../shaders/common.js';
+import { adamKernel, sgdKernel } from '../shaders/optim.js';
+import { WG } from '../shaders/kernel.js';
 
-const kernels = new Map<string, Kernel>();
-function kernel(name: string, key: string, bindings: Kernel['bindings'], wgsl: () => string): Kernel {
-  let k = kernels.get(key);
-  if (!k) kernels.set(key, (k = { name, key, bindings, uniforms: true, wgsl }));
-  return k;
-}
 
 function checkParams(op: string, params: Tensor[]): Tensor[] {
   if (!Array.isArray(params)) throw new Error(`${op}: params must be an array of tensors`);
@@ -143,8 +137,8 @@ export class Adam {
     const run = () => {
       if (!group.length) return;
       const vec = group[0].vec;
-      const k = kernel('adam', `adam:${vec}:${group.length}`, group.flatMap(() => ['write', 'read', 'write', 'write'] as const), () => adamWGSL(vec, group.length));
-      // each tensor starts on a workgroup boundary (see adamWGSL)
+      const k = kernel('adam', `adam:${vec}:${group.length}`, () => adamKernel(vec, group.length));
+      // each tensor starts on a workgroup boundary (see adamKernel)
       const starts: number[] = [];
       let end = 0;
       for (const l of group) (starts.push(end), (end += Math.ceil(l.count / WG) * WG));
@@ -273,7 +267,7 @@ export class SGD {
     this.params.forEach((p, i) => {
       if (p.size === 0) return;
       const { vec, count, groups, bindings } = launch('SGD.step', mom ? [p, gs[i], this.bufs![i]] : [p, gs[i]]);
-      const k = kernel('sgd', `sgd:${vec}:${mom}`, mom ? ['write', 'read', 'write'] : ['write', 'read'], () => sgdWGSL(vec, mom));
+      const k = kernel('sgd', `sgd:${vec}:${mom}`, () => sgdKernel(vec, mom));
       const u = new Params().u32(count).f32(this.lrValue, this.momentum, this.weightDecay).u32(this.steps === 0 ? 1 : 0);
       dispatch(k, bindings, u, groups);
     });

@@ -2,8 +2,8 @@
 // advances the counter by the number of Philox blocks it used, so a seed fixes every draw
 // and the state can be saved and restored exactly.
 import { Tensor, type Shape } from './tensor.js';
-import { dispatch, Params, type Kernel } from './runtime.js';
-import { randomWGSL, type Distribution } from '../shaders/random.js';
+import { dispatch, kernel, Params } from './runtime.js';
+import { randomKernel, type Distribution } from '../shaders/random.js';
 import { groups1d } from './ops/map.js';
 
 export interface RngState {
@@ -32,10 +32,6 @@ export function setRngState(s: RngState): void {
   state.counter = s.counter;
 }
 
-const kernels: Record<Distribution, Kernel> = {
-  uniform: { name: 'random.uniform', key: 'random.uniform', bindings: ['write'], uniforms: true, wgsl: () => randomWGSL('uniform') },
-  normal: { name: 'random.normal', key: 'random.normal', bindings: ['write'], uniforms: true, wgsl: () => randomWGSL('normal') },
-};
 
 function draw(dist: Distribution, shape: Shape, p0: number, p1: number): Tensor {
   const out = Tensor.empty(shape);
@@ -48,7 +44,7 @@ function draw(dist: Distribution, shape: Shape, p0: number, p1: number): Tensor 
     .u32(out.size)
     .f32(p0, p1);
   state.counter += blocks;
-  dispatch(kernels[dist], [out.binding(`random.${dist}`)], p, groups1d(blocks));
+  dispatch(kernel(`random.${dist}`, `random.${dist}`, () => randomKernel(dist)), [out.binding(`random.${dist}`)], p, groups1d(blocks));
   return out;
 }
 

@@ -6,17 +6,37 @@ import { config } from './config.js';
 import { BufferUsage, MapMode, ShaderStage } from './gpu_flags.js';
 import { platform } from './platform.js';
 import { gpuWait } from './wait.js';
+import { kernelWGSL, type Access, type KernelDecl } from '../shaders/kernel.js';
 
 /** A compute kernel: WGSL plus the kinds of its storage bindings (binding 1, 2, ...). */
 export interface Kernel {
   /** human name used in errors and profiles, e.g. 'matmul.register' */
   name: string;
-  /** cache key: name plus every compile-time choice baked into the WGSL */
+  /** cache key: every compile-time choice baked into the WGSL */
   key: string;
   /** storage bindings in order; binding 0 is always the uniform block `u` when `uniforms` is set */
-  bindings: ('read' | 'write')[];
+  bindings: Access[];
   uniforms: boolean;
   wgsl: () => string;
+}
+
+// Every kernel the ops launch comes from here, one object per (name, key): the declaration is
+// built once, and kernels of one key share the compiled pipeline. Bounded like the pipelines.
+const kernels = new Map<string, Kernel>();
+const MAX_KERNELS = 4096;
+
+/** The kernel `name` with cache key `key`; `declare` runs the first time the pair is met. */
+export function kernel(name: string, key: string, declare: () => KernelDecl): Kernel {
+  const id = `${name}|${key}`;
+  let k = kernels.get(id);
+  if (!k) {
+    const decl = declare();
+    let code: string | undefined;
+    k = { name, key, bindings: decl.buffers.map((b) => b.access), uniforms: decl.params !== undefined, wgsl: () => (code ??= kernelWGSL(decl)) };
+    if (kernels.size >= MAX_KERNELS) kernels.delete(kernels.keys().next().value as string);
+    kernels.set(id, k);
+  }
+  return k;
 }
 
 interface Compiled {

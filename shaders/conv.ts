@@ -20,16 +20,15 @@
 // 'tiled' is for GPUs: output tiles (64x64, or 128x4 for thin problems) staged through workgroup
 // memory in K steps of 16.
 
+import { read, write, type BufferDecl, type KernelDecl } from './kernel.js';
+
 export type ConvDir = 'fwd' | 'dx' | 'dw';
 
 /** Uniform block shared by every conv kernel (16 u32). */
-export const PARAMS = `struct Params {
-  n: u32, c: u32, h: u32, w: u32,
+export const PARAMS = `n: u32, c: u32, h: u32, w: u32,
   o: u32, ho: u32, wo: u32, kh: u32,
   kw: u32, s: u32, pad: u32, chunk: u32,   // chunk: images per weight-gradient partial sum
-  nt: u32, _p0: u32, _p1: u32, _p2: u32,    // nt: N tiles (tiled), chunks (register weight grad)
-}
-@group(0) @binding(0) var<uniform> u: Params;`;
+  nt: u32, _p0: u32, _p1: u32, _p2: u32,    // nt: N tiles (tiled), chunks (register weight grad)`;
 
 /** Storage bindings per direction (inputs, then the output). */
 export const BINDINGS: Record<ConvDir, string[]> = {
@@ -38,12 +37,8 @@ export const BINDINGS: Record<ConvDir, string[]> = {
   dw: ['x', 'gy', 'dw'],
 };
 
-function header(dir: ConvDir): string {
-  const names = BINDINGS[dir];
-  return `${PARAMS}\n${names
-    .map((b, i) => `@group(0) @binding(${i + 1}) var<storage, ${i === names.length - 1 ? 'read_write' : 'read'}> ${b}: array<f32>;`)
-    .join('\n')}`;
-}
+/** A direction's storage buffers: its inputs, then the output. */
+const buffers = (dir: ConvDir): BufferDecl[] => BINDINGS[dir].map((b, i, all) => (i === all.length - 1 ? write(b) : read(b)));
 
 const R = (n: number) => [...Array(n).keys()];
 const lines = (n: number, f: (i: number) => string) => R(n).map(f).join('\n');
@@ -56,6 +51,9 @@ export interface ConvBlock {
 
 /** Invocations per workgroup of the register kernels (8 to 128 measured the same on lavapipe). */
 export const REG_WG = 64;
+
+/** A register kernel of direction `dir` (flat invocation index from gid and nwg). */
+const register = (dir: ConvDir, body: string): KernelDecl => ({ params: PARAMS, buffers: buffers(dir), workgroup: REG_WG, body });
 
 /**
  * The innermost reduction loop. `load` declares a step's operands r{i} (rows) and c{j}
@@ -75,11 +73,9 @@ const accs = (b: ConvBlock) => R(b.bo).flatMap((i) => R(b.bp).map((j) => `  var 
  * Forward, register: an invocation computes bo output channels x bp consecutive output pixels
  * (flattened over N·Ho·Wo); the channel block is gid.z.
  */
-function fwdRegister(b: ConvBlock): string {
+function fwdRegister(b: ConvBlock): KernelDecl {
   const { bo, bp } = b;
-  return `${header('fwd')}
-@compute @workgroup_size(${REG_WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  return register('fwd', `
   let pb = (gid.x + gid.y * nwg.x * ${REG_WG}u) * ${bp}u;
   let o0 = gid.z * ${bo}u;
   let hw = u.h * u.w;
@@ -114,8 +110,7 @@ ${lines(bp, (j) => `  if (pb + ${j}u < np) {
     let ob = n${j} * u.o * howo + r${j};
 ${lines(bo, (i) => `    if (o0 + ${i}u < u.o) { y[ob + (o0 + ${i}u) * howo] = a${i}_${j} + bias[o0 + ${i}u]; }`)}
   }`)}
-}
-`;
+`);
 }
 
 /**
@@ -123,11 +118,9 @@ ${lines(bo, (i) => `    if (o0 + ${i}u < u.o) { y[ob + (o0 + ${i}u) * howo] = a$
  * pixels (flattened over N·H·W), walking every tap and gathering the upstream gradient where the
  * tap lands on an output pixel (in range and on the stride grid), zero elsewhere.
  */
-function dxRegister(b: ConvBlock): string {
+function dxRegister(b: ConvBlock): KernelDecl {
   const { bo, bp } = b;
-  return `${header('dx')}
-@compute @workgroup_size(${REG_WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  return register('dx', `
   let pb = (gid.x + gid.y * nwg.x * ${REG_WG}u) * ${bp}u;
   let c0 = gid.z * ${bo}u;
   let hw = u.h * u.w;
@@ -165,8 +158,7 @@ ${lines(bp, (j) => `  if (pb + ${j}u < np) {
     let ob = n${j} * u.c * hw + r${j};
 ${lines(bo, (i) => `    if (c0 + ${i}u < u.c) { dx[ob + (c0 + ${i}u) * hw] = a${i}_${j}; }`)}
   }`)}
-}
-`;
+`);
 }
 
 /**
@@ -175,11 +167,9 @@ ${lines(bo, (i) => `    if (c0 + ${i}u < u.c) { dx[ob + (c0 + ${i}u) * hw] = a${
  * Output: partial sums [chunks (u.nt), O, C·kh·kw]. Surplus invocations compute the last block
  * again but write nothing.
  */
-function dwRegister(b: ConvBlock): string {
+function dwRegister(b: ConvBlock): KernelDecl {
   const { bo, bp } = b;
-  return `${header('dw')}
-@compute @workgroup_size(${REG_WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  return register('dw', `
   let khw = u.kh * u.kw;
   let nq = u.c * khw;
   // one flat index over (q block, o block, chunk), q fastest: no idle lanes when C·kh·kw is small
@@ -228,11 +218,10 @@ ${innerLoop(
 ${lines(bp, (j) => `  if (live && qb + ${j}u < nq) {
 ${lines(bo, (i) => `    if (o0 + ${i}u < u.o) { dw[ob + (o0 + ${i}u) * nq + q${j}] = a${i}_${j}; }`)}
   }`)}
-}
-`;
+`);
 }
 
-export function convRegisterWGSL(dir: ConvDir, block: ConvBlock): string {
+export function convRegisterKernel(dir: ConvDir, block: ConvBlock): KernelDecl {
   return dir === 'fwd' ? fwdRegister(block) : dir === 'dx' ? dxRegister(block) : dwRegister(block);
 }
 
@@ -338,16 +327,20 @@ const stage = (alongK: boolean, rows: number, bk: number, row: string) =>
  * invocation (lx, ly) owns rows 4ly.., columns 4lx.. of the tile. Workgroup index:
  * M tile = wid.x + wid.y · nwg.x; wid.z = N tile + u.nt · chunk.
  */
-export function convTiledWGSL(dir: ConvDir, tile: Tile): string {
-  return tiledWGSL(header(dir), GEMM[dir], tile);
+export function convTiledKernel(dir: ConvDir, tile: Tile): KernelDecl {
+  return tiled(PARAMS, buffers(dir), GEMM[dir], tile);
 }
 
-function tiledWGSL(head: string, g: Gemm, tile: Tile): string {
+function tiled(params: string, bufs: BufferDecl[], g: Gemm, tile: Tile): KernelDecl {
   const { wx, wy } = tile;
   const [bm, bn, bk] = [4 * wy, 4 * wx, TILE_K];
   const threads = wx * wy;
-  return `${head}
-var<workgroup> As: array<f32, ${bk * bm}>;
+  return {
+    params,
+    buffers: bufs,
+    workgroup: [wx, wy],
+    builtins: ['wid', 'nwg', 'lid'],
+    prelude: `var<workgroup> As: array<f32, ${bk * bm}>;
 var<workgroup> Bs: array<f32, ${bk * bn}>;
 
 fn loadA(m: u32, k: u32, z: u32) -> f32 {
@@ -358,11 +351,8 @@ fn loadB(k: u32, n: u32, z: u32) -> f32 {
 }
 fn store(m: u32, n: u32, z: u32, acc: f32) {
   ${g.store}
-}
-
-@compute @workgroup_size(${wx}, ${wy})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_id) lid: vec3<u32>) {
+}`,
+    body: `
   let z = wid.z / u.nt;
   let M = ${g.M};
   let N = ${g.N};
@@ -404,27 +394,22 @@ ${R(4)
       (j) => `  if (tileM + lid.y * 4u + ${i}u < M && tileN + lid.x * 4u + ${j}u < N) { store(tileM + lid.y * 4u + ${i}u, tileN + lid.x * 4u + ${j}u, z, a${i}_${j}); }`,
     ),
   )
-  .join('\n')}
-}
-`;
+  .join('\n')}`,
+  };
 }
 
 /** out[i] = Σ_s part[s·n + i], summed in chunk order (weight-gradient partials). */
-export const sumChunksWGSL = () => `struct Params { n: u32, chunks: u32 }
-@group(0) @binding(0) var<uniform> u: Params;
-@group(0) @binding(1) var<storage, read> part: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * 256u;
-  if (i >= u.n) { return; }
+export const sumChunksKernel = (): KernelDecl => ({
+  params: 'n: u32, chunks: u32',
+  buffers: [read('part'), write('out')],
+  guard: 'u.n',
+  body: `
   var acc = part[i];
   for (var s = 1u; s < u.chunks; s++) {
     acc = acc + part[s * u.n + i];
   }
-  out[i] = acc;
-}
-`;
+  out[i] = acc;`,
+});
 
 // ---------- Winograd F(m x m, 3x3): 3x3 stride-1 convolutions ----------
 //
@@ -486,52 +471,43 @@ function sandwich(name: string, L: number[][], X: string[][], R: number[][]): st
 const grid = (rows: number, cols: number, f: (r: number, c: number) => string) => R(rows).map((r) => R(cols).map((c) => f(r, c)));
 
 /** U[ξ, r, k] = (G g Gᵀ)[ξ] with g = w[r, k] (fwd) or w[k, r] flipped in both axes (dx). */
-export function winoWeightWGSL(m: WinoM, flip: boolean): string {
+export function winoWeightKernel(m: WinoM, flip: boolean): KernelDecl {
   const { G } = WINO[m];
   const a = m + 2;
-  return `struct Params { rows: u32, cols: u32, total: u32, _p: u32 }
-@group(0) @binding(0) var<uniform> u: Params;
-@group(0) @binding(1) var<storage, read> w: array<f32>;
-@group(0) @binding(2) var<storage, read_write> U: array<f32>;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * 64u;
-  if (i >= u.total) { return; }
+  return {
+    params: 'rows: u32, cols: u32, total: u32, _p: u32',
+    buffers: [read('w'), write('U')],
+    workgroup: 64,
+    guard: 'u.total',
+    body: `
   let r = i / u.cols;
   let k = i % u.cols;
   let base = ${flip ? '(k * u.rows + r) * 9u' : '(r * u.cols + k) * 9u'};
 ${grid(3, 3, (ky, kx) => `  let g${ky}_${kx} = w[base + ${flip ? 8 - (3 * ky + kx) : 3 * ky + kx}u];`).flat().join('\n')}
 ${sandwich('u', G, grid(3, 3, (ky, kx) => `g${ky}_${kx}`), G)}
-${grid(a, a, (i, j) => `  U[${i * a + j}u * u.total + i] = u${i}_${j};`).flat().join('\n')}
-}
-`;
+${grid(a, a, (i, j) => `  U[${i * a + j}u * u.total + i] = u${i}_${j};`).flat().join('\n')}`,
+  };
 }
 
 /** Tile geometry of one chunk of images, shared by the transforms. */
-const WINO_PARAMS = `struct Params {
-  ch: u32, h: u32, w: u32, pad: u32,      // channels, input size, padding
+const WINO_PARAMS = `ch: u32, h: u32, w: u32, pad: u32,      // channels, input size, padding
   ho: u32, wo: u32, th: u32, tw: u32,     // output size, tiles per column / row
-  n0: u32, tiles: u32, total: u32, _p: u32, // first image of the chunk, tiles in the chunk, ch · tiles
-}
-@group(0) @binding(0) var<uniform> u: Params;`;
+  n0: u32, tiles: u32, total: u32, _p: u32, // first image of the chunk, tiles in the chunk, ch · tiles`;
 
-const tileIndex = `let i = gid.x + gid.y * nwg.x * 64u;
-  if (i >= u.total) { return; }
-  let t = i % u.tiles;
+/** A transform kernel: one invocation per (channel, tile) of the chunk, located by `tileIndex`. */
+const transform = (buffers: BufferDecl[], body: string): KernelDecl => ({ params: WINO_PARAMS, buffers, workgroup: 64, guard: 'u.total', body });
+
+const tileIndex = `let t = i % u.tiles;
   let ch = i / u.tiles;
   let tx = t % u.tw;
   let ty = (t / u.tw) % u.th;
   let n = u.n0 + t / (u.tw * u.th);`;
 
 /** V[ξ, c, t] = (Bᵀ d B)[ξ], d the zero-padded (m+2)² input tile at (m·ty - p, m·tx - p). */
-export function winoInputWGSL(m: WinoM): string {
+export function winoInputKernel(m: WinoM): KernelDecl {
   const { BT } = WINO[m];
   const a = m + 2;
-  return `${WINO_PARAMS}
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> V: array<f32>;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  return transform([read('x'), write('V')], `
   ${tileIndex}
   let y0 = i32(${m}u * ty) - i32(u.pad);
   let x0 = i32(${m}u * tx) - i32(u.pad);
@@ -542,20 +518,14 @@ ${grid(a, a, (r, q) => `  let d${r}_${q} = select(0.0, x[select(0u, base + u32(y
   .flat()
   .join('\n')}
 ${sandwich('v', BT, grid(a, a, (r, q) => `d${r}_${q}`), BT)}
-${grid(a, a, (i, j) => `  V[${i * a + j}u * u.total + i] = v${i}_${j};`).flat().join('\n')}
-}
-`;
+${grid(a, a, (i, j) => `  V[${i * a + j}u * u.total + i] = v${i}_${j};`).flat().join('\n')}`);
 }
 
 /** y[n, r, m·ty + a, m·tx + b] = (Aᵀ M[·, r, t] A)[a, b] (+ bias[r]), inside the output only. */
-export function winoOutputWGSL(m: WinoM, bias: boolean): string {
+export function winoOutputKernel(m: WinoM, bias: boolean): KernelDecl {
   const { AT } = WINO[m];
   const a = m + 2;
-  return `${WINO_PARAMS}
-@group(0) @binding(1) var<storage, read> M: array<f32>;
-${bias ? '@group(0) @binding(2) var<storage, read> bias: array<f32>;\n' : ''}@group(0) @binding(${bias ? 3 : 2}) var<storage, read_write> y: array<f32>;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  return transform([read('M'), ...(bias ? [read('bias')] : []), write('y')], `
   ${tileIndex}
 ${grid(a, a, (i, j) => `  let m${i}_${j} = M[${i * a + j}u * u.total + i];`).flat().join('\n')}
 ${sandwich('y', AT, grid(a, a, (i, j) => `m${i}_${j}`), AT)}
@@ -571,21 +541,15 @@ ${R(m)
   .join('\n')}
   }`,
   )
-  .join('\n')}
-}
-`;
+  .join('\n')}`);
 }
 
 /** dM[ξ, o, t] = (A dy Aᵀ)[ξ], dy the m x m output-gradient tile (zero outside the output). */
-export function winoGradOutputWGSL(m: WinoM): string {
+export function winoGradOutputKernel(m: WinoM): KernelDecl {
   const { AT } = WINO[m];
   const a = m + 2;
   const A = R(a).map((i) => col(AT, i));
-  return `${WINO_PARAMS}
-@group(0) @binding(1) var<storage, read> gy: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dM: array<f32>;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  return transform([read('gy'), write('dM')], `
   ${tileIndex}
   let oy = ${m}u * ty;
   let ox = ${m}u * tx;
@@ -595,24 +559,20 @@ ${grid(m, m, (r, q) => `  let v${r}_${q} = oy + ${r}u < u.ho && ox + ${q}u < u.w
   .flat()
   .join('\n')}
 ${sandwich('s', A, grid(m, m, (r, q) => `e${r}_${q}`), A)}
-${grid(a, a, (i, j) => `  dM[${i * a + j}u * u.total + i] = s${i}_${j};`).flat().join('\n')}
-}
-`;
+${grid(a, a, (i, j) => `  dM[${i * a + j}u * u.total + i] = s${i}_${j};`).flat().join('\n')}`);
 }
 
 /** dw[o, c] = Gᵀ (Σ_chunk dU[chunk, ·, o, c]) G, the chunks summed in order. */
-export function winoWeightGradWGSL(m: WinoM): string {
+export function winoWeightGradKernel(m: WinoM): KernelDecl {
   const { G } = WINO[m];
   const a = m + 2;
   const GT = R(3).map((k) => col(G, k));
-  return `struct Params { total: u32, chunks: u32, _p0: u32, _p1: u32 }
-@group(0) @binding(0) var<uniform> u: Params;
-@group(0) @binding(1) var<storage, read> dU: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dw: array<f32>;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * 64u;
-  if (i >= u.total) { return; }
+  return {
+    params: 'total: u32, chunks: u32, _p0: u32, _p1: u32',
+    buffers: [read('dU'), write('dw')],
+    workgroup: 64,
+    guard: 'u.total',
+    body: `
 ${grid(a, a, (r, q) => {
   const e = r * a + q;
   return `  var m${r}_${q} = dU[${e}u * u.total + i];
@@ -621,24 +581,18 @@ ${grid(a, a, (r, q) => {
   .flat()
   .join('\n')}
 ${sandwich('g', GT, grid(a, a, (r, q) => `m${r}_${q}`), GT)}
-${grid(3, 3, (ky, kx) => `  dw[i * 9u + ${3 * ky + kx}u] = g${ky}_${kx};`).flat().join('\n')}
-}
-`;
+${grid(3, 3, (ky, kx) => `  dw[i * 9u + ${3 * ky + kx}u] = g${ky}_${kx};`).flat().join('\n')}`,
+  };
 }
 
 /**
  * Batched GEMM C[co + (b·m + m)·n + n] = Σ_k A[b·ab + m·am + k·ak] · B[b·bb + k·bk + n·bn]
  * (b < bs; nt is the tiled kernel's N tiles).
  */
-const BGEMM_HEAD = `struct Params {
-  m: u32, n: u32, k: u32, nt: u32,
+const BGEMM_PARAMS = `m: u32, n: u32, k: u32, nt: u32,
   ab: u32, am: u32, ak: u32, bb: u32,
-  bk: u32, bn: u32, co: u32, bs: u32,
-}
-@group(0) @binding(0) var<uniform> u: Params;
-@group(0) @binding(1) var<storage, read> A: array<f32>;
-@group(0) @binding(2) var<storage, read> B: array<f32>;
-@group(0) @binding(3) var<storage, read_write> C: array<f32>;`;
+  bk: u32, bn: u32, co: u32, bs: u32,`;
+const BGEMM_BUFFERS = [read('A'), read('B'), write('C')];
 
 /** Stores the bo x bp block at (m0, n0) of batch entry bt (live: the invocation has a block). */
 const bgemmStore = ({ bo, bp }: ConvBlock) => `  let cb = u.co + bt * u.m * u.n;
@@ -658,11 +612,13 @@ ${innerLoop('k', 'u.k', b, [...R(b.bp).map((j) => `let c${j} = B[cb${j} + kb];`)
 ${bgemmStore(b)}`;
 
 /** Register variant: bo rows x bp columns per invocation, one flat index over (columns, rows, batch). */
-export function bgemmRegisterWGSL(b: ConvBlock): string {
+export function bgemmRegisterKernel(b: ConvBlock): KernelDecl {
   const { bo, bp } = b;
-  return `${BGEMM_HEAD}
-@compute @workgroup_size(${REG_WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  return {
+    params: BGEMM_PARAMS,
+    buffers: BGEMM_BUFFERS,
+    workgroup: REG_WG,
+    body: `
   let nb = (u.n + ${bp - 1}u) / ${bp}u;
   let mb = (u.m + ${bo - 1}u) / ${bo}u;
   let flat = gid.x + gid.y * nwg.x * ${REG_WG}u;
@@ -672,9 +628,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let m0 = ((idx / nb) % mb) * ${bo}u;
   let bt = idx / (nb * mb);
 ${lines(bo, (i) => `  let ra${i} = bt * u.ab + min(m0 + ${i}u, u.m - 1u) * u.am;`)}
-${bgemmBody(b, R(bo).map((i) => `let r${i} = A[ra${i} + ka];`))}
-}
-`;
+${bgemmBody(b, R(bo).map((i) => `let r${i} = A[ra${i} + ka];`))}`,
+  };
 }
 
 /**
@@ -683,14 +638,16 @@ ${bgemmBody(b, R(bo).map((i) => `let r${i} = A[ra${i} + ka];`))}
  * by subgroupBroadcast (a register shuffle on lavapipe, where each lane's storage load costs ~10
  * instructions). Same fma order as the other variants, so the same bits.
  */
-export function bgemmSubgroupWGSL(b: ConvBlock, sg: number): string {
+export function bgemmSubgroupKernel(b: ConvBlock, sg: number): KernelDecl {
   const { bo, bp } = b;
   if (bo % sg !== 0) throw new Error(`conv: subgroup GEMM block ${bo} rows is not a multiple of the subgroup size ${sg}`);
-  return `enable subgroups;
-${BGEMM_HEAD}
-@compute @workgroup_size(${sg})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_id) lid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+  return {
+    params: BGEMM_PARAMS,
+    buffers: BGEMM_BUFFERS,
+    workgroup: sg,
+    builtins: ['wid', 'nwg', 'lid', 'lane'],
+    subgroups: true,
+    body: `
   let nb = (u.n + ${sg * bp - 1}u) / ${sg * bp}u;
   let mb = (u.m + ${bo - 1}u) / ${bo}u;
   // one flat index per workgroup (uniform), so no lane leaves before the broadcasts
@@ -704,15 +661,15 @@ ${lines(bo / sg, (r) => `  let ra${r} = bt * u.ab + min(m0 + lane + ${sg * r}u, 
 ${bgemmBody(b, [
   ...R(bo / sg).map((r) => `let l${r} = A[ra${r} + ka];`),
   ...R(bo).map((i) => `let r${i} = subgroupBroadcast(l${Math.floor(i / sg)}, ${i % sg}u);`),
-])}
-}
-`;
+])}`,
+  };
 }
 
 /** Tiled variant of the batched GEMM (z = batch). */
-export function bgemmTiledWGSL(tile: Tile, aAlongK: boolean, bAlongK: boolean): string {
-  return tiledWGSL(
-    BGEMM_HEAD,
+export function bgemmTiledKernel(tile: Tile, aAlongK: boolean, bAlongK: boolean): KernelDecl {
+  return tiled(
+    BGEMM_PARAMS,
+    BGEMM_BUFFERS,
     {
       M: 'u.m',
       N: 'u.n',

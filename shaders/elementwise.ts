@@ -2,7 +2,7 @@
 // (broadcast, permute, slice), two scalar parameters, one contiguous output.
 // Each invocation writes PER_THREAD consecutive outputs: on CPU adapters (lavapipe) the cost per
 // invocation dominates small kernels, and on GPUs four outputs per thread is still cheap.
-import { flatIndex, mainSignature } from './common.js';
+import { read, write, type KernelDecl } from './kernel.js';
 
 const NAMES = ['a', 'b', 'c'];
 export const PER_THREAD = 4;
@@ -17,16 +17,14 @@ const POW = `fn pow_s(x: f32, p: f32) -> f32 {
 
 const field = (name: string, d: number) => `u.${name}[${d >> 2}].${'xyzw'[d & 3]}`;
 
-const STRIDED_PARAMS = `struct Params {
-  shape: array<vec4<u32>, 2>,
+const STRIDED_PARAMS = `shape: array<vec4<u32>, 2>,
   strides0: array<vec4<u32>, 2>,
   strides1: array<vec4<u32>, 2>,
   strides2: array<vec4<u32>, 2>,
   offsets: vec4<u32>,
   n: u32,
   p0: f32,
-  p1: f32,
-}`;
+  p1: f32,`;
 
 /** The scalar expression as a function of the inputs' values and the two scalars. */
 const opFn = (expr: string, inputs: string[]) =>
@@ -61,57 +59,46 @@ function stridedIndex(inputs: string[], rank: number, indent: string): string {
  * is also the contiguous fast path (rank 1, every input a vec4; a length that is not a multiple
  * of 4 is padded and the padding lanes compute junk that nothing reads).
  */
-function elementwiseInner4WGSL(expr: string, arity: number, rank: number, vecIn: boolean[]): string {
+function elementwiseInner4(expr: string, arity: number, rank: number, vecIn: boolean[]): KernelDecl {
   const inputs = NAMES.slice(0, arity);
-  const decls = inputs
-    .map((n, k) => `@group(0) @binding(${k + 1}) var<storage, read> in_${n}: array<${vecIn[k] ? 'vec4<f32>' : 'f32'}>;`)
-    .join('\n');
   const load = (n: string, k: number) => {
     if (vecIn[k]) return `  let v_${n} = in_${n}[i_${n} / 4u];`;
     const s = field(`strides${k}`, rank - 1);
     return `  let v_${n} = vec4<f32>(in_${n}[i_${n}], in_${n}[i_${n} + ${s}], in_${n}[i_${n} + 2u * ${s}], in_${n}[i_${n} + 3u * ${s}]);`;
   };
-  return `${STRIDED_PARAMS}
-@group(0) @binding(0) var<uniform> u: Params;
-${decls}
-@group(0) @binding(${arity + 1}) var<storage, read_write> out: array<vec4<f32>>;
-${POW}
-${opFn(expr, inputs)}
-
-${mainSignature()} {
-  ${flatIndex()}
+  return {
+    params: STRIDED_PARAMS,
+    buffers: [...inputs.map((n, k) => read(`in_${n}`, vecIn[k] ? 'vec4<f32>' : 'f32')), write('out', 'vec4<f32>')],
+    prelude: `${POW}\n${opFn(expr, inputs)}`,
+    guard: '(u.n + 3u) / 4u',
+    body: `
   let e = i * 4u;
-  if (e >= u.n) { return; }
   let p0 = u.p0;
   let p1 = u.p1;
 ${stridedIndex(inputs, rank, '  ')}
 ${inputs.map(load).join('\n')}
-  out[i] = ${opVec4(inputs)};
-}
-`;
+  out[i] = ${opVec4(inputs)};`,
+  };
 }
 
 export type ElementwiseLayout = { kind: 'inner4'; rank: number; vecIn: boolean[] } | { kind: 'scalar'; rank: number };
 
 /**
  * `expr` is a WGSL f32 expression in a, b, c (the inputs) and p0, p1 (scalars). Layouts: 'inner4'
- * (see elementwiseInner4WGSL), 'scalar' (inputs read through `rank` >= 1 collapsed dims of
+ * (see elementwiseInner4), 'scalar' (inputs read through `rank` >= 1 collapsed dims of
  * shape/strides, index math unrolled at compile time).
  */
-export function elementwiseWGSL(expr: string, arity: number, layout: ElementwiseLayout): string {
-  if (layout.kind === 'inner4') return elementwiseInner4WGSL(expr, arity, layout.rank, layout.vecIn);
+export function elementwiseKernel(expr: string, arity: number, layout: ElementwiseLayout): KernelDecl {
+  if (layout.kind === 'inner4') return elementwiseInner4(expr, arity, layout.rank, layout.vecIn);
   const rank = layout.rank;
   const inputs = NAMES.slice(0, arity);
-  const decls = inputs.map((n, k) => `@group(0) @binding(${k + 1}) var<storage, read> in_${n}: array<f32>;`).join('\n');
   const index = stridedIndex(inputs, rank, '    ');
-  return `${STRIDED_PARAMS}
-@group(0) @binding(0) var<uniform> u: Params;
-${decls}
-@group(0) @binding(${arity + 1}) var<storage, read_write> out: array<f32>;
-${POW}
-
-${mainSignature()} {
-  ${flatIndex()}
+  return {
+    params: STRIDED_PARAMS,
+    buffers: [...inputs.map((n) => read(`in_${n}`)), write('out')],
+    prelude: POW,
+    guard: `(u.n + ${PER_THREAD - 1}u) / ${PER_THREAD}u`,
+    body: `
   let p0 = u.p0;
   let p1 = u.p1;
   for (var k = 0u; k < ${PER_THREAD}u; k++) {
@@ -120,7 +107,6 @@ ${mainSignature()} {
 ${index}
 ${inputs.map((n) => `    let ${n} = in_${n}[i_${n}];`).join('\n')}
     out[e] = ${expr};
-  }
-}
-`;
+  }`,
+  };
 }

@@ -1,7 +1,7 @@
 // Batched matmul kernels. Both variants accumulate every output element as
 // `acc = fma(a[m,k], b[k,n], acc)` for k = 0..K-1 in order, so they agree bit for bit.
 // Transposes and batch broadcasting are index arithmetic; nothing is copied.
-import { dimAt } from './common.js';
+import { dimAt, read, write, type KernelDecl } from './kernel.js';
 
 /** Compile-time choices shared by both variants. */
 export interface MatmulLayout {
@@ -40,8 +40,7 @@ export const TILE = { tm: 64, tn: 64, tk: 16, wx: 16, wy: 16 } as const;
 
 // yBase (first row) and zBase (first batch) split one op over several dispatches (65535 groups
 // per dimension)
-const HEADER = (l: MatmulLayout) => `struct Params {
-  batchShape: array<vec4<u32>, 2>,
+const PARAMS = `batchShape: array<vec4<u32>, 2>,
   aStrides: array<vec4<u32>, 2>,
   bStrides: array<vec4<u32>, 2>,
   M: u32,
@@ -49,16 +48,13 @@ const HEADER = (l: MatmulLayout) => `struct Params {
   K: u32,
   batchRank: u32,
   yBase: u32,
-  zBase: u32,
-}
-@group(0) @binding(0) var<uniform> u: Params;
-@group(0) @binding(1) var<storage, read> A: array<${l.vecA ? 'vec4<f32>' : 'f32'}>;
-@group(0) @binding(2) var<storage, read> B: array<${l.vecB ? 'vec4<f32>' : 'f32'}>;
-@group(0) @binding(3) var<storage, read_write> C: array<${l.vecOut ? 'vec4<f32>' : 'f32'}>;
-${l.bias ? `@group(0) @binding(4) var<storage, read> Bias: array<${l.vecOut ? 'vec4<f32>' : 'f32'}>;` : ''}
+  zBase: u32,`;
+
+const vec = (v: boolean) => (v ? 'vec4<f32>' : 'f32');
+const buffers = (l: MatmulLayout) => [read('A', vec(l.vecA)), read('B', vec(l.vecB)), write('C', vec(l.vecOut)), ...(l.bias ? [read('Bias', vec(l.vecOut))] : [])];
 
 // element offsets of batch z's matrices in A and B (broadcast axes have stride 0)
-fn batchOffsets(z: u32) -> vec2<u32> {
+const BATCH_OFFSETS = `fn batchOffsets(z: u32) -> vec2<u32> {
   var rem = z;
   var off = vec2<u32>(0u, 0u);
   for (var d = u.batchRank; d > 0u; d--) {
@@ -154,7 +150,7 @@ function subgroupALoads(l: MatmulLayout, tm: number, sg: number, kc: number, a: 
  * the contiguous axis allows). Out-of-range rows and columns read clamped indices and are
  * not written.
  */
-export function matmulRegisterWGSL(l: MatmulLayout, s: RegisterShape): string {
+export function matmulRegisterKernel(l: MatmulLayout, s: RegisterShape): KernelDecl {
   const { tm, tn, wx, wy, sg } = s;
   if (sg && (tm % sg !== 0 || wx !== sg || wy !== 1)) throw new Error(`matmul: subgroup shape ${JSON.stringify(s)} needs wx = sg, wy = 1, tm % sg = 0`);
   const decl: string[] = [];
@@ -234,22 +230,16 @@ export function matmulRegisterWGSL(l: MatmulLayout, s: RegisterShape): string {
 
   // the subgroup variant never returns early: subgroupBroadcast needs every lane
   const entry = sg
-    ? `enable subgroups;
-${HEADER(l)}
-@compute @workgroup_size(${sg}, 1)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(subgroup_invocation_id) lane: u32) {
+    ? `
   let n0 = (wid.x * ${sg}u + lid.x) * ${tn}u;
   let m0 = u.yBase + wid.y * ${tm}u;
   let z = wid.z + u.zBase;`
-    : `${HEADER(l)}
-@compute @workgroup_size(${wx}, ${wy})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+    : `
   let n0 = gid.x * ${tn}u;
   let m0 = u.yBase + gid.y * ${tm}u;
   let z = gid.z + u.zBase;
   if (n0 >= u.N || m0 >= u.M) { return; }`;
-  return `${entry}
+  const body = `${entry}
   let offs = batchOffsets(z);
   let aOff = offs.x;
   let bOff = offs.y;
@@ -265,16 +255,23 @@ ${
     ? `  for (var k = 0u; k < u.K; k += 4u) {\n${step(4)}\n  }`
     : `  for (var k = 0u; k < u.K; k++) {\n${step(1)}\n  }`
 }
-${storeBlock(l, tm, tn)}
-}
-`;
+${storeBlock(l, tm, tn)}`;
+  return {
+    params: PARAMS,
+    buffers: buffers(l),
+    workgroup: sg ? sg : [wx, wy],
+    builtins: sg ? ['wid', 'lid', 'lane'] : ['gid'],
+    subgroups: !!sg,
+    prelude: BATCH_OFFSETS,
+    body,
+  };
 }
 
 /**
  * Workgroup-tiled kernel: each workgroup stages a 64 x 16 slice of A and a 16 x 64 slice of B
  * in workgroup memory per K step; each of its 16 x 16 invocations owns a 4 x 4 output block.
  */
-export function matmulTiledWGSL(l: MatmulLayout): string {
+export function matmulTiledKernel(l: MatmulLayout): KernelDecl {
   const { tm, tn, tk, wx, wy } = TILE;
   const threads = wx * wy;
   const loads = (tm * tk) / threads; // elements of each tile per invocation
@@ -287,13 +284,16 @@ export function matmulTiledWGSL(l: MatmulLayout): string {
     : `let kk = e / ${tn}u; let nn = e % ${tn}u;`;
   const aIdx = l.transA ? 'aOff + k * u.M + m' : 'aOff + m * u.K + k';
   const bIdx = l.transB ? 'bOff + n * u.K + k' : 'bOff + k * u.N + n';
-  return `${HEADER(l)}
+  return {
+    params: PARAMS,
+    buffers: buffers(l),
+    workgroup: [wx, wy],
+    builtins: ['wid', 'lid'],
+    prelude: `${BATCH_OFFSETS}
 // As[kk * tm + m] holds A[tileM + m, k0 + kk]; Bs[kk * tn + n] holds B[k0 + kk, tileN + n]
 var<workgroup> As: array<f32, ${tk * tm}>;
-var<workgroup> Bs: array<f32, ${tk * tn}>;
-
-@compute @workgroup_size(${wx}, ${wy})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+var<workgroup> Bs: array<f32, ${tk * tn}>;`,
+    body: `
   let tileM = u.yBase + wid.y * ${tm}u;
   let tileN = wid.x * ${tn}u;
   let z = wid.z + u.zBase;
@@ -341,7 +341,6 @@ ${range(4)
     }
     workgroupBarrier();
   }
-${storeBlock(l, 4, 4)}
-}
-`;
+${storeBlock(l, 4, 4)}`,
+  };
 }

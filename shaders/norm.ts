@@ -11,6 +11,8 @@
 // Reductions run one workgroup per b ('group') or, when each b has few elements, one
 // invocation per b without barriers ('thread').
 
+import { read, write, type BufferDecl, type KernelDecl } from './kernel.js';
+
 export type IndexMode = 'grid' | 'flat';
 export type ReduceMode = 'group' | 'thread';
 /** sum: out[b] = s·Σx; dot: out[b] = s·Σx·y; moments: out[b] = mean, out[B+b] = biased variance (s = 1/M);
@@ -22,111 +24,84 @@ export const GRID_WG = 64;
 export const REDUCE_WG = 64;
 
 const vtype = (vec: boolean) => (vec ? 'vec4<f32>' : 'f32');
-/** A storage binding; `vec` makes it an array of vec4. */
-const storage = (binding: number, name: string, opts: { write?: boolean; vec?: boolean } = {}) =>
-  `@group(0) @binding(${binding}) var<storage, ${opts.write ? 'read_write' : 'read'}> ${name}: array<${vtype(!!opts.vec)}>;`;
 /** Sum of a vec4's lanes, or the scalar itself. */
 const hsum = (vec: boolean, v: string) => (vec ? `dot(${v}, vec4<f32>(1.0))` : v);
 
-/** Entry point with the (vec4) element index `i` and the channel `b` for an elementwise kernel. */
-function elementwiseMain(mode: IndexMode, body: string): string {
+/** Entry point of an elementwise kernel: the (vec4) element index `i` and the channel `b`. */
+function elementwise(mode: IndexMode, params: string, buffers: BufferDecl[], body: string): KernelDecl {
   if (mode === 'grid') {
-    return `@compute @workgroup_size(${GRID_WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    return {
+      params,
+      buffers,
+      workgroup: GRID_WG,
+      builtins: ['gid', 'wid'],
+      body: `
   if (gid.x >= u.D4) { return; }
   let b = wid.y;
   let i = (wid.z * u.B + b) * u.D4 + gid.x;
-${body}
-}`;
+${body}`,
+    };
   }
-  return `@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * 256u;
-  if (i >= u.A * u.B * u.D4) { return; }
-  let b = (i / u.D4) % u.B;
-${body}
-}`;
+  return { params, buffers, guard: 'u.A * u.B * u.D4', body: `\n  let b = (i / u.D4) % u.B;\n${body}` };
 }
 
 /** y = (x - mean[b]) · rsqrt(var[b] + eps) · w[b] + bias[b]; mean and var may share a buffer (voff). */
-export function normApplyWGSL(mode: IndexMode, vec: boolean, hasW: boolean, hasBias: boolean): string {
-  let n = 4;
-  const decl = [storage(1, 'x', { vec }), storage(2, 'mean'), storage(3, 'vr')];
-  if (hasW) decl.push(storage(n++, 'w'));
-  if (hasBias) decl.push(storage(n++, 'bias'));
-  decl.push(storage(n, 'out', { write: true, vec }));
-  return `struct Params { A: u32, B: u32, D4: u32, voff: u32, eps: f32 }
-@group(0) @binding(0) var<uniform> u: Params;
-${decl.join('\n')}
-${elementwiseMain(
-  mode,
-  `  let scale = inverseSqrt(vr[u.voff + b] + u.eps)${hasW ? ' * w[b]' : ''};
+export function normApplyKernel(mode: IndexMode, vec: boolean, hasW: boolean, hasBias: boolean): KernelDecl {
+  const T = vtype(vec);
+  const buffers = [read('x', T), read('mean'), read('vr'), ...(hasW ? [read('w')] : []), ...(hasBias ? [read('bias')] : []), write('out', T)];
+  return elementwise(
+    mode,
+    'A: u32, B: u32, D4: u32, voff: u32, eps: f32',
+    buffers,
+    `  let scale = inverseSqrt(vr[u.voff + b] + u.eps)${hasW ? ' * w[b]' : ''};
   out[i] = (x[i] - mean[b]) * scale${hasBias ? ' + bias[b]' : ''};`,
-)}
-`;
+  );
 }
 
 /** y = x · w[b] + bias[b] (layer norm's affine with per-channel or elementwise parameters). */
-export function affineWGSL(mode: IndexMode, vec: boolean, hasW: boolean, hasBias: boolean): string {
-  let n = 2;
-  const decl = [storage(1, 'x', { vec })];
-  if (hasW) decl.push(storage(n++, 'w'));
-  if (hasBias) decl.push(storage(n++, 'bias'));
-  decl.push(storage(n, 'out', { write: true, vec }));
-  return `struct Params { A: u32, B: u32, D4: u32 }
-@group(0) @binding(0) var<uniform> u: Params;
-${decl.join('\n')}
-${elementwiseMain(mode, `  out[i] = x[i]${hasW ? ' * w[b]' : ''}${hasBias ? ' + bias[b]' : ''};`)}
-`;
+export function affineKernel(mode: IndexMode, vec: boolean, hasW: boolean, hasBias: boolean): KernelDecl {
+  const T = vtype(vec);
+  const buffers = [read('x', T), ...(hasW ? [read('w')] : []), ...(hasBias ? [read('bias')] : []), write('out', T)];
+  return elementwise(mode, 'A: u32, B: u32, D4: u32', buffers, `  out[i] = x[i]${hasW ? ' * w[b]' : ''}${hasBias ? ' + bias[b]' : ''};`);
 }
 
 /**
  * First-order input gradient of training-mode normalisation (statistics from the batch):
  * dx = w[b]·rsqrt(var+eps)·(g - Σg/M - x̂·Σgx̂/M), stats = [mean; var] as [2, B].
  */
-export function normBackwardWGSL(mode: IndexMode, vec: boolean, hasW: boolean): string {
-  const decl = [storage(1, 'x', { vec }), storage(2, 'stats'), storage(3, 'g', { vec }), storage(4, 'sg'), storage(5, 'sgx')];
-  if (hasW) decl.push(storage(6, 'w'));
-  decl.push(storage(hasW ? 7 : 6, 'out', { write: true, vec }));
-  return `struct Params { A: u32, B: u32, D4: u32, inv_m: f32, eps: f32 }
-@group(0) @binding(0) var<uniform> u: Params;
-${decl.join('\n')}
-${elementwiseMain(
-  mode,
-  `  let invstd = inverseSqrt(stats[u.B + b] + u.eps);
+export function normBackwardKernel(mode: IndexMode, vec: boolean, hasW: boolean): KernelDecl {
+  const T = vtype(vec);
+  const buffers = [read('x', T), read('stats'), read('g', T), read('sg'), read('sgx'), ...(hasW ? [read('w')] : []), write('out', T)];
+  return elementwise(
+    mode,
+    'A: u32, B: u32, D4: u32, inv_m: f32, eps: f32',
+    buffers,
+    `  let invstd = inverseSqrt(stats[u.B + b] + u.eps);
   let k = ${hasW ? 'w[b] * ' : ''}invstd;
   let c = sgx[b] * u.inv_m * invstd;
   let xhat_c = (x[i] - stats[b]) * c;
   out[i] = k * (g[i] - sg[b] * u.inv_m - xhat_c);`,
-)}
-`;
+  );
 }
 
 /** out[a, b, d] = s · g[b]: the adjoint of the per-b sum. */
-export function spreadWGSL(mode: IndexMode, vec: boolean): string {
-  return `struct Params { A: u32, B: u32, D4: u32, s: f32 }
-@group(0) @binding(0) var<uniform> u: Params;
-${storage(1, 'g')}
-${storage(2, 'out', { write: true, vec })}
-${elementwiseMain(mode, `  out[i] = ${vtype(vec)}(g[b] * u.s);`)}
-`;
+export function spreadKernel(mode: IndexMode, vec: boolean): KernelDecl {
+  return elementwise(mode, 'A: u32, B: u32, D4: u32, s: f32', [read('g'), write('out', vtype(vec))], `  out[i] = ${vtype(vec)}(g[b] * u.s);`);
 }
 
 /** Running statistics, in place: r = (1-m)·r + m·batch (variance unbiased by `unbias`). */
-export function runningUpdateWGSL(): string {
-  return `struct Params { B: u32, momentum: f32, unbias: f32 }
-@group(0) @binding(0) var<uniform> u: Params;
-${storage(1, 'stats')}
-${storage(2, 'rm', { write: true })}
-${storage(3, 'rv', { write: true })}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+export function runningUpdateKernel(): KernelDecl {
+  return {
+    params: 'B: u32, momentum: f32, unbias: f32',
+    buffers: [read('stats'), write('rm'), write('rv')],
+    workgroup: 64,
+    builtins: ['gid'],
+    body: `
   let b = gid.x;
   if (b >= u.B) { return; }
   rm[b] = (1.0 - u.momentum) * rm[b] + u.momentum * stats[b];
-  rv[b] = (1.0 - u.momentum) * rv[b] + u.momentum * stats[u.B + b] * u.unbias;
-}
-`;
+  rv[b] = (1.0 - u.momentum) * rv[b] + u.momentum * stats[u.B + b] * u.unbias;`,
+  };
 }
 
 /**
@@ -135,7 +110,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
  * with stride REDUCE_WG without dividing: the uniform (da, dd) = divmod(REDUCE_WG, D4)
  * advances a and d4.
  */
-export function channelReduceWGSL(kind: ReduceKind, mode: ReduceMode, vec: boolean): string {
+export function channelReduceKernel(kind: ReduceKind, mode: ReduceMode, vec: boolean): KernelDecl {
   const group = mode === 'group';
   const T = vtype(vec);
   const loop = (body: string) =>
@@ -143,11 +118,11 @@ export function channelReduceWGSL(kind: ReduceKind, mode: ReduceMode, vec: boole
       ? `  if (u.D4 >= ${REDUCE_WG}u) {
     for (var a = 0u; a < u.A; a++) {
       let o = (a * u.B + b) * u.D4;
-      for (var d4 = lid; d4 < u.D4; d4 += ${REDUCE_WG}u) { let k = o + d4; ${body} }
+      for (var d4 = lx; d4 < u.D4; d4 += ${REDUCE_WG}u) { let k = o + d4; ${body} }
     }
   } else {
-    var a = lid / u.D4;
-    var d4 = lid % u.D4;
+    var a = lx / u.D4;
+    var d4 = lx % u.D4;
     while (a < u.A) {
       let k = (a * u.B + b) * u.D4 + d4;
       ${body}
@@ -160,14 +135,14 @@ export function channelReduceWGSL(kind: ReduceKind, mode: ReduceMode, vec: boole
     let o = (a * u.B + b) * u.D4;
     for (var d4 = 0u; d4 < u.D4; d4++) { let k = o + d4; ${body} }
   }`;
-  const total = (v: string) => (group ? `wg_sum(${hsum(vec, v)}, lid)` : hsum(vec, v));
-  const first = group ? 'lid == 0u' : 'true';
-  const decl =
+  const total = (v: string) => (group ? `wg_sum(${hsum(vec, v)}, lx)` : hsum(vec, v));
+  const first = group ? 'lx == 0u' : 'true';
+  const buffers =
     kind === 'bwd'
-      ? [storage(1, 'x', { vec }), storage(2, 'stats'), storage(3, 'g', { vec }), storage(4, 'out0', { write: true }), storage(5, 'out1', { write: true })]
+      ? [read('x', T), read('stats'), read('g', T), write('out0'), write('out1')]
       : kind === 'dot'
-        ? [storage(1, 'x', { vec }), storage(2, 'y', { vec }), storage(3, 'out', { write: true })]
-        : [storage(1, 'x', { vec }), storage(2, 'out', { write: true })];
+        ? [read('x', T), read('y', T), write('out')]
+        : [read('x', T), write('out')];
   let body: string;
   if (kind === 'sum' || kind === 'dot') {
     body = `  var acc = ${T}(0.0);
@@ -193,32 +168,28 @@ ${loop('let gk = g[k]; acc0 += gk; acc1 += gk * (x[k] - mean);')}
   let s1 = ${total('acc1')} * invstd;
   if (${first}) { out0[b] = s0; out1[b] = s1; }`;
   }
-  const entry = group
-    ? `var<workgroup> sh: array<f32, ${REDUCE_WG}>;
-fn wg_sum(v: f32, lid: u32) -> f32 {
-  sh[lid] = v;
+  const params = 'A: u32, B: u32, D4: u32, s: f32, eps: f32, da: u32, dd: u32';
+  if (!group) return { params, buffers, workgroup: 64, guard: 'u.B', body: `\n  let b = i;\n${body}` };
+  return {
+    params,
+    buffers,
+    workgroup: REDUCE_WG,
+    builtins: ['wid', 'lid'],
+    prelude: `var<workgroup> sh: array<f32, ${REDUCE_WG}>;
+fn wg_sum(v: f32, lane: u32) -> f32 {
+  sh[lane] = v;
   workgroupBarrier();
   for (var s = ${REDUCE_WG / 2}u; s > 0u; s >>= 1u) {
-    if (lid < s) { sh[lid] += sh[lid + s]; }
+    if (lane < s) { sh[lane] += sh[lane + s]; }
     workgroupBarrier();
   }
   let r = sh[0];
   workgroupBarrier();
   return r;
-}
-@compute @workgroup_size(${REDUCE_WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lidv: vec3<u32>) {
+}`,
+    body: `
   let b = wid.x;
-  let lid = lidv.x;`
-    : `@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let b = gid.x + gid.y * nwg.x * 64u;
-  if (b >= u.B) { return; }`;
-  return `struct Params { A: u32, B: u32, D4: u32, s: f32, eps: f32, da: u32, dd: u32 }
-@group(0) @binding(0) var<uniform> u: Params;
-${decl.join('\n')}
-${entry}
-${body}
-}
-`;
+  let lx = lid.x;
+${body}`,
+  };
 }

@@ -1,8 +1,8 @@
 // Fused optimiser updates: one invocation per element (vec4 when the length allows), parameter
 // and state updated in place.
-import { dimAt, flatIndex, mainSignature, WG } from './common.js';
+import { dimAt, read, write, WG, type KernelDecl } from './kernel.js';
 
-const arr = (vec: boolean) => (vec ? 'array<vec4<f32>>' : 'array<f32>');
+const elem = (vec: boolean) => (vec ? 'vec4<f32>' : 'f32');
 
 /**
  * Adam (PyTorch semantics, L2 weight decay added to the gradient; AdamW's decoupled decay as a
@@ -14,15 +14,11 @@ const arr = (vec: boolean) => (vec ? 'array<vec4<f32>>' : 'array<f32>');
  * the workgroup size: the choice of tensor is uniform per workgroup, so a software GPU runs one
  * branch instead of all of them under masks.
  */
-export function adamWGSL(vec: boolean, count = 1): string {
+export function adamKernel(vec: boolean, count = 1): KernelDecl {
   const T = vec ? 'vec4<f32>' : 'f32';
   const ts = [...Array(count).keys()];
   const at = (field: string, j: number) => dimAt(`u.${field}`, `${j}u`);
-  const bindings = ts.map((j) =>
-    ['p', 'g', 'm', 'v']
-      .map((name, b) => `@group(0) @binding(${4 * j + b + 1}) var<storage, ${name === 'g' ? 'read' : 'read_write'}> ${name}${j}: ${arr(vec)};`)
-      .join('\n'),
-  );
+  const buffers = ts.flatMap((j) => [write(`p${j}`, T), read(`g${j}`, T), write(`m${j}`, T), write(`v${j}`, T)]);
   const branch = (j: number) => `{
     let k = i - ${at('starts', j)};
     if (k < ${at('counts', j)}) {
@@ -34,10 +30,11 @@ export function adamWGSL(vec: boolean, count = 1): string {
   }`;
   const chain = ts.map((j) => (j + 1 < count ? `if (first < ${at('starts', j + 1)}) ${branch(j)}` : branch(j))).join(' else ');
   if (count > 8) throw new Error(`adam: at most 8 tensors per dispatch, got ${count}`);
-  return `struct Params { step_size: f32, b1: f32, b2: f32, eps: f32, wd: f32, sqrt_bc2: f32, keep: f32, starts: array<vec4<u32>, 2>, counts: array<vec4<u32>, 2> }
-@group(0) @binding(0) var<uniform> u: Params;
-${bindings.join('\n')}
-struct Moments { p: ${T}, m: ${T}, v: ${T} }
+  return {
+    params: 'step_size: f32, b1: f32, b2: f32, eps: f32, wd: f32, sqrt_bc2: f32, keep: f32, starts: array<vec4<u32>, 2>, counts: array<vec4<u32>, 2>',
+    buffers,
+    builtins: ['gid', 'wid', 'nwg'],
+    prelude: `struct Moments { p: ${T}, m: ${T}, v: ${T} }
 fn adam(p0: ${T}, g0: ${T}, m: ${T}, v: ${T}) -> Moments {
   var p = p0;
   if (u.keep != 1.0) { p = p0 * u.keep; }
@@ -46,26 +43,21 @@ fn adam(p0: ${T}, g0: ${T}, m: ${T}, v: ${T}) -> Moments {
   let mi = u.b1 * m + (1.0 - u.b1) * g;
   let vi = u.b2 * v + (1.0 - u.b2) * g * g;
   return Moments(p - u.step_size * mi / (sqrt(vi) / ${T}(u.sqrt_bc2) + ${T}(u.eps)), mi, vi);
-}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  ${flatIndex()}
+}`,
+    body: `
+  let i = gid.x + gid.y * nwg.x * ${WG}u;
   let first = (wid.x + wid.y * nwg.x) * ${WG}u; // the workgroup's first index: uniform
-  ${chain}
-}
-`;
+  ${chain}`,
+  };
 }
 
 /** SGD with momentum (PyTorch: buf = momentum·buf + g, buf = g on the first step; p -= lr·buf). */
-export function sgdWGSL(vec: boolean, momentum: boolean): string {
-  return `struct Params { n: u32, lr: f32, momentum: f32, wd: f32, first: u32 }
-@group(0) @binding(0) var<uniform> u: Params;
-@group(0) @binding(1) var<storage, read_write> p: ${arr(vec)};
-@group(0) @binding(2) var<storage, read> g: ${arr(vec)};
-${momentum ? `@group(0) @binding(3) var<storage, read_write> buf: ${arr(vec)};` : ''}
-${mainSignature()} {
-  ${flatIndex()}
-  if (i >= u.n) { return; }
+export function sgdKernel(vec: boolean, momentum: boolean): KernelDecl {
+  return {
+    params: 'n: u32, lr: f32, momentum: f32, wd: f32, first: u32',
+    buffers: [write('p', elem(vec)), read('g', elem(vec)), ...(momentum ? [write('buf', elem(vec))] : [])],
+    guard: 'u.n',
+    body: `
   let pi = p[i];
   var d = g[i];
   if (u.wd != 0.0) { d += u.wd * pi; }
@@ -75,7 +67,6 @@ ${
   buf[i] = d;`
     : ''
 }
-  p[i] = pi - u.lr * d;
-}
-`;
+  p[i] = pi - u.lr * d;`,
+  };
 }

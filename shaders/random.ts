@@ -1,6 +1,6 @@
 // Philox-4x32-10 (Salmon et al., SC'11): a counter-based generator, so element i of a draw
 // depends only on (seed, counter + i / 4). Each invocation produces 4 values.
-import { flatIndex, mainSignature } from './common.js';
+import { write, type KernelDecl } from './kernel.js';
 
 export type Distribution = 'uniform' | 'normal';
 
@@ -27,7 +27,7 @@ fn philox(counter: vec4<u32>, key0: vec2<u32>) -> vec4<u32> {
 // 24 random bits -> [0, 1)
 fn unit(x: u32) -> f32 { return f32(x >> 8u) * (1.0 / 16777216.0); }`;
 
-export function randomWGSL(dist: Distribution): string {
+export function randomKernel(dist: Distribution): KernelDecl {
   const body =
     dist === 'uniform'
       ? `let v = vec4<f32>(unit(r.x), unit(r.y), unit(r.z), unit(r.w)) * (u.p1 - u.p0) + u.p0;`
@@ -37,13 +37,13 @@ export function randomWGSL(dist: Distribution): string {
   let r2 = sqrt(-2.0 * log(1.0 - unit(r.z)));
   let t2 = 6.283185307179586 * unit(r.w);
   let v = vec4<f32>(r1 * cos(t1), r1 * sin(t1), r2 * cos(t2), r2 * sin(t2)) * u.p1 + u.p0;`;
-  return `struct Params { key: vec2<u32>, counter: vec2<u32>, n: u32, p0: f32, p1: f32 }
-@group(0) @binding(0) var<uniform> u: Params;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-${PHILOX}
-${mainSignature()} {
-  ${flatIndex()}
-  if (4u * i >= u.n) { return; }
+  return {
+    params: 'key: vec2<u32>, counter: vec2<u32>, n: u32, p0: f32, p1: f32',
+    buffers: [write('out')],
+    prelude: PHILOX,
+    // four values per invocation
+    guard: '(u.n + 3u) / 4u',
+    body: `
   // 64-bit block counter: counter + i, with carry into the high word
   let lo = u.counter.x + i;
   let hi = u.counter.y + select(0u, 1u, lo < i);
@@ -51,7 +51,6 @@ ${mainSignature()} {
   ${body}
   for (var j = 0u; j < 4u; j++) {
     if (4u * i + j < u.n) { out[4u * i + j] = v[j]; }
-  }
-}
-`;
+  }`,
+  };
 }

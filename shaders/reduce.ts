@@ -1,7 +1,7 @@
 // Reduction over the middle axis of a contiguous [outer, R, inner] tensor, in chunks:
 // out[o, c, j] = op over r in chunk c of in[o, r, j]. A long reduction runs as several passes,
 // so that a single sum of a large tensor still spreads over many invocations.
-import { flatIndex, mainSignature } from './common.js';
+import { read, write, type KernelDecl } from './kernel.js';
 
 export type ReduceOp = 'sum' | 'max';
 
@@ -10,19 +10,17 @@ export type ReduceOp = 'sum' | 'max';
  * (a quarter of the loads, same order of operations per output, so the same bits); workgroups
  * of 64 keep a small reduction spread over the CPU adapter's threads.
  */
-export function reduceWGSL(op: ReduceOp, vec4 = false): string {
+export function reduceKernel(op: ReduceOp, vec4 = false): KernelDecl {
   const T = vec4 ? 'vec4<f32>' : 'f32';
   const init = `${T}(${op === 'sum' ? '0.0' : '-3.4028234e38'})`;
   const step = op === 'sum' ? 'acc = acc + x;' : 'acc = max(acc, x);';
   const w = vec4 ? 4 : 1;
-  return `struct Params { outer: u32, r: u32, inner: u32, chunk: u32, chunks: u32, n: u32 }
-@group(0) @binding(0) var<uniform> u: Params;
-@group(0) @binding(1) var<storage, read> src: array<${T}>;
-@group(0) @binding(2) var<storage, read_write> out: array<${T}>;
-
-${mainSignature(vec4 ? 64 : undefined)} {
-  ${vec4 ? flatIndex(64) : flatIndex()}
-  if (i >= u.n / ${w}u) { return; }
+  return {
+    params: 'outer: u32, r: u32, inner: u32, chunk: u32, chunks: u32, n: u32',
+    buffers: [read('src', T), write('out', T)],
+    workgroup: vec4 ? 64 : undefined,
+    guard: `u.n / ${w}u`,
+    body: `
   let inner = u.inner / ${w}u;
   let j = i % inner;
   let c = (i / inner) % u.chunks;
@@ -36,7 +34,6 @@ ${mainSignature(vec4 ? 64 : undefined)} {
     ${step}
     k += inner;
   }
-  out[i] = acc;
-}
-`;
+  out[i] = acc;`,
+  };
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as E from '../engine/index.js';
 import { hostRng } from '../engine/gradcheck.js';
 import { expectClose, useGpu } from './gpu.js';
-import { adamWGSL, sgdWGSL } from '../shaders/optim.js';
+import { adamKernel, sgdKernel } from '../shaders/optim.js';
 
 useGpu();
 
@@ -219,14 +219,14 @@ describe('Adam', () => {
 });
 
 it('the scalar kernels (fallback for buffers not padded to 16 bytes) compile', async () => {
-  const cases: [string, E.Kernel['bindings'], () => string][] = [
-    ['adam', ['write', 'read', 'write', 'write'], () => adamWGSL(false)],
-    ['adam3', Array(3).fill(['write', 'read', 'write', 'write']).flat(), () => adamWGSL(false, 3)],
-    ['sgd', ['write', 'read', 'write'], () => sgdWGSL(false, true)],
-    ['sgd0', ['write', 'read'], () => sgdWGSL(false, false)],
+  const cases: [string, () => E.KernelDecl][] = [
+    ['adam', () => adamKernel(false)],
+    ['adam3', () => adamKernel(false, 3)],
+    ['sgd', () => sgdKernel(false, true)],
+    ['sgd0', () => sgdKernel(false, false)],
   ];
-  for (const [key, bindings, wgsl] of cases) {
-    await E.checkKernel({ name: `test.${key}`, key: `test.${key}`, bindings, uniforms: true, wgsl });
+  for (const [key, declare] of cases) {
+    await E.checkKernel(E.kernel(`test.${key}`, `test.${key}`, declare));
   }
 });
 

@@ -3,8 +3,8 @@
 // adapter the other tests run on.
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import * as E from '../engine/index.js';
-import { matmulRegisterWGSL } from '../shaders/matmul.js';
-import { bgemmSubgroupWGSL } from '../shaders/conv.js';
+import { matmulRegisterKernel } from '../shaders/matmul.js';
+import { bgemmSubgroupKernel } from '../shaders/conv.js';
 import { exerciseOps } from './portable/exercise.js';
 
 beforeAll(async () => {
@@ -52,18 +52,18 @@ describe('kernel validation on the null backend', () => {
       for (const [tm, sg] of [[32, 8], [8, 8], [32, 32]]) {
         const l = { transA, transB, vecA, vecB, vecOut };
         const key = `test.matmul.subgroup:${flags}:${tm}:${sg}`;
-        checks.push(E.checkKernel({ name: key, key, bindings: ['read', 'read', 'write'], uniforms: true, wgsl: () => matmulRegisterWGSL(l, { tm, tn: 4, wx: sg, wy: 1, sg }) }));
+        checks.push(E.checkKernel(E.kernel(key, key, () => matmulRegisterKernel(l, { tm, tn: 4, wx: sg, wy: 1, sg }))));
       }
     }
     // the linear epilogue (bias, relu) on both output layouts
     for (const vecOut of [true, false]) {
       const l = { transA: false, transB: true, vecA: true, vecB: true, vecOut, bias: true, relu: true };
       const key = `test.matmul.subgroup.epilogue:${+vecOut}`;
-      checks.push(E.checkKernel({ name: key, key, bindings: ['read', 'read', 'write', 'read'], uniforms: true, wgsl: () => matmulRegisterWGSL(l, { tm: 32, tn: 4, wx: 8, wy: 1, sg: 8 }) }));
+      checks.push(E.checkKernel(E.kernel(key, key, () => matmulRegisterKernel(l, { tm: 32, tn: 4, wx: 8, wy: 1, sg: 8 }))));
     }
     for (const [bo, sg] of [[32, 8], [16, 8], [8, 8], [32, 32]]) {
       const key = `test.bgemm.subgroup:${bo}:${sg}`;
-      checks.push(E.checkKernel({ name: key, key, bindings: ['read', 'read', 'write'], uniforms: true, wgsl: () => bgemmSubgroupWGSL({ bo, bp: 4 }, sg) }));
+      checks.push(E.checkKernel(E.kernel(key, key, () => bgemmSubgroupKernel({ bo, bp: 4 }, sg))));
     }
     await Promise.all(checks);
   });

@@ -6,24 +6,23 @@
 import { config } from '../config.js';
 import { noGrad, record } from '../autograd.js';
 import { shapeStr, Tensor, tidy } from '../tensor.js';
-import { dispatch, Params, type Kernel } from '../runtime.js';
+import { dispatch, kernel, Params, type Kernel } from '../runtime.js';
 import { deviceInfo } from '../device.js';
 import { pick } from '../tune.js';
 import {
-  BINDINGS,
-  bgemmRegisterWGSL,
-  bgemmSubgroupWGSL,
-  bgemmTiledWGSL,
-  convRegisterWGSL,
-  convTiledWGSL,
+  bgemmRegisterKernel,
+  bgemmSubgroupKernel,
+  bgemmTiledKernel,
+  convRegisterKernel,
+  convTiledKernel,
   REG_WG,
-  sumChunksWGSL,
+  sumChunksKernel,
   TILES,
-  winoGradOutputWGSL,
-  winoInputWGSL,
-  winoOutputWGSL,
-  winoWeightGradWGSL,
-  winoWeightWGSL,
+  winoGradOutputKernel,
+  winoInputKernel,
+  winoOutputKernel,
+  winoWeightGradKernel,
+  winoWeightKernel,
   type Tile,
   type ConvBlock,
   type ConvDir,
@@ -141,25 +140,10 @@ const optsStr = (o: Conv2dOptions) => `stride ${o.stride ?? 1}, padding ${o.padd
 
 // ---------- kernels and launch ----------
 
-const kernels = new Map<string, Kernel>();
-function kernel(dir: ConvDir, variant: string, block: ConvBlock, tile: Tile): Kernel {
+function convKernel(dir: ConvDir, variant: string, block: ConvBlock, tile: Tile): Kernel {
   const key = variant === 'tiled' ? `conv.${dir}.tiled:${tile.wx}x${tile.wy}` : `conv.${dir}.register:${block.bo}x${block.bp}`;
-  let k = kernels.get(key);
-  if (!k) {
-    const n = BINDINGS[dir].length;
-    k = {
-      name: `${OP[dir]}.${variant}`,
-      key,
-      bindings: [...Array(n - 1).fill('read'), 'write'],
-      uniforms: true,
-      wgsl: () => (variant === 'tiled' ? convTiledWGSL(dir, tile) : convRegisterWGSL(dir, block)),
-    };
-    kernels.set(key, k);
-  }
-  return k;
+  return kernel(`${OP[dir]}.${variant}`, key, () => (variant === 'tiled' ? convTiledKernel(dir, tile) : convRegisterKernel(dir, block)));
 }
-
-const sumKernel: Kernel = { name: 'conv2dWeightGrad.sum', key: 'conv.dw.sum', bindings: ['read', 'write'], uniforms: true, wgsl: sumChunksWGSL };
 
 /** GEMM sizes of a direction: rows, columns, reduction length. */
 function gemm(dir: ConvDir, g: Geometry): [number, number, number] {
@@ -184,7 +168,7 @@ function launch(dir: ConvDir, variant: string, g: Geometry, inputs: Tensor[], ou
   const [M, N, K] = gemm(dir, g);
   const blk = block(dir === 'dw' ? M : N, 2 * M * N * K);
   const tile = N <= 8 ? TILES.thin : TILES.wide;
-  const k = kernel(dir, variant, blk, tile);
+  const k = convKernel(dir, variant, blk, tile);
   const bindings = [...inputs, out].map((t) => t.binding(op));
   const chunk = dwChunk(g);
   if (variant === 'tiled') {
@@ -246,17 +230,6 @@ function tileGrid(m: WinoM, n: number, ho: number, wo: number, channels: number)
   return { m, xis, th, tw, nc, chunks: Math.ceil(n / nc) };
 }
 
-const simpleKernels = new Map<string, Kernel>();
-/** A kernel object per (name, key); objects with one key share the compiled pipeline. */
-function simple(name: string, key: string, inputs: number, wgsl: () => string): Kernel {
-  let k = simpleKernels.get(`${name}|${key}`);
-  if (!k) {
-    k = { name, key, bindings: [...Array(inputs).fill('read'), 'write'], uniforms: true, wgsl };
-    simpleKernels.set(`${name}|${key}`, k);
-  }
-  return k;
-}
-
 /** Transform-kernel uniforms: channels, input size and padding, output size, tile grid, chunk. */
 function winoParams(ch: number, h: number, w: number, pad: number, ho: number, wo: number, t: TileGrid, n0: number, tiles: number) {
   return new Params().u32(ch, h, w, pad, ho, wo, t.th, t.tw, n0, tiles, ch * tiles, 0);
@@ -280,19 +253,19 @@ function bgemm(op: string, variant: string, bs: number, A: Tensor, B: Tensor, C:
   if (variant === 'tiled') {
     const tile = d.n <= 8 ? TILES.thin : TILES.wide;
     const [ak, bk] = [d.a[2] === 1, d.b[1] === 1];
-    const k = simple(`${op}.winograd.tiled`, `conv.wino.gemm.tiled:${tile.wx}x${tile.wy}:${+ak}${+bk}`, 2, () => bgemmTiledWGSL(tile, ak, bk));
+    const k = kernel(`${op}.winograd.tiled`, `conv.wino.gemm.tiled:${tile.wx}x${tile.wy}:${+ak}${+bk}`, () => bgemmTiledKernel(tile, ak, bk));
     const nt = Math.ceil(d.n / (4 * tile.wx));
     const [gx, gy] = groups1d(Math.ceil(d.m / (4 * tile.wy)), 1);
     dispatch(k, bindings, params(nt), [gx, gy, nt * bs], onTime);
   } else if (variant === 'subgroup') {
     const sg = deviceInfo().subgroupSize;
     const blk = { bo: Math.min(32, Math.ceil(d.m / sg) * sg), bp: 4 };
-    const k = simple(`${op}.winograd.subgroup`, `conv.wino.gemm.subgroup:${blk.bo}x${blk.bp}:${sg}`, 2, () => bgemmSubgroupWGSL(blk, sg));
+    const k = kernel(`${op}.winograd.subgroup`, `conv.wino.gemm.subgroup:${blk.bo}x${blk.bp}:${sg}`, () => bgemmSubgroupKernel(blk, sg));
     const groups = Math.ceil(d.n / (sg * blk.bp)) * Math.ceil(d.m / blk.bo) * bs;
     dispatch(k, bindings, params(0), groups1d(groups, 1), onTime);
   } else {
     const blk = block(d.m, 2 * bs * d.m * d.n * d.k);
-    const k = simple(`${op}.winograd.register`, `conv.wino.gemm.register:${blk.bo}x${blk.bp}`, 2, () => bgemmRegisterWGSL(blk));
+    const k = kernel(`${op}.winograd.register`, `conv.wino.gemm.register:${blk.bo}x${blk.bp}`, () => bgemmRegisterKernel(blk));
     const blocks = Math.ceil(d.n / blk.bp) * Math.ceil(d.m / blk.bo) * bs;
     dispatch(k, bindings, params(0), groups1d(blocks, REG_WG), onTime);
   }
@@ -311,10 +284,10 @@ function winoConv(dir: 'fwd' | 'dx', variant: string, g: Geometry, inputs: Tenso
   const [rows, ho, wo] = fwd ? [g.O, g.Ho, g.Wo] : [g.C, g.H, g.W];
   const t = tileGrid(winoM(g, ho, wo), g.N, ho, wo, Math.max(K, rows));
   const U = Tensor.empty([t.xis, rows, K]);
-  const wk = simple(`${op}.winograd.weight`, `conv.wino${t.m}.weight:${+!fwd}`, 1, () => winoWeightWGSL(t.m, !fwd));
+  const wk = kernel(`${op}.winograd.weight`, `conv.wino${t.m}.weight:${+!fwd}`, () => winoWeightKernel(t.m, !fwd));
   dispatch(wk, [w.binding(op), U.binding(op)], new Params().u32(rows, K, rows * K, 0), groups1d(rows * K, 64));
-  const ik = simple(`${op}.winograd.input`, `conv.wino${t.m}.input`, 1, () => winoInputWGSL(t.m));
-  const ok = simple(`${op}.winograd.output`, `conv.wino${t.m}.output:${+fwd}`, fwd ? 2 : 1, () => winoOutputWGSL(t.m, fwd));
+  const ik = kernel(`${op}.winograd.input`, `conv.wino${t.m}.input`, () => winoInputKernel(t.m));
+  const ok = kernel(`${op}.winograd.output`, `conv.wino${t.m}.output:${+fwd}`, () => winoOutputKernel(t.m, fwd));
   for (let c = 0; c < t.chunks; c++) {
     const n0 = c * t.nc;
     const T = (Math.min(g.N, n0 + t.nc) - n0) * t.th * t.tw;
@@ -337,8 +310,8 @@ function winoWeightGrad(variant: string, g: Geometry, inputs: Tensor[], out: Ten
   const [x, gy] = inputs;
   const t = tileGrid(winoM(g, g.Ho, g.Wo), g.N, g.Ho, g.Wo, Math.max(g.C, g.O));
   const dU = Tensor.empty([t.chunks, t.xis, g.O, g.C]);
-  const ik = simple(`${op}.winograd.input`, `conv.wino${t.m}.input`, 1, () => winoInputWGSL(t.m));
-  const gk = simple(`${op}.winograd.gradOutput`, `conv.wino${t.m}.gradOutput`, 1, () => winoGradOutputWGSL(t.m));
+  const ik = kernel(`${op}.winograd.input`, `conv.wino${t.m}.input`, () => winoInputKernel(t.m));
+  const gk = kernel(`${op}.winograd.gradOutput`, `conv.wino${t.m}.gradOutput`, () => winoGradOutputKernel(t.m));
   for (let c = 0; c < t.chunks; c++) {
     const n0 = c * t.nc;
     const T = (Math.min(g.N, n0 + t.nc) - n0) * t.th * t.tw;
@@ -351,7 +324,7 @@ function winoWeightGrad(variant: string, g: Geometry, inputs: Tensor[], out: Ten
     V.dispose();
     dM.dispose();
   }
-  const fk = simple(`${op}.winograd.weightGrad`, `conv.wino${t.m}.weightGrad`, 1, () => winoWeightGradWGSL(t.m));
+  const fk = kernel(`${op}.winograd.weightGrad`, `conv.wino${t.m}.weightGrad`, () => winoWeightGradKernel(t.m));
   dispatch(fk, [dU.binding(op), out.binding(op)], new Params().u32(g.O * g.C, t.chunks, 0, 0), groups1d(g.O * g.C, 64));
   dU.dispose();
 }
@@ -378,7 +351,7 @@ function run(dir: ConvDir, g: Geometry, inputs: Tensor[], outShape: number[]): T
   pick(OP[dir], classKey, VARIANTS, (variant, onTime) => launch(dir, variant, g, inputs, target, chunks, onTime));
   if (chunks > 1) {
     const n = M * N;
-    dispatch(sumKernel, [target.binding(OP[dir]), out.binding(OP[dir])], new Params().u32(n, chunks), groups1d(n, 256));
+    dispatch(kernel('conv2dWeightGrad.sum', 'conv.dw.sum', sumChunksKernel), [target.binding(OP[dir]), out.binding(OP[dir])], new Params().u32(n, chunks), groups1d(n, 256));
     target.dispose();
   }
   return out;

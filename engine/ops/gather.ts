@@ -4,13 +4,11 @@
 import { record } from '../autograd.js';
 import { normAxis } from '../shape.js';
 import { shapeStr, Tensor } from '../tensor.js';
-import { dispatch, Params, type Kernel } from '../runtime.js';
-import { gatherRowsWGSL, scatterRowsWGSL } from '../../shaders/gather.js';
+import { dispatch, kernel, Params } from '../runtime.js';
+import { gatherRowsKernel, scatterRowsKernel } from '../../shaders/gather.js';
 import { tensor } from './create.js';
 import { checkF32, groups1d } from './map.js';
 
-const gatherKernel: Kernel = { name: 'indexSelect', key: 'indexSelect', bindings: ['read', 'read', 'write'], uniforms: true, wgsl: gatherRowsWGSL };
-const scatterKernel: Kernel = { name: 'indexSelectGrad', key: 'indexSelectGrad', bindings: ['read', 'read', 'read', 'write'], uniforms: true, wgsl: scatterRowsWGSL };
 
 /** The selection on the GPU: the indices, and their inverse as CSR for the adjoint. */
 interface Selection {
@@ -51,7 +49,7 @@ function gatherRows(x: Tensor, axis: number, s: Selection, k: number): Tensor {
   const out = Tensor.empty(shape);
   const { inner } = view(x.shape, axis);
   if (out.size) {
-    dispatch(gatherKernel, [x.binding('indexSelect'), s.idx.binding('indexSelect'), out.binding('indexSelect')], new Params().u32(out.size, k, s.n, inner), groups1d(out.size));
+    dispatch(kernel('indexSelect', 'indexSelect', gatherRowsKernel), [x.binding('indexSelect'), s.idx.binding('indexSelect'), out.binding('indexSelect')], new Params().u32(out.size, k, s.n, inner), groups1d(out.size));
   }
   return record(out, 'indexSelect', [x], (g) => [scatterRows(g, axis, s, k)]);
 }
@@ -63,7 +61,7 @@ function scatterRows(g: Tensor, axis: number, s: Selection, k: number): Tensor {
   const { inner } = view(g.shape, axis);
   if (dx.size) {
     const b = [g.binding('indexSelectGrad'), s.starts.binding('indexSelectGrad'), s.rows.binding('indexSelectGrad'), dx.binding('indexSelectGrad')];
-    dispatch(scatterKernel, b, new Params().u32(dx.size, k, s.n, inner), groups1d(dx.size));
+    dispatch(kernel('indexSelectGrad', 'indexSelectGrad', scatterRowsKernel), b, new Params().u32(dx.size, k, s.n, inner), groups1d(dx.size));
   }
   return record(dx, 'indexSelectGrad', [g], (gg) => [gatherRows(gg, axis, s, k)]);
 }

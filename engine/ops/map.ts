@@ -1,10 +1,10 @@
 // Launches the elementwise kernel family. A "view" reads a contiguous tensor through
 // strides and an offset, which is how broadcast, permute and slice are expressed.
 import { Tensor, shapeStr, type Shape } from '../tensor.js';
-import { dispatch, Params, type Kernel } from '../runtime.js';
+import { dispatch, kernel, Params, type Kernel } from '../runtime.js';
 import { contiguousStrides, MAX_RANK, sameShape } from '../shape.js';
-import { elementwiseWGSL, PER_THREAD, type ElementwiseLayout } from '../../shaders/elementwise.js';
-import { WG } from '../../shaders/common.js';
+import { elementwiseKernel, PER_THREAD, type ElementwiseLayout } from '../../shaders/elementwise.js';
+import { WG } from '../../shaders/kernel.js';
 
 export interface View {
   tensor: Tensor;
@@ -16,22 +16,9 @@ export function contiguousView(t: Tensor): View {
   return { tensor: t, strides: contiguousStrides(t.shape), offset: 0 };
 }
 
-const kernels = new Map<string, Kernel>();
-function kernel(name: string, expr: string, arity: number, layout: ElementwiseLayout): Kernel {
+function mapKernel(name: string, expr: string, arity: number, layout: ElementwiseLayout): Kernel {
   const shape = layout.kind === 'inner4' ? `inner4:${layout.rank}:${layout.vecIn.map(Number).join('')}` : layout.rank;
-  const key = `map:${shape}:${arity}:${expr}`;
-  let k = kernels.get(key);
-  if (!k) {
-    k = {
-      name: `map.${name}`,
-      key,
-      bindings: [...Array(arity).fill('read'), 'write'],
-      uniforms: true,
-      wgsl: () => elementwiseWGSL(expr, arity, layout),
-    };
-    kernels.set(key, k);
-  }
-  return k;
+  return kernel(`map.${name}`, `map:${shape}:${arity}:${expr}`, () => elementwiseKernel(expr, arity, layout));
 }
 
 /**
@@ -118,9 +105,9 @@ export function map(
       bindings[k].bytes = bytes;
       return true;
     });
-    dispatch(kernel(name, expr, views.length, { kind: 'inner4', rank, vecIn }), bindings, p, groups1d(n / 4));
+    dispatch(mapKernel(name, expr, views.length, { kind: 'inner4', rank, vecIn }), bindings, p, groups1d(n / 4));
     return out;
   }
-  dispatch(kernel(name, expr, views.length, { kind: 'scalar', rank }), bindings, p, groups1d(Math.ceil(out.size / PER_THREAD)));
+  dispatch(mapKernel(name, expr, views.length, { kind: 'scalar', rank }), bindings, p, groups1d(Math.ceil(out.size / PER_THREAD)));
   return out;
 }

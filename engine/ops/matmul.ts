@@ -3,10 +3,10 @@
 import { record } from '../autograd.js';
 import { numel, shapeStr, Tensor } from '../tensor.js';
 import { deviceInfo } from '../device.js';
-import { dispatch, Params, type Kernel } from '../runtime.js';
+import { dispatch, kernel, Params, type Kernel } from '../runtime.js';
 import { broadcastStrides } from '../shape.js';
 import { pick } from '../tune.js';
-import { matmulRegisterWGSL, matmulTiledWGSL, TILE, type MatmulLayout, type RegisterShape } from '../../shaders/matmul.js';
+import { matmulRegisterKernel, matmulTiledKernel, TILE, type MatmulLayout, type RegisterShape } from '../../shaders/matmul.js';
 import { sumTo } from './reduce.js';
 import { add, relu as reluOp, reluGrad } from './elementwise.js';
 import { zeros } from './create.js';
@@ -45,23 +45,10 @@ function variants() {
 }
 
 const MAX_GROUPS = 65535;
-const kernels = new Map<string, Kernel>();
-
-function kernel(variant: string, l: MatmulLayout, rs: RegisterShape): Kernel {
+function matmulKernel(variant: string, l: MatmulLayout, rs: RegisterShape): Kernel {
   const flags = `${+l.transA}${+l.transB}${+l.vecA}${+l.vecB}${+l.vecOut}${l.bias ? 'b' : ''}${l.relu ? 'r' : ''}`;
   const key = variant === 'tiled' ? `matmul.tiled:${flags}` : `matmul.${variant}:${flags}:${rs.tm}x${rs.tn}:${rs.wx}x${rs.wy}`;
-  let k = kernels.get(key);
-  if (!k) {
-    k = {
-      name: `matmul.${variant}`,
-      key,
-      bindings: ['read', 'read', 'write', ...(l.bias ? (['read'] as const) : [])],
-      uniforms: true,
-      wgsl: () => (variant === 'tiled' ? matmulTiledWGSL(l) : matmulRegisterWGSL(l, rs)),
-    };
-    kernels.set(key, k);
-  }
-  return k;
+  return kernel(`matmul.${variant}`, key, () => (variant === 'tiled' ? matmulTiledKernel(l) : matmulRegisterKernel(l, rs)));
 }
 
 const bucket = (n: number) => Math.ceil(Math.log2(Math.max(1, n)));
@@ -122,7 +109,7 @@ function launch(variant: string, p: Plan, l: MatmulLayout, a: Tensor, b: Tensor,
   const gy = Math.ceil(p.M / bm);
   const gz = numel(p.batch);
   if (gx > MAX_GROUPS) throw new Error(`matmul: N = ${p.N} needs ${gx} workgroups in x; the limit is ${MAX_GROUPS}`);
-  const k = kernel(variant, l, rs);
+  const k = matmulKernel(variant, l, rs);
   const bindings = [a, b, out, ...(bias ? [bias] : [])].map((t) => t.binding('matmul'));
   let first = true;
   for (let z0 = 0; z0 < gz; z0 += MAX_GROUPS) {

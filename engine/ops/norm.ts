@@ -5,17 +5,18 @@
 // below plus elementwise ops), so gradient penalties can differentiate through it.
 import { isGradEnabled, record } from '../autograd.js';
 import { numel, shapeStr, Tensor, type Shape } from '../tensor.js';
-import { dispatch, Params, type Kernel } from '../runtime.js';
+import { dispatch, kernel, Params } from '../runtime.js';
+import type { KernelDecl } from '../../shaders/kernel.js';
 import { broadcastShapes, normAxes, sameShape } from '../shape.js';
 import {
-  affineWGSL,
-  channelReduceWGSL,
+  affineKernel,
+  channelReduceKernel,
   GRID_WG,
   REDUCE_WG,
-  normApplyWGSL,
-  normBackwardWGSL,
-  runningUpdateWGSL,
-  spreadWGSL,
+  normApplyKernel,
+  normBackwardKernel,
+  runningUpdateKernel,
+  spreadKernel,
   type IndexMode,
   type ReduceKind,
   type ReduceMode,
@@ -33,12 +34,8 @@ interface Geo {
 
 // ---------- kernels ----------
 
-const kernels = new Map<string, Kernel>();
-function kernel(key: string, bindings: Kernel['bindings'], wgsl: () => string): Kernel {
-  let k = kernels.get(key);
-  if (!k) kernels.set(key, (k = { name: key.split(':')[0], key, bindings, uniforms: true, wgsl }));
-  return k;
-}
+/** The kernel named by the part of `key` before the first ':'. */
+const normKernel = (key: string, declare: () => KernelDecl) => kernel(key.split(':')[0], key, declare);
 
 const MAX_GROUPS = 65535;
 
@@ -75,7 +72,7 @@ function reduceRaw(kind: Exclude<ReduceKind, 'bwd'>, x: Tensor, g: Geo, s: numbe
   const vec = isVec(g);
   const out = Tensor.empty(kind === 'moments' ? [2, g.B] : [g.B]);
   const ins = y ? [x, y] : [x];
-  const k = kernel(`norm.${kind}:${mode}:${vec}`, [...ins.map(() => 'read' as const), 'write'], () => channelReduceWGSL(kind, mode, vec));
+  const k = normKernel(`norm.${kind}:${mode}:${vec}`, () => channelReduceKernel(kind, mode, vec));
   dispatch(k, [...ins, out].map((t) => t.binding(`norm.${kind}`)), reduceParams(g, s, eps), reduceGroups(g, mode));
   return out;
 }
@@ -84,9 +81,7 @@ function applyRaw(x: Tensor, mean: Tensor, vr: Tensor, voff: number, w: Tensor |
   const mode = indexMode(g);
   const vec = isVec(g);
   const out = Tensor.empty(x.shape);
-  const k = kernel(`norm.apply:${mode}:${vec}:${!!w}:${!!b}`, [...Array(3 + (w ? 1 : 0) + (b ? 1 : 0)).fill('read'), 'write'], () =>
-    normApplyWGSL(mode, vec, !!w, !!b),
-  );
+  const k = normKernel(`norm.apply:${mode}:${vec}:${!!w}:${!!b}`, () => normApplyKernel(mode, vec, !!w, !!b));
   const bufs = [x, mean, vr, ...(w ? [w] : []), ...(b ? [b] : []), out].map((t) => t.binding('norm.apply'));
   dispatch(k, bufs, new Params().u32(g.A, g.B, rowLen(g), voff).f32(eps), elementwiseGroups(g, mode));
   return out;
@@ -112,7 +107,7 @@ function spreadB(v: Tensor, g: Geo, shape: Shape, s = 1): Tensor {
   const mode = indexMode(g);
   const vec = isVec(g);
   const out = Tensor.empty(shape);
-  const k = kernel(`norm.spread:${mode}:${vec}`, ['read', 'write'], () => spreadWGSL(mode, vec));
+  const k = normKernel(`norm.spread:${mode}:${vec}`, () => spreadKernel(mode, vec));
   const p = new Params().u32(g.A, g.B, rowLen(g)).f32(s);
   dispatch(k, [v.binding('norm.spread'), out.binding('norm.spread')], p, elementwiseGroups(g, mode));
   return record(out, 'norm.spreadB', [v], (gy) => [sumB(gy, g, s)]);
@@ -140,9 +135,7 @@ function affine(x: Tensor, w: Tensor | null, b: Tensor | null, g: Geo): Tensor {
   const mode = indexMode(g);
   const vec = isVec(g);
   const out = Tensor.empty(x.shape);
-  const k = kernel(`norm.affine:${mode}:${vec}:${!!w}:${!!b}`, [...Array(1 + (w ? 1 : 0) + (b ? 1 : 0)).fill('read'), 'write'], () =>
-    affineWGSL(mode, vec, !!w, !!b),
-  );
+  const k = normKernel(`norm.affine:${mode}:${vec}:${!!w}:${!!b}`, () => affineKernel(mode, vec, !!w, !!b));
   const bufs = [x, ...(w ? [w] : []), ...(b ? [b] : []), out].map((t) => t.binding('layerNorm.affine'));
   dispatch(k, bufs, new Params().u32(g.A, g.B, rowLen(g)), elementwiseGroups(g, mode));
   const inputs = [x, ...(w ? [w] : []), ...(b ? [b] : [])];
@@ -188,11 +181,11 @@ function normTrainBackwardFused(
   const vec = isVec(g);
   const sg = Tensor.empty([g.B]);
   const sgx = Tensor.empty([g.B]);
-  const rk = kernel(`norm.bwdReduce:${rmode}:${vec}`, ['read', 'read', 'read', 'write', 'write'], () => channelReduceWGSL('bwd', rmode, vec));
+  const rk = normKernel(`norm.bwdReduce:${rmode}:${vec}`, () => channelReduceKernel('bwd', rmode, vec));
   dispatch(rk, [x, stats, gy, sg, sgx].map((t) => t.binding('normBackward')), reduceParams(g, 0, eps), reduceGroups(g, rmode));
   const mode = indexMode(g);
   const dx = Tensor.empty(x.shape);
-  const ek = kernel(`norm.bwdApply:${mode}:${vec}:${!!w}`, [...Array(w ? 6 : 5).fill('read'), 'write'], () => normBackwardWGSL(mode, vec, !!w));
+  const ek = normKernel(`norm.bwdApply:${mode}:${vec}:${!!w}`, () => normBackwardKernel(mode, vec, !!w));
   const p = new Params().u32(g.A, g.B, rowLen(g)).f32(1 / (g.A * g.D), eps);
   dispatch(ek, [x, stats, gy, sg, sgx, ...(w ? [w] : []), dx].map((t) => t.binding('normBackward')), p, elementwiseGroups(g, mode));
   if (!w) sgx.dispose();
@@ -256,7 +249,6 @@ function checkVector(op: string, what: string, t: Tensor | null, c: number, x: T
   }
 }
 
-const updateKernel: Kernel = { name: 'norm.runningUpdate', key: 'norm.runningUpdate', bindings: ['read', 'write', 'write'], uniforms: true, wgsl: runningUpdateWGSL };
 
 /**
  * Batch normalisation of x [N, C, ...] per channel C (PyTorch semantics).
@@ -298,7 +290,7 @@ export function batchNorm(
   return normTrain(x, weight, bias, g, eps, (stats) => {
     if (!update) return;
     const p = new Params().u32(C).f32(momentum, M / (M - 1));
-    dispatch(updateKernel, [stats, runningMean!, runningVar!].map((t) => t.binding(op)), p, groups1d(C, 64));
+    dispatch(normKernel('norm.runningUpdate', runningUpdateKernel), [stats, runningMean!, runningVar!].map((t) => t.binding(op)), p, groups1d(C, 64));
   });
 }
 

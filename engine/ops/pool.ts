@@ -3,8 +3,8 @@
 // every order of derivative is available.
 import { record } from '../autograd.js';
 import { shapeStr, Tensor } from '../tensor.js';
-import { dispatch, Params, type Kernel } from '../runtime.js';
-import { depthSpaceWGSL, maxPoolWGSL, pool2x2WGSL, upsample2xWGSL } from '../../shaders/pool.js';
+import { dispatch, kernel, Params } from '../runtime.js';
+import { depthSpaceKernel, maxPoolKernel, pool2x2Kernel, upsample2xKernel } from '../../shaders/pool.js';
 import { checkF32, groups1d } from './map.js';
 import { mean } from './reduce.js';
 import { slice } from './shape.js';
@@ -14,14 +14,16 @@ function check4(op: string, x: Tensor): void {
   if (x.rank !== 4) throw new Error(`${op}: expected an NCHW input of rank 4, got ${shapeStr(x.shape)}`);
 }
 
-const poolKernel: Kernel = { name: 'pool2x2', key: 'pool2x2', bindings: ['read', 'write'], uniforms: true, wgsl: pool2x2WGSL };
-const upKernel: Kernel = { name: 'upsample2x', key: 'upsample2x', bindings: ['read', 'write'], uniforms: true, wgsl: upsample2xWGSL };
+const maxPool = (scatter: boolean) => {
+  const name = scatter ? 'maxPool2x2.scatter' : 'maxPool2x2.select';
+  return kernel(name, name, () => maxPoolKernel(scatter));
+};
 
 /** s · (sum of each 2x2 block); adjoint of upsample(·, s). */
 function pool2x2(x: Tensor, s: number): Tensor {
   const [n, c, h, w] = x.shape;
   const out = Tensor.empty([n, c, h / 2, w / 2]);
-  if (out.size) dispatch(poolKernel, [x.binding('avgPool2x2'), out.binding('avgPool2x2')], new Params().u32(out.size, w / 2).f32(s), groups1d(out.size));
+  if (out.size) dispatch(kernel('pool2x2', 'pool2x2', pool2x2Kernel), [x.binding('avgPool2x2'), out.binding('avgPool2x2')], new Params().u32(out.size, w / 2).f32(s), groups1d(out.size));
   return record(out, 'pool2x2', [x], (g) => [upsample(g, s)]);
 }
 
@@ -29,21 +31,17 @@ function pool2x2(x: Tensor, s: number): Tensor {
 function upsample(x: Tensor, s: number): Tensor {
   const [n, c, h, w] = x.shape;
   const out = Tensor.empty([n, c, 2 * h, 2 * w]);
-  if (x.size) dispatch(upKernel, [x.binding('upsampleNearest2x'), out.binding('upsampleNearest2x')], new Params().u32(x.size, w).f32(s), groups1d(x.size));
+  if (x.size) dispatch(kernel('upsample2x', 'upsample2x', upsample2xKernel), [x.binding('upsampleNearest2x'), out.binding('upsampleNearest2x')], new Params().u32(x.size, w).f32(s), groups1d(x.size));
   return record(out, 'upsample2x', [x], (g) => [pool2x2(g, s)]);
 }
 
-const maxPoolKernels = [false, true].map((scatter): Kernel => {
-  const name = scatter ? 'maxPool2x2.scatter' : 'maxPool2x2.select';
-  return { name, key: name, bindings: ['read', 'read', 'write'], uniforms: true, wgsl: () => maxPoolWGSL(scatter) };
-});
 
 /** Each 2x2 window's value of v at the window's argmax in x (v, x [N, C, H, W]). */
 function maxPoolSelect(v: Tensor, x: Tensor): Tensor {
   const [n, c, h, w] = x.shape;
   const out = Tensor.empty([n, c, h / 2, w / 2]);
   const b = [v, x, out].map((t) => t.binding('maxPool2x2'));
-  if (out.size) dispatch(maxPoolKernels[0], b, new Params().u32(out.size, w / 2), groups1d(out.size));
+  if (out.size) dispatch(maxPool(false), b, new Params().u32(out.size, w / 2), groups1d(out.size));
   return record(out, 'maxPool2x2', [v, x], (g) => [maxPoolScatter(g, x), null]);
 }
 
@@ -52,7 +50,7 @@ function maxPoolScatter(g: Tensor, x: Tensor): Tensor {
   const [n, c, h, w] = x.shape;
   const out = Tensor.empty([n, c, h, w]);
   const b = [g, x, out].map((t) => t.binding('maxPool2x2'));
-  if (g.size) dispatch(maxPoolKernels[1], b, new Params().u32(g.size, w / 2), groups1d(g.size));
+  if (g.size) dispatch(maxPool(true), b, new Params().u32(g.size, w / 2), groups1d(g.size));
   return record(out, 'maxPool2x2Grad', [g, x], (gg) => [maxPoolSelect(gg, x), null]);
 }
 
@@ -91,8 +89,6 @@ export function upsampleNearest2x(x: Tensor): Tensor {
 
 export type DepthSpaceMode = 'CRD' | 'DCR';
 
-const depthSpaceKernels = new Map<string, Kernel>();
-
 function depthSpace(op: string, x: Tensor, r: number, mode: DepthSpaceMode, toSpace: boolean): Tensor {
   check4(op, x);
   if (!Number.isInteger(r) || r < 1) throw new Error(`${op}: block must be a positive integer, got ${r}`);
@@ -110,9 +106,7 @@ function depthSpace(op: string, x: Tensor, r: number, mode: DepthSpaceMode, toSp
     shape = [n, c * r * r, h / r, w / r];
   }
   const out = Tensor.empty(shape);
-  const key = `${op}:${mode}`;
-  let k = depthSpaceKernels.get(key);
-  if (!k) depthSpaceKernels.set(key, (k = { name: op, key, bindings: ['read', 'write'], uniforms: true, wgsl: () => depthSpaceWGSL(toSpace, mode) }));
+  const k = kernel(op, `${op}:${mode}`, () => depthSpaceKernel(toSpace, mode));
   // indices run over the depth layout: x for depth-to-space, out for space-to-depth
   const depth = toSpace ? x : out;
   const p = new Params().u32(x.size, cOut, depth.shape[2], depth.shape[3], r);

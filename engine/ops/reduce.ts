@@ -1,21 +1,13 @@
 // Reductions (sum, mean, max over axes) and the ops composed from them.
 import { noGrad, record } from '../autograd.js';
 import { numel, Tensor, type Shape } from '../tensor.js';
-import { dispatch, Params, type Kernel } from '../runtime.js';
+import { dispatch, kernel, Params } from '../runtime.js';
 import { normAxes, normAxis, sameShape } from '../shape.js';
-import { reduceWGSL, type ReduceOp } from '../../shaders/reduce.js';
+import { reduceKernel, type ReduceOp } from '../../shaders/reduce.js';
 import { checkF32, groups1d } from './map.js';
 import { expand, reshape, detach } from './shape.js';
 import { add, div, exp, ge, log, mul, sqrt, sub, maximum } from './elementwise.js';
 
-const kernels: Record<ReduceOp, Kernel> = {
-  sum: { name: 'reduce.sum', key: 'reduce.sum', bindings: ['read', 'write'], uniforms: true, wgsl: () => reduceWGSL('sum') },
-  max: { name: 'reduce.max', key: 'reduce.max', bindings: ['read', 'write'], uniforms: true, wgsl: () => reduceWGSL('max') },
-};
-const vec4Kernels: Record<ReduceOp, Kernel> = {
-  sum: { name: 'reduce.sum', key: 'reduce.sum.vec4', bindings: ['read', 'write'], uniforms: true, wgsl: () => reduceWGSL('sum', true) },
-  max: { name: 'reduce.max', key: 'reduce.max.vec4', bindings: ['read', 'write'], uniforms: true, wgsl: () => reduceWGSL('max', true) },
-};
 
 /** Reduces the middle axis of x viewed as [outer, r, inner]; long reductions take several passes. */
 function reduceMiddle(op: ReduceOp, x: Tensor, outer: number, r: number, inner: number): Tensor {
@@ -29,8 +21,8 @@ function reduceMiddle(op: ReduceOp, x: Tensor, outer: number, r: number, inner: 
     const p = new Params().u32(outer, len, inner, chunk, chunks, out.size);
     const vec4 = inner % 4 === 0;
     const bindings = [src.binding(`reduce.${op}`), out.binding(`reduce.${op}`)];
-    if (vec4) dispatch(vec4Kernels[op], bindings, p, groups1d(out.size / 4, 64));
-    else dispatch(kernels[op], bindings, p, groups1d(out.size));
+    const k = kernel(`reduce.${op}`, `reduce.${op}${vec4 ? '.vec4' : ''}`, () => reduceKernel(op, vec4));
+    dispatch(k, bindings, p, vec4 ? groups1d(out.size / 4, 64) : groups1d(out.size));
     if (src !== x) src.dispose();
     src = out;
     if (chunks === 1) return out;

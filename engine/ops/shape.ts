@@ -3,8 +3,8 @@
 import { record } from '../autograd.js';
 import { numel, shapeStr, Tensor, type Shape } from '../tensor.js';
 import { broadcastShapes, broadcastStrides, contiguousStrides, normAxis, sameShape } from '../shape.js';
-import { dispatch, Params, type Kernel } from '../runtime.js';
-import { copyIntoWGSL, slicePadWGSL } from '../../shaders/copy.js';
+import { dispatch, kernel, Params } from '../runtime.js';
+import { copyIntoKernel, slicePadKernel } from '../../shaders/copy.js';
 import { groups1d, map } from './map.js';
 import { sumTo } from './reduce.js';
 
@@ -96,7 +96,7 @@ function sliceBackward(g: Tensor, shape: Shape, axis: number, start: number, ste
   const out = Tensor.empty(shape);
   const inner = numel(shape.slice(axis + 1));
   const p = new Params().u32(out.size, inner, shape[axis], g.shape[axis], start, step);
-  if (out.size) dispatch(padKernel, [g.binding('sliceBackward'), out.binding('sliceBackward')], p, groups1d(out.size));
+  if (out.size) dispatch(kernel('slicePad', 'slicePad', slicePadKernel), [g.binding('sliceBackward'), out.binding('sliceBackward')], p, groups1d(out.size));
   const len = g.shape[axis];
   return record(out, 'sliceBackward', [g], (gg) => [slice(gg, axis, start, start + len * step, step)]);
 }
@@ -130,15 +130,13 @@ export function concat(xs: Tensor[], axis: number): Tensor {
   });
 }
 
-const copyKernel: Kernel = { name: 'copyInto', key: 'copyInto', bindings: ['read', 'write'], uniforms: true, wgsl: copyIntoWGSL };
-const padKernel: Kernel = { name: 'slicePad', key: 'slicePad', bindings: ['read', 'write'], uniforms: true, wgsl: slicePadWGSL };
 
 /** Writes `src` into `dst` at offset `off` along `axis` (dst's other dims equal src's). */
 function copyInto(dst: Tensor, src: Tensor, axis: number, off: number): void {
   if (src.size === 0) return;
   const inner = numel(src.shape.slice(axis + 1));
   const p = new Params().u32(src.size, src.shape[axis] * inner, dst.shape[axis] * inner, off * inner);
-  dispatch(copyKernel, [src.binding('concat'), dst.binding('concat')], p, groups1d(src.size));
+  dispatch(kernel('copyInto', 'copyInto', copyIntoKernel), [src.binding('concat'), dst.binding('concat')], p, groups1d(src.size));
 }
 
 /** Stacks equal-shaped tensors along a new axis. */
