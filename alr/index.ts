@@ -6,4 +6,4 @@ export * from './penalty.js';
 export * from './wgan.js';
 export * from './baselines.js';
 export * from './monitor.js';
-export * from './presets.js';
+export * from './options.js';

@@ -8,39 +8,14 @@
 // r_adv, x̂ and d_X are constants; the θ-gradient is an ordinary first-order backprop through
 // the two forward passes f(x) and f(x̂) (spec §2): no second-order graph is recorded.
 import {
-  abs, add, detach, div, maximum, mean, mul, noGrad, positive, shapeStr, sqrt, square, sub, sum, variance,
+  abs, add, detach, div, maximum, mean, mul, noGrad, positive, reshape, shapeStr, sqrt, square, sub, sum, variance,
   type Tensor,
 } from '../engine/web.js';
 import { auxiliaryPass, criticOutput, type Critic } from './critic.js';
 import { inputDistance, outputDistance } from './distance.js';
-import { adversarialDirection, checkClip, checkSearchOptions, clipTo, SEARCH_DEFAULTS, type SearchOptions, type SearchResult } from './search.js';
+import { resolvePenalty, type PenaltyForm, type PenaltyOptions, type ResolvedPenalty } from './options.js';
+import { clipTo, searchDirection, type SearchResult } from './search.js';
 
-/**
- * How violations become a loss (per sample, then averaged over the batch):
- * - 'one-sided'   eq. 17, default: max(ratio - K, 0)²
- * - 'two-sided'   eq. 19: (ratio - K)²; pulls the quotient up to K as well
- * - 'abs+squared' eq. 20 (Progressive GAN code): alp + alp², alp = max(ratio - K, 0)
- * - 'linear'      semi-supervised / VAT form (§6): max(ratio - K, 0) with K = 0 and f(x) fixed
- */
-export type PenaltyForm = 'one-sided' | 'two-sided' | 'abs+squared' | 'linear';
-export const PENALTY_FORMS: readonly PenaltyForm[] = ['one-sided', 'two-sided', 'abs+squared', 'linear'];
-
-export interface PenaltyOptions extends SearchOptions {
-  /** λ, the penalty weight (default 1; the WGAN wrapper uses the paper's 100) */
-  lambda?: number;
-  /** K, the target Lipschitz constant (default 1; 0 for the 'linear' form) */
-  K?: number;
-  form?: PenaltyForm;
-  /**
-   * Clip x̂ = x + r_adv to [lo, hi] (WGAN on images: [-1, 1]). The search probes are clipped the
-   * same way unless `searchClip` says otherwise (the semi-supervised code clips the search only).
-   */
-  clip?: readonly [number, number] | null;
-  /** hold f(x) constant in the loss (default: true for 'linear', false otherwise: the WGAN form keeps it) */
-  detachClean?: boolean;
-  /** f(x) computed by the caller, with its graph (e.g. reused from the GAN loss's forward pass) */
-  clean?: Tensor;
-}
 
 /** Scalars for logging, left on the GPU (read them through a Monitor). */
 export interface AlpMonitors {
@@ -54,7 +29,7 @@ export interface AlpMonitors {
   loss: Tensor;
 }
 
-export interface AlpResult extends SearchResult {
+export interface AlpResult extends Omit<SearchResult, 'trace'> {
   /** λ · mean(term): add it to the critic's loss */
   loss: Tensor;
   /** f(x) as it enters the loss (carries the θ-graph unless detached) */
@@ -68,18 +43,28 @@ export interface AlpResult extends SearchResult {
   /** the per-sample violation, [B] (detached) */
   alp: Tensor;
   monitors: AlpMonitors;
+  /** with `trace`: the search's steps and what the penalty made of them */
+  trace?: PenaltyTrace;
 }
 
-export const PENALTY_DEFAULTS = { lambda: 1, form: 'one-sided' as PenaltyForm };
-
-export function checkPenaltyOptions(caller: string, o: PenaltyOptions): void {
-  const lambda = o.lambda ?? PENALTY_DEFAULTS.lambda;
-  if (!(Number.isFinite(lambda) && lambda >= 0)) throw new Error(`${caller}: lambda must be a finite number >= 0, got ${lambda}`);
-  if (o.K !== undefined && !(Number.isFinite(o.K) && o.K >= 0)) throw new Error(`${caller}: K must be a finite number >= 0, got ${o.K}`);
-  if (o.form !== undefined && !PENALTY_FORMS.includes(o.form)) {
-    throw new Error(`${caller}: unknown form '${o.form}'; expected one of ${PENALTY_FORMS.join(', ')}`);
-  }
-  checkClip(caller, 'clip', o.clip);
+/** The penalty's intermediates (detached) after the search: see SearchOptions.trace. */
+export interface PenaltyTrace {
+  steps: NonNullable<SearchResult['trace']>;
+  rAdv: Tensor;
+  /** ‖r_adv‖ per sample (ε, or less where the search found no direction) */
+  rAdvNorm: Tensor;
+  xHat: Tensor;
+  /** f(x) and f(x̂) */
+  yClean: Tensor;
+  yHat: Tensor;
+  dX: Tensor;
+  ratio: Tensor;
+  /** the per-sample violation max(ratio - K, 0) (|ratio - K| two-sided) */
+  alp: Tensor;
+  /** the per-sample loss term before λ and the mean */
+  term: Tensor;
+  /** ratio > K, as 1 / 0 per sample */
+  violating: Tensor;
 }
 
 /** The per-sample violation and the per-sample loss term of a penalty form. */
@@ -115,28 +100,24 @@ function std(t: Tensor): Tensor {
  */
 export function adversarialLipschitzPenalty(critic: Critic, x: Tensor, opts: PenaltyOptions = {}): AlpResult {
   const caller = 'adversarialLipschitzPenalty';
-  checkPenaltyOptions(caller, opts);
-  checkSearchOptions(caller, x, opts); // before anything is allocated
-  const form = opts.form ?? PENALTY_DEFAULTS.form;
-  const lambda = opts.lambda ?? PENALTY_DEFAULTS.lambda;
-  const K = opts.K ?? (form === 'linear' ? 0 : 1);
-  const detachClean = opts.detachClean ?? form === 'linear';
-  const dY = opts.dY ?? SEARCH_DEFAULTS.dY;
-  const searchClip = opts.searchClip === undefined ? opts.clip : opts.searchClip;
+  return penaltyAt(caller, critic, x, resolvePenalty(caller, x, opts)); // validated before anything is allocated
+}
 
+/** The penalty with validated options (the WGAN losses' entry point). */
+export function penaltyAt(caller: string, critic: Critic, x: Tensor, o: ResolvedPenalty): AlpResult {
   const x0 = detach(x);
-  const clean = opts.clean ?? auxiliaryPass(critic, () => criticOutput(critic, x0, caller));
+  const clean = o.clean ?? auxiliaryPass(critic, () => criticOutput(critic, x0, caller));
   if (clean.shape[0] !== x.shape[0]) {
     throw new Error(`${caller}: clean f(x) has shape ${shapeStr(clean.shape)}, expected ${x.shape[0]} samples like x ${shapeStr(x.shape)}`);
   }
-  const search = adversarialDirection(critic, x0, { ...opts, searchClip, clean });
+  const search = searchDirection(critic, x0, o, clean);
 
-  const xHat = noGrad(() => clipTo(add(x0, search.rAdv), opts.clip));
+  const xHat = noGrad(() => clipTo(add(x0, search.rAdv), o.clip));
   const dX = inputDistance(x0, xHat);
   const yHat = auxiliaryPass(critic, () => criticOutput(critic, xHat, caller));
-  const ratio = div(outputDistance(dY, detachClean ? detach(clean) : clean, yHat), dX);
-  const { alp, term } = violation(form, ratio, K);
-  const loss = mul(mean(term), lambda);
+  const ratio = div(outputDistance(o.dY, o.detachClean ? detach(clean) : clean, yHat), dX);
+  const { alp, term } = violation(o.form, ratio, o.K);
+  const loss = mul(mean(term), o.lambda);
 
   const monitors = noGrad(() => {
     const a = detach(alp);
@@ -144,7 +125,7 @@ export function adversarialLipschitzPenalty(critic: Critic, x: Tensor, opts: Pen
     return {
       // a violation is a quotient above K: the two-sided form's alp = |ratio - K| is > 0 for
       // almost every sample, and counting it would feed a λ controller a constant 100%
-      violations: sum(positive(sub(q, K))),
+      violations: sum(positive(sub(q, o.K))),
       ratioMean: mean(q),
       ratioStd: std(q),
       alpMean: mean(a),
@@ -152,5 +133,22 @@ export function adversarialLipschitzPenalty(critic: Critic, x: Tensor, opts: Pen
       loss: detach(loss),
     };
   });
-  return { ...search, loss, clean, xHat, dX, ratio: detach(ratio), alp: detach(alp), monitors };
+  const { trace: steps, ...found } = search;
+  const result: AlpResult = { ...found, loss, clean, xHat, dX, ratio: detach(ratio), alp: detach(alp), monitors };
+  if (steps) {
+    result.trace = noGrad(() => ({
+      steps,
+      rAdv: search.rAdv,
+      rAdvNorm: search.rAdv.shape.length > 1 ? sqrt(sum(square(reshape(search.rAdv, [x.shape[0], x.size / x.shape[0]])), [1])) : abs(search.rAdv),
+      xHat,
+      yClean: detach(clean),
+      yHat: detach(yHat),
+      dX,
+      ratio: result.ratio,
+      alp: result.alp,
+      term: detach(term),
+      violating: positive(sub(result.ratio, o.K)),
+    }));
+  }
+  return result;
 }

@@ -6,22 +6,9 @@
 //   Wasserstein estimate W = mean D(real) - mean D(fake) (what the critic maximises).
 // (The ALR TensorFlow code uses the opposite sign throughout; both train the same way.)
 import { add, concat, detach, mean, mul, neg, noGrad, shapeStr, slice, square, sub, type Tensor } from '../engine/web.js';
-import { PROGRESSIVE_GAN_ALP } from './presets.js';
 import { checkBatches, criticScores, type Critic } from './critic.js';
-import { adversarialLipschitzPenalty, checkPenaltyOptions, type AlpResult, type PenaltyOptions } from './penalty.js';
-import { checkSearchOptions, uniformEps } from './search.js';
-
-/** The paper's CIFAR-10 WGAN-ALP settings; pass clip: [-1, 1] for images in [-1, 1]. */
-export const WGAN_ALP_DEFAULTS = {
-  lambda: 100, // paper §4 (the code's flag default is 10; 0.1 diverged, 10 and 1000 were worse)
-  K: 1,
-  xi: 10,
-  eps: uniformEps(0.1, 10),
-  k: 1,
-  form: 'one-sided',
-  dY: 'abs',
-  clip: null,
-} as const satisfies PenaltyOptions;
+import { PROGRESSIVE_GAN_ALP, resolvePenalty, WGAN_ALP_DEFAULTS, type PenaltyOptions } from './options.js';
+import { penaltyAt, type AlpResult } from './penalty.js';
 
 export interface CriticStepResult {
   /** L_D, the critic's loss: minimise it w.r.t. the critic's parameters */
@@ -49,10 +36,8 @@ export function wganAlpCriticLoss(
 ): CriticStepResult {
   const caller = 'wganAlpCriticLoss';
   checkBatches(caller, real, fake);
-  const o: PenaltyOptions = { ...WGAN_ALP_DEFAULTS, ...opts };
-  checkPenaltyOptions(caller, o);
   // checked on the shape of concat(real, fake) before it is made: a bad option allocates nothing
-  checkSearchOptions(caller, { shape: [real.shape[0] + fake.shape[0], ...real.shape.slice(1)], rank: real.rank }, o);
+  const o = resolvePenalty(caller, { shape: [real.shape[0] + fake.shape[0], ...real.shape.slice(1)], rank: real.rank }, opts, WGAN_ALP_DEFAULTS);
   if (opts.sharedForward && critic.batchDependent) {
     throw new Error(
       `${caller}: sharedForward needs a critic whose samples are independent; this one normalises with batch statistics ` +
@@ -64,14 +49,14 @@ export function wganAlpCriticLoss(
   const B = real.shape[0];
   let dReal: Tensor, dFake: Tensor, penalty: AlpResult;
   if (opts.sharedForward) {
-    penalty = adversarialLipschitzPenalty(critic, x, o);
+    penalty = penaltyAt(caller, critic, x, o);
     if (penalty.clean.rank !== 1) throw new Error(`${caller}: the critic must output [B] or [B, 1] scores, got ${shapeStr(penalty.clean.shape)}`);
     dReal = slice(penalty.clean, 0, 0, B);
     dFake = slice(penalty.clean, 0, B);
   } else {
     dReal = criticScores(critic, detach(real), caller);
     dFake = criticScores(critic, detach(fake), caller);
-    penalty = adversarialLipschitzPenalty(critic, x, o);
+    penalty = penaltyAt(caller, critic, x, o);
   }
   const wgan = sub(mean(dFake), mean(dReal));
   return { loss: add(wgan, penalty.loss), wasserstein: noGrad(() => sub(mean(detach(dReal)), mean(detach(dFake)))), dReal, dFake, penalty };
@@ -102,15 +87,16 @@ export function progressiveGanCriticLoss(
 ): CriticStepResult & { penaltyFake: AlpResult } {
   const caller = 'progressiveGanCriticLoss';
   checkBatches(caller, real, fake);
-  const { drift = 0.001, r0Fake, epsFake, ...rest } = { ...PROGRESSIVE_GAN_ALP, ...opts };
-  checkPenaltyOptions(caller, rest);
+  const { drift = 0.001, r0Fake, epsFake, ...rest } = opts;
   if (!(Number.isFinite(drift) && drift >= 0)) throw new Error(`${caller}: drift must be a finite number >= 0, got ${drift}`);
+  const o = resolvePenalty(caller, real, rest, PROGRESSIVE_GAN_ALP);
+  const oFake = resolvePenalty(caller, fake, { ...rest, r0: r0Fake, epsValues: epsFake }, PROGRESSIVE_GAN_ALP);
   const xr = detach(real);
   const xf = detach(fake);
   const dReal = criticScores(critic, xr, caller);
   const dFake = criticScores(critic, xf, caller);
-  const penalty = adversarialLipschitzPenalty(critic, xr, { ...rest, clean: dReal });
-  const penaltyFake = adversarialLipschitzPenalty(critic, xf, { ...rest, clean: dFake, r0: r0Fake, epsValues: epsFake });
+  const penalty = penaltyAt(caller, critic, xr, { ...o, clean: dReal });
+  const penaltyFake = penaltyAt(caller, critic, xf, { ...oFake, clean: dFake });
   const wgan = sub(mean(dFake), mean(dReal));
   const loss = add(add(wgan, add(penalty.loss, penaltyFake.loss)), mul(mean(square(dReal)), drift));
   const wasserstein = noGrad(() => sub(mean(detach(dReal)), mean(detach(dFake))));

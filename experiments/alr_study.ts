@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url';
 import * as E from '../engine/index.js';
 import { Adam } from '../engine/optim.js';
 import { loadCheckpoint, readSafetensors, toyCritic, toyGenerator, type MLP } from '../nn/index.js';
-import { adversarialLipschitzPenalty, Monitor, sampleEps, uniformEps, type Critic } from '../alr/index.js';
+import { adversarialLipschitzPenalty, Monitor, sampleEps, uniformEps, WGAN_ALP_DEFAULTS, type Critic } from '../alr/index.js';
 import { schemePenalty, WarmStart, type SearchScheme } from './common/schemes.js';
 import {
   defaultSettings, groundTruth, groundTruthSummary, markdownTable, runSetting, type GroundTruth, type SettingResult,
@@ -249,7 +249,7 @@ export async function runSchemeWgan(spec: WganSchemeSpec, o: AlrStudyOptions): P
         const xLeaf = warm?.source === 'gradient' ? E.requireGrad(E.detach(x)) : x;
         const clean = critic.forward(xLeaf); // shared by the WGAN term and the penalty (no BN)
         const pen = schemePenalty(critic, x, {
-          lambda: 100, K: 1, xi: 10, eps: uniformEps(0.1, 10), k: spec.k, scheme: spec.scheme, warm, radii: spec.radii, ascentSteps: spec.ascentSteps, clean,
+          ...WGAN_ALP_DEFAULTS, k: spec.k, scheme: spec.scheme, warm, radii: spec.radii, ascentSteps: spec.ascentSteps, clean,
         });
         passes = pen.passes;
         const loss = E.add(E.sub(E.mean(E.slice(clean, 0, B)), E.mean(E.slice(clean, 0, 0, B))), pen.loss);
@@ -287,7 +287,7 @@ export async function runSchemeWgan(spec: WganSchemeSpec, o: AlrStudyOptions): P
   const fakeH = await fakeT.toFloat32();
   const x = E.tidy(() => E.concat([E.tensor(realH.subarray(0, 2 * n), [n, 2]), E.slice(fakeT, 0, 0, n)], 0));
   const gt = await groundTruth(critic, x, { radii: [0.1, 1, 10], restarts: 3, steps: 15 });
-  const probe = E.tidy(() => adversarialLipschitzPenalty(critic, x, { k: 1, xi: 10, eps: uniformEps(0.1, 10) }).ratio);
+  const probe = E.tidy(() => adversarialLipschitzPenalty(critic, x, WGAN_ALP_DEFAULTS).ratio);
   const q = await probe.toFloat32();
   let trueV = 0, det = 0;
   for (let i = 0; i < 2 * n; i++) {

@@ -32,7 +32,7 @@ import {
 } from '../nn/index.js';
 import {
   adversarialLipschitzPenalty, criticStepMonitors, gradNormAtInterpolates, Monitor, uniformEps, wganAlpCriticLoss,
-  wganGeneratorLoss, wganGpCriticLoss,
+  WGAN_ALP_DEFAULTS, wganGeneratorLoss, wganGpCriticLoss,
 } from '../alr/index.js';
 import { asCritic } from '../nn/index.js';
 import { imageGrid, lines, savePng, saveSamples } from './common/plot.js';
@@ -93,7 +93,7 @@ export interface ImageWganOptions {
 }
 
 const COMMON = {
-  zDim: 128, criticIters: 5, beta1: 0, beta2: 0.9, k: 1, xi: 10, epsMin: 0.1, epsMax: 10, reg: 'alp' as ImageRegulariser,
+  zDim: 128, criticIters: 5, beta1: 0, beta2: 0.9, k: WGAN_ALP_DEFAULTS.k, xi: WGAN_ALP_DEFAULTS.xi, epsMin: WGAN_ALP_DEFAULTS.eps.min, epsMax: WGAN_ALP_DEFAULTS.eps.max, reg: 'alp' as ImageRegulariser,
   norm: 'none' as Norm, seed: 0, resume: false, progress: true, evalEvery: 0, classifier: '',
 };
 

@@ -157,6 +157,69 @@ describe('adversarial search (eq. 16)', () => {
   });
 });
 
+describe('trace', () => {
+  const setup = () => {
+    E.manualSeed(7);
+    const net = T.mlpCritic(T.randomDenseLayers([3, 16, 16, 1], 3));
+    const x = E.randUniform([6, 3], -1, 1);
+    return { net, x };
+  };
+
+  it('off: no trace, and the same loss bits as with it on (tracing draws nothing and changes nothing)', async () => {
+    const { net, x } = setup();
+    E.manualSeed(11);
+    const off = A.adversarialLipschitzPenalty(net, x, { k: 2, lambda: 3 });
+    expect(off.trace).toBeUndefined();
+    E.manualSeed(11);
+    const on = A.adversarialLipschitzPenalty(net, x, { k: 2, lambda: 3, trace: true });
+    expect(Array.from(await on.loss.toFloat32())).toEqual(Array.from(await off.loss.toFloat32()));
+    expect(Array.from(await on.ratio.toFloat32())).toEqual(Array.from(await off.ratio.toFloat32()));
+  });
+
+  it('off costs no extra dispatch or readback; on returns every step of the search and the penalty', async () => {
+    const { net, x } = setup();
+    const before = { ...E.counters };
+    const off = E.tidy(() => A.adversarialLipschitzPenalty(net, x, { k: 2 }).loss);
+    const offDispatches = E.counters.dispatches - before.dispatches;
+    expect(E.counters.readbacks).toBe(before.readbacks);
+    const mid = { ...E.counters };
+    const xi = 0.5;
+    const p = A.adversarialLipschitzPenalty(net, x, { k: 2, xi, trace: true, K: 0.5 });
+    expect(E.counters.dispatches - mid.dispatches).toBeGreaterThan(offDispatches);
+    expect(E.counters.readbacks).toBe(mid.readbacks);
+    off.dispose();
+    const t = p.trace!;
+    expect(t.steps.length).toBe(2);
+    const xs = await rows(x);
+    const yClean = Array.from(await t.yClean.toFloat32());
+    for (const [i, s] of t.steps.entries()) {
+      const [rIn, probe, rOut, g] = await Promise.all([rows(s.rIn), rows(s.probe), rows(s.rOut), rows(s.grad)]);
+      const [yProbe, dY, gNorm] = await Promise.all([s.yProbe.toFloat32(), s.dY.toFloat32(), s.gradNorm.toFloat32()]);
+      for (let b = 0; b < 6; b++) {
+        expectClose(probe[b], xs[b].map((v, j) => v + xi * rIn[b][j]), 1e-6);
+        expect(dY[b]).toBeCloseTo(Math.abs(yClean[b] - yProbe[b]), 6);
+        expect(gNorm[b]).toBeCloseTo(norm(g[b]), 5);
+        expectClose(rOut[b], g[b].map((v) => v / norm(g[b])), 1e-5);
+      }
+      // a step starts where the previous one ended
+      if (i > 0) expect(await rows(t.steps[i - 1].rOut)).toEqual(rIn);
+    }
+    expect(await rows(t.steps[1].rOut)).toEqual(await rows(p.direction));
+    const [eps, rAdvNorm, ratio, dX, yHat, violating, term, alp] = await Promise.all(
+      [p.eps, t.rAdvNorm, t.ratio, t.dX, t.yHat, t.violating, t.term, t.alp].map((v) => v.toFloat32()),
+    );
+    for (let b = 0; b < 6; b++) {
+      expect(rAdvNorm[b]).toBeCloseTo(eps[b], 4);
+      expect(ratio[b]).toBeCloseTo(Math.abs(yClean[b] - yHat[b]) / dX[b], 4);
+      expect(violating[b]).toBe(ratio[b] > 0.5 ? 1 : 0);
+      expect(alp[b]).toBeCloseTo(Math.max(ratio[b] - 0.5, 0), 5);
+      expect(term[b]).toBeCloseTo(alp[b] ** 2, 5);
+    }
+    expect((await p.monitors.violations.toFloat32())[0]).toBe(violating.reduce((a, v) => a + v, 0));
+    E.dispose(p);
+  });
+});
+
 describe('penalty forms and output distances', () => {
   it('output distances per sample match their definitions on logits', async () => {
     const y = E.tensor([1, 2, 0, -1, 0.5, 0.5], [2, 3]);

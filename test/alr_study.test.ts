@@ -94,7 +94,7 @@ describe('pass counting and settings', () => {
     E.manualSeed(3);
     const x = E.randUniform([12, 3], -1, 1);
     const gt = await groundTruth(net, x, { radii: [0.1, 1], restarts: 2, steps: 5 });
-    const s: StudySetting = { name: 'k1', scheme: 'paper', k: 1, xi: 10, eps: A.uniformEps(0.1, 10) };
+    const s: StudySetting = { name: 'k1', scheme: 'paper', k: 1, xi: A.SEARCH_DEFAULTS.xi, eps: A.SEARCH_DEFAULTS.eps };
     const r = await runSetting(net, x, gt, s, { K: 1 });
     expect(r.cosGrad).toBeGreaterThan(0.99999);
     expect(r.cosTruth).toBeGreaterThan(0.999);
@@ -128,7 +128,7 @@ describe('search schemes', () => {
     for (const [name, o] of settings) {
       const warm = o.scheme === 'warm' ? new WarmStart() : undefined;
       counter.reset();
-      const res = schemeSearch(critic, x, { ...o, warm, xi: 10, eps: A.uniformEps(0.1, 10) });
+      const res = schemeSearch(critic, x, { ...o, warm, xi: A.SEARCH_DEFAULTS.xi, eps: A.SEARCH_DEFAULTS.eps });
       expect(counter.forwardRows / 24 + counter.backwardRows / 24, name).toBe(expectedCost[name]);
       expect(res.passes.forward + res.passes.backward, name).toBe(expectedCost[name]);
       const dir = await res.direction.toFloat32();

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import * as E from '../engine/index.js';
 import { Adam } from '../engine/optim.js';
 import { toyCritic, toyGenerator } from '../nn/index.js';
-import { Monitor, criticStepMonitors, uniformEps, wganAlpCriticLoss, wganGeneratorLoss } from '../alr/index.js';
+import { Monitor, criticStepMonitors, WGAN_ALP_DEFAULTS, wganAlpCriticLoss, wganGeneratorLoss } from '../alr/index.js';
 import { asCritic } from '../nn/index.js';
 import { useGpu } from './gpu.js';
 
@@ -28,7 +28,7 @@ describe('host memory of a small-model WGAN-ALP loop', () => {
       for (let c = 0; c < 5; c++) {
         const mon = E.tidy(() => {
           const fake = E.noGrad(() => G.forward(E.randNormal([16, 2])));
-          const s = wganAlpCriticLoss(critic, real, fake, { lambda: 100, k: 1, xi: 10, eps: uniformEps(0.1, 10) });
+          const s = wganAlpCriticLoss(critic, real, fake, WGAN_ALP_DEFAULTS);
           optD.step(E.grad(s.loss, D.parameters()));
           return criticStepMonitors(s);
         });

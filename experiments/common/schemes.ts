@@ -15,11 +15,11 @@
 import {
   add, concat, detach, div, exp, ge, grad, keep, maximum, mul, noGrad, normalizePerSample, randUniform, requireGrad,
   rsub, shapeStr, slice, sub, sum, tidy, where, type Tensor,
-} from '../../engine/index.js';
+} from '../../engine/web.js';
 import { auxiliaryPass, criticOutput, type Critic } from '../../alr/index.js';
 import { inputDistance, NORM_FLOOR, outputDistance } from '../../alr/index.js';
 import {
-  adversarialDirection, checkSearchOptions, clipTo, perSampleColumn, sampleEps, SEARCH_DEFAULTS,
+  adversarialDirection, clipTo, perSampleColumn, resolveSearch, sampleEps, SEARCH_DEFAULTS,
   type EpsDistribution, type SearchOptions, type SearchResult,
 } from '../../alr/index.js';
 import { adversarialLipschitzPenalty, type AlpResult, type PenaltyOptions } from '../../alr/index.js';
@@ -98,7 +98,7 @@ export interface SchemeResult extends SearchResult {
 }
 
 function checkSchemeOptions(caller: string, x: Tensor, o: SchemeOptions): void {
-  checkSearchOptions(caller, x, o);
+  resolveSearch(caller, x, o);
   const scheme = o.scheme ?? 'paper';
   if (!SEARCH_SCHEMES.includes(scheme)) throw new Error(`${caller}: unknown scheme '${scheme}'; expected one of ${SEARCH_SCHEMES.join(', ')}`);
   if (scheme === 'warm' && !o.warm) throw new Error(`${caller}: scheme 'warm' needs a WarmStart state in 'warm'`);

@@ -8,10 +8,10 @@
 import {
   add, concat, detach, div, ge, grad, keep, maximum, mul, noGrad, normalizePerSample, perSampleNorm, randNormal,
   requireGrad, sub, sum, tensor, tidy, where, type Tensor, Tensor as TensorClass, record,
-} from '../../engine/index.js';
+} from '../../engine/web.js';
 import { auxiliaryPass, criticOutput, type Critic } from '../../alr/index.js';
 import { inputDistance, NORM_FLOOR, outputDistance, type OutputDistance } from '../../alr/index.js';
-import { clipTo, perSampleColumn, uniformEps, type EpsDistribution } from '../../alr/index.js';
+import { clipTo, perSampleColumn, SEARCH_DEFAULTS, uniformEps, type EpsDistribution } from '../../alr/index.js';
 import { repeatBatch, schemeSearch, WarmStart, type SearchScheme } from './schemes.js';
 
 // ---------------------------------------------------------------- pass counting
@@ -406,7 +406,8 @@ export async function runSetting(
 
 // ---------------------------------------------------------------- the grid
 
-export const PAPER_EPS = uniformEps(0.1, 10);
+export const PAPER_EPS = SEARCH_DEFAULTS.eps;
+const PAPER_XI = SEARCH_DEFAULTS.xi;
 
 /**
  * The study's settings: the paper's search over k, ξ and P_ε, then each new scheme at the cost
@@ -414,7 +415,7 @@ export const PAPER_EPS = uniformEps(0.1, 10);
  */
 export function defaultSettings(quick = false): StudySetting[] {
   const ks = quick ? [0, 1, 5] : [0, 1, 2, 5, 10];
-  const xis = quick ? [10] : [10, 1, 0.1];
+  const xis = quick ? [PAPER_XI] : [PAPER_XI, 1, 0.1];
   const epss = quick ? [PAPER_EPS] : [PAPER_EPS, uniformEps(0.1, 1)];
   const out: StudySetting[] = [];
   for (const eps of epss) {
@@ -424,16 +425,16 @@ export function defaultSettings(quick = false): StudySetting[] {
   }
   const e = PAPER_EPS;
   out.push(
-    { name: 'warm k=1 (5 steps, same points)', scheme: 'warm', k: 1, xi: 10, eps: e, warmSteps: 5 },
-    { name: 'warm k=1 (shuffled state)', scheme: 'warm', k: 1, xi: 10, eps: e, warmSteps: 5, warmShuffle: true },
-    { name: 'warm k=0 from ∇f (prev. step)', scheme: 'warm', k: 0, xi: 10, eps: e, warmSource: 'gradient' },
-    { name: 'warm k=1 from ∇f (prev. step)', scheme: 'warm', k: 1, xi: 10, eps: e, warmSource: 'gradient' },
-    { name: 'multiRadius k=0 M=3', scheme: 'multiRadius', k: 0, xi: 10, eps: e, radii: 3 },
-    { name: 'multiRadius k=1 M=3', scheme: 'multiRadius', k: 1, xi: 10, eps: e, radii: 3 },
-    { name: 'ascent s=1', scheme: 'ascent', k: 1, xi: 10, eps: e, ascentSteps: 1 },
-    { name: 'ascent s=2', scheme: 'ascent', k: 2, xi: 10, eps: e, ascentSteps: 2 },
+    { name: 'warm k=1 (5 steps, same points)', scheme: 'warm', k: 1, xi: PAPER_XI, eps: e, warmSteps: 5 },
+    { name: 'warm k=1 (shuffled state)', scheme: 'warm', k: 1, xi: PAPER_XI, eps: e, warmSteps: 5, warmShuffle: true },
+    { name: 'warm k=0 from ∇f (prev. step)', scheme: 'warm', k: 0, xi: PAPER_XI, eps: e, warmSource: 'gradient' },
+    { name: 'warm k=1 from ∇f (prev. step)', scheme: 'warm', k: 1, xi: PAPER_XI, eps: e, warmSource: 'gradient' },
+    { name: 'multiRadius k=0 M=3', scheme: 'multiRadius', k: 0, xi: PAPER_XI, eps: e, radii: 3 },
+    { name: 'multiRadius k=1 M=3', scheme: 'multiRadius', k: 1, xi: PAPER_XI, eps: e, radii: 3 },
+    { name: 'ascent s=1', scheme: 'ascent', k: 1, xi: PAPER_XI, eps: e, ascentSteps: 1 },
+    { name: 'ascent s=2', scheme: 'ascent', k: 2, xi: PAPER_XI, eps: e, ascentSteps: 2 },
   );
-  if (!quick) out.push({ name: 'ascent s=5', scheme: 'ascent', k: 5, xi: 10, eps: e, ascentSteps: 5 });
+  if (!quick) out.push({ name: 'ascent s=5', scheme: 'ascent', k: 5, xi: PAPER_XI, eps: e, ascentSteps: 5 });
   return out;
 }
 
