@@ -4,7 +4,7 @@
 // θ-gradient differentiates that input gradient again (∂²D/∂θ∂x): the input gradient is taken
 // with createGraph, so the backward pass is recorded and backpropagated a second time.
 //
-// Spectral normalisation (SN-GAN; spec §3) is a weight reparametrisation, not a loss term: wrap
+// Spectral normalisation (SN-GAN) is a weight reparametrisation, not a loss term: wrap
 // each Linear / Conv2d of the critic with nn/spectral.ts `spectralNorm(layer)` (or build
 // `toyCritic(512, { spectralNorm: true })`): one power iteration per training forward, persistent
 // u, W/σ with the gradient through σ. Train it with `criticGanLoss('wgan', ...)` and no penalty;

@@ -21,7 +21,7 @@ export interface Critic {
 
 /**
  * An auxiliary pass: the search probes, the penalty's D(x) and D(x̂), gradient-penalty
- * interpolates. Paper code (spec §8.9): every critic call normalises with its own batch
+ * interpolates. As in the authors' code (alr/README.md, Batch norm): every critic call normalises with its own batch
  * statistics, but only the main WGAN passes D(real), D(fake) update the running averages.
  */
 export function auxiliaryPass<T>(critic: Critic, fn: () => T): T {

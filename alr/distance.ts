@@ -4,7 +4,7 @@ import { abs, exp, logSoftmax, maximum, mean, mul, noGrad, perSampleNorm, shapeS
 
 /**
  * d_Y, the output metric:
- * - 'abs': |y - y'| (L1 over any non-batch axes). WGAN-ALP (spec §1): NOT squared, so the search
+ * - 'abs': |y - y'| (L1 over any non-batch axes). WGAN-ALP: NOT squared, so the search
  *   gradient is sign(y - y') · ∇D.
  * - 'sqL2': ‖y - y'‖² over non-batch axes.
  * - 'kl': KL(softmax(y) ‖ softmax(y')) over the last axis, from logits (the VAT baseline, §6).
@@ -49,7 +49,7 @@ export function outputDistance(kind: OutputDistance, y: Tensor, yHat: Tensor): T
   }
 }
 
-/** The float32-safe floor of every norm that divides (spec §8.6: the WGAN code's 1e-10). */
+/** The float32-safe floor of every norm that divides (the WGAN code's 1e-10; alr/README.md, Division guards). */
 export const NORM_FLOOR = 1e-10;
 
 /**

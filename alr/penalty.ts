@@ -6,7 +6,7 @@
 //   L_alp   = λ · mean_i(alp_i²)         (eq. 17, default)
 //
 // r_adv, x̂ and d_X are constants; the θ-gradient is an ordinary first-order backprop through
-// the two forward passes f(x) and f(x̂) (spec §2): no second-order graph is recorded.
+// the two forward passes f(x) and f(x̂) (alr/README.md, No double backprop): no second-order graph is recorded.
 import {
   abs, add, detach, div, maximum, mean, mul, noGrad, positive, reshape, shapeStr, sqrt, square, sub, sum, variance,
   type Tensor,

@@ -1,7 +1,7 @@
-// WGAN-ALP (spec §1): the critic's Wasserstein loss plus the adversarial Lipschitz penalty at
+// WGAN-ALP (alr/README.md): the critic's Wasserstein loss plus the adversarial Lipschitz penalty at
 // the real and generated samples themselves (P_{r,g}: no interpolation).
 //
-// Sign convention (spec §8.11): the paper's / WGAN-GP's, i.e. the critic scores reals HIGH:
+// Sign convention (alr/README.md, Sign): the paper's / WGAN-GP's, i.e. the critic scores reals HIGH:
 //   L_D = mean D(fake) - mean D(real) + λ·L_alp,    L_G = -mean D(fake),
 //   Wasserstein estimate W = mean D(real) - mean D(fake) (what the critic maximises).
 // (The ALR TensorFlow code uses the opposite sign throughout; both train the same way.)

@@ -21,7 +21,7 @@ import {
   sync,
   type Tensor,
 } from '../engine/index.js';
-import { isCpuAdapter } from '../engine/tune.js';
+import { isCpuAdapter, setOption } from '../engine/index.js';
 import { benchArgs, intFlag } from './cli.js';
 
 const USAGE = `usage: npx tsx bench/conv.ts [--full] [--reps N]`;
@@ -88,8 +88,8 @@ for (const wl of WORKLOADS) {
       }
       // tune.ts reads these on every call; 'subgroup' (Winograd GEMMs only) is set globally so the
       // direct kernels, which lack it, keep their default
-      for (const k of ENV) process.env[k] = variant === 'subgroup' ? '' : variant;
-      process.env.ALR_VARIANT = variant === 'subgroup' ? variant : '';
+      for (const k of ENV) setOption(k, variant === 'subgroup' ? undefined : variant);
+      setOption('ALR_VARIANT', variant === 'subgroup' ? variant : undefined);
       const n = variant === 'tiled' && cpuAdapter && !full ? 1 : reps;
       const wall: number[] = [];
       const cpu: number[] = [];
@@ -112,5 +112,5 @@ for (const wl of WORKLOADS) {
   }
   dispose([x, w, gy]);
 }
-for (const k of ENV) delete process.env[k];
+for (const k of [...ENV, 'ALR_VARIANT']) setOption(k, undefined);
 await releaseDevice();

@@ -93,7 +93,7 @@ if (!only || only === 'mlp') {
   all.push(...(await benchCritic(`MLP 2-512x3-1, B=${B}`, critic, E.randNormal([B, 2]), E.randNormal([B, 2]), [['SN (no penalty)', sn]])));
 }
 if (!only || only === 'resnet') {
-  // nn's WGAN-GP residual critic (spec §4) at toy scale: DIM 32, 3x16x16 images in [-1, 1]
+  // nn's WGAN-GP residual critic at toy scale: DIM 32, 3x16x16 images in [-1, 1]
   const B = intFlag('resnet-batch', args['resnet-batch']);
   E.manualSeed(3);
   const critic = fromModule(new ResidualCritic({ dim: 32, inChannels: 3 }));

@@ -1,7 +1,7 @@
 // Per-dispatch cost and a small MLP's training-loop rate: the engine's fixed overheads.
 //   npx tsx bench/dispatch.ts
 import * as E from '../engine/index.js';
-import { Adam } from '../engine/optim.js';
+import { Adam } from '../engine/index.js';
 import { benchArgs } from './cli.js';
 
 benchArgs('usage: npx tsx bench/dispatch.ts  (per-dispatch cost and a small MLP training-loop rate; no options)', {});

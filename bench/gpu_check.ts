@@ -6,7 +6,7 @@
 //   npm run gpu-check [-- --no-bench]
 import { spawnSync } from 'node:child_process';
 import * as E from '../engine/index.js';
-import { settleTimings } from '../engine/runtime.js';
+import { settleTimings } from '../engine/index.js';
 import { runPortableSuite } from '../test/portable/suite.js';
 
 const args = process.argv.slice(2);

@@ -4,7 +4,7 @@
 // "CPU ms" is this process's CPU time per call: on a software adapter (lavapipe) the shader
 // runs on the process's own threads, so it stays meaningful when other jobs share the cores.
 import os from 'node:os';
-import { adapterName, deviceInfo, dispose, initDevice, matmul, randUniform, releaseDevice, sync, type Tensor } from '../engine/index.js';
+import { adapterName, deviceInfo, dispose, initDevice, matmul, randUniform, releaseDevice, setOption, sync, type Tensor } from '../engine/index.js';
 import { benchArgs, intFlag } from './cli.js';
 
 const USAGE = `usage: npx tsx bench/matmul.ts [--full] [--reps N]`;
@@ -30,7 +30,7 @@ for (const s of sizes) {
   const a = randUniform([s, s], -1, 1);
   const b = randUniform([s, s], -1, 1);
   for (const v of variants) {
-    process.env.ALR_VARIANT_MATMUL = v; // tune.ts reads it on every call
+    setOption('ALR_VARIANT_MATMUL', v); // the tuner reads it on every call
     const wall: number[] = [];
     const cpu: number[] = [];
     for (let r = 0; r <= reps; r++) {
@@ -52,5 +52,5 @@ for (const s of sizes) {
   }
   dispose([a, b]);
 }
-delete process.env.ALR_VARIANT_MATMUL;
+setOption('ALR_VARIANT_MATMUL', undefined);
 await releaseDevice();

@@ -9,8 +9,8 @@
 // after the other. Ours is timed between two sync()s; peers synchronise their own way.
 import fs from 'node:fs';
 import { adapterName, counters, deviceInfo, initDevice, releaseDevice, sync } from '../engine/index.js';
-import { timestampsSupported } from '../engine/runtime.js';
-import { startProfile, stopProfile } from '../engine/profile.js';
+import { timestampsSupported } from '../engine/index.js';
+import { startProfile, stopProfile } from '../engine/index.js';
 import {
   markdownTables, measuredRow, OURS_POLICY, parseArgs, QUICK_POLICY, repeat, selected, targets, targetsTable,
   type Args, type Impl, type PeerInfo, type Row, USAGE,

@@ -59,7 +59,7 @@ export function requireGrad<T extends Tensor>(t: T): T {
   return t;
 }
 
-// ---- gradient ops are injected by ops/index.ts to keep this file free of kernels
+// ---- gradient ops are injected by engine/web.ts (the entry point), so this file needs no kernels
 interface GradOps {
   add(a: Tensor, b: Tensor): Tensor;
   onesLike(t: Tensor): Tensor;

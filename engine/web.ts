@@ -10,7 +10,9 @@ setGradOps({ add: (a, b) => add(a, b), onesLike, zerosLike, sumTo });
 
 export * from './device.js';
 export { memoryStats, resetPeakMemory, type MemoryStats } from './pool.js';
-export { counters, cacheStats, sync, flush, endStep, checkKernel, kernel, dispatch, Params, type Kernel, type Binding } from './runtime.js';
+export { counters, cacheStats, sync, flush, endStep, checkKernel, kernel, dispatch, Params, settleTimings, timestampsSupported, type Kernel, type Binding } from './runtime.js';
+export { isCpuAdapter } from './tune.js';
+export { gpuWait } from './wait.js';
 export { read, write, kernelWGSL, type KernelDecl, type BufferDecl } from '../shaders/kernel.js';
 export { Tensor, tidy, keep, dispose, numel, shapeStr, leaks, type DType, type Shape } from './tensor.js';
 export { grad, backward, noGrad, requireGrad, record, zeroGrad, isGradEnabled, tapeStats } from './autograd.js';

@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as E from '../engine/index.js';
-import { Adam } from '../engine/optim.js';
+import { Adam } from '../engine/index.js';
 import { loadCheckpoint, readSafetensors, toyCritic, toyGenerator, type MLP } from '../nn/index.js';
 import { adversarialLipschitzPenalty, Monitor, sampleEps, uniformEps, WGAN_ALP_DEFAULTS, type Critic } from '../alr/index.js';
 import { schemePenalty, WarmStart, type SearchScheme } from './common/schemes.js';
@@ -267,7 +267,6 @@ export async function runSchemeWgan(spec: WganSchemeSpec, o: AlrStudyOptions): P
       rows.push(...(await monitor.flush()));
       stopIfNonFinite(`alr_study wgan ${spec.label}`, rows, iter + 1, null);
     }
-    if (process.env.ALR_STUDY_TRACE) console.error(`wgan ${spec.label}: iteration ${iter + 1}`);
     E.tidy(() => {
       const loss = E.neg(E.mean(critic.forward(G.forward(E.randNormal([B, 2])))));
       optG.step(E.grad(loss, G.parameters()));
@@ -279,7 +278,6 @@ export async function runSchemeWgan(spec: WganSchemeSpec, o: AlrStudyOptions): P
   const wallSeconds = (performance.now() - t0) / 1000;
   const tail = rows.filter((r) => r.step >= Math.floor(o.wganIters * 0.75));
   const avg = (k: string) => tail.reduce((s, r) => s + r[k], 0) / Math.max(1, tail.length);
-  if (process.env.ALR_STUDY_TRACE) console.error('wgan: final evaluation');
   // final state: sample W1, true violations and what the paper's k = 1 probe sees
   const n = 64;
   const realH = sampler.sample(256);

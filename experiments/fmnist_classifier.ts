@@ -11,7 +11,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as E from '../engine/index.js';
 import { Monitor } from '../alr/index.js';
-import { Adam } from '../engine/optim.js';
+import { Adam } from '../engine/index.js';
 import { ConvClassifier, loadCheckpoint, saveCheckpoint, type ConvClassifierOptions, type Module } from '../nn/index.js';
 import { lines, savePng } from './common/plot.js';
 import { ensureDir, intArg, main, Metrics, numArg, program, Progress, writeJson, writeConfig } from './common/run.js';

@@ -19,13 +19,13 @@
 // values, one pass less). Samples look like clothing from ~400 iterations on; see the README for
 // the measured time per iteration.
 //
-// Generator BN when sampling (spec §8.10): we use batch statistics (GP's choice; no running-stat
+// Generator BN when sampling (alr/README.md, Deviations): we use batch statistics (GP's choice; no running-stat
 // updates), so samples do not depend on lagging running averages early in training.
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as E from '../engine/index.js';
-import { Adam } from '../engine/optim.js';
+import { Adam } from '../engine/index.js';
 import {
   Conv2d, Critic as CriticNet, Generator, Linear, loadCheckpoint, saveCheckpoint, spectralNorm, withoutStatUpdates,
   type Module, type Norm,
@@ -97,7 +97,7 @@ const COMMON = {
   norm: 'none' as Norm, seed: 0, resume: false, progress: true, evalEvery: 0, classifier: '',
 };
 
-/** Per-config defaults. cifar10 is spec §4 exactly; fmnist is sized for an hour on lavapipe. */
+/** Per-config defaults. cifar10 is the paper's setting (alr/README.md, Setups); fmnist is sized for an hour on lavapipe. */
 export const CONFIG_DEFAULTS: Record<ImageConfig, Omit<ImageWganOptions, 'out'>> = {
   cifar10: {
     ...COMMON, config: 'cifar10', data: 'data/cifar-10-batches-bin', size: 32, dim: 128, iters: 100_000, batch: 64, genBatch: 128,
@@ -113,7 +113,7 @@ export function defaultImageLambda(reg: ImageRegulariser): number {
   return reg === 'alp' ? 100 : 10;
 }
 
-/** Train set of the config: fmnist train (60k) at `size`; CIFAR-10 train + test (ALR, spec §4). */
+/** Train set of the config: fmnist train (60k) at `size`; CIFAR-10 train + test (as the ALR code). */
 export function loadTrainSet(o: Pick<ImageWganOptions, 'config' | 'data' | 'size'>): ImageSet {
   return o.config === 'cifar10' ? loadCifar10(o.data, 'all') : padTo(loadFashionMnist(o.data, 'train'), o.size);
 }
@@ -308,7 +308,7 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
   };
 
   for (let iter = start; iter < o.iters; iter++) {
-    // lr = lr0 · max(0, 1 - step / decayIters), step = generator updates so far (spec §4)
+    // lr = lr0 · max(0, 1 - step / decayIters), step = generator updates so far)
     const lr = o.lr * Math.max(0, 1 - iter / o.decayIters);
     optG.lr = lr;
     optD.lr = lr;
@@ -362,7 +362,7 @@ function range(off: number, n: number): number[] {
 export function imageCli() {
   const f = CONFIG_DEFAULTS.fmnist;
   return program('image_wgan', 'WGAN on Fashion-MNIST or CIFAR-10 with a selectable Lipschitz regulariser and critic normalisation', 'out/image_wgan')
-    .option('--config <name>', `${CONFIGS.join(' | ')} (cifar10 = the paper's setting, spec §4)`, 'fmnist')
+    .option('--config <name>', `${CONFIGS.join(' | ')} (cifar10 = the paper's setting)`, 'fmnist')
     .option('--data <dir>', `data folder (default: ${FASHION_MNIST_DIR} for fmnist, ${CONFIG_DEFAULTS.cifar10.data} for cifar10)`)
     .option('--size <n>', 'fmnist image size: 28 or 32 (padded)', (v) => intArg('--size', v, 28))
     .option('--reg <name>', `regulariser: ${IMAGE_REGULARISERS.join(', ')}`, 'alp')

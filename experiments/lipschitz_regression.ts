@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as E from '../engine/index.js';
-import { Adam } from '../engine/optim.js';
+import { Adam } from '../engine/index.js';
 import { lipschitzRegressor, loadCheckpoint, saveCheckpoint, type MLP } from '../nn/index.js';
 import { adversarialLipschitzPenalty, auxiliaryPass, gradientNorm, uniformEps } from '../alr/index.js';
 import { asCritic } from '../nn/index.js';
@@ -31,9 +31,9 @@ export interface LrOptions {
   k: number;
   bn: boolean;
   iters: number;
-  /** ASSUMPTION (spec §5a): Adam, lr 1e-3, default betas */
+  /** ASSUMPTION (alr/README.md, Setups): Adam, lr 1e-3, default betas */
   lr: number;
-  /** ASSUMPTION: ALP search step ξ (spec suggests 10 or ≈1e-6; see README note below) */
+  /** ASSUMPTION: ALP search step ξ (the WGAN value is 10; see alr/README.md, Setups) */
   xi: number;
   epsMin: number;
   epsMax: number;
@@ -159,7 +159,7 @@ export interface LrMetrics {
   fracAbove105: number;
 }
 
-/** The per-run proxies of spec §5a on the grid (a uniform grid = expectation under U[-4, 4]²). */
+/** The per-run proxies of appendix A.4 on the grid (a uniform grid = expectation under U[-4, 4]²). */
 export function gridMetrics(f: ArrayLike<number>, gn: ArrayLike<number>, n: number): LrMetrics {
   const pts = gridPoints(n);
   let mt = 0, mo = 0, ge = 0, mx = 0, above = 0;

@@ -1,4 +1,4 @@
-// Semi-supervised Fashion-MNIST (paper appendix A.1, spec §6) on a small ConvLarge-like
+// Semi-supervised Fashion-MNIST (paper appendix A.1) on a small ConvLarge-like
 // classifier: supervised only vs VAT vs ALR, over several seeds.
 //
 //   npx tsx experiments/semisup.ts --methods supervised,vat,alr --seeds 0,1,2 --out out/semisup
@@ -8,7 +8,7 @@
 //   VAT: alr preset VAT_BASELINE       K = 0, d_Y = KL, fixed ε = 8, d_X Euclidean
 //   ALR: alr preset SEMI_SUPERVISED_ALR K = 0, d_Y = msd of logits, ε ~ U[1, 10], λ = 1
 // both with f(x) held fixed (detached) and the search clamped to [-1, 1]. Not reproduced from
-// semisup.py (spec §8.7-8.8): the ε-window check that swaps many VAT perturbations for unit-norm
+// semisup.py (alr/README.md, Deviations): the ε-window check that swaps many VAT perturbations for unit-norm
 // noise, the NameError and the global d_Y. The search and x̂ passes run in train mode without
 // BN running-stat updates (the reference's deepcopy).
 //
@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as E from '../engine/index.js';
-import { Adam } from '../engine/optim.js';
+import { Adam } from '../engine/index.js';
 import { ConvClassifier, loadCheckpoint, saveCheckpoint, type ConvClassifierOptions } from '../nn/index.js';
 import { adversarialLipschitzPenalty, Monitor, SEMI_SUPERVISED_ALR, VAT_BASELINE, type PenaltyOptions } from '../alr/index.js';
 import { asCritic } from '../nn/index.js';
@@ -33,7 +33,7 @@ import { createCanvas } from '@napi-rs/canvas';
 export const METHODS = ['supervised', 'vat', 'alr'] as const;
 export type Method = (typeof METHODS)[number];
 
-/** ConvLarge's layout at widths this machine can train (spec §7: full size is infeasible). */
+/** ConvLarge's layout at widths this machine can train (the full size is infeasible on a software GPU). */
 export const SEMISUP_CLASSIFIER: ConvClassifierOptions = { inChannels: 1, numClasses: 10, widths: [16, 32, 32], convsPerStage: 1, dropout: 0.3 };
 
 export interface SemisupOptions {

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as E from '../engine/index.js';
-import { Adam } from '../engine/optim.js';
+import { Adam } from '../engine/index.js';
 import { loadCheckpoint, saveCheckpoint, spectralNorm, toyCritic, toyGenerator, type MLP } from '../nn/index.js';
 import {
   adversarialLipschitzPenalty,

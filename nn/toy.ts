@@ -1,4 +1,4 @@
-// Multilayer perceptrons for the 2-D experiments (spec ALR.md §5).
+// Multilayer perceptrons for the 2-D experiments (alr/README.md, Setups).
 import { reshape, type Tensor } from '../engine/web.js';
 import type { WeightInit } from './init.js';
 import { BatchNorm1d, Linear, ReLU } from './layers.js';

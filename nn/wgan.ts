@@ -1,4 +1,4 @@
-// WGAN-GP's residual CIFAR-10 generator and critic (spec ALR.md §4), NCHW. The defaults are
+// WGAN-GP's residual CIFAR-10 generator and critic (alr/README.md, Setups), NCHW. The defaults are
 // the paper's DIM = 128, z ∈ R^128, 32×32×3 images in [-1, 1]; the same classes serve
 // 1-channel Fashion-MNIST (28×28 or padded 32×32) with a smaller DIM.
 import { globalMeanPool, relu, reshape, shapeStr, tanh, type Tensor } from '../engine/web.js';

@@ -253,7 +253,7 @@ describe('penalty forms and output distances', () => {
     for (const preset of [A.VAT_BASELINE, A.SEMI_SUPERVISED_ALR]) {
       const res = A.adversarialLipschitzPenalty(clf, x, preset);
       if (preset.eps?.kind === 'fixed') {
-        // no clamp on x̂ here: d_X is exactly the radius (no silent unit-norm replacement, spec §8.7)
+        // no clamp on x̂ here: d_X is exactly the radius (no silent unit-norm replacement, alr/README.md: Deviations)
         expectClose(await res.dX.toFloat32(), new Array(8).fill(8), 1e-4, 1e-5);
       }
       expect(res.clean.shape).toEqual([8, 3]);

@@ -191,7 +191,7 @@ describe('toy models', () => {
       ['regressor', lipschitzRegressor()],
       ['regressor_bn', lipschitzRegressor({ batchNorm: true })],
     ];
-    // stated: 527874, 527361, 1741 (spec §7), 1901
+    // the counts PyTorch gives for the same layers (1741: the A.4 regressor's size as the authors state it)
     expect(FIX.paramCounts).toMatchObject({ toyGenerator512: 527874, toyCritic512: 527361, regressor: 1741, regressor_bn: 1901 });
     for (const [k, m] of ms) {
       expect(m.numParameters(), k).toBe(FIX.paramCounts[k]);

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { emitInfo, emitRow, FAST_PEER_POLICY, measuredRow, PeerBudget, QUICK_POLICY, repeat, SLOW_PEER_POLICY, type Impl, type Row } from '../harness.js';
 import type { ChainOp, Workload } from '../suites/workloads.js';
 import { installWebgpuGlobals } from './tfjs_env.js';
-import { gpuWait } from '../../engine/wait.js';
+import { gpuWait } from '../../engine/index.js';
 
 type Tf = typeof TF;
 type T = TF.Tensor;
@@ -190,7 +190,7 @@ function chain(x: T, ops: ChainOp[], s09: T, s01: T): T {
   return y;
 }
 
-/** The residual critic of ALR.md §4 in NHWC (same structure as bench/suites/critic.ts). */
+/** The residual critic of alr/README.md (Setups) in NHWC (same structure as bench/suites/critic.ts). */
 function critic(dim: number): { forward: (x: TF.Tensor4D) => T; vars: Vars } {
   const convs = new Map<string, { f: TF.Variable; b: TF.Variable; pad: number }>();
   const mk = (name: string, cin: number, cout: number, k: number) => {

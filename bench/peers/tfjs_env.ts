@@ -2,7 +2,7 @@
 // `webgpu` package (Dawn, with the engine's adapter options) and the GPU* enums. Nothing else
 // was needed with tfjs 4.22 on Node 20.
 import { create, globals } from 'webgpu';
-import { dawnOptions } from '../../engine/platform_node.js';
+import { dawnOptions } from '../../engine/index.js';
 
 export function installWebgpuGlobals(): GPU {
   if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = '/tmp';

@@ -88,7 +88,7 @@ def rnd(*shape, lo=-1.0, hi=1.0):
 
 
 class Critic(torch.nn.Module):
-    """The residual critic of ALR.md section 4 (same structure as bench/suites/critic.ts)."""
+    """The residual critic of alr/README.md (Setups) (same structure as bench/suites/critic.ts)."""
 
     def __init__(self, d):
         super().__init__()

@@ -3,7 +3,7 @@
 import * as E from '../../engine/index.js';
 import { keep, tidy, type Tensor } from '../../engine/index.js';
 import { batchNorm } from '../../engine/ops/norm.js';
-import { Adam } from '../../engine/optim.js';
+import { Adam } from '../../engine/index.js';
 import type { ChainOp, Workload } from './workloads.js';
 import { alrApi, nnApi } from './optional.js';
 

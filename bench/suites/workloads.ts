@@ -24,7 +24,7 @@ export type Workload = {
   | { kind: 'chain'; n: number; ops: ChainOp[] }
   /** 2 -> hidden x depth -> 1 ReLU MLP, mean squared error, gradients, Adam: one training step */
   | { kind: 'mlp'; batch: number; hidden: number; depth: number }
-  /** the CIFAR residual critic (ALR.md §4) on [batch, 3, 32, 32]: forward, or forward + all gradients */
+  /** the CIFAR residual critic (alr/README.md, Setups) on [batch, 3, 32, 32]: forward, or forward + all gradients */
   | { kind: 'critic'; mode: 'fwd' | 'fwdbwd'; batch: number; dim: number }
   /** a whole critic training step with a gradient penalty (gp) or ALP with k = 1 (alp); 2·half samples */
   | { kind: 'criticStep'; reg: 'gp' | 'alp'; half: number; dim: number }

@@ -1,5 +1,5 @@
 // Batches for training: shuffled epochs, uint8 -> [-1, 1) with dequantisation noise
-// (x/256 + U[0, 1/256), then (x - 0.5)·2; spec §4), optional left-right flips, and one upload per
+// (x/256 + U[0, 1/256), then (x - 0.5)·2, as the ALR code), optional left-right flips, and one upload per
 // batch. The host RNG state and position are saved with checkpoints, so resumed runs continue
 // with the same batches.
 import { HostRng, tensor, type Tensor } from '../../engine/index.js';

@@ -71,7 +71,7 @@ export function readCifarBatch(file: string): ImageSet {
 
 /**
  * CIFAR-10 from a folder of binary batches: 'train' = data_batch_1..5.bin, 'test' =
- * test_batch.bin, 'all' = both (ALR trains on all 60k, spec §4).
+ * test_batch.bin, 'all' = both (the ALR code trains on all 60k).
  */
 export function loadCifar10(dir: string, split: 'train' | 'test' | 'all'): ImageSet {
   const train = [1, 2, 3, 4, 5].map((i) => path.join(dir, `data_batch_${i}.bin`));
