@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url';
 import * as E from '../engine/index.js';
 import { Adam } from '../engine/index.js';
 import { loadCheckpoint, readSafetensors, toyCritic, toyGenerator, type MLP } from '../nn/index.js';
-import { adversarialLipschitzPenalty, Monitor, sampleEps, uniformEps, WGAN_ALP_DEFAULTS, type Critic } from '../alr/index.js';
+import { adversarialLipschitzPenalty, Monitor, sampleEps, WGAN_ALP_DEFAULTS, type Critic } from '../alr/index.js';
 import { schemePenalty, WarmStart, type SearchScheme } from './common/schemes.js';
 import {
   defaultSettings, groundTruth, groundTruthSummary, markdownTable, runSetting, type GroundTruth, type SettingResult,

@@ -27,17 +27,18 @@ import { pathToFileURL } from 'node:url';
 import * as E from '../engine/index.js';
 import { Adam } from '../engine/index.js';
 import {
-  Conv2d, Critic as CriticNet, Generator, Linear, loadCheckpoint, saveCheckpoint, spectralNorm, withoutStatUpdates,
+  Conv2d, Critic as CriticNet, Generator, Linear, loadCheckpoint, spectralNorm, withoutStatUpdates,
   type Module, type Norm,
 } from '../nn/index.js';
 import {
-  adversarialLipschitzPenalty, criticStepMonitors, gradNormAtInterpolates, Monitor, uniformEps, wganAlpCriticLoss,
+  adversarialLipschitzPenalty, criticStepMonitors, gradNormAtInterpolates, uniformEps, wganAlpCriticLoss,
   WGAN_ALP_DEFAULTS, wganGeneratorLoss, wganGpCriticLoss,
 } from '../alr/index.js';
 import { asCritic } from '../nn/index.js';
 import { imageGrid, lines, savePng, saveSamples } from './common/plot.js';
-import { ensureDir, intArg, main, memoryFields, Metrics, numArg, program, Progress, writeJson, writeConfig } from './common/run.js';
-import { metadataJson, requireFinite, resumeStep, stopIfNonFinite } from './common/guard.js';
+import { ensureDir, intArg, main, memoryFields, numArg, program, writeJson, writeConfig } from './common/run.js';
+import { requireFinite, stopIfNonFinite } from './common/guard.js';
+import { runWganLoop, type EvaluationContext } from './common/wgan_loop.js';
 import { Batcher, toFloat, type BatcherState } from './data/batches.js';
 import { FASHION_MNIST_DIR, loadCifar10, loadFashionMnist, padTo, type ImageSet } from './data/images.js';
 import { classifierOutputs, classifierScores, type ClassifierOutputs } from './image_metrics.js';
@@ -154,13 +155,6 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
   const optG = new Adam(G.parameters(), { lr: o.lr, betas: [o.beta1, o.beta2] });
   const optD = new Adam(D.parameters(), { lr: o.lr, betas: [o.beta1, o.beta2] });
   const ckpt = path.join(o.out, 'checkpoint.safetensors');
-  let start = 0;
-  if (o.resume && fs.existsSync(ckpt)) {
-    const { step, metadata } = await loadCheckpoint(ckpt, { modules: { G, D }, optimizers: { G: optG, D: optD } });
-    start = resumeStep(step, o.iters, ckpt);
-    batcher.setState(metadataJson<BatcherState>(metadata, 'batcher', ckpt));
-    console.error(`resumed from ${ckpt} at iteration ${start}`);
-  }
   // a fixed z for the sample grids (host RNG: independent of training draws and of resuming)
   const nGrid = 64;
   const zHost = new Float32Array(nGrid * o.zDim);
@@ -202,13 +196,7 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
     optD.dispose();
     return { config: o.config, reg: o.reg, norm: o.norm, lambda, iters: scores.step, wallSeconds: 0, secondsPerIter: NaN, final: scores, samples: '' };
   }
-  const metrics = new Metrics(path.join(o.out, 'metrics.jsonl'), o.resume ? start : undefined);
-  const monitor = new Monitor(1_000_000);
-  const progress = new Progress(o.iters, o.progress, `${o.config}/${o.reg}/${o.norm}`);
-  const t0 = performance.now();
-  let lastRow: Record<string, number> = {};
   let samples = '';
-  let itersRun = 0;
 
   const criticStep = () =>
     E.tidy(() => {
@@ -248,9 +236,9 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
       return E.detach(loss);
     });
 
-  const evaluate = async (iter: number, wantSamples: boolean, wantScores: boolean) => {
-    const rows = await monitor.flush();
-    stopIfNonFinite('image_wgan', rows, iter, ckpt);
+  const evaluate = async ({ iter, mean, seconds, last, checkpoint }: EvaluationContext) => {
+    const wantSamples = iter % o.sampleEvery === 0 || last;
+    const wantScores = clf !== null && (last || (o.evalEvery > 0 && iter % o.evalEvery === 0));
     const diag = E.tidy(() => {
       const real = batcher.next().x;
       const fake = generate(o.batch);
@@ -269,15 +257,12 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
       diag.gradNorm.item(), diag.probeViolations.item(), diag.probeRatioMean.item(), diag.grid ? diag.grid.toFloat32() : null,
     ]);
     E.dispose(diag);
-    stopIfNonFinite('image_wgan', [{ step: iter, gradNormInterp: gradNorm, probeRatioMean: probeRatio }], iter, ckpt);
+    stopIfNonFinite('image_wgan', [{ step: iter, gradNormInterp: gradNorm, probeRatioMean: probeRatio }], iter, checkpoint);
     if (grid) requireFinite('image_wgan', 'generated samples', grid, iter);
-    const avg = (key: string) => {
-      const v = rows.map((r) => r[key]).filter((x) => x !== undefined);
-      return v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN;
-    };
+    const avg = mean;
     const row: Record<string, number> = {
       step: iter,
-      seconds: (performance.now() - t0) / 1000,
+      seconds,
       ...memoryFields(),
       lr: optG.lr,
       wasserstein: avg('wasserstein'),
@@ -292,50 +277,40 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
       probeRatioMean: probeRatio,
       ...(wantScores ? await evalClassifier() : {}),
     };
-    for (const [key, v] of Object.entries(row)) if (Number.isNaN(v)) delete row[key]; // means of absent monitors
-    metrics.write(row);
-    lastRow = row;
     if (grid) {
       samples = saveSamples(imageGrid(grid, nGrid, C, H, W, 8, 2), o.out, iter);
     }
-    await saveCheckpoint(ckpt, {
-      modules: { G, D },
-      optimizers: { G: optG, D: optD },
-      step: iter,
-      metadata: { batcher: JSON.stringify(batcher.state()), options: JSON.stringify(o) },
-    });
     return row;
   };
 
-  for (let iter = start; iter < o.iters; iter++) {
-    // lr = lr0 · max(0, 1 - step / decayIters), step = generator updates so far)
-    const lr = o.lr * Math.max(0, 1 - iter / o.decayIters);
-    optG.lr = lr;
-    optD.lr = lr;
-    for (let c = 0; c < o.criticIters; c++) {
-      const mon = criticStep();
-      if (c === o.criticIters - 1) {
-        const gl = generatorStep();
-        monitor.push({ ...mon, generatorLoss: gl }, iter + 1);
-        E.dispose(gl);
+  const { lastRow, wallSeconds, itersRun, rows: all } = await runWganLoop({
+    name: 'image_wgan',
+    out: o.out,
+    iters: o.iters,
+    every: o.every,
+    resume: o.resume,
+    progress: o.progress,
+    label: `${o.config}/${o.reg}/${o.norm}`,
+    modules: { G, D },
+    optimizers: { G: optG, D: optD },
+    hostState: { key: 'batcher', get: () => batcher.state(), set: (v) => batcher.setState(v as BatcherState) },
+    options: o,
+    iteration: (iter) => {
+      // lr = lr0 · max(0, 1 - step / decayIters), step = generator updates so far
+      const lr = o.lr * Math.max(0, 1 - iter / o.decayIters);
+      optG.lr = lr;
+      optD.lr = lr;
+      let logged: Record<string, E.Tensor> = {};
+      for (let c = 0; c < o.criticIters; c++) {
+        const mon = criticStep();
+        if (c === o.criticIters - 1) logged = { ...mon, generatorLoss: generatorStep() };
+        else E.dispose(mon);
       }
-      E.dispose(mon);
-    }
-    await E.endStep(); // one submit per iteration; lets Dawn recycle finished work
-    itersRun++;
-    const last = iter + 1 === o.iters;
-    if ((iter + 1) % o.every === 0 || last) {
-      const wantSamples = (iter + 1) % o.sampleEvery === 0 || last;
-      const wantScores = clf !== null && (last || (o.evalEvery > 0 && (iter + 1) % o.evalEvery === 0));
-      const row = await evaluate(iter + 1, wantSamples, wantScores);
-      progress.update(iter + 1, `W=${row.wasserstein?.toFixed(3)} viol=${row.probeViolations}${row.cFID !== undefined ? ` cFID=${row.cFID.toFixed(2)}` : ''}`);
-    } else progress.update(iter + 1);
-  }
-  progress.stop();
-  metrics.close();
-  monitor.dispose();
-  const wallSeconds = (performance.now() - t0) / 1000;
-  const all = Metrics.read(metrics.file);
+      return logged;
+    },
+    evaluate,
+    progressText: (row) => `W=${row.wasserstein?.toFixed(3)} viol=${row.probeViolations}${row.cFID !== undefined ? ` cFID=${row.cFID.toFixed(2)}` : ''}`,
+  });
   const series = (keys: string[]) => keys.map((k) => ({ name: k, x: all.map((r) => r.step), y: all.map((r) => r[k] ?? NaN) }));
   savePng(lines(series(['wasserstein', 'criticLoss', 'generatorLoss', 'penaltyLoss']), { title: `${o.config} ${o.reg}/${o.norm}: losses and W estimate` }), path.join(o.out, 'curves.png'));
   savePng(lines(series(['probeViolations', 'violations']), { title: 'ALP violation count (probe and training)' }), path.join(o.out, 'violations.png'));

@@ -6,18 +6,16 @@
 // Writes to --out: metrics.jsonl (one row per --every generator steps), samples_<iter>.png
 // (real and generated samples over the critic's contour lines), samples.png (the latest),
 // curves.png, summary.json, and checkpoint.safetensors (resumable with --resume).
-import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as E from '../engine/index.js';
 import { Adam } from '../engine/index.js';
-import { loadCheckpoint, saveCheckpoint, spectralNorm, toyCritic, toyGenerator, type MLP } from '../nn/index.js';
+import { toyCritic, toyGenerator, type MLP } from '../nn/index.js';
 import {
   adversarialLipschitzPenalty,
   clipWeights,
   criticStepMonitors,
   gradNormAtInterpolates,
-  Monitor,
   uniformEps,
   WGAN_ALP_DEFAULTS,
   wganAlpCriticLoss,
@@ -29,8 +27,9 @@ import { asCritic } from '../nn/index.js';
 import { toySampler, TOY_DATASETS, type ToyDataset } from './common/toy_data.js';
 import { exactW1, modeCoverage } from './common/toy_metrics.js';
 import { lines, savePng, saveSamples, scatter } from './common/plot.js';
-import { ensureDir, intArg, main, memoryFields, Metrics, numArg, program, Progress, writeJson, writeConfig } from './common/run.js';
-import { metadataJson, requireFinite, resumeStep, stopIfNonFinite } from './common/guard.js';
+import { ensureDir, intArg, main, memoryFields, numArg, program, writeJson, writeConfig } from './common/run.js';
+import { requireFinite, stopIfNonFinite } from './common/guard.js';
+import { runWganLoop, type EvaluationContext } from './common/wgan_loop.js';
 
 export const REGULARISERS = ['alp', 'gp', 'lp', 'sn', 'clip', 'none'] as const;
 export type Regulariser = (typeof REGULARISERS)[number];
@@ -119,19 +118,6 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
   const critic = asCritic(D);
   const optG = new Adam(G.parameters(), { lr: o.lr, betas: [0.5, 0.9] });
   const optD = new Adam(D.parameters(), { lr: o.lr, betas: [0.5, 0.9] });
-  const ckpt = path.join(o.out, 'checkpoint.safetensors');
-  let start = 0;
-  if (o.resume && fs.existsSync(ckpt)) {
-    const { step, metadata } = await loadCheckpoint(ckpt, { modules: { G, D }, optimizers: { G: optG, D: optD } });
-    start = resumeStep(step, o.iters, ckpt);
-    sampler.setState(metadataJson(metadata, 'sampler', ckpt));
-    console.error(`resumed from ${ckpt} at iteration ${start}`);
-  }
-  const metrics = new Metrics(path.join(o.out, 'metrics.jsonl'), o.resume ? start : undefined);
-  const monitor = new Monitor(1_000_000);
-  const progress = new Progress(o.iters, o.progress, `${o.dataset}/${o.reg}`);
-  const t0 = performance.now();
-  let lastRow: Record<string, number> = {};
   let picture = '';
 
   const criticStep = () =>
@@ -170,10 +156,8 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
       optG.step(E.grad(loss, G.parameters()));
     });
 
-  /** Diagnostics every `every` iterations: sample metrics on the host, a picture, a checkpoint. */
-  const evaluate = async (iter: number) => {
-    const rows = await monitor.flush();
-    stopIfNonFinite('toy_wgan', rows, iter, ckpt);
+  /** Diagnostics every `every` iterations: sample metrics on the host and a picture. */
+  const evaluate = async ({ iter, mean, seconds, checkpoint }: EvaluationContext) => {
     const n = 256;
     const real = sampler.sample(n);
     const diag = E.tidy(() => {
@@ -198,19 +182,15 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
     ]);
     E.dispose(diag);
     requireFinite('toy_wgan', 'generated samples', fake, iter);
-    const avg = (key: string) => {
-      const v = rows.map((r) => r[key]).filter((x) => x !== undefined);
-      return v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN;
-    };
     const row: Record<string, number> = {
       step: iter,
-      seconds: (performance.now() - t0) / 1000,
+      seconds,
       ...memoryFields(),
-      wasserstein: avg('wasserstein'),
-      criticLoss: avg('criticLoss'),
-      penaltyLoss: avg('penaltyLoss'),
-      violations: avg('violations'),
-      ratioMean: avg('ratioMean'),
+      wasserstein: mean('wasserstein'),
+      criticLoss: mean('criticLoss'),
+      penaltyLoss: mean('penaltyLoss'),
+      violations: mean('violations'),
+      ratioMean: mean('ratioMean'),
       w1: exactW1(real, fake),
       gradNormInterp: gradNorm,
       probeViolations,
@@ -222,10 +202,7 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
       row.modesTotal = cov.total;
       row.fractionNear = cov.fractionNear;
     }
-    stopIfNonFinite('toy_wgan', [{ step: iter, gradNormInterp: gradNorm, probeRatioMean: probeRatio }], iter, ckpt);
-    for (const [key, v] of Object.entries(row)) if (Number.isNaN(v)) delete row[key]; // means of absent monitors
-    metrics.write(row);
-    lastRow = row;
+    stopIfNonFinite('toy_wgan', [{ step: iter, gradNormInterp: gradNorm, probeRatioMean: probeRatio }], iter, checkpoint);
     const title = `${o.dataset} ${o.reg.toUpperCase()} λ=${lambda} iter ${iter}  W1≈${row.w1.toFixed(3)}`;
     const canvas = scatter(
       [
@@ -236,33 +213,34 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
       { field: { values: field, n: GRID }, title },
     );
     picture = saveSamples(canvas, o.out, iter);
-    await saveCheckpoint(ckpt, {
-      modules: { G, D },
-      optimizers: { G: optG, D: optD },
-      step: iter,
-      metadata: { sampler: JSON.stringify(sampler.state()), options: JSON.stringify(o) },
-    });
     return row;
   };
 
-  for (let iter = start; iter < o.iters; iter++) {
-    for (let c = 0; c < o.criticIters; c++) {
-      const mon = criticStep();
-      if (c === o.criticIters - 1) monitor.push(mon, iter + 1); // copied into the GPU log; rows count iterations from 1
-      E.dispose(mon);
-    }
-    generatorStep();
-    await E.endStep(); // one submit per iteration; lets Dawn recycle finished work
-    if ((iter + 1) % o.every === 0 || iter + 1 === o.iters) {
-      const row = await evaluate(iter + 1);
-      progress.update(iter + 1, `W=${row.wasserstein?.toFixed(3)} W1=${row.w1.toFixed(3)}`);
-    } else progress.update(iter + 1);
-  }
-  progress.stop();
-  metrics.close();
-  monitor.dispose();
-  const wallSeconds = (performance.now() - t0) / 1000;
-  const all = Metrics.read(metrics.file);
+  const { lastRow, wallSeconds, rows: all } = await runWganLoop({
+    name: 'toy_wgan',
+    out: o.out,
+    iters: o.iters,
+    every: o.every,
+    resume: o.resume,
+    progress: o.progress,
+    label: `${o.dataset}/${o.reg}`,
+    modules: { G, D },
+    optimizers: { G: optG, D: optD },
+    hostState: { key: 'sampler', get: () => sampler.state(), set: (v) => sampler.setState(v as ReturnType<typeof sampler.state>) },
+    options: o,
+    iteration: () => {
+      let mon: Record<string, E.Tensor> = {};
+      for (let c = 0; c < o.criticIters; c++) {
+        const m = criticStep();
+        if (c === o.criticIters - 1) mon = m;
+        else E.dispose(m);
+      }
+      generatorStep();
+      return mon;
+    },
+    evaluate,
+    progressText: (row) => `W=${row.wasserstein?.toFixed(3)} W1=${row.w1.toFixed(3)}`,
+  });
   savePng(
     lines(
       ['wasserstein', 'w1', 'gradNormInterp'].map((k) => ({ name: k, x: all.map((r) => r.step), y: all.map((r) => r[k] ?? NaN) })),
