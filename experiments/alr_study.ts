@@ -24,7 +24,7 @@ import { asCritic } from '../nn/index.js';
 import { toySampler, TOY_DATASETS, type ToyDataset } from './common/toy_data.js';
 import { exactW1 } from './common/toy_metrics.js';
 import { stopIfNonFinite } from './common/guard.js';
-import { lines, savePng, scatter } from './common/plot.js';
+import { saveLines, saveScatter } from './common/plot.js';
 import { ensureDir, intArg, main, numArg, program, writeJson, writeConfig } from './common/run.js';
 import { runToyWgan, TOY_DEFAULTS } from './toy_wgan.js';
 
@@ -155,24 +155,26 @@ function equalCostTable(rows: SettingResult[]): StudyReport['equalCost'] {
     .filter((g) => g.rows.length > 1);
 }
 
-function plots(out: string, gt: GroundTruth, rows: SettingResult[], K: number): void {
+async function plots(out: string, gt: GroundTruth, rows: SettingResult[], K: number): Promise<void> {
   // found quotient against the ground truth, with the diagonal and the line q = K
   const pick = ['paper k=0 ξ=10 ε~U[0.1,10]', 'paper k=1 ξ=10 ε~U[0.1,10]', 'paper k=5 ξ=10 ε~U[0.1,10]', 'ascent s=1', 'warm k=1 (5 steps, same points)'];
   const colors = ['#999999', '#1f5fbf', '#2ca02c', '#d62728', '#ff7f0e'];
   const top = Math.max(K * 1.5, ...gt.quotient) * 1.05;
   const diag: number[] = [];
   for (let i = 0; i <= 200; i++) diag.push((top * i) / 200, (top * i) / 200, (top * i) / 200, K);
-  const sets = [{ points: diag, color: '#dddddd', label: 'y = x, y = K' }];
+  const sets = [{ points: diag, color: '#bbbbbb', name: 'y = x, y = K' }];
   pick.forEach((name, j) => {
     const r = rows.find((s) => s.name === name);
     if (!r) return;
     const pts: number[] = [];
     r.quotients.forEach((q, i) => pts.push(gt.quotient[i], q));
-    sets.push({ points: pts, color: colors[j], label: `${name} (x: truth, y: found)` });
+    sets.push({ points: pts, color: colors[j], name });
   });
-  savePng(scatter(sets, { xMin: 0, xMax: top, yMin: 0, yMax: top }, { title: `quotient found vs ground truth (0..${top.toFixed(2)})` }), path.join(out, 'scatter.png'));
+  await saveScatter(path.join(out, 'scatter.png'), sets, { xMin: 0, xMax: top, yMin: 0, yMax: top }, {
+    title: 'quotient found vs ground truth, per sample', xTitle: 'ground-truth quotient', yTitle: 'quotient the search found', legendOutside: true,
+  });
 
-  // lines() fits five short legend entries: one chart per P_ε
+  // one chart per P_ε
   const paper = rows.filter((r) => r.scheme === 'paper');
   const epsGroups = [...new Set(paper.map((r) => r.eps))];
   const xis = [...new Set(paper.map((r) => r.xi))];
@@ -180,13 +182,13 @@ function plots(out: string, gt: GroundTruth, rows: SettingResult[], K: number): 
     const rs = paper.filter((r) => r.eps === eps && r.xi === xi);
     return { name, x: rs.map((r) => r.k), y: rs.map((r) => r[key]) };
   };
-  epsGroups.forEach((eps, j) => {
+  for (const [j, eps] of epsGroups.entries()) {
     const suffix = j === 0 ? '' : `_eps${j}`;
     const det = [...xis.map((xi) => curve(eps, xi, 'detectionRate', `sup ξ=${xi}`)), ...xis.slice(0, 2).map((xi) => curve(eps, xi, 'detectionRateAtEps', `at ε ξ=${xi}`))];
-    savePng(lines(det, { title: `detection rate of true violations (q > ${K}) vs k, ε ~ ${eps}` }), path.join(out, `detection_vs_k${suffix}.png`));
+    await saveLines(path.join(out, `detection_vs_k${suffix}.png`), det, { title: `detection rate of true violations (q > ${K}), ε ~ ${eps}`, xTitle: 'power iterations k', yTitle: 'detection rate' });
     const cos = [...xis.map((xi) => curve(eps, xi, 'cosGrad', `∇f ξ=${xi}`)), ...xis.slice(0, 2).map((xi) => curve(eps, xi, 'cosTruthAtEps', `truth@ε ξ=${xi}`))];
-    savePng(lines(cos, { title: `|cos(r_k, ∇f(x))| and |cos(r_k, truth dir. at ε)| vs k, ε ~ ${eps}` }), path.join(out, `cosine_vs_k${suffix}.png`));
-  });
+    await saveLines(path.join(out, `cosine_vs_k${suffix}.png`), cos, { title: `alignment of r_k with ∇f(x) and with the true direction, ε ~ ${eps}`, xTitle: 'power iterations k', yTitle: '|cos|' });
+  }
 }
 
 // ---------------------------------------------------------------- short toy WGANs per scheme
@@ -386,7 +388,7 @@ export async function runAlrStudy(o: AlrStudyOptions): Promise<StudyReport> {
     settings: results.map(({ quotients: _q, ...r }) => r),
     equalCost: equalCostTable(results),
   };
-  plots(o.out, gt, results, o.K);
+  await plots(o.out, gt, results, o.K);
   x.dispose();
   for (const m of [G, D]) m.dispose();
 

@@ -13,7 +13,7 @@ import * as E from '../engine/index.js';
 import { Monitor } from '../alr/index.js';
 import { Adam } from '../engine/index.js';
 import { ConvClassifier, loadCheckpoint, saveCheckpoint, type ConvClassifierOptions, type Module } from '../nn/index.js';
-import { lines, savePng } from './common/plot.js';
+import { saveLines } from './common/plot.js';
 import { ensureDir, intArg, main, Metrics, numArg, program, Progress, writeJson, writeConfig } from './common/run.js';
 import { metadataJson, resumeStep, stopIfNonFinite } from './common/guard.js';
 import { Batcher, oneHot, toFloat, type BatcherState } from './data/batches.js';
@@ -167,13 +167,10 @@ export async function runClassifier(o: ClassifierOptions): Promise<ClassifierSum
   const testAccuracy = await accuracy(clf, test);
   await saveCheckpoint(path.join(o.out, 'classifier.safetensors'), { modules: clf, rng: false });
   const rows = Metrics.read(metrics.file);
-  savePng(
-    lines([
-      { name: 'trainLoss', x: rows.map((r) => r.step), y: rows.map((r) => r.trainLoss) },
-      { name: 'valAccuracy', x: rows.map((r) => r.step), y: rows.map((r) => r.valAccuracy) },
-    ], { title: 'Fashion-MNIST metric classifier' }),
-    path.join(o.out, 'curves.png'),
-  );
+  await saveLines(path.join(o.out, 'curves.png'), [
+    { name: 'training loss', x: rows.map((r) => r.step), y: rows.map((r) => r.trainLoss) },
+    { name: 'validation accuracy', x: rows.map((r) => r.step), y: rows.map((r) => r.valAccuracy) },
+  ], { title: 'Fashion-MNIST metric classifier', xTitle: 'step', yTitle: 'loss / accuracy' });
   const summary: ClassifierSummary = { arch: METRIC_CLASSIFIER, steps: o.steps, valAccuracy, testAccuracy, wallSeconds: (performance.now() - t0) / 1000, cached: false };
   writeJson(cfgFile, summary);
   writeJson(path.join(o.out, 'summary.json'), summary);

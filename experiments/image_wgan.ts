@@ -35,7 +35,7 @@ import {
   WGAN_ALP_DEFAULTS, wganGeneratorLoss, wganGpCriticLoss,
 } from '../alr/index.js';
 import { asCritic } from '../nn/index.js';
-import { imageGrid, lines, savePng, saveSamples } from './common/plot.js';
+import { imageGrid, saveLines, saveSamples } from './common/plot.js';
 import { ensureDir, intArg, main, memoryFields, numArg, program, writeJson, writeConfig } from './common/run.js';
 import { requireFinite, stopIfNonFinite } from './common/guard.js';
 import { runWganLoop, type EvaluationContext } from './common/wgan_loop.js';
@@ -311,12 +311,25 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
     evaluate,
     progressText: (row) => `W=${row.wasserstein?.toFixed(3)} viol=${row.probeViolations}${row.cFID !== undefined ? ` cFID=${row.cFID.toFixed(2)}` : ''}`,
   });
-  const series = (keys: string[]) => keys.map((k) => ({ name: k, x: all.map((r) => r.step), y: all.map((r) => r[k] ?? NaN) }));
-  savePng(lines(series(['wasserstein', 'criticLoss', 'generatorLoss', 'penaltyLoss']), { title: `${o.config} ${o.reg}/${o.norm}: losses and W estimate` }), path.join(o.out, 'curves.png'));
-  savePng(lines(series(['probeViolations', 'violations']), { title: 'ALP violation count (probe and training)' }), path.join(o.out, 'violations.png'));
-  savePng(lines(series(['gradNormInterp', 'gradNormPenalty', 'probeRatioMean']), { title: '‖∇D‖ at interpolates, ALP quotient' }), path.join(o.out, 'gradnorm.png'));
+  const NAMES: Record<string, string> = {
+    wasserstein: 'critic W estimate', criticLoss: 'critic loss', generatorLoss: 'generator loss', penaltyLoss: 'penalty (λ·term)',
+    probeViolations: 'probe (fixed ALP search)', violations: 'training penalty', gradNormInterp: '‖∇D‖ at interpolates',
+    gradNormPenalty: '‖∇D‖ in the GP/LP term', probeRatioMean: 'mean ALP quotient (probe)', cFID: 'cFID', cIS: 'cIS',
+  };
+  // only the metrics this run logged, each without the rows that lack it
+  const series = (keys: string[]) =>
+    keys
+      .map((k) => {
+        const rs = all.filter((r) => Number.isFinite(r[k]));
+        return { name: NAMES[k], x: rs.map((r) => r.step), y: rs.map((r) => r[k]) };
+      })
+      .filter((s) => s.x.length);
+  const run = `${o.config} ${o.reg.toUpperCase()}/${o.norm}`;
+  await saveLines(path.join(o.out, 'curves.png'), series(['wasserstein', 'criticLoss', 'generatorLoss', 'penaltyLoss']), { title: `${run}: losses and W estimate`, yTitle: 'value' });
+  await saveLines(path.join(o.out, 'violations.png'), series(['probeViolations', 'violations']), { title: `${run}: ALP violations per batch (ratio > K)`, yTitle: 'samples' });
+  await saveLines(path.join(o.out, 'gradnorm.png'), series(['gradNormInterp', 'gradNormPenalty', 'probeRatioMean']), { title: `${run}: ‖∇D‖ and the ALP quotient`, yTitle: 'value' });
   if (all.some((r) => r.cFID !== undefined)) {
-    savePng(lines(series(['cFID', 'cIS']).map((s) => ({ ...s, x: s.x.filter((_, i) => Number.isFinite(s.y[i])), y: s.y.filter(Number.isFinite) })), { title: 'classifier-based cFID, cIS' }), path.join(o.out, 'scores.png'));
+    await saveLines(path.join(o.out, 'scores.png'), series(['cFID', 'cIS']), { title: `${run}: classifier-based cFID and cIS`, yTitle: 'score' });
   }
   const summary: ImageWganSummary = {
     config: o.config, reg: o.reg, norm: o.norm, lambda, iters: o.iters, wallSeconds,

@@ -17,7 +17,7 @@ import { Adam } from '../engine/index.js';
 import { lipschitzRegressor, loadCheckpoint, saveCheckpoint, type MLP } from '../nn/index.js';
 import { adversarialLipschitzPenalty, auxiliaryPass, gradientNorm, uniformEps } from '../alr/index.js';
 import { asCritic } from '../nn/index.js';
-import { contactSheet, heatmap, savePng } from './common/plot.js';
+import { contactSheet, saveHeatmap, savePng } from './common/plot.js';
 import { ensureDir, intArg, main, Metrics, numArg, program, Progress, writeJson, writeConfig } from './common/run.js';
 import { resumeStep } from './common/guard.js';
 
@@ -124,6 +124,9 @@ export const gradNormOpt = (r: number): number => (r > 0.5 && r < 2.5 ? 1 : 0);
 export const targetAt = (r: number): number => (r >= 1 && r <= 2 ? 0 : 1);
 
 /** grid×grid points, row 0 at the top (y = 4), column 0 at x = -4. */
+/** The grid's square, for pictures. */
+const FRAME = { xMin: LO, xMax: HI, yMin: LO, yMax: HI };
+
 export function gridPoints(n: number): Float32Array {
   const pts = new Float32Array(2 * n * n);
   for (let i = 0; i < n; i++) {
@@ -288,7 +291,7 @@ export async function runLipschitzRegression(o: LrOptions): Promise<LrSummary> {
   const m = gridMetrics(f, gn, o.grid);
   const label = runLabel(o);
   const heat = path.join(dir, 'heatmap.png');
-  savePng(heatmap(gn, o.grid, o.grid, { lo: 0, hi: 1, scale: 2, title: `${label} max ${m.maxGradNorm.toFixed(2)}` }), heat);
+  await saveHeatmap(heat, gn, o.grid, FRAME, { title: `${label}: max ${m.maxGradNorm.toFixed(2)}`, colorTitle: '‖∇f(x)‖', domain: [0, 1] });
   const { out: _out, progress: _p, resume: _r, ...options } = o;
   const summary: LrSummary = {
     name,
@@ -308,11 +311,11 @@ export async function runLipschitzRegression(o: LrOptions): Promise<LrSummary> {
 }
 
 /** The reference heat map ‖∇f_opt‖ on the same grid. */
-export function saveOptHeatmap(file: string, n: number): void {
+export async function saveOptHeatmap(file: string, n: number): Promise<void> {
   const pts = gridPoints(n);
   const v = new Float32Array(n * n);
   for (let i = 0; i < n * n; i++) v[i] = gradNormOpt(Math.hypot(pts[2 * i], pts[2 * i + 1]));
-  savePng(heatmap(v, n, n, { lo: 0, hi: 1, scale: 2, title: 'f_opt (eq. 28)' }), file);
+  await saveHeatmap(file, v, n, FRAME, { title: 'f_opt (eq. 28)', colorTitle: '‖∇f(x)‖', domain: [0, 1] });
 }
 
 type Config = Pick<LrOptions, 'reg' | 'lambda' | 'k' | 'bn'>;
@@ -369,10 +372,10 @@ export async function runGrid(base: LrOptions, configs: Config[]): Promise<{ sum
     summaries.push(await runLipschitzRegression({ ...base, ...c, resume: true }));
   }
   const optFile = path.join(base.out, 'f_opt.png');
-  saveOptHeatmap(optFile, base.grid);
+  await saveOptHeatmap(optFile, base.grid);
   const items = [{ file: optFile, label: 'f_opt (eq. 28)' }, ...summaries.map((s) => ({ file: s.heatmap, label: s.label }))];
   const sheet = path.join(base.out, 'contact_sheet.png');
-  savePng(await contactSheet(items, 6, 200), sheet);
+  savePng(await contactSheet(items, 6, 260), sheet);
   const table = path.join(base.out, 'summary.md');
   fs.writeFileSync(table, summaryTable(summaries, base));
   return { summaries, sheet, table };

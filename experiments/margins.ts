@@ -20,7 +20,7 @@ import { Adam } from '../engine/index.js';
 import { HostRng } from '../engine/index.js';
 import { MLP } from '../nn/index.js';
 import { gradientNorm, softplus, type GradNorm } from '../alr/index.js';
-import { contactSheet, savePng, scatter } from './common/plot.js';
+import { contactSheet, savePng, saveScatter } from './common/plot.js';
 import { ensureDir, intArg, main, numArg, program, writeJson, writeConfig } from './common/run.js';
 
 export interface Penalty {
@@ -325,16 +325,14 @@ async function picture(model: MLP, test: { x: Float32Array; y: Float32Array }, t
   }
   const field = await forwardHost(model, pts);
   const half = test.y.length / 2;
-  savePng(
-    scatter(
-      [
-        { points: test.x.subarray(0, 2 * half), color: '#e08000', label: 'roll' },
-        { points: test.x.subarray(2 * half), color: '#1f5fbf', label: 'roll ×1.5' },
-      ],
-      frame,
-      { size: 320, field: { values: field, n }, title },
-    ),
+  await saveScatter(
     file,
+    [
+      { name: 'roll', points: test.x.subarray(0, 2 * half), color: '#e08000' },
+      { name: 'roll ×1.5', points: test.x.subarray(2 * half), color: '#1f5fbf' },
+    ],
+    frame,
+    { size: 300, field: { values: field, n, title: 'logit f(x)', scheme: 'redblue', mid: 0 }, title },
   );
 }
 
@@ -367,7 +365,7 @@ export async function runMargins(o: MarginOptions): Promise<{ results: MarginRes
   fs.writeFileSync(table, marginTable(results, o));
   const pics = pens.map((p) => ({ file: path.join(runs, `${o.seed}_${p.id}.png`), label: p.label })).filter((i) => fs.existsSync(i.file));
   const sheet = path.join(o.out, 'boundaries.png');
-  if (pics.length) savePng(await contactSheet(pics, 4, 240), sheet);
+  if (pics.length) savePng(await contactSheet(pics, 4, 300), sheet);
   return { results, table, sheet };
 }
 

@@ -22,13 +22,12 @@ import { Adam } from '../engine/index.js';
 import { ConvClassifier, loadCheckpoint, saveCheckpoint, type ConvClassifierOptions } from '../nn/index.js';
 import { adversarialLipschitzPenalty, Monitor, SEMI_SUPERVISED_ALR, VAT_BASELINE, type PenaltyOptions } from '../alr/index.js';
 import { asCritic } from '../nn/index.js';
-import { lines, savePng } from './common/plot.js';
+import { saveBars, saveLines } from './common/plot.js';
 import { ensureDir, intArg, main, Metrics, numArg, program, Progress, writeJson, writeConfig } from './common/run.js';
 import { metadataJson, resumeStep, stopIfNonFinite } from './common/guard.js';
 import { Batcher, oneHot, type BatcherState } from './data/batches.js';
 import { FASHION_MNIST_DIR, loadFashionMnist, subset, type ImageSet } from './data/images.js';
 import { accuracy, nllLoss } from './fmnist_classifier.js';
-import { createCanvas } from '@napi-rs/canvas';
 
 export const METHODS = ['supervised', 'vat', 'alr'] as const;
 export type Method = (typeof METHODS)[number];
@@ -196,39 +195,17 @@ export async function runSemisup(o: SemisupOptions): Promise<RunResult[]> {
     }),
   ].join('\n');
   fs.writeFileSync(path.join(o.out, 'results.md'), `Fashion-MNIST, ${o.labeled} labels per class, ${o.steps} steps, seeds ${o.seeds.join(', ')}\n\n${table}\n`);
-  savePng(accuracyBars(o.methods, results), path.join(o.out, 'accuracy.png'));
+  await saveBars(path.join(o.out, 'accuracy.png'), o.methods.map((m) => ({ name: m, values: results.filter((r) => r.method === m).map((r) => r.testAccuracy) })), {
+    title: 'test accuracy (bars: mean over seeds, dots: seeds)', yTitle: 'test accuracy',
+  });
   const curves = o.methods.flatMap((m) =>
     o.seeds.map((s) => {
       const rows = Metrics.read(path.join(o.out, `${m}_seed${s}`, 'metrics.jsonl'));
       return { name: `${m}/${s}`, x: rows.map((r) => r.step), y: rows.map((r) => r.valAccuracy) };
     }),
   );
-  savePng(lines(curves, { title: 'validation accuracy' }), path.join(o.out, 'curves.png'));
+  await saveLines(path.join(o.out, 'curves.png'), curves, { title: 'validation accuracy (method/seed)', xTitle: 'step', yTitle: 'accuracy' });
   return results;
-}
-
-/** Test accuracy per method (mean over seeds, one dot per seed). */
-function accuracyBars(methods: Method[], results: RunResult[]) {
-  const W = 120 * methods.length + 60;
-  const H = 260;
-  const c = createCanvas(W, H);
-  const g = c.getContext('2d');
-  g.fillStyle = 'white';
-  g.fillRect(0, 0, W, H);
-  g.font = '12px DejaVu Sans, sans-serif';
-  const Y = (a: number) => H - 30 - a * (H - 60);
-  methods.forEach((m, i) => {
-    const r = results.filter((x) => x.method === m).map((x) => x.testAccuracy);
-    const mean = r.reduce((a, b) => a + b, 0) / Math.max(1, r.length);
-    const x = 40 + 120 * i;
-    g.fillStyle = ['#999', '#1f77b4', '#d62728'][i % 3];
-    g.fillRect(x, Y(mean), 80, Y(0) - Y(mean));
-    g.fillStyle = 'black';
-    for (const a of r) g.fillRect(x + 38, Y(a) - 2, 4, 4);
-    g.fillText(`${m} ${(100 * mean).toFixed(1)}%`, x, H - 12);
-  });
-  g.fillText('test accuracy (bars: mean, dots: seeds)', 10, 16);
-  return c;
 }
 
 export function semisupCli() {

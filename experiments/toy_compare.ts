@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { REGULARISERS, runToyWgan, toyCli, toyOptions, type Regulariser, type ToyWganOptions, type ToyWganSummary } from './toy_wgan.js';
-import { contactSheet, lines, savePng } from './common/plot.js';
+import { contactSheet, saveLines, savePng } from './common/plot.js';
 import { ensureDir, main, Metrics, writeConfig } from './common/run.js';
 
 export const COMPARED: Regulariser[] = ['alp', 'gp', 'lp', 'sn', 'none'];
@@ -68,15 +68,15 @@ export async function runToyCompare(base: ToyWganOptions, regs: Regulariser[] = 
     summaries.push(await runToyWgan({ ...base, reg, out: dir, resume: true }));
   }
   const metrics = new Map(regs.map((r) => [r, Metrics.read(path.join(base.out, r, 'metrics.jsonl'))]));
-  const curves = CURVES.map((c) => {
+  const curves: string[] = [];
+  for (const c of CURVES) {
     const file = path.join(base.out, c.file);
     const series = regs.map((r) => {
       const rows = metrics.get(r)!;
       return { name: r, x: rows.map((row) => row.step), y: rows.map((row) => row[c.key] ?? NaN) };
     });
-    savePng(lines(series, { title: `${base.dataset}: ${c.title}`, logY: c.key === 'gradNormInterp' }), file);
-    return file;
-  });
+    curves.push(await saveLines(file, series, { title: `${base.dataset}: ${c.title}`, yTitle: c.title, logY: c.key === 'gradNormInterp' }));
+  }
   const sheet = path.join(base.out, 'samples_sheet.png');
   const items = summaries.map((s) => ({ file: path.join(base.out, s.reg, 'samples.png'), label: `${s.reg}${PENALISED.includes(s.reg) ? ` λ=${s.lambda}` : ''} W1=${cell(s.final.w1, 3)}` }));
   savePng(await contactSheet(items, Math.min(3, items.length), 300), sheet);

@@ -26,7 +26,8 @@ import {
 import { asCritic } from '../nn/index.js';
 import { toySampler, TOY_DATASETS, type ToyDataset } from './common/toy_data.js';
 import { exactW1, modeCoverage } from './common/toy_metrics.js';
-import { lines, savePng, saveSamples, scatter } from './common/plot.js';
+import { saveLines, saveSampleChart } from './common/plot.js';
+import { scatterSpec } from './common/chart.js';
 import { ensureDir, intArg, main, memoryFields, numArg, program, writeJson, writeConfig } from './common/run.js';
 import { requireFinite, stopIfNonFinite } from './common/guard.js';
 import { runWganLoop, type EvaluationContext } from './common/wgan_loop.js';
@@ -204,15 +205,15 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
     }
     stopIfNonFinite('toy_wgan', [{ step: iter, gradNormInterp: gradNorm, probeRatioMean: probeRatio }], iter, checkpoint);
     const title = `${o.dataset} ${o.reg.toUpperCase()} λ=${lambda} iter ${iter}  W1≈${row.w1.toFixed(3)}`;
-    const canvas = scatter(
+    const spec = scatterSpec(
       [
-        { points: real, color: '#e08000', label: 'real' },
-        { points: fake, color: '#1f5fbf', label: 'generated' },
+        { name: 'real', points: real, color: '#e08000' },
+        { name: 'generated', points: fake, color: '#1f5fbf' },
       ],
       FRAME,
-      { field: { values: field, n: GRID }, title },
+      { title, field: { values: field, n: GRID, title: 'critic D(x)' } },
     );
-    picture = saveSamples(canvas, o.out, iter);
+    picture = await saveSampleChart(spec, o.out, iter);
     return row;
   };
 
@@ -241,12 +242,11 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
     evaluate,
     progressText: (row) => `W=${row.wasserstein?.toFixed(3)} W1=${row.w1.toFixed(3)}`,
   });
-  savePng(
-    lines(
-      ['wasserstein', 'w1', 'gradNormInterp'].map((k) => ({ name: k, x: all.map((r) => r.step), y: all.map((r) => r[k] ?? NaN) })),
-      { title: `${o.dataset} ${o.reg}: critic W estimate, sample W1, ‖∇D‖ at interpolates` },
-    ),
+  const names: Record<string, string> = { wasserstein: 'critic W estimate', w1: 'sample W1', gradNormInterp: '‖∇D‖ at interpolates' };
+  await saveLines(
     path.join(o.out, 'curves.png'),
+    Object.entries(names).map(([k, name]) => ({ name, x: all.map((r) => r.step), y: all.map((r) => r[k] ?? NaN) })),
+    { title: `${o.dataset} ${o.reg.toUpperCase()} λ=${lambda}: training curves`, yTitle: 'value' },
   );
   const summary: ToyWganSummary = { dataset: o.dataset, reg: o.reg, lambda, iters: o.iters, wallSeconds, final: lastRow, picture };
   writeJson(path.join(o.out, 'summary.json'), summary);

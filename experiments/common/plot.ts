@@ -1,17 +1,13 @@
-// Small plotting helpers on @napi-rs/canvas (PNG encoding included): scatter plots with
-// contour lines, heat maps, line charts and labelled contact sheets.
+// Experiment pictures. Charts (line charts with legends and bands, scatter plots over a field,
+// heat maps, bar charts) are Vega-Lite specs rendered by ./chart.ts, so they get labelled axes,
+// ticks, legends and colour bars, and keep their spec beside the PNG. Image grids and contact
+// sheets, which compose pictures rather than plot data, are drawn with @napi-rs/canvas.
 import fs from 'node:fs';
 import path from 'node:path';
 import { createCanvas, loadImage, type SKRSContext2D, type Canvas } from '@napi-rs/canvas';
+import { heatmapSpec, lineChartSpec, saveChart, scatterSpec, type Frame, type GridField, type PointSet, type Series, type VegaLiteSpec } from './chart.js';
 
-export type Color = string;
-
-export interface Frame {
-  xMin: number;
-  xMax: number;
-  yMin: number;
-  yMax: number;
-}
+export type { Frame, GridField, PointSet, Series };
 
 export function savePng(canvas: Canvas, file: string): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -28,39 +24,65 @@ export function saveSamples(canvas: Canvas, dir: string, iter: number): string {
   return file;
 }
 
-function toPx(f: Frame, size: number) {
-  return {
-    x: (x: number) => ((x - f.xMin) / (f.xMax - f.xMin)) * size,
-    y: (y: number) => size - ((y - f.yMin) / (f.yMax - f.yMin)) * size,
-  };
+/** The chart version of saveSamples: samples_<iter>.png (+ spec) and samples.png (+ spec and SVG). */
+export async function saveSampleChart(spec: VegaLiteSpec, dir: string, iter: number): Promise<string> {
+  const file = path.join(dir, `samples_${String(iter).padStart(6, '0')}.png`);
+  await saveChart(spec, file, { svg: false });
+  await saveChart(spec, path.join(dir, 'samples.png'));
+  return file;
 }
 
-/** Grey-scale (or diverging) heat map of a grid of values, row 0 at the top. */
-export function heatmap(
+export interface LineOptions {
+  title: string;
+  xTitle?: string;
+  yTitle?: string;
+  logY?: boolean;
+}
+
+/** Line chart of named series (a band where a series has a spread); writes PNG, SVG and spec. */
+export function saveLines(file: string, series: Series[], o: LineOptions): Promise<string> {
+  return saveChart(lineChartSpec(series, { title: o.title, xTitle: o.xTitle ?? 'iteration', yTitle: o.yTitle ?? 'value', yLog: o.logY }), file);
+}
+
+/** 2-D point sets over a frame, optionally over a field with its colour bar. */
+export function saveScatter(
+  file: string,
+  sets: PointSet[],
+  frame: Frame,
+  o: { title: string; xTitle?: string; yTitle?: string; field?: GridField; legendOutside?: boolean; size?: number },
+): Promise<string> {
+  return saveChart(scatterSpec(sets, frame, o), file);
+}
+
+/** A scalar field on an n×n grid over a frame (row 0 at the top) as a heat map with a colour bar. */
+export function saveHeatmap(
+  file: string,
   values: ArrayLike<number>,
-  rows: number,
-  cols: number,
-  opts: { lo?: number; hi?: number; scale?: number; title?: string } = {},
-): Canvas {
-  const lo = opts.lo ?? 0;
-  const hi = opts.hi ?? 1;
-  const scale = opts.scale ?? 2;
-  const titleH = opts.title ? 18 : 0;
-  const c = createCanvas(cols * scale, rows * scale + titleH);
-  const g = c.getContext('2d');
-  g.fillStyle = 'white';
-  g.fillRect(0, 0, c.width, c.height);
-  const img = g.createImageData(cols, rows);
-  for (let i = 0; i < rows * cols; i++) {
-    const v = Math.round(255 * Math.min(1, Math.max(0, (values[i] - lo) / (hi - lo))));
-    img.data.set([v, v, v, 255], 4 * i);
-  }
-  const tmp = createCanvas(cols, rows);
-  tmp.getContext('2d').putImageData(img, 0, 0);
-  g.imageSmoothingEnabled = false;
-  g.drawImage(tmp, 0, titleH, cols * scale, rows * scale);
-  if (opts.title) label(g, opts.title, 4, 13);
-  return c;
+  n: number,
+  frame: Frame,
+  o: { title: string; colorTitle: string; domain?: [number, number]; xTitle?: string; yTitle?: string },
+): Promise<string> {
+  return saveChart(heatmapSpec(values, n, frame, o), file);
+}
+
+/** Bars (one per category, e.g. the mean over seeds) with the individual values as dots. */
+export function saveBars(file: string, groups: { name: string; values: number[] }[], o: { title: string; yTitle: string }): Promise<string> {
+  const rows = groups.flatMap((g) => g.values.map((v) => ({ group: g.name, v })));
+  const x = { field: 'group', type: 'nominal', title: null, sort: groups.map((g) => g.name), axis: { labelAngle: 0 } };
+  return saveChart(
+    {
+      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      title: o.title,
+      width: Math.max(160, 110 * groups.length),
+      height: 240,
+      data: { values: rows },
+      layer: [
+        { mark: { type: 'bar', opacity: 0.75 }, encoding: { x, y: { aggregate: 'mean', field: 'v', type: 'quantitative', title: o.yTitle }, color: { field: 'group', type: 'nominal', legend: null } } },
+        { mark: { type: 'circle', size: 40, color: 'black' }, encoding: { x, y: { field: 'v', type: 'quantitative' } } },
+      ],
+    } as VegaLiteSpec,
+    file,
+  );
 }
 
 export function label(g: SKRSContext2D, text: string, x: number, y: number, color = 'black', px = 12): void {
@@ -69,145 +91,41 @@ export function label(g: SKRSContext2D, text: string, x: number, y: number, colo
   g.fillText(text, x, y);
 }
 
-/**
- * Contour lines of a scalar field sampled on an n×n grid over the frame (marching squares),
- * drawn at `levels` evenly spaced values.
- */
-function contours(g: SKRSContext2D, field: ArrayLike<number>, n: number, f: Frame, size: number, levels = 12): void {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < field.length; i++) {
-    lo = Math.min(lo, field[i]);
-    hi = Math.max(hi, field[i]);
+/** Splits text into lines no wider than `width` pixels in the context's font. */
+function wrap(g: SKRSContext2D, text: string, width: number): string[] {
+  const out: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    const next = line ? `${line} ${word}` : word;
+    if (line && g.measureText(next).width > width) {
+      out.push(line);
+      line = word;
+    } else line = next;
   }
-  if (!(hi > lo)) return;
-  const cell = size / (n - 1);
-  const at = (i: number, j: number) => field[i * n + j]; // i: row (y from yMax down), j: column
-  for (let l = 1; l < levels; l++) {
-    const t = lo + ((hi - lo) * l) / levels;
-    g.strokeStyle = `hsl(${220 - (200 * l) / levels}, 70%, 45%)`;
-    g.lineWidth = 1;
-    g.beginPath();
-    for (let i = 0; i < n - 1; i++) {
-      for (let j = 0; j < n - 1; j++) {
-        const v = [at(i, j), at(i, j + 1), at(i + 1, j + 1), at(i + 1, j)];
-        const p = [
-          [j, i],
-          [j + 1, i],
-          [j + 1, i + 1],
-          [j, i + 1],
-        ];
-        const pts: [number, number][] = [];
-        for (let e = 0; e < 4; e++) {
-          const a = v[e];
-          const b = v[(e + 1) % 4];
-          if (a < t !== b < t) {
-            const s = (t - a) / (b - a);
-            pts.push([(p[e][0] + s * (p[(e + 1) % 4][0] - p[e][0])) * cell, (p[e][1] + s * (p[(e + 1) % 4][1] - p[e][1])) * cell]);
-          }
-        }
-        for (let k = 0; k + 1 < pts.length; k += 2) {
-          g.moveTo(pts[k][0], pts[k][1]);
-          g.lineTo(pts[k + 1][0], pts[k + 1][1]);
-        }
-      }
-    }
-    g.stroke();
-  }
+  if (line) out.push(line);
+  return out;
 }
 
-/**
- * 2-D samples over a square frame, optionally on top of a field's contour lines
- * (field[i*n + j] at x = xMin + j·dx, y = yMax - i·dy).
- */
-export function scatter(
-  sets: { points: ArrayLike<number>; color: Color; label: string }[],
-  frame: Frame,
-  opts: { size?: number; field?: { values: ArrayLike<number>; n: number }; title?: string } = {},
-): Canvas {
-  const size = opts.size ?? 480;
-  const top = opts.title ? 20 : 0;
-  const c = createCanvas(size, size + top);
-  const g = c.getContext('2d');
-  g.fillStyle = 'white';
-  g.fillRect(0, 0, c.width, c.height);
-  g.save();
-  g.translate(0, top);
-  if (opts.field) contours(g, opts.field.values, opts.field.n, frame, size);
-  const px = toPx(frame, size);
-  sets.forEach((s, k) => {
-    g.fillStyle = s.color;
-    for (let i = 0; i + 1 < s.points.length; i += 2) {
-      g.fillRect(px.x(s.points[i]) - 1.5, px.y(s.points[i + 1]) - 1.5, 3, 3);
-    }
-    label(g, s.label, 8, 16 + 15 * k, s.color);
-  });
-  g.restore();
-  if (opts.title) label(g, opts.title, 6, 14);
-  return c;
-}
-
-/** Line chart of several named series against a shared x. */
-export function lines(
-  series: { name: string; x: number[]; y: number[] }[],
-  opts: { width?: number; height?: number; title?: string; logY?: boolean } = {},
-): Canvas {
-  const W = opts.width ?? 640;
-  const H = opts.height ?? 360;
-  const pad = { l: 60, r: 10, t: 26, b: 30 };
-  const c = createCanvas(W, H);
-  const g = c.getContext('2d');
-  g.fillStyle = 'white';
-  g.fillRect(0, 0, W, H);
-  const tf = (v: number) => (opts.logY ? Math.log10(Math.max(v, 1e-12)) : v);
-  const xs = series.flatMap((s) => s.x);
-  const ys = series.flatMap((s) => s.y.map(tf)).filter(Number.isFinite);
-  if (!xs.length || !ys.length) return c;
-  const [x0, x1] = [Math.min(...xs), Math.max(...xs) || 1];
-  let [y0, y1] = [Math.min(...ys), Math.max(...ys)];
-  if (y0 === y1) [y0, y1] = [y0 - 1, y1 + 1];
-  const X = (x: number) => pad.l + ((x - x0) / (x1 - x0 || 1)) * (W - pad.l - pad.r);
-  const Y = (y: number) => H - pad.b - ((tf(y) - y0) / (y1 - y0)) * (H - pad.t - pad.b);
-  g.strokeStyle = '#888';
-  g.strokeRect(pad.l, pad.t, W - pad.l - pad.r, H - pad.t - pad.b);
-  label(g, (opts.logY ? 10 ** y1 : y1).toPrecision(3), 2, pad.t + 10, '#444', 10);
-  label(g, (opts.logY ? 10 ** y0 : y0).toPrecision(3), 2, H - pad.b, '#444', 10);
-  label(g, String(x0), pad.l, H - 10, '#444', 10);
-  label(g, String(x1), W - pad.r - 40, H - 10, '#444', 10);
-  const palette = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
-  series.forEach((s, k) => {
-    g.strokeStyle = palette[k % palette.length];
-    g.lineWidth = 1.5;
-    g.beginPath();
-    let started = false;
-    s.x.forEach((x, i) => {
-      if (!Number.isFinite(tf(s.y[i]))) return;
-      if (!started) g.moveTo(X(x), Y(s.y[i]));
-      else g.lineTo(X(x), Y(s.y[i]));
-      started = true;
-    });
-    g.stroke();
-    label(g, s.name, pad.l + 8 + 110 * (k % 5), pad.t - 8 + 0 * k, palette[k % palette.length], 11);
-  });
-  if (opts.title) label(g, opts.title, pad.l, 12, 'black', 12);
-  return c;
-}
-
-/** Tiles PNG files (or canvases) into one labelled sheet. */
+/** Tiles PNG files into one sheet, each under its label (wrapped to the cell, never cut off). */
 export async function contactSheet(items: { file: string; label: string }[], cols: number, cell = 220): Promise<Canvas> {
   const rows = Math.ceil(items.length / cols);
-  const c = createCanvas(cols * cell, rows * (cell + 16));
+  const px = 12;
+  const measure = createCanvas(1, 1).getContext('2d');
+  measure.font = `${px}px DejaVu Sans, sans-serif`;
+  const labelLines = items.map((it) => wrap(measure, it.label, cell - 8));
+  const head = (px + 3) * Math.max(1, ...labelLines.map((l) => l.length)) + 6;
+  const images = await Promise.all(items.map((it) => loadImage(fs.readFileSync(it.file))));
+  const c = createCanvas(cols * cell, rows * (cell + head));
   const g = c.getContext('2d');
   g.fillStyle = 'white';
   g.fillRect(0, 0, c.width, c.height);
-  for (let k = 0; k < items.length; k++) {
-    const img = await loadImage(fs.readFileSync(items[k].file));
+  images.forEach((img, k) => {
     const x = (k % cols) * cell;
-    const y = Math.floor(k / cols) * (cell + 16);
+    const y = Math.floor(k / cols) * (cell + head);
     const s = Math.min(cell / img.width, cell / img.height);
-    g.drawImage(img, x, y + 16, img.width * s, img.height * s);
-    label(g, items[k].label, x + 3, y + 12, 'black', 11);
-  }
+    g.drawImage(img, x + (cell - img.width * s) / 2, y + head, img.width * s, img.height * s);
+    labelLines[k].forEach((line, i) => label(g, line, x + 4, y + (px + 3) * (i + 1), 'black', px));
+  });
   return c;
 }
 
