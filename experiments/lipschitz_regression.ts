@@ -432,7 +432,11 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   await main(async () => {
     const opts = cli.opts();
     const o = lrOptions(opts);
+    const given = (names: string[]) => names.filter((n) => cli.getOptionValueSource(n) === 'cli').map((n) => `--${n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
     if (opts.grid || opts.quick) {
+      // the grid sets these per run: a value given here would be silently ignored
+      const ignored = given(['reg', 'lambda', 'k', 'bn', 'resume']);
+      if (ignored.length) throw new Error(`lipschitz_regression: ${ignored.join(', ')} ${ignored.length > 1 ? 'are' : 'is'} set per run by the ${opts.grid ? '--grid' : '--quick'} grid; drop ${ignored.length > 1 ? 'them' : 'it'}, or run one configuration without --grid/--quick`);
       const only = opts.only ? String(opts.only).split(',').filter(Boolean) : null;
       const all = gridConfigs(Boolean(opts.quick));
       const unknown = (only ?? []).filter((n) => !all.some((c) => runName(c) === n));
@@ -441,6 +445,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       console.log(fs.readFileSync(r.table, 'utf8'));
       console.log(`contact sheet: ${path.resolve(r.sheet)}\ntable: ${path.resolve(r.table)}`);
     } else {
+      if (opts.only) throw new Error('lipschitz_regression: --only selects runs of the grid; add --grid');
       const s = await runLipschitzRegression(o);
       console.log(`${s.name}: ${o.iters} iterations in ${s.wallSeconds.toFixed(1)} s; ${JSON.stringify(s.metrics)}`);
       console.log(`heat map: ${path.resolve(s.heatmap)}`);

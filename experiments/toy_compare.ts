@@ -93,7 +93,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   cli.parse();
   await main(async () => {
     const opts = cli.opts();
-    if (opts.reg !== 'alp') console.error('toy_compare: --reg is ignored (every regulariser runs)');
+    if (cli.getOptionValueSource('reg') === 'cli') throw new Error(`toy_compare: --reg is not an option here: every regulariser runs (${COMPARED.join(', ')}; --with-clip adds clip)`);
     const o = toyOptions({ ...opts, reg: 'alp', out: opts.out === 'out/toy_wgan' ? 'out/toy_compare' : opts.out });
     const regs: Regulariser[] = opts.withClip ? [...COMPARED, 'clip'] : COMPARED;
     if (!regs.every((r) => REGULARISERS.includes(r))) throw new Error('toy_compare: unknown regulariser');

@@ -34,4 +34,18 @@ describe('CLI errors are one line, name the option, and exit non-zero', () => {
       expect(r.status).toBe(1);
     });
   }
+  // options a script would ignore are refused, not silently dropped
+  for (const [script, args, pattern] of [
+    ['toy_compare', ['--reg', 'gp'], /^toy_compare: --reg is not an option here: every regulariser runs/],
+    ['lipschitz_regression', ['--quick', '--reg', 'alp', '--lambda', '3'], /^lipschitz_regression: --reg, --lambda are set per run by the --quick grid/],
+    ['lipschitz_regression', ['--only', 'bn_lp_l1'], /^lipschitz_regression: --only selects runs of the grid; add --grid$/],
+  ] as const) {
+    it(`${script} ${args.join(' ')}`, () => {
+      const r = tsx([`experiments/${script}.ts`, ...args, '--out', fs.mkdtempSync(path.join(os.tmpdir(), 'alr-cli-'))]);
+      const lines = errorLines(r.stderr);
+      expect(lines, r.stderr).toHaveLength(1);
+      expect(lines[0]).toMatch(pattern);
+      expect(r.status).toBe(1);
+    });
+  }
 });
