@@ -10,5 +10,6 @@ export * from './toy.js';
 export * from './classifier.js';
 export * from './critic.js';
 export * from './summary.js';
+export * from './data.js';
 export * from './safetensors.js';
 export * from './checkpoint.js';

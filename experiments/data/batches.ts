@@ -3,6 +3,7 @@
 // batch. The host RNG state and position are saved with checkpoints, so resumed runs continue
 // with the same batches.
 import { HostRng, tensor, type Tensor } from '../../engine/index.js';
+import { BatchSampler, type SamplerState } from '../../nn/index.js';
 import type { ImageSet } from './images.js';
 
 export interface BatcherOptions {
@@ -14,11 +15,7 @@ export interface BatcherOptions {
   flip?: boolean;
 }
 
-export interface BatcherState {
-  rng: number;
-  order: number[];
-  pos: number;
-}
+export type BatcherState = SamplerState;
 
 /** Scales uint8 images (with optional noise and flips) into a Float32Array in [-1, 1). */
 export function toFloat(s: ImageSet, idx: ArrayLike<number>, rng: HostRng | null, flip = false): Float32Array {
@@ -38,33 +35,28 @@ export function toFloat(s: ImageSet, idx: ArrayLike<number>, rng: HostRng | null
   return out;
 }
 
+/**
+ * Image batches for training: the order comes from nn's BatchSampler ('wrap': every batch full,
+ * epochs run into each other), sharing one generator with the dequantisation noise and flips.
+ */
 export class Batcher {
-  private rng: HostRng;
-  private order: number[] = [];
-  private pos = 0;
+  private readonly rng: HostRng;
+  private readonly sampler: BatchSampler;
   readonly batch: number;
 
   constructor(
     readonly set: ImageSet,
     private readonly o: BatcherOptions,
   ) {
-    if (!(Number.isInteger(o.batch) && o.batch >= 1)) throw new Error(`Batcher: batch must be an integer >= 1, got ${o.batch}`);
     if (set.n < 1) throw new Error('Batcher: empty image set');
-    this.batch = o.batch;
     this.rng = new HostRng(o.seed);
+    this.sampler = new BatchSampler(set.n, { batch: o.batch, rng: this.rng, remainder: 'wrap' });
+    this.batch = o.batch;
   }
 
-  /** Indices of the next batch (reshuffling at each epoch end; batches may span epochs). */
+  /** Indices of the next batch. */
   nextIndices(): number[] {
-    const idx: number[] = [];
-    while (idx.length < this.batch) {
-      if (this.pos >= this.order.length) {
-        this.order = this.rng.shuffle([...Array(this.set.n).keys()]);
-        this.pos = 0;
-      }
-      idx.push(this.order[this.pos++]);
-    }
-    return idx;
+    return this.sampler.next();
   }
 
   /** The next batch as one [B, C, H, W] tensor and its labels. */
@@ -76,14 +68,11 @@ export class Batcher {
   }
 
   state(): BatcherState {
-    return { rng: this.rng.state(), order: this.order, pos: this.pos };
+    return this.sampler.state();
   }
 
   setState(s: BatcherState): void {
-    if (s.order.some((i) => i >= this.set.n)) throw new Error('Batcher.setState: the saved order does not fit this data set');
-    this.rng.setState(s.rng);
-    this.order = [...s.order];
-    this.pos = s.pos;
+    this.sampler.setState(s);
   }
 }
 
