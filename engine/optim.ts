@@ -11,7 +11,6 @@ import { WG } from '../shaders/kernel.js';
 
 
 function checkParams(op: string, params: Tensor[]): Tensor[] {
-  if (!Array.isArray(params)) throw new Error(`${op}: params must be an array of tensors`);
   const seen = new Set<Tensor>();
   params.forEach((p, i) => {
     if (!(p instanceof Tensor)) throw new Error(`${op}: params[${i}] is not a tensor`);
@@ -65,6 +64,40 @@ function launch(op: string, ts: Tensor[]): { vec: boolean; count: number; groups
   return { vec, count, groups: groups1d(count), bindings };
 }
 
+/**
+ * A parameter group (torch.optim's param_groups): its own lr and weight decay. The optimiser's
+ * `lr` is the base; a group keeps its ratio to it, so a schedule that sets `lr` scales every
+ * group, as PyTorch's schedulers scale each group's lr.
+ */
+export interface ParamGroup {
+  params: Tensor[];
+  lr?: number;
+  weightDecay?: number;
+}
+
+interface Groups {
+  params: Tensor[];
+  /** group index of each parameter */
+  groupOf: number[];
+  groups: { lrRatio: number; weightDecay: number }[];
+}
+
+function paramGroups(op: string, params: Tensor[] | ParamGroup[], lr: number, weightDecay: number): Groups {
+  if (!Array.isArray(params)) throw new Error(`${op}: params must be an array of tensors or of parameter groups`);
+  const isGroups = params.length > 0 && !(params[0] instanceof Tensor);
+  const list: ParamGroup[] = isGroups ? (params as ParamGroup[]) : [{ params: params as Tensor[] }];
+  const flat: Tensor[] = [];
+  const groupOf: number[] = [];
+  const groups = list.map((g, j) => {
+    if (!g || !Array.isArray(g.params)) throw new Error(`${op}: parameter group ${j} needs a params array`);
+    const glr = g.lr === undefined ? lr : checkLr(`${op}: group ${j}`, g.lr);
+    if (g.lr !== undefined && lr === 0 && glr !== 0) throw new Error(`${op}: group ${j} sets lr ${glr} but the base lr is 0; give the base lr a value > 0`);
+    for (const p of g.params) (flat.push(p), groupOf.push(j));
+    return { lrRatio: lr === 0 ? 1 : glr / lr, weightDecay: g.weightDecay === undefined ? weightDecay : checkWeightDecay(`${op}: group ${j}`, g.weightDecay) };
+  });
+  return { params: checkParams(op, flat), groupOf, groups };
+}
+
 /** Optimiser state tensors: zeros that outlive tidy scopes. */
 const stateLike = (p: Tensor) => keep(zeros(p.shape));
 
@@ -85,6 +118,7 @@ export interface AdamState {
 /** Adam as torch.optim.Adam (amsgrad off). */
 export class Adam {
   private readonly params: Tensor[];
+  private readonly groups: Groups;
   private readonly m: Tensor[];
   private readonly v: Tensor[];
   private t = 0;
@@ -96,8 +130,7 @@ export class Adam {
   protected readonly decoupled: boolean = false;
   private disposed = false;
 
-  constructor(params: Tensor[], opts: AdamOptions = {}) {
-    this.params = checkParams(new.target.name, params);
+  constructor(params: Tensor[] | ParamGroup[], opts: AdamOptions = {}) {
     this.lrValue = checkLr('Adam', opts.lr ?? 1e-3);
     const [b1, b2] = opts.betas ?? [0.9, 0.999];
     for (const [i, b] of [b1, b2].entries()) {
@@ -107,6 +140,8 @@ export class Adam {
     this.eps = opts.eps ?? 1e-8;
     if (!(this.eps > 0 && Number.isFinite(this.eps))) throw new Error(`Adam: eps must be > 0, got ${this.eps}`);
     this.weightDecay = checkWeightDecay('Adam', opts.weightDecay ?? 0);
+    this.groups = paramGroups(new.target.name, params, this.lrValue, this.weightDecay);
+    this.params = this.groups.params;
     this.m = this.params.map(stateLike);
     this.v = this.params.map(stateLike);
   }
@@ -116,6 +151,13 @@ export class Adam {
   }
   set lr(value: number) {
     this.lrValue = checkLr('Adam', value);
+  }
+
+  /** The lr parameter group `i` steps with now. */
+  groupLr(i: number): number {
+    const g = this.groups.groups[i];
+    if (!g) throw new Error(`Adam.groupLr: no parameter group ${i} (there are ${this.groups.groups.length})`);
+    return this.lrValue * g.lrRatio;
   }
 
   private alive(op: string): void {
@@ -128,12 +170,12 @@ export class Adam {
     const gs = stepGrads('Adam.step', this.params, grads);
     this.t++;
     const [b1, b2] = this.betas;
-    const stepSize = this.lrValue / (1 - b1 ** this.t);
     const sqrtBc2 = Math.sqrt(1 - b2 ** this.t);
     // tensors in groups of as many as one bind group may hold (at most 8, the uniforms' two
     // 8-entry arrays), one dispatch per group
     const perDispatch = Math.max(1, Math.min(8, Math.floor(device().limits.maxStorageBuffersPerShaderStage / 4)));
     let group: ReturnType<typeof launch>[] = [];
+    let groupId = 0; // the parameter group of the tensors in `group`: one dispatch shares its uniforms
     const run = () => {
       if (!group.length) return;
       const vec = group[0].vec;
@@ -142,8 +184,11 @@ export class Adam {
       const starts: number[] = [];
       let end = 0;
       for (const l of group) (starts.push(end), (end += Math.ceil(l.count / WG) * WG));
+      const { lrRatio, weightDecay } = this.groups.groups[groupId];
+      const lr = this.lrValue * lrRatio;
+      const stepSize = lr / (1 - b1 ** this.t);
       const u = new Params()
-        .f32(stepSize, b1, b2, this.eps, this.decoupled ? 0 : this.weightDecay, sqrtBc2, this.decoupled ? 1 - this.lrValue * this.weightDecay : 1)
+        .f32(stepSize, b1, b2, this.eps, this.decoupled ? 0 : weightDecay, sqrtBc2, this.decoupled ? 1 - lr * weightDecay : 1)
         .dims8(starts)
         .dims8(group.map((l) => l.count));
       dispatch(k, group.flatMap((l) => l.bindings), u, groups1d(end));
@@ -152,7 +197,9 @@ export class Adam {
     this.params.forEach((p, i) => {
       if (p.size === 0) return;
       const l = launch('Adam.step', [p, gs[i], this.m[i], this.v[i]]);
-      if (group.length === perDispatch || (group.length && group[0].vec !== l.vec)) run();
+      const g = this.groups.groupOf[i];
+      if (group.length === perDispatch || (group.length && (group[0].vec !== l.vec || groupId !== g))) run();
+      groupId = g;
       group.push(l);
     });
     run();
@@ -210,7 +257,7 @@ export class Adam {
  */
 export class AdamW extends Adam {
   protected override readonly decoupled = true;
-  constructor(params: Tensor[], opts: AdamOptions = {}) {
+  constructor(params: Tensor[] | ParamGroup[], opts: AdamOptions = {}) {
     super(params, { ...opts, weightDecay: opts.weightDecay ?? 1e-2 });
   }
 }
@@ -237,6 +284,7 @@ export interface SGDOptions {
 /** SGD as torch.optim.SGD (dampening 0, no Nesterov). */
 export class SGD {
   private readonly params: Tensor[];
+  private readonly groups: Groups;
   private readonly bufs: Tensor[] | null;
   private lrValue: number;
   readonly momentum: number;
@@ -244,12 +292,13 @@ export class SGD {
   private steps = 0;
   private disposed = false;
 
-  constructor(params: Tensor[], opts: SGDOptions = {}) {
-    this.params = checkParams('SGD', params);
+  constructor(params: Tensor[] | ParamGroup[], opts: SGDOptions = {}) {
     this.lrValue = checkLr('SGD', opts.lr ?? 1e-3);
     this.momentum = opts.momentum ?? 0;
     if (!(this.momentum >= 0 && Number.isFinite(this.momentum))) throw new Error(`SGD: momentum must be >= 0, got ${this.momentum}`);
     this.weightDecay = checkWeightDecay('SGD', opts.weightDecay ?? 0);
+    this.groups = paramGroups('SGD', params, this.lrValue, this.weightDecay);
+    this.params = this.groups.params;
     this.bufs = this.momentum > 0 ? this.params.map(stateLike) : null;
   }
 
@@ -268,7 +317,8 @@ export class SGD {
       if (p.size === 0) return;
       const { vec, count, groups, bindings } = launch('SGD.step', mom ? [p, gs[i], this.bufs![i]] : [p, gs[i]]);
       const k = kernel('sgd', `sgd:${vec}:${mom}`, () => sgdKernel(vec, mom));
-      const u = new Params().u32(count).f32(this.lrValue, this.momentum, this.weightDecay).u32(this.steps === 0 ? 1 : 0);
+      const g = this.groups.groups[this.groups.groupOf[i]];
+      const u = new Params().u32(count).f32(this.lrValue * g.lrRatio, this.momentum, g.weightDecay).u32(this.steps === 0 ? 1 : 0);
       dispatch(k, bindings, u, groups);
     });
     this.steps++;
