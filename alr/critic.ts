@@ -17,6 +17,26 @@ export interface Critic {
    * D([real; fake]). Absent means false.
    */
   readonly batchDependent?: boolean;
+  /**
+   * Runs fn and returns the batch statistics of each batch-norm layer it ran in training mode
+   * (for `trace`). Absent: the critic has none to report.
+   */
+  batchStatistics?<T>(fn: () => T): { result: T; stats: LayerStatistics[] };
+}
+
+/** One batch-norm layer's statistics in one critic call, detached. */
+export interface LayerStatistics {
+  layer: string;
+  mean: Tensor;
+  variance: Tensor;
+}
+
+/** fn, with the critic's batch statistics appended to `sink` when tracing (one entry per call). */
+export function tracedPass<T>(critic: Critic, fn: () => T, sink: LayerStatistics[][] | undefined): T {
+  if (!sink || !critic.batchStatistics) return fn();
+  const { result, stats } = critic.batchStatistics(fn);
+  sink.push(stats);
+  return result;
 }
 
 /**

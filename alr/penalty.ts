@@ -11,7 +11,7 @@ import {
   abs, add, detach, div, maximum, mean, mul, noGrad, positive, reshape, shapeStr, sqrt, square, sub, sum, variance,
   type Tensor,
 } from '../engine/web.js';
-import { auxiliaryPass, criticOutput, type Critic } from './critic.js';
+import { auxiliaryPass, criticOutput, tracedPass, type Critic, type LayerStatistics } from './critic.js';
 import { inputDistance, outputDistance } from './distance.js';
 import { resolvePenalty, type PenaltyForm, type PenaltyOptions, type ResolvedPenalty } from './options.js';
 import { clipTo, searchDirection, type SearchResult } from './search.js';
@@ -65,6 +65,8 @@ export interface PenaltyTrace {
   term: Tensor;
   /** ratio > K, as 1 / 0 per sample */
   violating: Tensor;
+  /** batch-norm critics: each layer's batch statistics in the f(x) pass (absent when f(x) was given) and the f(x̂) pass */
+  batchStats?: { clean?: LayerStatistics[]; hat: LayerStatistics[] };
 }
 
 /** The per-sample violation and the per-sample loss term of a penalty form. */
@@ -106,7 +108,9 @@ export function adversarialLipschitzPenalty(critic: Critic, x: Tensor, opts: Pen
 /** The penalty with validated options (the WGAN losses' entry point). */
 export function penaltyAt(caller: string, critic: Critic, x: Tensor, o: ResolvedPenalty): AlpResult {
   const x0 = detach(x);
-  const clean = o.clean ?? auxiliaryPass(critic, () => criticOutput(critic, x0, caller));
+  const cleanStats: LayerStatistics[][] | undefined = o.trace ? [] : undefined;
+  const hatStats: LayerStatistics[][] | undefined = o.trace ? [] : undefined;
+  const clean = o.clean ?? tracedPass(critic, () => auxiliaryPass(critic, () => criticOutput(critic, x0, caller)), cleanStats);
   if (clean.shape[0] !== x.shape[0]) {
     throw new Error(`${caller}: clean f(x) has shape ${shapeStr(clean.shape)}, expected ${x.shape[0]} samples like x ${shapeStr(x.shape)}`);
   }
@@ -114,7 +118,7 @@ export function penaltyAt(caller: string, critic: Critic, x: Tensor, o: Resolved
 
   const xHat = noGrad(() => clipTo(add(x0, search.rAdv), o.clip));
   const dX = inputDistance(x0, xHat);
-  const yHat = auxiliaryPass(critic, () => criticOutput(critic, xHat, caller));
+  const yHat = tracedPass(critic, () => auxiliaryPass(critic, () => criticOutput(critic, xHat, caller)), hatStats);
   const ratio = div(outputDistance(o.dY, o.detachClean ? detach(clean) : clean, yHat), dX);
   const { alp, term } = violation(o.form, ratio, o.K);
   const loss = mul(mean(term), o.lambda);
@@ -148,6 +152,7 @@ export function penaltyAt(caller: string, critic: Critic, x: Tensor, o: Resolved
       alp: result.alp,
       term: detach(term),
       violating: positive(sub(result.ratio, o.K)),
+      ...(hatStats?.[0] ? { batchStats: { clean: cleanStats?.[0], hat: hatStats[0] } } : {}),
     }));
   }
   return result;

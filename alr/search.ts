@@ -9,7 +9,7 @@ import {
   add, clamp, detach, exp, full, grad, mean, mul, noGrad, normalizePerSample, randUniform, requireGrad,
   reshape, sqrt, square, sum, tidy, type Tensor,
 } from '../engine/web.js';
-import { auxiliaryPass, criticOutput, type Critic } from './critic.js';
+import { auxiliaryPass, criticOutput, tracedPass, type Critic, type LayerStatistics } from './critic.js';
 import { NORM_FLOOR, outputDistance } from './distance.js';
 import { resolveSearch, type EpsDistribution, type ResolvedSearch, type SearchOptions } from './options.js';
 
@@ -45,6 +45,8 @@ export interface SearchStep {
   gradNorm: Tensor;
   /** r leaving the step: the gradient normalised per sample */
   rOut: Tensor;
+  /** batch-norm critics: each layer's batch statistics in the probe's forward pass */
+  batchStats?: LayerStatistics[];
 }
 
 /** ε per sample from P_ε, [B]. */
@@ -90,7 +92,8 @@ export function searchDirection(critic: Critic, x: Tensor, o: ResolvedSearch, cl
       const result = tidy(() => {
         const rLeaf = requireGrad(detach(rIn));
         const probe = clipTo(add(x0, mul(rLeaf, o.xi)), o.searchClip);
-        const yProbe = auxiliaryPass(critic, () => criticOutput(critic, probe, 'adversarialDirection'));
+        const sink: LayerStatistics[][] | undefined = trace ? [] : undefined;
+        const yProbe = tracedPass(critic, () => auxiliaryPass(critic, () => criticOutput(critic, probe, 'adversarialDirection')), sink);
         const dPer = outputDistance(o.dY, y, yProbe);
         const [g] = grad(mean(dPer), [rLeaf]);
         // a zero gradient (dead ReLUs, all clipped) gives r = 0: x̂ = x, no penalty, no NaN
@@ -98,6 +101,7 @@ export function searchDirection(critic: Critic, x: Tensor, o: ResolvedSearch, cl
         if (!trace) return { rOut, g };
         const step: SearchStep = noGrad(() => ({
           rIn, step: mul(rIn, o.xi), probe: detach(probe), yProbe: detach(yProbe), dY: detach(dPer), grad: g, gradNorm: perSampleNorm(g), rOut,
+          ...(sink?.[0] ? { batchStats: sink[0] } : {}),
         }));
         return { rOut, g, step };
       });

@@ -3,6 +3,10 @@
 import {
   avgPool2x2,
   batchNorm,
+  detach,
+  mean,
+  noGrad,
+  variance,
   conv2d,
   full,
   geScalar,
@@ -21,7 +25,7 @@ import {
   type Tensor,
 } from '../engine/web.js';
 import { fans, initBias, initWeight, type WeightInit } from './init.js';
-import { Module, statUpdatesEnabled } from './module.js';
+import { Module, noteBatchStatistics, recordingBatchStatistics, statUpdatesEnabled } from './module.js';
 
 /** A layer with a `weight` that spectral norm can re-parametrise (see spectral.ts). */
 export abstract class WeightLayer extends Module {
@@ -161,6 +165,10 @@ export abstract class BatchNorm extends Module {
   forward(x: Tensor): Tensor {
     if (!this.ranks.includes(x.rank) || x.shape[1] !== this.numFeatures) {
       throw new Error(`${this.constructor.name}(${this.numFeatures}): unexpected input ${shapeStr(x.shape)}`);
+    }
+    if (this.training && recordingBatchStatistics()) {
+      const axes = [...Array(x.rank).keys()].filter((a) => a !== 1);
+      noGrad(() => noteBatchStatistics({ module: this, mean: mean(detach(x), axes), variance: variance(detach(x), axes) }));
     }
     return batchNorm(x, this.getParameter('weight')!, this.getParameter('bias')!, this.getBuffer('running_mean')!, this.getBuffer('running_var')!, {
       training: this.training,

@@ -26,6 +26,37 @@ export function statUpdatesEnabled(): boolean {
   return statUpdates;
 }
 
+/** The statistics one batch-norm layer normalised a batch with (detached, [C] each). */
+export interface BatchStatistics {
+  module: Module;
+  mean: Tensor;
+  variance: Tensor;
+}
+
+let statRecord: BatchStatistics[] | null = null;
+
+/**
+ * Runs fn and returns, with its result, the batch statistics of every training-mode batch-norm
+ * call inside it, in call order. Costs two reductions per call, and only here.
+ */
+export function recordBatchStatistics<T>(fn: () => T): { result: T; stats: BatchStatistics[] } {
+  const prev = statRecord;
+  const stats: BatchStatistics[] = [];
+  statRecord = stats;
+  try {
+    return { result: fn(), stats };
+  } finally {
+    statRecord = prev;
+  }
+}
+
+/** Called by batch-norm layers: the statistics of a training-mode call, when one is recorded. */
+export function noteBatchStatistics(s: BatchStatistics): void {
+  statRecord?.push(s);
+}
+
+export const recordingBatchStatistics = (): boolean => statRecord !== null;
+
 const NAME = /^[A-Za-z0-9_]+$/;
 
 export abstract class Module {

@@ -220,6 +220,36 @@ describe('trace', () => {
   });
 });
 
+describe('trace with batch norm', () => {
+  it("records each layer's batch statistics per critic call: the probes', f(x)'s and f(x̂)'s", async () => {
+    E.manualSeed(4);
+    const model = new nn.Sequential(new nn.BatchNorm1d(2), new nn.Linear(2, 8), new nn.ReLU(), new nn.BatchNorm1d(8), new nn.Linear(8, 1));
+    const critic = nn.asCritic(model);
+    const x = E.randNormal([10, 2]);
+    const p = A.adversarialLipschitzPenalty(critic, x, { k: 2, trace: true });
+    const t = p.trace!;
+    expect(t.steps.map((s) => s.batchStats!.map((b) => b.layer))).toEqual([['0', '3'], ['0', '3']]);
+    expect(t.batchStats!.clean!.map((b) => b.layer)).toEqual(['0', '3']);
+    // the first layer normalises the pass's input itself: its statistics are the probe's and x̂'s
+    const colStats = async (v: E.Tensor) => {
+      const a = await v.toFloat32();
+      return [0, 1].map((c) => {
+        const col = Array.from({ length: 10 }, (_, i) => a[2 * i + c]);
+        const m = col.reduce((s, u) => s + u, 0) / 10;
+        return [m, col.reduce((s, u) => s + (u - m) ** 2, 0) / 10];
+      });
+    };
+    for (const [input, stats] of [[t.steps[1].probe, t.steps[1].batchStats![0]], [t.xHat, t.batchStats!.hat[0]], [x, t.batchStats!.clean![0]]] as const) {
+      const want = await colStats(input);
+      expectClose(await stats.mean.toFloat32(), want.map((w) => w[0]), 1e-5);
+      expectClose(await stats.variance.toFloat32(), want.map((w) => w[1]), 1e-5, 1e-4);
+    }
+    expect(t.batchStats!.hat[1].mean.shape).toEqual([8]);
+    E.dispose([p, x]);
+    model.dispose();
+  });
+});
+
 describe('penalty forms and output distances', () => {
   it('output distances per sample match their definitions on logits', async () => {
     const y = E.tensor([1, 2, 0, -1, 0.5, 0.5], [2, 3]);
