@@ -1,12 +1,16 @@
 // Safetensors files (Node): a reader that validates the header before it reads any tensor, and
 // atomic writes that clean up after killed writers.
-import { open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ARRAYS, checkHost, encodeSafetensors, failer, headerLength, numel, parseHeader, type StTensor } from './safetensors.js';
 
-/** Writes bytes to `path` atomically: a temp file in the same directory, fsync, rename, fsync of the directory. */
+/**
+ * Writes bytes to `path` atomically: a temp file in the same directory, fsync, rename, fsync of
+ * the directory. Missing parent folders are created.
+ */
 export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
   const dir = dirname(path);
+  await mkdir(dir, { recursive: true });
   const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
   try {
     const fh = await open(tmp, 'w');
