@@ -232,17 +232,12 @@ export function scatterSpec(
       },
     },
   });
-  const size = o.size ?? 380;
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: o.title,
-    width: size,
-    height: size,
-    layer: layers,
-    resolve: { scale: { color: 'independent' } },
-    config,
-  } as VegaLiteSpec;
+  return square(o.title, o.size ?? 380, { layer: layers, resolve: { scale: { color: 'independent' } }, config });
 }
+
+/** A square chart: title, side length, and the rest of the spec. */
+const square = (title: string, size: number, rest: object): VegaLiteSpec =>
+  ({ $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title, width: size, height: size, ...rest }) as VegaLiteSpec;
 
 /** A grid of values (row 0 at the top of the frame) as a heat map with a colour bar. */
 export function heatmapSpec(
@@ -251,13 +246,6 @@ export function heatmapSpec(
   frame: Frame,
   o: { title: string; colorTitle: string; domain?: [number, number]; scheme?: string; xTitle?: string; yTitle?: string; size?: number },
 ): VegaLiteSpec {
-  const size = o.size ?? 260;
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: o.title,
-    width: size,
-    height: size,
-    ...fieldLayer({ values, n, title: o.colorTitle, domain: o.domain, scheme: o.scheme ?? 'viridis' }, frame, o.xTitle ?? 'x₁', o.yTitle ?? 'x₂'),
-    config: { axis: { grid: false } },
-  } as VegaLiteSpec;
+  const field = fieldLayer({ values, n, title: o.colorTitle, domain: o.domain, scheme: o.scheme ?? 'viridis' }, frame, o.xTitle ?? 'x₁', o.yTitle ?? 'x₂');
+  return square(o.title, o.size ?? 260, { ...field, config: { axis: { grid: false } } });
 }
