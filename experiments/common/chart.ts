@@ -108,7 +108,7 @@ export function lineChartSpec(series: Series[], o: LineChartOptions): VegaLiteSp
   if (series.some((s) => s.spread)) {
     layers.push({
       mark: { type: 'area', opacity: 0.22 },
-      encoding: { x, y: { field: 'lo', type: 'quantitative', scale }, y2: { field: 'hi' }, color },
+      encoding: { x, y: { field: 'lo', type: 'quantitative', scale }, y2: { field: 'hi' }, color: { ...color, legend: null } },
     });
   }
   // few points per series (a sweep over k, a short run): mark each one
