@@ -1,8 +1,8 @@
-// The WGAN-GP toy distributions (gan_toy.py), generated on the host from a seeded HostRng.
-import { HostRng } from '../../engine/random.js';
+// The WGAN-GP toy distributions (gan_toy.py) and a ring, generated on the host from a seeded HostRng.
+import { HostRng } from '../../engine/web.js'; // portable: the playground bundles this file
 
-export type ToyDataset = '8gaussians' | '25gaussians' | 'swissroll';
-export const TOY_DATASETS: ToyDataset[] = ['8gaussians', '25gaussians', 'swissroll'];
+export type ToyDataset = '8gaussians' | '25gaussians' | 'swissroll' | 'ring';
+export const TOY_DATASETS: ToyDataset[] = ['8gaussians', '25gaussians', 'swissroll', 'ring'];
 
 export interface ToySampler {
   /** `batch` points as [x0, y0, x1, y1, ...] */
@@ -64,6 +64,23 @@ export function toySampler(name: ToyDataset, seed: number): ToySampler {
         rng.setState(st.rng);
         pos = st.pos;
       },
+    };
+  }
+  if (name === 'ring') {
+    // not in gan_toy.py: a continuous circle (no modes to count), radius 1.5, radial noise std 0.05
+    return {
+      sample(batch) {
+        const out = new Float32Array(2 * batch);
+        for (let i = 0; i < batch; i++) {
+          const t = 2 * Math.PI * rng.next();
+          const r = 1.5 + 0.05 * rng.normal();
+          out[2 * i] = r * Math.cos(t);
+          out[2 * i + 1] = r * Math.sin(t);
+        }
+        return out;
+      },
+      state: () => ({ rng: rng.state(), pos: 0 }),
+      setState: (st) => rng.setState(st.rng),
     };
   }
   // swissroll: sklearn make_swiss_roll(noise=0.25), columns [0, 2], / 7.5
