@@ -38,7 +38,7 @@ import { asCritic } from '../nn/index.js';
 import { imageGrid, saveLines, saveSamples } from './common/plot.js';
 import { ensureDir, intArg, main, memoryFields, numArg, program, writeJson, writeConfig } from './common/run.js';
 import { requireFinite, stopIfNonFinite } from './common/guard.js';
-import { runWganLoop, type EvaluationContext } from './common/wgan_loop.js';
+import { plainCriticLoss, runWganLoop, type EvaluationContext } from './common/wgan_loop.js';
 import { Batcher, toFloat, type BatcherState } from './data/batches.js';
 import { FASHION_MNIST_DIR, loadCifar10, loadFashionMnist, padTo, type ImageSet } from './data/images.js';
 import { classifierOutputs, classifierScores, type ClassifierOutputs } from './image_metrics.js';
@@ -220,10 +220,7 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
           gradNormPenalty: E.noGrad(() => E.mean(s.penalty.gradNorm)),
         };
       } else {
-        const dReal = critic.forward(real);
-        const dFake = critic.forward(fake);
-        loss = E.sub(E.mean(dFake), E.mean(dReal));
-        mon = { wasserstein: E.noGrad(() => E.neg(loss)), criticLoss: E.detach(loss) };
+        ({ loss, mon } = plainCriticLoss(critic, real, fake));
       }
       optD.step(E.grad(loss, D.parameters()));
       return mon;

@@ -30,7 +30,7 @@ import { saveLines, saveSampleChart } from './common/plot.js';
 import { scatterSpec } from './common/chart.js';
 import { ensureDir, intArg, main, memoryFields, numArg, program, writeJson, writeConfig } from './common/run.js';
 import { requireFinite, stopIfNonFinite } from './common/guard.js';
-import { runWganLoop, type EvaluationContext } from './common/wgan_loop.js';
+import { plainCriticLoss, runWganLoop, type EvaluationContext } from './common/wgan_loop.js';
 
 export const REGULARISERS = ['alp', 'gp', 'lp', 'sn', 'clip', 'none'] as const;
 export type Regulariser = (typeof REGULARISERS)[number];
@@ -141,10 +141,7 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
         loss = s.loss;
         mon = { wasserstein: s.wasserstein, penaltyLoss: E.detach(s.penalty.loss), criticLoss: E.detach(loss) };
       } else {
-        const dReal = critic.forward(real);
-        const dFake = critic.forward(fake);
-        loss = E.sub(E.mean(dFake), E.mean(dReal));
-        mon = { wasserstein: E.noGrad(() => E.neg(loss)), criticLoss: E.detach(loss) };
+        ({ loss, mon } = plainCriticLoss(critic, real, fake));
       }
       optD.step(E.grad(loss, D.parameters()));
       if (o.reg === 'clip') clipWeights(D.parameters(), 0.01);

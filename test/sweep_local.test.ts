@@ -48,8 +48,10 @@ async function until(what: string, cond: () => boolean, timeoutMs = 150_000): Pr
 
 const json = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8'));
 const runDirs = (out: string) => fs.readdirSync(path.join(out, 'runs')).map((n) => path.join(out, 'runs', n));
-const finished = (out: string) => runDirs(out).filter((d) => fs.existsSync(path.join(d, 'summary.json')));
 const status = (dir: string) => (fs.existsSync(path.join(dir, 'status.json')) ? json(path.join(dir, 'status.json')) : null);
+// finished and recorded as such: a run caught between writing its summary and its status (its
+// watcher killed with the sweep) is still settling, and its status.json may yet change
+const finished = (out: string) => runDirs(out).filter((d) => fs.existsSync(path.join(d, 'summary.json')) && status(d)?.state === 'done');
 
 /** mtime of every file of a run folder: a finished run must not be written again. */
 function snapshot(dirs: string[]): Map<string, number> {
@@ -199,6 +201,8 @@ describe('local backend', () => {
 
     // 3. rerun to the end: orphans stopped and resumed, finished runs untouched, everything done
     const doneB = finished(out).filter((d) => !doneA.includes(d));
+    // a run that has just written summary.json may still be printing its last line: let it exit
+    await until('finished runs to exit', () => doneB.every((d) => !pidAlive(status(d)?.pid)));
     const keptB = snapshot(doneB);
     const c = await sweep(args).done;
     expect(c.code, c.stderr + c.stdout).toBe(0);

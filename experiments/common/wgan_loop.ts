@@ -55,6 +55,15 @@ export interface WganLoopResult {
   rows: Record<string, number>[];
 }
 
+/** The unregularised critic loss mean D(fake) − mean D(real) (none, clip, SN) and its logged scalars. */
+export function plainCriticLoss(critic: { forward(x: E.Tensor): E.Tensor }, real: E.Tensor, fake: E.Tensor): { loss: E.Tensor; mon: Record<string, E.Tensor> } {
+  // D(real) first: spectral norm's power iteration and batch norm see the calls in this order
+  const dReal = critic.forward(real);
+  const dFake = critic.forward(fake);
+  const loss = E.sub(E.mean(dFake), E.mean(dReal));
+  return { loss, mon: { wasserstein: E.noGrad(() => E.neg(loss)), criticLoss: E.detach(loss) } };
+}
+
 export async function runWganLoop(p: WganLoop): Promise<WganLoopResult> {
   const ckpt = path.join(p.out, 'checkpoint.safetensors');
   let start = 0;
