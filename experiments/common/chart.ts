@@ -104,19 +104,21 @@ export function lineChartSpec(series: Series[], o: LineChartOptions): VegaLiteSp
   const scale = o.yLog ? { type: 'log' as const } : { zero: false };
   const color = { field: 'series', type: 'nominal' as const, title: null, sort: series.map((s) => s.name) };
   const x = { field: 'x', type: 'quantitative' as const, title: o.xTitle };
-  const layers: object[] = [];
+  // few points per series (a sweep over k, a short run): mark each one
+  const sparse = series.every((s) => s.x.length <= 25);
+  // the lines' layer first: Vega-Lite merges the layers' legends and takes the symbols from the first
+  const layers: object[] = [
+    {
+      mark: { type: 'line', strokeWidth: 1.8, ...(sparse ? { point: { size: 30 } } : {}) },
+      encoding: { x, y: { field: 'y', type: 'quantitative', title: o.yTitle, scale }, color },
+    },
+  ];
   if (series.some((s) => s.spread)) {
     layers.push({
       mark: { type: 'area', opacity: 0.22 },
-      encoding: { x, y: { field: 'lo', type: 'quantitative', scale }, y2: { field: 'hi' }, color: { ...color, legend: null } },
+      encoding: { x, y: { field: 'lo', type: 'quantitative', scale }, y2: { field: 'hi' }, color },
     });
   }
-  // few points per series (a sweep over k, a short run): mark each one
-  const sparse = series.every((s) => s.x.length <= 25);
-  layers.push({
-    mark: { type: 'line', strokeWidth: 1.8, ...(sparse ? { point: { size: 30 } } : {}) },
-    encoding: { x, y: { field: 'y', type: 'quantitative', title: o.yTitle, scale }, color },
-  });
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: o.title,

@@ -223,11 +223,6 @@ async function drawCurves(
       const file = path.join(out, `curves_${name}.png`);
       const title = `${metric}${panel ? ` (${panel.replace('-', ' = ')})` : ''}: mean ± std over ${spec.replicate}s, ${path.basename(spec.out)}`;
       const chart = lineChartSpec(series, { title, xTitle: 'iteration', yTitle: metric + (yLog ? ' (log)' : ''), yLog });
-      // Vega-Lite merges the legends of layers sharing a colour scale, and the band layer's
-      // `legend: null` (chart.ts, e9b3f24) then disables the whole legend: keep the merged one
-      for (const layer of (chart as { layer?: { encoding?: { color?: { legend?: unknown } } }[] }).layer ?? []) {
-        if (layer.encoding?.color?.legend === null) delete layer.encoding.color.legend;
-      }
       files.push(await saveChart(chart, file));
     }
   }
