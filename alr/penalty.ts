@@ -8,7 +8,7 @@
 // r_adv, x̂ and d_X are constants; the θ-gradient is an ordinary first-order backprop through
 // the two forward passes f(x) and f(x̂) (alr/README.md, No double backprop): no second-order graph is recorded.
 import {
-  abs, add, detach, div, maximum, mean, mul, noGrad, positive, reshape, shapeStr, sqrt, square, sub, sum, variance,
+  abs, add, detach, div, maximum, mean, mul, noGrad, perSampleNorm, positive, shapeStr, sqrt, square, sub, sum, variance,
   type Tensor,
 } from '../engine/web.js';
 import { auxiliaryPass, criticOutput, tracedPass, type Critic, type LayerStatistics } from './critic.js';
@@ -143,7 +143,7 @@ export function penaltyAt(caller: string, critic: Critic, x: Tensor, o: Resolved
     result.trace = noGrad(() => ({
       steps,
       rAdv: search.rAdv,
-      rAdvNorm: search.rAdv.shape.length > 1 ? sqrt(sum(square(reshape(search.rAdv, [x.shape[0], x.size / x.shape[0]])), [1])) : abs(search.rAdv),
+      rAdvNorm: perSampleNorm(search.rAdv),
       xHat,
       yClean: detach(clean),
       yHat: detach(yHat),

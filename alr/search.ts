@@ -7,7 +7,7 @@
 //   r_adv = ε r_k,  ε ~ P_ε per sample
 import {
   add, clamp, detach, exp, full, grad, mean, mul, noGrad, normalizePerSample, randUniform, requireGrad,
-  reshape, sqrt, square, sum, tidy, type Tensor,
+  perSampleNorm, reshape, tidy, type Tensor,
 } from '../engine/web.js';
 import { auxiliaryPass, criticOutput, tracedPass, type Critic, type LayerStatistics } from './critic.js';
 import { NORM_FLOOR, outputDistance } from './distance.js';
@@ -113,9 +113,4 @@ export function searchDirection(critic: Critic, x: Tensor, o: ResolvedSearch, cl
     const rAdv = noGrad(() => mul(r, perSampleColumn(e, r)));
     return { direction: r, eps: e, rAdv, searchGrad, ...(trace ? { trace } : {}) };
   });
-}
-
-/** ‖v_i‖ per sample, [B]. */
-function perSampleNorm(v: Tensor): Tensor {
-  return sqrt(sum(square(reshape(v, [v.shape[0], v.size / v.shape[0]])), [1]));
 }

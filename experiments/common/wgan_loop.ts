@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as E from '../../engine/index.js';
 import { loadCheckpoint, saveCheckpoint, type Module } from '../../nn/index.js';
-import { Monitor } from '../../alr/index.js';
+import { criticGanLoss, Monitor } from '../../alr/index.js';
 import { metadataJson, resumeStep, stopIfNonFinite } from './guard.js';
 import { Metrics, Progress } from './run.js';
 
@@ -60,7 +60,7 @@ export function plainCriticLoss(critic: { forward(x: E.Tensor): E.Tensor }, real
   // D(real) first: spectral norm's power iteration and batch norm see the calls in this order
   const dReal = critic.forward(real);
   const dFake = critic.forward(fake);
-  const loss = E.sub(E.mean(dFake), E.mean(dReal));
+  const loss = criticGanLoss('wgan', dReal, dFake);
   return { loss, mon: { wasserstein: E.noGrad(() => E.neg(loss)), criticLoss: E.detach(loss) } };
 }
 

@@ -5,7 +5,7 @@
 import * as E from '../../engine/web.js';
 import { toyCritic, toyGenerator, asCritic, type MLP } from '../../nn/web.js';
 import {
-  Monitor, wganAlpCriticLoss, wganGeneratorLoss, wganGpCriticLoss, type Critic, type MonitorRow,
+  criticGanLoss, Monitor, wganAlpCriticLoss, wganGeneratorLoss, wganGpCriticLoss, type Critic, type MonitorRow,
 } from '../../alr/index.js';
 import { toySampler, type ToySampler } from '../common/toy_data.js';
 import { epsDistribution, type Regulariser, type Settings } from './settings.js';
@@ -94,7 +94,7 @@ export class Session {
         // SN (a re-parametrised critic) and none: the plain WGAN loss
         const dReal = this.critic.forward(real);
         const dFake = this.critic.forward(fake);
-        loss = E.sub(E.mean(dFake), E.mean(dReal));
+        loss = criticGanLoss('wgan', dReal, dFake);
         mon = E.noGrad(() => ({ wasserstein: E.neg(E.detach(loss)), criticLoss: E.detach(loss) }));
         if (capture) this.keepBatch(E.concat([real, fake], 0), null, null);
         this.used = { reg: s.reg, lambda: null, xi: null, k: null, K: null, eps: null, lr: s.lr };
