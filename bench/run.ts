@@ -10,9 +10,9 @@
 import fs from 'node:fs';
 import { adapterName, counters, deviceInfo, initDevice, releaseDevice, sync } from '../engine/index.js';
 import { timestampsSupported } from '../engine/index.js';
-import { startProfile, stopProfile } from '../engine/index.js';
+import { groupProfile, startProfile, stopProfile } from '../engine/index.js';
 import {
-  markdownTables, measuredRow, OURS_POLICY, parseArgs, QUICK_POLICY, repeat, selected, targets, targetsTable,
+  markdownTables, measuredRow, OURS_POLICY, parseArgs, QUICK_POLICY, repeat, selected, STEPS_POLICY, targets, targetsTable,
   type Args, type Impl, type PeerInfo, type Row, USAGE,
 } from './harness.js';
 import { runPeer } from './peers/spawn.js';
@@ -34,48 +34,104 @@ async function kernelsOf(p: Prepared): Promise<string | undefined> {
   await sync();
   startProfile();
   runOnce(p);
-  const ks = await stopProfile();
+  const ks = groupProfile(await stopProfile(), (k) => k.kernel);
   const total = ks.reduce((s, k) => s + k.totalMs, 0);
   if (!total) return undefined;
   return ks
     .slice(0, 2)
     .filter((k, i) => i === 0 || k.totalMs / total >= 0.1)
-    .map((k) => `${k.kernel} ${Math.round((100 * k.totalMs) / total)}%`)
+    .map((k) => `${k.key} ${Math.round((100 * k.totalMs) / total)}%`)
     .join(', ');
 }
 
-async function benchOurs(w: Workload, quick: boolean): Promise<Row> {
-  const base: Row = { workload: w.id, group: w.group, impl: 'ours' };
-  let prep;
-  try {
-    prep = await prepareOurs(w);
-  } catch (e) {
-    return { ...base, skipped: `error: ${brief(e)}` };
+type Counts = Pick<Row, 'dispatches' | 'submits' | 'readbacks'>;
+
+/** One timed iteration between two sync()s, with the engine's counters it moved. */
+async function timedOnce(p: Prepared): Promise<{ ms: number; counts: Counts }> {
+  await sync();
+  const c0 = { ...counters };
+  const t0 = performance.now();
+  runOnce(p);
+  await sync();
+  const ms = performance.now() - t0;
+  return { ms, counts: { dispatches: counters.dispatches - c0.dispatches, submits: counters.submits - c0.submits, readbacks: counters.readbacks - c0.readbacks } };
+}
+
+/**
+ * Rows for `ws` measured together, one iteration of each per round (a single workload is a
+ * group of one), so that a slow spell of a shared machine slows all of them alike and their
+ * ratios hold: the critic steps' ALP / GP comparison.
+ */
+async function benchOurs(ws: Workload[], quick: boolean): Promise<Row[]> {
+  const bases: Row[] = ws.map((w) => ({ workload: w.id, group: w.group, impl: 'ours' }));
+  const preps: Prepared[] = [];
+  const failed = new Map<number, string>();
+  for (const [i, w] of ws.entries()) {
+    try {
+      const p = await prepareOurs(w);
+      if ('unavailable' in p) failed.set(i, p.unavailable);
+      else preps[i] = p;
+    } catch (e) {
+      failed.set(i, `error: ${brief(e)}`);
+    }
   }
-  if ('unavailable' in prep) return { ...base, skipped: prep.unavailable };
-  const p = prep;
+  const live = ws.map((_, i) => i).filter((i) => !failed.has(i));
+  const counts: Counts[] = [];
   try {
-    let per = { dispatches: 0, submits: 0, readbacks: 0 };
-    const { times, warmup } = await repeat(quick ? QUICK_POLICY : OURS_POLICY, async () => {
-      await sync();
-      const c0 = { ...counters };
-      const t0 = performance.now();
-      runOnce(p);
-      await sync();
-      const dt = performance.now() - t0;
-      per = { dispatches: counters.dispatches - c0.dispatches, submits: counters.submits - c0.submits, readbacks: counters.readbacks - c0.readbacks };
-      return dt;
+    const policy = quick ? QUICK_POLICY : ws[0].kind === 'criticStep' ? STEPS_POLICY : OURS_POLICY;
+    const rounds = await repeat(policy, async () => {
+      const ms: number[] = [];
+      for (const i of live) {
+        const r = await timedOnce(preps[i]);
+        ms[i] = r.ms;
+        counts[i] = r.counts;
+      }
+      return ms;
     });
-    const row = measuredRow(base, times, warmup, w);
-    // one more (profiled) iteration names the kernels; too costly for whole critic steps
-    const variant = row.ms! < PROFILE_UNDER_MS ? await kernelsOf(p) : undefined;
-    return { ...row, ...per, variant };
+    return ws.map((w, i) => {
+      if (failed.has(i)) return { ...bases[i], skipped: failed.get(i) };
+      return { ...measuredRow(bases[i], rounds.times.map((t) => t[i]), rounds.warmup, w), ...counts[i] };
+    });
   } catch (e) {
-    return { ...base, skipped: `error: ${brief(e)}` };
+    return ws.map((_, i) => ({ ...bases[i], skipped: failed.get(i) ?? `error: ${brief(e)}` }));
   } finally {
-    p.dispose();
+    preps.forEach((p) => p?.dispose());
     await sync().catch(() => undefined);
   }
+}
+
+/** The kernels that dominate a fast workload (one more, profiled, iteration). */
+async function withKernels(w: Workload, row: Row): Promise<Row> {
+  if (row.ms === undefined || row.ms >= PROFILE_UNDER_MS) return row; // too costly for whole critic steps
+  const p = await prepareOurs(w);
+  if ('unavailable' in p) return row;
+  try {
+    runOnce(p); // compiles outside the profile
+    return { ...row, variant: await kernelsOf(p) };
+  } finally {
+    p.dispose();
+  }
+}
+
+/** Workloads in suite order, the GP and ALP steps of one critic and batch grouped together. */
+function measureGroups(work: Workload[]): Workload[][] {
+  const groups: Workload[][] = [];
+  const pairs = new Map<string, Workload[]>();
+  for (const w of work) {
+    if (w.kind !== 'criticStep') {
+      groups.push([w]);
+      continue;
+    }
+    const key = `${w.critic}:${w.half}:${w.dim}`;
+    const g = pairs.get(key);
+    if (g) g.push(w);
+    else {
+      const fresh = [w];
+      pairs.set(key, fresh);
+      groups.push(fresh);
+    }
+  }
+  return groups;
 }
 
 /**
@@ -84,7 +140,7 @@ async function benchOurs(w: Workload, quick: boolean): Promise<Row> {
  */
 function peerPlan(work: Workload[], rows: Row[], peer: Impl): Workload[] {
   const t = targetIds();
-  const ids = new Set([t.critic, t.matmul, ...t.conv, t.adam, t.mlp]);
+  const ids = new Set([t.critic, t.matmul, ...t.conv, t.adam, t.mlp, ...t.steps.flatMap((p) => [p.gp, p.alp])]);
   const ws = work
     // whole critic steps: PyTorch only (is the ALP/GP ratio the algorithm's or ours?)
     .filter((w) => w.kind !== 'criticStep' || peer === 'pytorch-cpu')
@@ -104,10 +160,13 @@ async function main(args: Args): Promise<void> {
   const info = deviceInfo();
   log(`ours on ${adapter} (driver: ${info.description || 'n/a'}, backend ${info.backend})`);
   const rows: Row[] = [];
-  for (const w of work) {
-    const r = await benchOurs(w, args.quick);
-    log(`  ours: ${w.id}: ${r.ms !== undefined ? `${r.ms.toFixed(2)} ms` : r.skipped}`);
-    rows.push(r);
+  for (const group of measureGroups(work)) {
+    const measured = await benchOurs(group, args.quick);
+    for (const [i, w] of group.entries()) {
+      const r = await withKernels(w, measured[i]).catch(() => measured[i]);
+      log(`  ours: ${w.id}: ${r.ms !== undefined ? `${r.ms.toFixed(2)} ms` : r.skipped}`);
+      rows.push(r);
+    }
   }
   await releaseDevice(); // peers get the adapter to themselves
 

@@ -17,6 +17,11 @@ let gradEnabled = true;
 export const tapeStats = { recorded: 0, recordedDuringBackward: 0 };
 let inBackward = false;
 
+/** True while grad() runs backward rules (the profiler tags their dispatches). */
+export function isInBackward(): boolean {
+  return inBackward;
+}
+
 export function isGradEnabled(): boolean {
   return gradEnabled;
 }

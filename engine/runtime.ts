@@ -106,11 +106,16 @@ let batch: Batch = newBatch();
 const readbackFree = new Map<number, GPUBuffer[]>();
 const arenas: GPUBuffer[] = [];
 
-/** Called with each timed dispatch's GPU time (timestamp queries), for the profiler. */
-let profileHook: ((kernel: string, ns: number) => void) | null = null;
-export function setProfileHook(h: typeof profileHook): void {
+/**
+ * Called with each timed dispatch's GPU time (timestamp queries) and the tag `profileTag` gave
+ * when it was recorded, for the profiler.
+ */
+let profileHook: ((kernel: string, ns: number, tag: string) => void) | null = null;
+let profileTag: () => string = () => '';
+export function setProfileHook(h: typeof profileHook, tag: () => string = () => ''): void {
   flush();
   profileHook = h;
+  profileTag = tag;
 }
 
 export function timestampsSupported(): boolean {
@@ -361,9 +366,10 @@ export function dispatch(
       timestampWrites: { querySet: t.set, beginningOfPassWriteIndex: t.used, endOfPassWriteIndex: t.used + 1 },
     });
     t.used += 2;
+    const tag = profileHook ? profileTag() : '';
     t.callbacks.push((ns) => {
       onTime?.(ns);
-      profileHook?.(k.name, ns);
+      profileHook?.(k.name, ns, tag);
     });
     pass.setPipeline(c.pipeline);
     pass.setBindGroup(0, bindGroup, offsets);

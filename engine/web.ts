@@ -31,5 +31,5 @@ export * from './ops/gather.js';
 export { memoryTuneCache, platform, setPlatform, webPlatform, type Platform, type TuneCache } from './platform.js';
 export { config, setOption } from './config.js';
 export * from './gradcheck.js';
-export { startProfile, stopProfile } from './profile.js';
+export { formatProfile, groupProfile, profileSection, startProfile, stopProfile, type KernelTime } from './profile.js';
 export { BufferUsage, ShaderStage, MapMode } from './gpu_flags.js';

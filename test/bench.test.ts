@@ -118,6 +118,11 @@ describe('bench harness', () => {
     expect(await run([3000, 10, 10])).toEqual({ times: [10, 10, 10, 10, 10], warmup: 2 });
     expect((await run([1500, 1500])).times).toEqual([1500, 1500]); // slow: slowReps
     expect(await run([6000])).toEqual({ times: [6000], warmup: 1 }); // crawling: one warm-up, one rep
+    // rounds of two workloads: as slow as the slowest, costing their sum
+    let k = 0;
+    const rounds = await repeat(policy, async () => (k++ < 2 ? [10, 1200] : [20, 30]));
+    expect(rounds.warmup).toBe(2);
+    expect(rounds.times).toEqual([[20, 30], [20, 30]]); // the last warm-up was slow (1200 ms): slowReps
   });
 
   it('parses flags', () => {
@@ -137,8 +142,14 @@ describe('bench harness', () => {
       row(t.matmul, 'tfjs-webgpu', 400),
       row(t.mlp, 'ours', 10, { submits: 2, readbacks: 0 }),
       row(t.mlp, 'tfjs-webgpu', 100),
-      row(t.gp, 'ours', 100),
-      row(t.alp, 'ours', 70),
+      // residual critic B 8+8: ours 1.2x, PyTorch 1.3x; ALP 120 ms against PyTorch's 100
+      row(t.steps[0].gp, 'ours', 100),
+      row(t.steps[0].alp, 'ours', 120),
+      row(t.steps[0].gp, 'pytorch-cpu', 76.9),
+      row(t.steps[0].alp, 'pytorch-cpu', 100),
+      // toy MLP critic: ours only
+      row(t.steps[2].gp, 'ours', 10),
+      row(t.steps[2].alp, 'ours', 30),
       { workload: t.adam, group: 'g', impl: 'ours', skipped: 'not available yet: x' },
     ];
     const res = targets(rows);
@@ -146,7 +157,14 @@ describe('bench harness', () => {
     expect(find('matmul 1024')).toMatchObject({ met: 'yes', ratio: 4 });
     expect(find('toy MLP')).toMatchObject({ met: 'no', ratio: 10 }); // fast enough, but 2 submits
     expect(find('toy MLP').measured).toContain('2 submits');
-    expect(find('ALP(k=1)')).toMatchObject({ met: 'yes', ratio: 0.7 });
+    expect(t.steps.map((p) => p.label)).toEqual(['residual critic B 8+8', 'residual critic B 64+64', 'toy MLP critic B 256+256']);
+    const ratio = find('ALP(k=1) / GP step time <= PyTorch CPU\'s, residual critic B 8+8');
+    expect(ratio.met).toBe('yes');
+    expect(ratio.ratio).toBeCloseTo(1.2 / 1.3, 2);
+    expect(ratio.measured).toMatch(/^ours 1\.20x \(120 \/ 100 ms\), PyTorch 1\.30x/);
+    expect(find('ALP(k=1) critic step <= 1.25x PyTorch CPU\'s, residual critic B 8+8')).toMatchObject({ met: 'yes', ratio: 1.2 });
+    expect(find('ALP(k=1) critic step <= 2x PyTorch CPU\'s, toy MLP')).toMatchObject({ met: 'not measured', measured: 'pytorch-cpu peer not run' });
+    expect(find('ALP(k=1) / GP step time <= PyTorch CPU\'s, residual critic B 64+64').measured).toBe('workload not selected');
     expect(find('Adam')).toMatchObject({ met: 'not measured' });
     expect(find('Adam').measured).toContain('not available yet');
     expect(find('residual critic').measured).toBe('workload not selected');

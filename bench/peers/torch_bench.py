@@ -37,20 +37,27 @@ def emit(mark, obj):
     sys.stdout.flush()
 
 
-def repeat(fn):
-    warm, min_reps, max_reps, budget, slow_ms, slow_reps = POLICY
+# whole critic steps (GP and ALP of one critic, one each per round): as STEPS_POLICY
+STEPS_POLICY = (1, 2, 2, 0, math.inf, 2) if QUICK else (2, 3, 15, 3000, math.inf, 3)
+
+
+def repeat(fns, policy=None):
+    """As repeat() in harness.ts: each round runs every fn once; a round is as slow as its slowest
+    and costs their sum; speed is judged by the last warm-up. Returns per-fn samples."""
+    warm, min_reps, max_reps, budget, slow_ms, slow_reps = policy or POLICY
     last, done = 0.0, 0
-    for _ in range(warm):  # as repeat() in harness.ts: speed judged by the last warm-up
-        last = timed(fn)
+    for _ in range(warm):
+        last = max(timed(f) for f in fns)
         done += 1
     slow = last > slow_ms
     target = slow_reps if slow else max_reps
-    times, spent = [], 0.0
-    while len(times) < target:
-        t = timed(fn)
-        times.append(t)
-        spent += t
-        if not slow and len(times) >= min_reps and spent >= budget:
+    times, spent = [[] for _ in fns], 0.0
+    while len(times[0]) < target:
+        for i, f in enumerate(fns):
+            t = timed(f)
+            times[i].append(t)
+            spent += t
+        if not slow and len(times[0]) >= min_reps and spent >= budget:
             break
     return times, done
 
@@ -179,45 +186,67 @@ def prepare(w):
         params = list(net.parameters())
         return lambda: torch.autograd.grad(net(x).mean(), params)
     if k == "criticStep":
-        return critic_step(w["reg"], w["half"], w["dim"])
+        images = w["critic"] == "resnet"
+        net = Critic(w["dim"]) if images else mlp_critic(w["dim"])
+        return critic_step(w["reg"], w["half"], net, (3, 32, 32) if images else (2,), clip=images, shared=images)
     raise NotImplementedError(f"no PyTorch version of workload kind {k}")
 
 
 def per_sample_unit(t):
-    return t / t.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
+    return t / t.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, *[1] * (t.dim() - 1))
 
 
-def critic_step(reg, half, dim):
+def mlp_critic(dim):
+    """The toy experiments' critic (nn/toy.ts toyCritic): 2 -> dim x3 -> 1, ReLU."""
+    return torch.nn.Sequential(torch.nn.Linear(2, dim), torch.nn.ReLU(), torch.nn.Linear(dim, dim), torch.nn.ReLU(),
+                               torch.nn.Linear(dim, dim), torch.nn.ReLU(), torch.nn.Linear(dim, 1))
+
+
+def MARK(name):
+    """Called before the parameter backward ('backward') and Adam ('adam'): torch_profile.py's sections."""
+
+
+def critic_step(reg, half, net, sample, clip, shared):
     """The critic steps of bench/suites/ours.ts: WGAN-GP (λ = 10, double backprop) or WGAN-ALP
-    (k = 1, ξ = 10, ε ~ U[0.1, 10], λ = 100, clip [-1, 1], D([real; fake]) shared), then Adam."""
-    net = Critic(dim)
+    (k = 1, ξ = 10, ε ~ U[0.1, 10], λ = 100, clip to [-1, 1] for images), D([real; fake]) shared
+    with the WGAN term or run again on real and fake (`shared`), then Adam."""
     opt = torch.optim.Adam(net.parameters(), lr=1e-4, betas=(0.0, 0.9))
-    real, fake = rnd(half, 3, 32, 32), rnd(half, 3, 32, 32)
+    real, fake = rnd(half, *sample), rnd(half, *sample)
+    col = lambda v: v.view(-1, *[1] * len(sample))
+    clamp = (lambda t: t.clamp(-1, 1)) if clip else (lambda t: t)
 
     def gp():
-        a = torch.rand(half, 1, 1, 1)
+        a = col(torch.rand(half))
         x = (a * real + (1 - a) * fake).requires_grad_()
+        d_real, d_fake = net(real), net(fake)
         (g,) = torch.autograd.grad(net(x).sum(), x, create_graph=True)
         penalty = ((g.flatten(1).norm(dim=1) - 1) ** 2).mean()
-        return net(fake).mean() - net(real).mean() + 10 * penalty
+        return d_fake.mean() - d_real.mean() + 10 * penalty
 
     def alp():
         x = torch.cat([real, fake])
+        if not shared:
+            d_real, d_fake = net(real).squeeze(1), net(fake).squeeze(1)
         y = net(x).squeeze(1)
+        if shared:
+            d_real, d_fake = y[:half], y[half:]
         r = per_sample_unit(torch.rand_like(x) - 0.5).requires_grad_()
-        probe = (x + 10 * r).clamp(-1, 1)
+        probe = clamp(x + 10 * r)
         (g,) = torch.autograd.grad((net(probe).squeeze(1) - y.detach()).abs().mean(), r)
-        eps = torch.empty(x.shape[0]).uniform_(0.1, 10).view(-1, 1, 1, 1)
-        x_hat = (x + eps * per_sample_unit(g)).clamp(-1, 1)
+        eps = col(torch.empty(x.shape[0]).uniform_(0.1, 10))
+        x_hat = clamp(x + eps * per_sample_unit(g))
         ratio = (net(x_hat).squeeze(1) - y).abs() / (x_hat - x).flatten(1).norm(dim=1)
         penalty = ((ratio - 1).clamp_min(0) ** 2).mean()
-        return y[half:].mean() - y[:half].mean() + 100 * penalty
+        return d_fake.mean() - d_real.mean() + 100 * penalty
 
     loss_fn = gp if reg == "gp" else alp
 
     def run():
         opt.zero_grad(set_to_none=True)
-        loss_fn().backward()
+        loss = loss_fn()
+        MARK("backward")
+        loss.backward()
+        MARK("adam")
         opt.step()
     return run
 
@@ -230,6 +259,19 @@ def blas():
     return f"BLAS {path} (reference BLAS: matmul is slow; apt-get install libopenblas0-pthread)"
 
 
+def run_steps(ws):
+    """Critic steps behind targets: no budget check; round-robin (see repeat)."""
+    try:
+        fns = [prepare(w) for w in ws]
+        times, warm = repeat(fns, STEPS_POLICY)
+        for w, t in zip(ws, times):
+            emit(ROW, row(w, t, warm))
+    except Exception as e:  # report and go on
+        for w in ws:
+            emit(ROW, {"workload": w["id"], "group": w["group"], "impl": "pytorch-cpu",
+                       "skipped": f"error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"})
+
+
 def main():
     spec = json.load(open(arg("--spec")))
     torch.manual_seed(0)
@@ -240,7 +282,22 @@ def main():
                 "note": f"{sys.executable}, {blas()}"})
     start = time.perf_counter()
     ratios = {}  # as PeerBudget in harness.ts: peer ms / ours ms per kind of work
+    # the GP and ALP steps of one critic and batch are measured together, round-robin
+    groups, pairs = [], {}
     for w in spec:
+        if w["kind"] != "criticStep":
+            groups.append([w])
+            continue
+        key = (w["critic"], w["half"], w["dim"])
+        if key not in pairs:
+            pairs[key] = []
+            groups.append(pairs[key])
+        pairs[key].append(w)
+    for ws in groups:
+        if len(ws) > 1 or ws[0]["kind"] == "criticStep":
+            run_steps(ws)
+            continue
+        w = ws[0]
         base = {"workload": w["id"], "group": w["group"], "impl": "pytorch-cpu"}
         kind = f'{w["kind"]}:{w.get("dir", w.get("mode", ""))}'
         known = sorted(ratios.values())
@@ -252,7 +309,7 @@ def main():
             continue
         try:
             fn = prepare(w)
-            times, warm = repeat(fn)
+            (times,), warm = repeat([fn])
             r = row(w, times, warm)
             if w.get("oursMs"):
                 ratios[kind] = r["ms"] / w["oursMs"]

@@ -76,7 +76,7 @@ export async function prepareOurs(w: Workload): Promise<Prep> {
       return { run, dispose: () => (critic.dispose(), x.dispose()) };
     }
     case 'criticStep':
-      return criticStep(w.reg, w.half, w.dim);
+      return criticStep(w);
   }
 }
 
@@ -122,25 +122,28 @@ function mlpStep(batch: number, hidden: number, depth: number): Prepared {
 }
 
 /**
- * A whole critic step on B real + B fake images with alr's losses: WGAN-GP (gradient norm at
- * interpolates, differentiated again), or WGAN-ALP with k = 1 sharing D([real; fake]) between
- * the WGAN term and the penalty (no BN in this critic); then Adam.
+ * A whole critic step with alr's losses, then Adam: WGAN-GP (gradient norm at interpolates,
+ * differentiated again) or WGAN-ALP with k = 1. The residual critic (no BN) shares D([real; fake])
+ * between the WGAN term and the penalty and clips to the image range; the toy MLP critic runs as
+ * experiments/toy_wgan.ts runs it (D(real), D(fake) apart, no clipping).
  */
-async function criticStep(reg: 'gp' | 'alp', half: number, dim: number): Promise<Prep> {
+async function criticStep(w: Extract<Workload, { kind: 'criticStep' }>): Promise<Prep> {
   const nn = await nnApi();
   if (typeof nn === 'string') return { unavailable: nn };
   const alr = await alrApi();
   if (typeof alr === 'string') return { unavailable: alr };
-  const critic = new nn.Critic({ dim });
+  const images = w.critic === 'resnet';
+  const critic = images ? new nn.Critic({ dim: w.dim }) : nn.toyCritic(w.dim);
   const params = critic.parameters();
   const opt = new Adam(params, { lr: 1e-4, betas: [0, 0.9] });
-  const real = rand([half, 3, 32, 32]);
-  const fake = rand([half, 3, 32, 32]);
+  const shape = images ? [w.half, 3, 32, 32] : [w.half, 2];
+  const real = rand(shape);
+  const fake = rand(shape);
   const run = () => {
     const loss =
-      reg === 'gp'
+      w.reg === 'gp'
         ? alr.wganGpCriticLoss(critic, real, fake).loss
-        : alr.wganAlpCriticLoss(critic, real, fake, { clip: [-1, 1], sharedForward: true }).loss;
+        : alr.wganAlpCriticLoss(critic, real, fake, images ? { clip: [-1, 1], sharedForward: true } : {}).loss;
     opt.step(E.grad(loss, params));
   };
   return { run, dispose: () => (opt.dispose(), critic.dispose(), E.dispose([real, fake])) };

@@ -26,8 +26,12 @@ export type Workload = {
   | { kind: 'mlp'; batch: number; hidden: number; depth: number }
   /** the CIFAR residual critic (alr/README.md, Setups) on [batch, 3, 32, 32]: forward, or forward + all gradients */
   | { kind: 'critic'; mode: 'fwd' | 'fwdbwd'; batch: number; dim: number }
-  /** a whole critic training step with a gradient penalty (gp) or ALP with k = 1 (alp); 2·half samples */
-  | { kind: 'criticStep'; reg: 'gp' | 'alp'; half: number; dim: number }
+  /**
+   * a whole critic training step with a gradient penalty (gp) or ALP with k = 1 (alp) on half
+   * reals + half fakes: the residual critic on 32x32 images (D([real; fake]) shared, clipped to
+   * [-1, 1]) or the toy experiments' MLP critic 2 -> dim x3 -> 1 (as experiments/toy_wgan.ts runs it)
+   */
+  | { kind: 'criticStep'; reg: 'gp' | 'alp'; critic: 'resnet' | 'mlp'; half: number; dim: number }
 );
 
 export const CHAIN_OPS: ChainOp[] = ['mulS', 'addS', 'tanh', 'mulX', 'addX', 'sigmoid', 'subX', 'relu', 'abs', 'square'];
@@ -92,13 +96,27 @@ export function workloads({ quick }: SuiteSizes): Workload[] {
   out.push({ id: `residual critic DIM ${cd} batch ${cb} fwd`, group: 'steps', kind: 'critic', mode: 'fwd', batch: cb, dim: cd, flops: cb * cf });
   out.push({ id: `residual critic DIM ${cd} batch ${cb} fwd+bwd`, group: 'steps', kind: 'critic', mode: 'fwdbwd', batch: cb, dim: cd, flops: 3 * cb * cf });
 
-  // a whole critic step runs several critic passes; B = 8 real + 8 fake keeps the full suite
-  // short (both steps scale linearly with B, so their ratio hardly depends on it)
-  const [sh, sd] = quick ? [2, 8] : [8, 128];
-  for (const reg of ['gp', 'alp'] as const) {
-    out.push({ id: `critic step ${reg === 'gp' ? 'WGAN-GP' : 'WGAN-ALP k=1'} DIM ${sd} B ${sh}+${sh}`, group: 'steps', kind: 'criticStep', reg, half: sh, dim: sd });
-  }
+  // whole critic steps, GP and ALP side by side (their ratio is what ALR is about): the residual
+  // critic at B = 8 + 8 (short) and at the paper's 64 + 64, and the toy experiments' MLP step
+  const steps: ['resnet' | 'mlp', number, number][] = quick
+    ? [['resnet', 2, 8], ['mlp', 16, 16]]
+    : [['resnet', 8, 128], ['resnet', 64, 128], ['mlp', 256, 128]];
+  for (const [critic, half, dim] of steps) out.push(...criticSteps(critic, half, dim));
   return out;
+}
+
+/** The GP and ALP critic steps of one critic and batch (measured round-robin: see bench/run.ts). */
+function criticSteps(critic: 'resnet' | 'mlp', half: number, dim: number): Workload[] {
+  const name = critic === 'resnet' ? `residual critic DIM ${dim}` : `toy MLP critic 2-${dim}x3-1`;
+  return (['gp', 'alp'] as const).map((reg) => ({
+    id: `critic step ${reg === 'gp' ? 'WGAN-GP' : 'WGAN-ALP k=1'} ${name} B ${half}+${half}`,
+    group: 'critic steps',
+    kind: 'criticStep',
+    reg,
+    critic,
+    half,
+    dim,
+  }));
 }
 
 function chainBytes(n: number): number {
@@ -124,8 +142,15 @@ function fmtCount(n: number): string {
   return String(n);
 }
 
-/** The full-size workloads behind the issue's speed targets. */
-export function targetIds(): { critic: string; matmul: string; conv: string[]; adam: string; mlp: string; gp: string; alp: string } {
+/** A GP / ALP pair of critic steps (same critic, same batch). */
+export interface StepPair {
+  label: string;
+  gp: string;
+  alp: string;
+}
+
+/** The full-size workloads behind the speed targets. */
+export function targetIds(): { critic: string; matmul: string; conv: string[]; adam: string; mlp: string; steps: StepPair[] } {
   const full = workloads({ quick: false });
   const id = (f: (w: Workload) => boolean) => full.find(f)!.id;
   return {
@@ -134,7 +159,12 @@ export function targetIds(): { critic: string; matmul: string; conv: string[]; a
     conv: full.filter((w) => w.kind === 'conv' && w.k === 3 && w.H === 16).map((w) => w.id),
     adam: id((w) => w.kind === 'adam'),
     mlp: id((w) => w.kind === 'mlp'),
-    gp: id((w) => w.kind === 'criticStep' && w.reg === 'gp'),
-    alp: id((w) => w.kind === 'criticStep' && w.reg === 'alp'),
+    steps: full
+      .filter((w): w is Extract<Workload, { kind: 'criticStep' }> => w.kind === 'criticStep' && w.reg === 'gp')
+      .map((g) => ({
+        label: g.critic === 'resnet' ? `residual critic B ${g.half}+${g.half}` : `toy MLP critic B ${g.half}+${g.half}`,
+        gp: g.id,
+        alp: id((w) => w.kind === 'criticStep' && w.reg === 'alp' && w.critic === g.critic && w.half === g.half && w.dim === g.dim),
+      })),
   };
 }

@@ -1,0 +1,115 @@
+// Where one critic step's time goes, pass by pass: each critic call and the parameter backward
+// is a profiler section; per section, the GPU time of its forward and backward dispatches, the
+// dispatch count and the kernels that dominate. Also the step's wall time unprofiled and the
+// host time spent recording it (JavaScript, before the GPU starts on the single submit).
+// bench/peers/torch_profile.py prints the same accounting for PyTorch.
+//
+//   npx tsx bench/step_profile.ts [--critic resnet|mlp] [--method alp|gp] [--half 8] [--reps 3]
+import * as E from '../engine/index.js';
+import * as A from '../alr/index.js';
+import { toyCritic } from '../nn/toy.js';
+import { Critic as ResidualCritic } from '../nn/wgan.js';
+import { TOY_DEFAULTS } from '../experiments/toy_wgan.js';
+import { benchArgs, intFlag } from './cli.js';
+
+const args = benchArgs('usage: npx tsx bench/step_profile.ts [--critic resnet|mlp] [--method alp|gp] [--half 8] [--reps 3]', {
+  critic: { type: 'string', default: 'resnet' },
+  method: { type: 'string', default: 'alp' },
+  half: { type: 'string', default: '8' },
+  reps: { type: 'string', default: '3' },
+});
+if (!['resnet', 'mlp'].includes(args.critic)) fail(`--critic: expected resnet or mlp, got '${args.critic}'`);
+if (!['alp', 'gp'].includes(args.method)) fail(`--method: expected alp or gp, got '${args.method}'`);
+function fail(msg: string): never {
+  console.error(msg);
+  process.exit(1);
+}
+const HALF = intFlag('half', args.half);
+const REPS = intFlag('reps', args.reps);
+
+await E.initDevice();
+E.manualSeed(0);
+const resnet = args.critic === 'resnet';
+// the toy experiments' critic and step (experiments/toy_wgan.ts): no shared D(x), no clipping
+const net = resnet ? new ResidualCritic({ dim: 128 }) : toyCritic(TOY_DEFAULTS.dim);
+const inShape = resnet ? [HALF, 3, 32, 32] : [HALF, 2];
+const real = E.keep(E.randUniform(inShape, -1, 1));
+const fake = E.keep(E.randUniform(inShape, -1, 1));
+const params = net.parameters();
+const opt = new E.Adam(params, { lr: 1e-4, betas: [0, 0.9] });
+
+// the order in which alr's losses call the critic (see alr/wgan.ts, alr/baselines.ts)
+const CALLS = {
+  alp: [...(resnet ? [] : ['D(real)', 'D(fake)']), 'D(x), x = [real; fake]', 'search: D(x + ξr) and ∇_r', 'D(x̂)'],
+  gp: ['D(real)', 'D(fake)', 'D(x̃) and ∇_x̃ (recorded)'],
+}[args.method as 'alp' | 'gp'];
+let call = 0;
+const critic: A.Critic = {
+  parameters: () => net.parameters(),
+  forward: (x) => {
+    E.profileSection(`${call + 1}. ${CALLS[call] ?? `call ${call + 1}`}  [${x.shape[0]}]`);
+    call++;
+    return net.forward(x);
+  },
+};
+// the bench's critic steps (bench/suites/ours.ts)
+const loss = () =>
+  args.method === 'gp'
+    ? A.wganGpCriticLoss(critic, real, fake).loss
+    : A.wganAlpCriticLoss(critic, real, fake, { clip: resnet ? [-1, 1] : null, sharedForward: resnet }).loss;
+
+function step(): { recordMs: number } {
+  call = 0;
+  const t0 = performance.now();
+  E.tidy(() => {
+    const l = loss();
+    E.profileSection(`${CALLS.length + 1}. parameter backward`);
+    const gs = E.grad(l, params);
+    E.profileSection(`${CALLS.length + 2}. Adam`);
+    opt.step(gs);
+  });
+  return { recordMs: performance.now() - t0 };
+}
+
+const walls: number[] = [];
+const records: number[] = [];
+for (let r = 0; r < 2 + REPS; r++) {
+  await E.sync();
+  const d0 = E.counters.dispatches;
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  const { recordMs } = step();
+  await E.sync();
+  if (r < 2) continue; // compiles, tunes
+  walls.push(performance.now() - t0);
+  if (process.env.STEP_LOG) { const c = process.cpuUsage(c0); console.error(`step ${r - 1}: ${walls[walls.length - 1].toFixed(0)} ms, CPU ${((c.user + c.system) / 1000).toFixed(0)} ms (sys ${(c.system / 1000).toFixed(0)})`); }
+  records.push(recordMs);
+  if (r === 2) console.error(`${E.counters.dispatches - d0} dispatches per step`);
+}
+const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
+
+E.startProfile();
+step();
+const rows = await E.stopProfile();
+const gpu = rows.reduce((s, r) => s + r.totalMs, 0);
+
+console.log(`## ${args.method.toUpperCase()} critic step, ${resnet ? 'residual critic DIM 128' : `MLP 2-${TOY_DEFAULTS.dim}x3-1`}, B ${HALF}+${HALF}`);
+console.log(`adapter ${E.adapterName()}; wall ${median(walls).toFixed(1)} ms (median of ${REPS}), of which recording on the host ${median(records).toFixed(1)} ms; GPU ${gpu.toFixed(1)} ms (profiled run, one pass per dispatch)\n`);
+console.log('| section | fwd ms | bwd ms | dispatches | main kernels (ms) |');
+console.log('|---|---:|---:|---:|---|');
+for (const s of [...new Set(rows.map((r) => r.section))].sort()) {
+  const mine = rows.filter((r) => r.section === s);
+  const f = mine.filter((r) => !r.backward).reduce((a, r) => a + r.totalMs, 0);
+  const b = mine.filter((r) => r.backward).reduce((a, r) => a + r.totalMs, 0);
+  const n = mine.reduce((a, r) => a + r.calls, 0);
+  const top = E.groupProfile(mine, (r) => `${r.backward ? 'bwd ' : ''}${r.kernel}`)
+    .slice(0, 4)
+    .map((k) => `${k.key} ×${k.calls} ${k.totalMs.toFixed(1)}`)
+    .join(', ');
+  console.log(`| ${s} | ${f.toFixed(1)} | ${b.toFixed(1)} | ${n} | ${top} |`);
+}
+console.log('\n' + E.formatProfile(rows).split('\n').slice(0, process.env.STEP_LOG ? 60 : 14).join('\n'));
+opt.dispose();
+net.dispose();
+E.dispose([real, fake]);
+await E.releaseDevice();
