@@ -418,9 +418,11 @@ export const sumChunksKernel = (): KernelDecl => ({
 // Per direction the channel sums of those products are one batched GEMM over the (m+2)² tile
 // positions ξ (the 'register' / 'tiled' pair, same k order, so again bit-identical); the
 // transforms are single kernels shared by both variants.
-//   forward / input grad  M[ξ] (R x T) = U[ξ] (R x K) · V[ξ] (K x T), then y = Aᵀ M A (+ bias)
-//   weight grad           dU[ξ] (O x C) = dM[ξ] (O x T) · V[ξ]ᵀ, summed over image chunks,
-//                         then dw = Gᵀ dU G, with dM = A dy Aᵀ (the adjoint of the output step)
+//   forward / input grad  M[ξ] (R x T) = U[ξ]ᵀ · V[ξ] (K x T), U[ξ] stored K x R, then
+//                         y = Aᵀ M A (+ bias)
+//   weight grad           dU[ξ] (O x C) = dM[ξ]ᵀ · V[ξ], dM[ξ] (T x O) = A dy Aᵀ (the adjoint of
+//                         the output step) and V[ξ] (T x C) tile-major, summed over image chunks,
+//                         then dw = Gᵀ dU G
 // T counts the output tiles of a chunk of images, t = (image in chunk, tile row, tile col).
 // The input gradient is the forward convolution of gy with the weight flipped and transposed,
 // padding 2 - p.
@@ -470,7 +472,10 @@ function sandwich(name: string, L: number[][], X: string[][], R: number[][]): st
 
 const grid = (rows: number, cols: number, f: (r: number, c: number) => string) => R(rows).map((r) => R(cols).map((c) => f(r, c)));
 
-/** U[ξ, r, k] = (G g Gᵀ)[ξ] with g = w[r, k] (fwd) or w[k, r] flipped in both axes (dx). */
+/**
+ * U[ξ, k, r] = (G g Gᵀ)[ξ] with g = w[r, k] (fwd) or w[k, r] flipped in both axes (dx); stored
+ * k-major so that the GEMM's lanes (neighbouring rows r) read neighbouring addresses.
+ */
 export function winoWeightKernel(m: WinoM, flip: boolean): KernelDecl {
   const { G } = WINO[m];
   const a = m + 2;
@@ -485,7 +490,7 @@ export function winoWeightKernel(m: WinoM, flip: boolean): KernelDecl {
   let base = ${flip ? '(k * u.rows + r) * 9u' : '(r * u.cols + k) * 9u'};
 ${grid(3, 3, (ky, kx) => `  let g${ky}_${kx} = w[base + ${flip ? 8 - (3 * ky + kx) : 3 * ky + kx}u];`).flat().join('\n')}
 ${sandwich('u', G, grid(3, 3, (ky, kx) => `g${ky}_${kx}`), G)}
-${grid(a, a, (i, j) => `  U[${i * a + j}u * u.total + i] = u${i}_${j};`).flat().join('\n')}`,
+${grid(a, a, (i, j) => `  U[${i * a + j}u * u.total + k * u.rows + r] = u${i}_${j};`).flat().join('\n')}`,
   };
 }
 
@@ -497,18 +502,23 @@ const WINO_PARAMS = `ch: u32, h: u32, w: u32, pad: u32,      // channels, input 
 /** A transform kernel: one invocation per (channel, tile) of the chunk, located by `tileIndex`. */
 const transform = (buffers: BufferDecl[], body: string): KernelDecl => ({ params: WINO_PARAMS, buffers, workgroup: 64, guard: 'u.total', body });
 
-const tileIndex = `let t = i % u.tiles;
-  let ch = i / u.tiles;
+/**
+ * Locates invocation i's (channel, tile); i is also its column in each ξ slab of the output, so
+ * the slab is [ch, tile] (tile fastest: the forward GEMM's operand, k = channel) or, tile-major,
+ * [tile, ch] (channel fastest: the weight gradient's, k = tile, so that neighbouring GEMM lanes
+ * read neighbouring addresses).
+ */
+const tileIndex = (tileMajor: boolean) => `${tileMajor ? 'let ch = i % u.ch;\n  let t = i / u.ch;' : 'let t = i % u.tiles;\n  let ch = i / u.tiles;'}
   let tx = t % u.tw;
   let ty = (t / u.tw) % u.th;
   let n = u.n0 + t / (u.tw * u.th);`;
 
-/** V[ξ, c, t] = (Bᵀ d B)[ξ], d the zero-padded (m+2)² input tile at (m·ty - p, m·tx - p). */
-export function winoInputKernel(m: WinoM): KernelDecl {
+/** V[ξ, c, t] (or V[ξ, t, c]) = (Bᵀ d B)[ξ], d the zero-padded (m+2)² input tile at (m·ty - p, m·tx - p). */
+export function winoInputKernel(m: WinoM, tileMajor = false): KernelDecl {
   const { BT } = WINO[m];
   const a = m + 2;
   return transform([read('x'), write('V')], `
-  ${tileIndex}
+  ${tileIndex(tileMajor)}
   let y0 = i32(${m}u * ty) - i32(u.pad);
   let x0 = i32(${m}u * tx) - i32(u.pad);
   let base = (n * u.ch + ch) * u.h * u.w;
@@ -526,7 +536,7 @@ export function winoOutputKernel(m: WinoM, bias: boolean): KernelDecl {
   const { AT } = WINO[m];
   const a = m + 2;
   return transform([read('M'), ...(bias ? [read('bias')] : []), write('y')], `
-  ${tileIndex}
+  ${tileIndex(false)}
 ${grid(a, a, (i, j) => `  let m${i}_${j} = M[${i * a + j}u * u.total + i];`).flat().join('\n')}
 ${sandwich('y', AT, grid(a, a, (i, j) => `m${i}_${j}`), AT)}
   let oy = ${m}u * ty;
@@ -544,13 +554,13 @@ ${R(m)
   .join('\n')}`);
 }
 
-/** dM[ξ, o, t] = (A dy Aᵀ)[ξ], dy the m x m output-gradient tile (zero outside the output). */
-export function winoGradOutputKernel(m: WinoM): KernelDecl {
+/** dM[ξ, o, t] (or dM[ξ, t, o]) = (A dy Aᵀ)[ξ], dy the m x m output-gradient tile (zero outside the output). */
+export function winoGradOutputKernel(m: WinoM, tileMajor = false): KernelDecl {
   const { AT } = WINO[m];
   const a = m + 2;
   const A = R(a).map((i) => col(AT, i));
   return transform([read('gy'), write('dM')], `
-  ${tileIndex}
+  ${tileIndex(tileMajor)}
   let oy = ${m}u * ty;
   let ox = ${m}u * tx;
   let base = (n * u.ch + ch) * u.ho * u.wo;

@@ -283,8 +283,8 @@ function winoConv(dir: 'fwd' | 'dx', variant: string, g: Geometry, inputs: Tenso
   const [K, h, wd, pad] = fwd ? [g.C, g.H, g.W, g.p] : [g.O, g.Ho, g.Wo, 2 - g.p];
   const [rows, ho, wo] = fwd ? [g.O, g.Ho, g.Wo] : [g.C, g.H, g.W];
   const t = tileGrid(winoM(g, ho, wo), g.N, ho, wo, Math.max(K, rows));
-  const U = Tensor.empty([t.xis, rows, K]);
-  const wk = kernel(`${op}.winograd.weight`, `conv.wino${t.m}.weight:${+!fwd}`, () => winoWeightKernel(t.m, !fwd));
+  const U = Tensor.empty([t.xis, K, rows]);
+  const wk = kernel(`${op}.winograd.weight`, `conv.wino${t.m}.weight:kMajor:${+!fwd}`, () => winoWeightKernel(t.m, !fwd));
   dispatch(wk, [w.binding(op), U.binding(op)], new Params().u32(rows, K, rows * K, 0), groups1d(rows * K, 64));
   const ik = kernel(`${op}.winograd.input`, `conv.wino${t.m}.input`, () => winoInputKernel(t.m));
   const ok = kernel(`${op}.winograd.output`, `conv.wino${t.m}.output:${+fwd}`, () => winoOutputKernel(t.m, fwd));
@@ -294,7 +294,7 @@ function winoConv(dir: 'fwd' | 'dx', variant: string, g: Geometry, inputs: Tenso
     const V = Tensor.empty([t.xis, K, T]);
     dispatch(ik, [src.binding(op), V.binding(op)], winoParams(K, h, wd, pad, ho, wo, t, n0, T), groups1d(K * T, 64));
     const M = Tensor.empty([t.xis, rows, T]);
-    const d: Bgemm = { m: rows, n: T, k: K, a: [rows * K, K, 1], b: [K * T, T, 1], co: 0 };
+    const d: Bgemm = { m: rows, n: T, k: K, a: [rows * K, 1, rows], b: [K * T, T, 1], co: 0 };
     bgemm(op, variant, t.xis, U, V, M, d, c === 0 ? onTime : undefined);
     const outs = fwd ? [M, inputs[2], out] : [M, out];
     dispatch(ok, outs.map((x) => x.binding(op)), winoParams(rows, 0, 0, 0, ho, wo, t, n0, T), groups1d(rows * T, 64));
@@ -310,16 +310,18 @@ function winoWeightGrad(variant: string, g: Geometry, inputs: Tensor[], out: Ten
   const [x, gy] = inputs;
   const t = tileGrid(winoM(g, g.Ho, g.Wo), g.N, g.Ho, g.Wo, Math.max(g.C, g.O));
   const dU = Tensor.empty([t.chunks, t.xis, g.O, g.C]);
-  const ik = kernel(`${op}.winograd.input`, `conv.wino${t.m}.input`, () => winoInputKernel(t.m));
-  const gk = kernel(`${op}.winograd.gradOutput`, `conv.wino${t.m}.gradOutput`, () => winoGradOutputKernel(t.m));
+  // both transforms tile-major ([ξ, tile, channel]): the GEMM sums over tiles, and its lanes
+  // (neighbouring channels) then read neighbouring addresses; the sum's order is unchanged
+  const ik = kernel(`${op}.winograd.input`, `conv.wino${t.m}.input:tileMajor`, () => winoInputKernel(t.m, true));
+  const gk = kernel(`${op}.winograd.gradOutput`, `conv.wino${t.m}.gradOutput:tileMajor`, () => winoGradOutputKernel(t.m, true));
   for (let c = 0; c < t.chunks; c++) {
     const n0 = c * t.nc;
     const T = (Math.min(g.N, n0 + t.nc) - n0) * t.th * t.tw;
-    const V = Tensor.empty([t.xis, g.C, T]);
+    const V = Tensor.empty([t.xis, T, g.C]);
     dispatch(ik, [x.binding(op), V.binding(op)], winoParams(g.C, g.H, g.W, g.p, g.Ho, g.Wo, t, n0, T), groups1d(g.C * T, 64));
-    const dM = Tensor.empty([t.xis, g.O, T]);
+    const dM = Tensor.empty([t.xis, T, g.O]);
     dispatch(gk, [gy.binding(op), dM.binding(op)], winoParams(g.O, 0, 0, 0, g.Ho, g.Wo, t, n0, T), groups1d(g.O * T, 64));
-    const d: Bgemm = { m: g.O, n: g.C, k: T, a: [g.O * T, T, 1], b: [g.C * T, 1, T], co: c * t.xis * g.O * g.C };
+    const d: Bgemm = { m: g.O, n: g.C, k: T, a: [g.O * T, 1, g.O], b: [g.C * T, g.C, 1], co: c * t.xis * g.O * g.C };
     bgemm(op, variant, t.xis, dM, V, dU, d, c === 0 ? onTime : undefined);
     V.dispose();
     dM.dispose();
