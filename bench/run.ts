@@ -16,6 +16,7 @@ import {
   type Args, type Impl, type PeerInfo, type Row, USAGE,
 } from './harness.js';
 import { runPeer } from './peers/spawn.js';
+import { TorchSteps } from './peers/torch_steps.js';
 import { prepareOurs, runOnce, type Prepared } from './suites/ours.js';
 import { targetIds, workloads, type Workload } from './suites/workloads.js';
 
@@ -62,8 +63,12 @@ async function timedOnce(p: Prepared): Promise<{ ms: number; counts: Counts }> {
  * group of one), so that a slow spell of a shared machine slows all of them alike and their
  * ratios hold: the critic steps' ALP / GP comparison.
  */
-async function benchOurs(ws: Workload[], quick: boolean): Promise<Row[]> {
+async function benchOurs(ws: Workload[], quick: boolean, torch: TorchSteps | null): Promise<Row[]> {
   const bases: Row[] = ws.map((w) => ({ workload: w.id, group: w.group, impl: 'ours' }));
+  // PyTorch's steps (critic steps only) run in the same rounds, after ours
+  const key = ws.map((w) => w.id).join('|');
+  let torchFailed = torch ? null : 'not run';
+  if (torch) await torch.prepare(key, ws).catch((e: Error) => (torchFailed = e.message));
   const preps: Prepared[] = [];
   const failed = new Map<number, string>();
   for (const [i, w] of ws.entries()) {
@@ -86,12 +91,24 @@ async function benchOurs(ws: Workload[], quick: boolean): Promise<Row[]> {
         ms[i] = r.ms;
         counts[i] = r.counts;
       }
+      if (torch && !torchFailed) {
+        const t = await torch.round(key).catch((e: Error) => void (torchFailed = e.message));
+        if (t) t.forEach((v, i) => (ms[ws.length + i] = v));
+      }
       return ms;
     });
-    return ws.map((w, i) => {
+    const mine = ws.map((w, i) => {
       if (failed.has(i)) return { ...bases[i], skipped: failed.get(i) };
       return { ...measuredRow(bases[i], rounds.times.map((t) => t[i]), rounds.warmup, w), ...counts[i] };
     });
+    if (!torch) return mine;
+    await torch.drop(key).catch(() => undefined);
+    const theirs = ws.map((w, i): Row => {
+      const base: Row = { workload: w.id, group: w.group, impl: 'pytorch-cpu' };
+      const t = rounds.times.map((r) => r[ws.length + i]);
+      return torchFailed || t.some((x) => x === undefined) ? { ...base, skipped: `error: ${torchFailed ?? 'no time'}` } : measuredRow(base, t, rounds.warmup, w);
+    });
+    return [...mine, ...theirs];
   } catch (e) {
     return ws.map((_, i) => ({ ...bases[i], skipped: failed.get(i) ?? `error: ${brief(e)}` }));
   } finally {
@@ -140,10 +157,10 @@ function measureGroups(work: Workload[]): Workload[][] {
  */
 function peerPlan(work: Workload[], rows: Row[], peer: Impl): Workload[] {
   const t = targetIds();
-  const ids = new Set([t.critic, t.matmul, ...t.conv, t.adam, t.mlp, ...t.steps.flatMap((p) => [p.gp, p.alp])]);
+  const ids = new Set([t.critic, t.matmul, ...t.conv, t.adam, t.mlp]);
   const ws = work
-    // whole critic steps: PyTorch only (is the ALP/GP ratio the algorithm's or ours?)
-    .filter((w) => w.kind !== 'criticStep' || peer === 'pytorch-cpu')
+    // whole critic steps: PyTorch only, timed alongside ours (benchOurs)
+    .filter((w) => w.kind !== 'criticStep')
     .map((w) => ({ ...w, oursMs: rows.find((r) => r.workload === w.id && r.impl === 'ours')?.ms, target: ids.has(w.id) }));
   const cost = (w: Workload) => w.oursMs ?? Infinity;
   const byCost = (a: Workload, b: Workload) => cost(a) - cost(b);
@@ -160,18 +177,25 @@ async function main(args: Args): Promise<void> {
   const info = deviceInfo();
   log(`ours on ${adapter} (driver: ${info.description || 'n/a'}, backend ${info.backend})`);
   const rows: Row[] = [];
+  // PyTorch's critic steps are timed here, in the same rounds as ours (see torch_steps.ts)
+  const wantsTorchSteps = args.peers.includes('pytorch-cpu') && work.some((w) => w.kind === 'criticStep');
+  const torch = wantsTorchSteps ? await TorchSteps.start() : null;
+  const peerInfo: PeerInfo[] = [];
+  const peerNotes: string[] = [];
+  if (typeof torch === 'string') peerNotes.push(`pytorch-cpu critic steps skipped: ${torch}`);
   for (const group of measureGroups(work)) {
-    const measured = await benchOurs(group, args.quick);
-    for (const [i, w] of group.entries()) {
-      const r = await withKernels(w, measured[i]).catch(() => measured[i]);
-      log(`  ours: ${w.id}: ${r.ms !== undefined ? `${r.ms.toFixed(2)} ms` : r.skipped}`);
+    const steps = group[0].kind === 'criticStep';
+    const measured = await benchOurs(group, args.quick, steps && typeof torch === 'object' ? torch : null);
+    for (const r0 of measured) {
+      const w = group.find((x) => x.id === r0.workload)!;
+      const r = r0.impl === 'ours' ? await withKernels(w, r0).catch(() => r0) : r0;
+      log(`  ${r.impl}: ${w.id}: ${r.ms !== undefined ? `${r.ms.toFixed(2)} ms` : r.skipped}`);
       rows.push(r);
     }
   }
+  if (typeof torch === 'object') torch?.close();
   await releaseDevice(); // peers get the adapter to themselves
 
-  const peerInfo: PeerInfo[] = [];
-  const peerNotes: string[] = [];
   for (const peer of args.peers) {
     log(`${peer}:`);
     const res = await runPeer(peer, peerPlan(work, rows, peer), { quick: args.quick, budget: args.peerBudget[peer], log });

@@ -1,6 +1,12 @@
 """PyTorch CPU peer for bench/run.ts.
 
 usage: python3 torch_bench.py --spec workloads.json [--quick] [--budget SECONDS]
+       python3 torch_bench.py --serve
+
+With --serve it runs whole critic steps on request, one JSON command per stdin line (see
+bench/peers/torch_steps.ts), so that bench/run.ts can time PyTorch's steps in the same rounds
+as ours: {"op": "prepare", "key": K, "workloads": [...]}, {"op": "round", "key": K} (replies
+with one time per workload), {"op": "drop", "key": K}.
 
 Runs the same workload list as our engine (NCHW, PyTorch layouts) and prints one marked JSON
 line per row, the protocol of bench/harness.ts. Exits 3 with a message when torch is missing.
@@ -13,6 +19,7 @@ import time
 
 ROW = "@@bench-row "
 INFO = "@@bench-info "
+REPLY = "@@bench-reply "
 
 try:
     import torch
@@ -37,27 +44,20 @@ def emit(mark, obj):
     sys.stdout.flush()
 
 
-# whole critic steps (GP and ALP of one critic, one each per round): as STEPS_POLICY
-STEPS_POLICY = (1, 2, 2, 0, math.inf, 2) if QUICK else (2, 3, 15, 3000, math.inf, 3)
-
-
-def repeat(fns, policy=None):
-    """As repeat() in harness.ts: each round runs every fn once; a round is as slow as its slowest
-    and costs their sum; speed is judged by the last warm-up. Returns per-fn samples."""
-    warm, min_reps, max_reps, budget, slow_ms, slow_reps = policy or POLICY
+def repeat(fn):
+    warm, min_reps, max_reps, budget, slow_ms, slow_reps = POLICY
     last, done = 0.0, 0
-    for _ in range(warm):
-        last = max(timed(f) for f in fns)
+    for _ in range(warm):  # as repeat() in harness.ts: speed judged by the last warm-up
+        last = timed(fn)
         done += 1
     slow = last > slow_ms
     target = slow_reps if slow else max_reps
-    times, spent = [[] for _ in fns], 0.0
-    while len(times[0]) < target:
-        for i, f in enumerate(fns):
-            t = timed(f)
-            times[i].append(t)
-            spent += t
-        if not slow and len(times[0]) >= min_reps and spent >= budget:
+    times, spent = [], 0.0
+    while len(times) < target:
+        t = timed(fn)
+        times.append(t)
+        spent += t
+        if not slow and len(times) >= min_reps and spent >= budget:
             break
     return times, done
 
@@ -259,45 +259,39 @@ def blas():
     return f"BLAS {path} (reference BLAS: matmul is slow; apt-get install libopenblas0-pthread)"
 
 
-def run_steps(ws):
-    """Critic steps behind targets: no budget check; round-robin (see repeat)."""
-    try:
-        fns = [prepare(w) for w in ws]
-        times, warm = repeat(fns, STEPS_POLICY)
-        for w, t in zip(ws, times):
-            emit(ROW, row(w, t, warm))
-    except Exception as e:  # report and go on
-        for w in ws:
-            emit(ROW, {"workload": w["id"], "group": w["group"], "impl": "pytorch-cpu",
-                       "skipped": f"error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"})
+def serve():
+    fns = {}
+    for line in sys.stdin:
+        cmd = json.loads(line)
+        try:
+            if cmd["op"] == "prepare":
+                fns[cmd["key"]] = [prepare(w) for w in cmd["workloads"]]
+                emit(REPLY, {"ok": True})
+            elif cmd["op"] == "round":
+                emit(REPLY, {"ms": [timed(f) for f in fns[cmd["key"]]]})
+            elif cmd["op"] == "drop":
+                fns.pop(cmd["key"], None)
+                emit(REPLY, {"ok": True})
+            else:
+                emit(REPLY, {"error": f"unknown op {cmd['op']!r}"})
+        except Exception as e:  # the caller marks the rows skipped with this
+            emit(REPLY, {"error": f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"})
 
 
 def main():
-    spec = json.load(open(arg("--spec")))
     torch.manual_seed(0)
     # torch's default here is 1 thread; 2 threads on a busy 2-core machine spin and run slower
     if os.environ.get("BENCH_TORCH_THREADS"):
         torch.set_num_threads(int(os.environ["BENCH_TORCH_THREADS"]))
     emit(INFO, {"impl": "pytorch-cpu", "version": torch.__version__, "threads": torch.get_num_threads(),
                 "note": f"{sys.executable}, {blas()}"})
+    if "--serve" in sys.argv:
+        serve()
+        return
+    spec = json.load(open(arg("--spec")))
     start = time.perf_counter()
     ratios = {}  # as PeerBudget in harness.ts: peer ms / ours ms per kind of work
-    # the GP and ALP steps of one critic and batch are measured together, round-robin
-    groups, pairs = [], {}
     for w in spec:
-        if w["kind"] != "criticStep":
-            groups.append([w])
-            continue
-        key = (w["critic"], w["half"], w["dim"])
-        if key not in pairs:
-            pairs[key] = []
-            groups.append(pairs[key])
-        pairs[key].append(w)
-    for ws in groups:
-        if len(ws) > 1 or ws[0]["kind"] == "criticStep":
-            run_steps(ws)
-            continue
-        w = ws[0]
         base = {"workload": w["id"], "group": w["group"], "impl": "pytorch-cpu"}
         kind = f'{w["kind"]}:{w.get("dir", w.get("mode", ""))}'
         known = sorted(ratios.values())
@@ -309,7 +303,7 @@ def main():
             continue
         try:
             fn = prepare(w)
-            (times,), warm = repeat([fn])
+            times, warm = repeat(fn)
             r = row(w, times, warm)
             if w.get("oursMs"):
                 ratios[kind] = r["ms"] / w["oursMs"]
