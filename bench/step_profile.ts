@@ -108,7 +108,11 @@ for (const s of [...new Set(rows.map((r) => r.section))].sort()) {
     .join(', ');
   console.log(`| ${s} | ${f.toFixed(1)} | ${b.toFixed(1)} | ${n} | ${top} |`);
 }
-console.log('\n' + E.formatProfile(rows).split('\n').slice(0, process.env.STEP_LOG ? 60 : 14).join('\n'));
+console.log('\n' + E.formatProfile(rows).split('\n').slice(0, 14).join('\n'));
+if (process.env.STEP_SECTION) {
+  const mine = rows.filter((r) => r.section.startsWith(process.env.STEP_SECTION!));
+  console.log('\n' + E.groupProfile(mine, (r) => `${r.backward ? 'bwd ' : ''}${r.kernel}`).map((k) => `${k.key} ×${k.calls} ${k.totalMs.toFixed(2)}`).join('\n'));
+}
 opt.dispose();
 net.dispose();
 E.dispose([real, fake]);
