@@ -97,6 +97,25 @@ describe('bench/run.ts --quick', () => {
     for (const l of rows) expect(l).toMatch(/^\| matmul \[.*\| ours \|/);
   }, 90_000);
 
+  it('times PyTorch\'s critic steps in the same rounds as ours, or says why it could not', async () => {
+    const json = path.join(os.tmpdir(), `alr-bench-steps-${process.pid}.json`);
+    const r = await bench(['--quick', '--filter', 'critic step', '--peer', 'torch', '--json', json]);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(fs.readFileSync(json, 'utf8')) as { rows: Row[]; peerNotes: string[] };
+    fs.rmSync(json, { force: true });
+    const ours = doc.rows.filter((x) => x.impl === 'ours');
+    expect(ours.length).toBe(4); // GP and ALP, residual and toy MLP critics
+    for (const row of ours) expect(row.ms, row.workload).toBeGreaterThan(0);
+    const theirs = doc.rows.filter((x) => x.impl === 'pytorch-cpu');
+    if (theirs.length) {
+      // PyTorch is installed here: every step measured, as many rounds as ours
+      expect(theirs.map((x) => x.workload)).toEqual(ours.map((x) => x.workload));
+      theirs.forEach((x, i) => expect([x.ms! > 0, x.reps], x.workload).toEqual([true, ours[i].reps]));
+    } else {
+      expect(doc.peerNotes.join('\n')).toMatch(/pytorch-cpu critic steps skipped: .+/);
+    }
+  }, 120_000);
+
   it('rejects unknown flags with the usage line', async () => {
     const r = await bench(['--quick', '--frobnicate']);
     expect(r.code).not.toBe(0);
