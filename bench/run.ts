@@ -97,10 +97,16 @@ async function benchOurs(ws: Workload[], quick: boolean, torch: TorchSteps | nul
       }
       return ms;
     });
-    const mine = ws.map((w, i) => {
-      if (failed.has(i)) return { ...bases[i], skipped: failed.get(i) };
-      return { ...measuredRow(bases[i], rounds.times.map((t) => t[i]), rounds.warmup, w), ...counts[i] };
-    });
+    const mine: Row[] = [];
+    for (const [i, w] of ws.entries()) {
+      if (failed.has(i)) {
+        mine.push({ ...bases[i], skipped: failed.get(i) });
+        continue;
+      }
+      const row = { ...measuredRow(bases[i], rounds.times.map((t) => t[i]), rounds.warmup, w), ...counts[i] };
+      // one more (profiled) iteration names the kernels; too costly for whole critic steps
+      mine.push(row.ms! < PROFILE_UNDER_MS ? { ...row, variant: await kernelsOf(preps[i]) } : row);
+    }
     if (!torch) return mine;
     await torch.drop(key).catch(() => undefined);
     const theirs = ws.map((w, i): Row => {
@@ -114,19 +120,6 @@ async function benchOurs(ws: Workload[], quick: boolean, torch: TorchSteps | nul
   } finally {
     preps.forEach((p) => p?.dispose());
     await sync().catch(() => undefined);
-  }
-}
-
-/** The kernels that dominate a fast workload (one more, profiled, iteration). */
-async function withKernels(w: Workload, row: Row): Promise<Row> {
-  if (row.ms === undefined || row.ms >= PROFILE_UNDER_MS) return row; // too costly for whole critic steps
-  const p = await prepareOurs(w);
-  if ('unavailable' in p) return row;
-  try {
-    runOnce(p); // compiles outside the profile
-    return { ...row, variant: await kernelsOf(p) };
-  } finally {
-    p.dispose();
   }
 }
 
@@ -185,15 +178,12 @@ async function main(args: Args): Promise<void> {
   if (typeof torch === 'string') peerNotes.push(`pytorch-cpu critic steps skipped: ${torch}`);
   for (const group of measureGroups(work)) {
     const steps = group[0].kind === 'criticStep';
-    const measured = await benchOurs(group, args.quick, steps && typeof torch === 'object' ? torch : null);
-    for (const r0 of measured) {
-      const w = group.find((x) => x.id === r0.workload)!;
-      const r = r0.impl === 'ours' ? await withKernels(w, r0).catch(() => r0) : r0;
-      log(`  ${r.impl}: ${w.id}: ${r.ms !== undefined ? `${r.ms.toFixed(2)} ms` : r.skipped}`);
+    for (const r of await benchOurs(group, args.quick, steps && torch instanceof TorchSteps ? torch : null)) {
+      log(`  ${r.impl}: ${r.workload}: ${r.ms !== undefined ? `${r.ms.toFixed(2)} ms` : r.skipped}`);
       rows.push(r);
     }
   }
-  if (typeof torch === 'object') torch?.close();
+  if (torch instanceof TorchSteps) torch.close();
   await releaseDevice(); // peers get the adapter to themselves
 
   for (const peer of args.peers) {

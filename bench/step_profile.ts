@@ -5,6 +5,7 @@
 // bench/peers/torch_profile.py prints the same accounting for PyTorch.
 //
 //   npx tsx bench/step_profile.ts [--critic resnet|mlp] [--method alp|gp] [--half 8] [--reps 3]
+//       [--log-steps]  each timed step's wall and CPU time     [--section 2]  one section's kernels
 import * as E from '../engine/index.js';
 import * as A from '../alr/index.js';
 import { toyCritic } from '../nn/toy.js';
@@ -12,18 +13,21 @@ import { Critic as ResidualCritic } from '../nn/wgan.js';
 import { TOY_DEFAULTS } from '../experiments/toy_wgan.js';
 import { benchArgs, intFlag } from './cli.js';
 
-const args = benchArgs('usage: npx tsx bench/step_profile.ts [--critic resnet|mlp] [--method alp|gp] [--half 8] [--reps 3]', {
+const USAGE = 'usage: npx tsx bench/step_profile.ts [--critic resnet|mlp] [--method alp|gp] [--half 8] [--reps 3] [--log-steps] [--section <prefix>]';
+const args = benchArgs(USAGE, {
   critic: { type: 'string', default: 'resnet' },
   method: { type: 'string', default: 'alp' },
   half: { type: 'string', default: '8' },
   reps: { type: 'string', default: '3' },
+  'log-steps': { type: 'boolean', default: false },
+  section: { type: 'string', default: '' },
 });
-if (!['resnet', 'mlp'].includes(args.critic)) fail(`--critic: expected resnet or mlp, got '${args.critic}'`);
-if (!['alp', 'gp'].includes(args.method)) fail(`--method: expected alp or gp, got '${args.method}'`);
 function fail(msg: string): never {
   console.error(msg);
   process.exit(1);
 }
+if (!['resnet', 'mlp'].includes(args.critic)) fail(`--critic: expected resnet or mlp, got '${args.critic}'`);
+if (!['alp', 'gp'].includes(args.method)) fail(`--method: expected alp or gp, got '${args.method}'`);
 const HALF = intFlag('half', args.half);
 const REPS = intFlag('reps', args.reps);
 
@@ -82,11 +86,16 @@ for (let r = 0; r < 2 + REPS; r++) {
   await E.sync();
   if (r < 2) continue; // compiles, tunes
   walls.push(performance.now() - t0);
-  if (process.env.STEP_LOG) { const c = process.cpuUsage(c0); console.error(`step ${r - 1}: ${walls[walls.length - 1].toFixed(0)} ms, CPU ${((c.user + c.system) / 1000).toFixed(0)} ms (sys ${(c.system / 1000).toFixed(0)})`); }
   records.push(recordMs);
+  if (args['log-steps']) {
+    const c = process.cpuUsage(c0);
+    console.error(`step ${r - 1}: ${walls[walls.length - 1].toFixed(0)} ms, CPU ${((c.user + c.system) / 1000).toFixed(0)} ms`);
+  }
   if (r === 2) console.error(`${E.counters.dispatches - d0} dispatches per step`);
 }
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
+/** One line per kernel (backward ones marked): calls and ms. */
+const byKernel = (rs: E.KernelTime[]) => E.groupProfile(rs, (r) => `${r.backward ? 'bwd ' : ''}${r.kernel}`);
 
 E.startProfile();
 step();
@@ -102,16 +111,16 @@ for (const s of [...new Set(rows.map((r) => r.section))].sort()) {
   const f = mine.filter((r) => !r.backward).reduce((a, r) => a + r.totalMs, 0);
   const b = mine.filter((r) => r.backward).reduce((a, r) => a + r.totalMs, 0);
   const n = mine.reduce((a, r) => a + r.calls, 0);
-  const top = E.groupProfile(mine, (r) => `${r.backward ? 'bwd ' : ''}${r.kernel}`)
+  const top = byKernel(mine)
     .slice(0, 4)
     .map((k) => `${k.key} ×${k.calls} ${k.totalMs.toFixed(1)}`)
     .join(', ');
   console.log(`| ${s} | ${f.toFixed(1)} | ${b.toFixed(1)} | ${n} | ${top} |`);
 }
 console.log('\n' + E.formatProfile(rows).split('\n').slice(0, 14).join('\n'));
-if (process.env.STEP_SECTION) {
-  const mine = rows.filter((r) => r.section.startsWith(process.env.STEP_SECTION!));
-  console.log('\n' + E.groupProfile(mine, (r) => `${r.backward ? 'bwd ' : ''}${r.kernel}`).map((k) => `${k.key} ×${k.calls} ${k.totalMs.toFixed(2)}`).join('\n'));
+if (args.section) {
+  const mine = byKernel(rows.filter((r) => r.section.startsWith(args.section)));
+  console.log(`\nsection ${args.section}:\n` + mine.map((k) => `${k.key} ×${k.calls} ${k.totalMs.toFixed(2)}`).join('\n'));
 }
 opt.dispose();
 net.dispose();

@@ -49,10 +49,9 @@ class Sectioned(torch.nn.Module):
 
 
 torch.manual_seed(0)
-images = IMAGES
-net = tb.Critic(128) if images else tb.mlp_critic(TOY_DIM)
+net = tb.Critic(128) if IMAGES else tb.mlp_critic(TOY_DIM)
 wrapped = Sectioned(net)
-step = tb.critic_step(METHOD, HALF, wrapped, (3, 32, 32) if images else (2,), clip=images, shared=images)
+step = tb.critic_step(METHOD, HALF, wrapped, (3, 32, 32) if IMAGES else (2,), clip=IMAGES, shared=IMAGES)
 
 
 def mark(name):
@@ -96,7 +95,7 @@ for e in prof.events():
 walls.sort()
 total = sum(d["f"] + d["b"] for d in table.values())
 print(f"## PyTorch {torch.__version__}, {torch.get_num_threads()} thread(s): {METHOD.upper()} critic step, "
-      f"{'residual critic DIM 128' if images else f'MLP 2-{TOY_DIM}x3-1'}, B {HALF}+{HALF}")
+      f"{'residual critic DIM 128' if IMAGES else f'MLP 2-{TOY_DIM}x3-1'}, B {HALF}+{HALF}")
 print(f"wall {walls[1]:.1f} ms (median of 3); operators {total:.1f} ms (profiled run)\n")
 print("| section | fwd ms | bwd ms | operators | main operators (ms) |")
 print("|---|---:|---:|---:|---|")

@@ -5,7 +5,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { INFO_MARK, type PeerInfo } from '../harness.js';
+import { INFO_MARK } from '../harness.js';
 import type { Workload } from '../suites/workloads.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -20,7 +20,6 @@ export class TorchSteps {
   private stderr = '';
   private exited: string | null = null;
   private started: (why: string | null) => void = () => undefined;
-  info: PeerInfo | null = null;
 
   private constructor(private readonly child: ChildProcessWithoutNullStreams) {
     child.stdout.on('data', (d: Buffer) => this.read(d.toString()));
@@ -52,10 +51,8 @@ export class TorchSteps {
     while ((nl = this.buf.indexOf('\n')) >= 0) {
       const line = this.buf.slice(0, nl);
       this.buf = this.buf.slice(nl + 1);
-      if (line.startsWith(INFO_MARK)) {
-        this.info = JSON.parse(line.slice(INFO_MARK.length)) as PeerInfo;
-        this.started(null);
-      }
+      // its info line says it is up (the regular PyTorch peer reports the same info)
+      if (line.startsWith(INFO_MARK)) this.started(null);
       else if (line.startsWith(REPLY_MARK)) this.waiting.shift()?.(JSON.parse(line.slice(REPLY_MARK.length)) as Reply);
     }
   }
