@@ -30,7 +30,7 @@ export * from './ops/conv.js';
 export * from './ops/gather.js';
 export { memoryTuneCache, platform, setPlatform, webPlatform, type Platform, type TuneCache } from './platform.js';
 export { config, setOption } from './config.js';
-export * from './options.js';
+export { checkOptions, type Check, type OptionSpec } from './options.js';
 export * from './gradcheck.js';
 export { formatProfile, groupProfile, profileSection, startProfile, stopProfile, type KernelTime } from './profile.js';
 export { BufferUsage, ShaderStage, MapMode } from './gpu_flags.js';
