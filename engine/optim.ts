@@ -3,6 +3,7 @@
 // corrections live on the host and reach the kernel as uniforms.
 import { keep, shapeStr, Tensor } from './tensor.js';
 import { dispatch, kernel, Params, upload, type Binding } from './runtime.js';
+import { hostEffect } from './capture.js';
 import { groups1d } from './ops/map.js';
 import { zeros } from './ops/create.js';
 import { device } from './device.js';
@@ -168,9 +169,9 @@ export class Adam {
   step(grads?: Tensor[]): void {
     this.alive('Adam.step');
     const gs = stepGrads('Adam.step', this.params, grads);
-    this.t++;
+    // the step count and lr are host state: a replayed step advances and reads them again
+    hostEffect(() => this.t++);
     const [b1, b2] = this.betas;
-    const sqrtBc2 = Math.sqrt(1 - b2 ** this.t);
     // tensors in groups of as many as one bind group may hold (at most 8, the uniforms' two
     // 8-entry arrays), one dispatch per group
     const perDispatch = Math.max(1, Math.min(8, Math.floor(device().limits.maxStorageBuffersPerShaderStage / 4)));
@@ -185,12 +186,16 @@ export class Adam {
       let end = 0;
       for (const l of group) (starts.push(end), (end += Math.ceil(l.count / WG) * WG));
       const { lrRatio, weightDecay } = this.groups.groups[groupId];
-      const lr = this.lrValue * lrRatio;
-      const stepSize = lr / (1 - b1 ** this.t);
-      const u = new Params()
-        .f32(stepSize, b1, b2, this.eps, this.decoupled ? 0 : weightDecay, sqrtBc2, this.decoupled ? 1 - lr * weightDecay : 1)
-        .dims8(starts)
-        .dims8(group.map((l) => l.count));
+      const counts = group.map((l) => l.count);
+      const u = () => {
+        const lr = this.lrValue * lrRatio;
+        const stepSize = lr / (1 - b1 ** this.t);
+        const sqrtBc2 = Math.sqrt(1 - b2 ** this.t);
+        return new Params()
+          .f32(stepSize, b1, b2, this.eps, this.decoupled ? 0 : weightDecay, sqrtBc2, this.decoupled ? 1 - lr * weightDecay : 1)
+          .dims8(starts)
+          .dims8(counts);
+      };
       dispatch(k, group.flatMap((l) => l.bindings), u, groups1d(end));
       group = [];
     };
@@ -318,10 +323,10 @@ export class SGD {
       const { vec, count, groups, bindings } = launch('SGD.step', mom ? [p, gs[i], this.bufs![i]] : [p, gs[i]]);
       const k = kernel('sgd', `sgd:${vec}:${mom}`, () => sgdKernel(vec, mom));
       const g = this.groups.groups[this.groups.groupOf[i]];
-      const u = new Params().u32(count).f32(this.lrValue * g.lrRatio, this.momentum, g.weightDecay).u32(this.steps === 0 ? 1 : 0);
+      const u = () => new Params().u32(count).f32(this.lrValue * g.lrRatio, this.momentum, g.weightDecay).u32(this.steps === 0 ? 1 : 0);
       dispatch(k, bindings, u, groups);
     });
-    this.steps++;
+    hostEffect(() => this.steps++);
   }
 
   checkpointState(): OptimizerState {

@@ -2,6 +2,7 @@
 // them back on dispose; nothing is freed by the garbage collector.
 import { device, onDeviceRelease } from './device.js';
 import { BufferUsage } from './gpu_flags.js';
+import { noteAcquire, noteRelease } from './capture.js';
 
 export const STORAGE_USAGE = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
 export const READBACK_USAGE = BufferUsage.MAP_READ | BufferUsage.COPY_DST;
@@ -36,6 +37,11 @@ class BufferPool {
   private ids = new WeakMap<GPUBuffer, number>();
   private nextId = 1;
   private shuffled = false;
+  private freeSet = new Set<GPUBuffer>();
+  /** buffers a compiled step binds, with how many steps bind each */
+  private pins = new Map<GPUBuffer, number>();
+  /** pinned buffers whose tensor was released: kept out of the free lists until unpinned */
+  private orphans = new Set<GPUBuffer>();
   stats: MemoryStats = { liveBuffers: 0, bytesInUse: 0, bytesAllocated: 0, peakBytesInUse: 0, created: 0 };
 
   /** The largest buffer a kernel may bind (tensors are checked against it when made). */
@@ -49,7 +55,8 @@ class BufferPool {
     const size = Math.min(sizeClass(bytes), Math.max(256, Math.ceil(limit / 4) * 4));
     const key = `${size}:${usage}`;
     let buf = this.free.get(key)?.pop();
-    if (!buf) {
+    if (buf) this.freeSet.delete(buf);
+    else {
       buf = device().createBuffer({ size, usage });
       this.sizes.set(buf, size);
       this.ids.set(buf, this.nextId++);
@@ -59,19 +66,72 @@ class BufferPool {
     this.stats.liveBuffers++;
     this.stats.bytesInUse += size;
     if (this.stats.bytesInUse > this.stats.peakBytesInUse) this.stats.peakBytesInUse = this.stats.bytesInUse;
+    noteAcquire(buf);
     return buf;
   }
 
   release(buf: GPUBuffer): void {
     const size = this.sizes.get(buf);
     if (size === undefined) throw new Error('engine: released a buffer the pool does not own');
+    if (this.freeSet.has(buf)) throw new Error('engine: a buffer was released twice');
     this.stats.liveBuffers--;
     this.stats.bytesInUse -= size;
+    noteRelease(buf);
+    if (this.pins.has(buf)) {
+      this.orphans.add(buf);
+      return;
+    }
+    this.toFreeList(buf, size);
+  }
+
+  private toFreeList(buf: GPUBuffer, size: number): void {
+    this.freeSet.add(buf);
     const key = `${size}:${buf.usage}`;
     let list = this.free.get(key);
     if (!list) this.free.set(key, (list = []));
     list.push(buf);
     this.shuffled = true;
+  }
+
+  /** True while the buffer sits in a free list (no tensor or compiled step holds it). */
+  isFree(buf: GPUBuffer): boolean {
+    return this.freeSet.has(buf);
+  }
+
+  /** Takes a free buffer out of the free lists for a compiled step's temporaries (give it back with release). */
+  reserve(buf: GPUBuffer): void {
+    const size = this.sizes.get(buf)!;
+    const list = this.free.get(`${size}:${buf.usage}`)!;
+    list.splice(list.indexOf(buf), 1);
+    this.freeSet.delete(buf);
+    this.stats.liveBuffers++;
+    this.stats.bytesInUse += size;
+    if (this.stats.bytesInUse > this.stats.peakBytesInUse) this.stats.peakBytesInUse = this.stats.bytesInUse;
+  }
+
+  /**
+   * Marks a live buffer as bound by a compiled step: if its tensor is released, the buffer stays
+   * out of the free lists (nothing else may get it while a recorded step would still write it)
+   * until every step that pinned it lets go, and the step sees it was orphaned and captures anew.
+   */
+  pin(buf: GPUBuffer): void {
+    this.pins.set(buf, (this.pins.get(buf) ?? 0) + 1);
+  }
+
+  unpin(buf: GPUBuffer): void {
+    const n = this.pins.get(buf);
+    if (n === undefined) return;
+    if (n > 1) {
+      this.pins.set(buf, n - 1);
+      return;
+    }
+    this.pins.delete(buf);
+    if (this.orphans.delete(buf)) this.toFreeList(buf, this.sizes.get(buf)!);
+  }
+
+  /** True when a pinned buffer's tensor was released since it was pinned. */
+  orphaned(buf: GPUBuffer): boolean {
+    return this.orphans.has(buf);
   }
 
   /**
@@ -89,6 +149,9 @@ class BufferPool {
 
   reset(): void {
     this.free.clear();
+    this.freeSet.clear();
+    this.pins.clear();
+    this.orphans.clear();
     this.stats = { liveBuffers: 0, bytesInUse: 0, bytesAllocated: 0, peakBytesInUse: 0, created: 0 };
   }
 }

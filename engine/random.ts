@@ -37,14 +37,18 @@ function draw(dist: Distribution, shape: Shape, p0: number, p1: number): Tensor 
   const out = Tensor.empty(shape);
   const blocks = Math.ceil(out.size / 4);
   if (blocks === 0) return out;
-  const c = state.counter;
-  const p = new Params()
-    .u32(state.seed, 0x5eed1234) // key: the seed and a fixed second word
-    .u32(c % 2 ** 32, Math.floor(c / 2 ** 32))
-    .u32(out.size)
-    .f32(p0, p1);
-  state.counter += blocks;
-  dispatch(kernel(`random.${dist}`, `random.${dist}`, () => randomKernel(dist)), [out.binding(`random.${dist}`)], p, groups1d(blocks));
+  const size = out.size;
+  // the uniforms advance the generator: a replayed step draws anew each time, as an eager one
+  const params = () => {
+    const c = state.counter;
+    state.counter += blocks;
+    return new Params()
+      .u32(state.seed, 0x5eed1234) // key: the seed and a fixed second word
+      .u32(c % 2 ** 32, Math.floor(c / 2 ** 32))
+      .u32(size)
+      .f32(p0, p1);
+  };
+  dispatch(kernel(`random.${dist}`, `random.${dist}`, () => randomKernel(dist)), [out.binding(`random.${dist}`)], params, groups1d(blocks));
   return out;
 }
 

@@ -7,6 +7,8 @@ import { BufferUsage, MapMode, ShaderStage } from './gpu_flags.js';
 import { platform } from './platform.js';
 import { gpuWait } from './wait.js';
 import { kernelWGSL, type Access, type KernelDecl } from '../shaders/kernel.js';
+import { capturing, recordCommand, refuseCapture } from './capture.js';
+import type { MapInfo } from './fusion.js';
 
 /** A compute kernel: WGSL plus the kinds of its storage bindings (binding 1, 2, ...). */
 export interface Kernel {
@@ -102,6 +104,8 @@ interface Batch {
 }
 
 const compileChecks: Promise<void>[] = [];
+/** counts submits, so a replayed step knows whether it already wrote uniforms into this batch */
+let batchSerial = 0;
 let batch: Batch = newBatch();
 const readbackFree = new Map<number, GPUBuffer[]>();
 const arenas: GPUBuffer[] = [];
@@ -299,14 +303,15 @@ function bufferId(b: GPUBuffer): number {
   return id;
 }
 
-function bindGroupFor(k: Kernel, c: Compiled, bindings: Binding[]): GPUBindGroup {
+function bindGroupFor(c: Compiled, uniforms: boolean, bindings: Binding[], uniformBuffer?: GPUBuffer): GPUBindGroup {
+  const ubuf = uniforms ? uniformBuffer ?? arena() : null;
   const sizes = bindings.map((b) => Math.max(4, b.bytes));
-  let key = c.sig + (k.uniforms ? `|u${bufferId(arena())}` : '');
+  let key = c.sig + (ubuf ? `|u${bufferId(ubuf)}` : '');
   bindings.forEach((b, i) => (key += `|${bufferId(b.buffer)}:${sizes[i]}`));
   let g = bindGroups.get(key);
   if (!g) {
     const entries: GPUBindGroupEntry[] = [];
-    if (k.uniforms) entries.push({ binding: 0, resource: { buffer: arena(), offset: 0, size: UNIFORM_SLOT } });
+    if (ubuf) entries.push({ binding: 0, resource: { buffer: ubuf, offset: 0, size: UNIFORM_SLOT } });
     bindings.forEach((b, i) => entries.push({ binding: i + 1, resource: { buffer: b.buffer, offset: 0, size: sizes[i] } }));
     g = device().createBindGroup({ layout: c.layout, entries });
     counters.bindGroups++;
@@ -321,16 +326,21 @@ export interface Binding {
   bytes: number;
 }
 
+/** A dispatch's uniforms: fixed, or built from host state (recorded so a replay builds them anew). */
+export type ParamsArg = Params | (() => Params) | null;
+
 /**
  * Records one dispatch into the current command stream. Nothing is submitted here.
- * `groups` is the workgroup count in x, y, z.
+ * `groups` is the workgroup count in x, y, z. Uniforms given as a function are built now, and
+ * again on every replay of a captured step that recorded this dispatch.
  */
 export function dispatch(
   k: Kernel,
   bindings: Binding[],
-  params: Params | null,
+  params: ParamsArg,
   groups: [number, number?, number?],
   onTime?: (ns: number) => void,
+  map?: MapInfo,
 ): void {
   if (bindings.length !== k.bindings.length) {
     throw new Error(`engine: kernel '${k.name}' takes ${k.bindings.length} buffers, got ${bindings.length}`);
@@ -341,21 +351,61 @@ export function dispatch(
   if (gx > maxGroups || gy > maxGroups || gz > maxGroups) {
     throw new Error(`engine: kernel '${k.name}' needs ${gx}x${gy}x${gz} workgroups; the adapter allows ${maxGroups} per dimension`);
   }
+  if (k.uniforms && !params) throw new Error(`engine: kernel '${k.name}' needs uniforms`);
+  const build = typeof params === 'function' ? params : null;
+  const p = build ? build() : (params as Params | null);
+  const bytes = p && k.uniforms ? uniformBytes(k, p) : null;
+  if (capturing()) {
+    recordCommand({
+      kind: 'dispatch',
+      kernel: k,
+      bindings,
+      params: bytes,
+      dynamic: build && (() => uniformBytes(k, build())),
+      groups: [gx, gy, gz],
+      map,
+    });
+  }
+  encodeDispatch(k.name, compile(k), bindings, bytes, [gx, gy, gz], onTime);
+}
+
+/** The uniform block's bytes, checked against the slot size. */
+function uniformBytes(k: Kernel, p: Params): Uint8Array {
+  const buf = new ArrayBuffer(UNIFORM_SLOT * 2);
+  const n = p.writeTo(new DataView(buf), 0);
+  if (n > UNIFORM_SLOT) throw new Error(`engine: kernel '${k.name}' uniforms are ${n} bytes, the limit is ${UNIFORM_SLOT}`);
+  return new Uint8Array(buf, 0, n);
+}
+
+/**
+ * Encodes a dispatch with its uniforms in this batch's arena. Bind groups come from the cache,
+ * keyed by the layout and the buffers (the arena binds with a dynamic offset).
+ */
+function encodeDispatch(name: string, c: Compiled, bindings: Binding[], uniforms: Uint8Array | null, groups: [number, number, number], onTime?: (ns: number) => void): void {
   const timed = (onTime || profileHook) && timestampsSupported();
   if (batch.arenaUsed >= ARENA_SLOTS || (timed && batch.timings && batch.timings.used >= QUERY_CAPACITY)) flush();
-  const c = compile(k);
   let offsets: number[] = [];
-  if (k.uniforms) {
-    if (!params) throw new Error(`engine: kernel '${k.name}' needs uniforms`);
+  if (uniforms) {
     const off = batch.arenaUsed * UNIFORM_SLOT;
-    const n = params.writeTo(new DataView(batch.arenaCpu), off);
-    if (n > UNIFORM_SLOT) throw new Error(`engine: kernel '${k.name}' uniforms are ${n} bytes, the limit is ${UNIFORM_SLOT}`);
+    new Uint8Array(batch.arenaCpu, off, uniforms.byteLength).set(uniforms);
     offsets = [off];
     batch.arenaUsed++;
   }
-  const bindGroup = bindGroupFor(k, c, bindings);
+  const bindGroup = bindGroupFor(c, uniforms !== null, bindings);
+  encodeBound(name, c.pipeline, bindGroup, offsets, groups, timed ? onTime ?? (() => {}) : null);
+}
+
+/** Sets the pipeline and bind group and dispatches; a timed dispatch gets a pass of its own. */
+function encodeBound(
+  name: string,
+  pipeline: GPUComputePipeline,
+  bindGroup: GPUBindGroup,
+  offsets: number[],
+  [gx, gy, gz]: [number, number, number],
+  onTime: ((ns: number) => void) | null,
+): void {
   const enc = encoder();
-  if (timed) {
+  if (onTime) {
     endPass();
     const t = (batch.timings ??= {
       set: device().createQuerySet({ type: 'timestamp', count: QUERY_CAPACITY }),
@@ -368,16 +418,16 @@ export function dispatch(
     t.used += 2;
     const tag = profileHook ? profileTag() : '';
     t.callbacks.push((ns) => {
-      onTime?.(ns);
-      profileHook?.(k.name, ns, tag);
+      onTime(ns);
+      profileHook?.(name, ns, tag);
     });
-    pass.setPipeline(c.pipeline);
+    pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup, offsets);
     pass.dispatchWorkgroups(gx, gy, gz);
     pass.end();
   } else {
     if (!batch.pass) batch.pass = enc.beginComputePass();
-    batch.pass.setPipeline(c.pipeline);
+    batch.pass.setPipeline(pipeline);
     batch.pass.setBindGroup(0, bindGroup, offsets);
     batch.pass.dispatchWorkgroups(gx, gy, gz);
   }
@@ -388,6 +438,7 @@ export function dispatch(
 /** Submits the recorded commands (if any). */
 export function flush(): void {
   if (!batch.encoder) return;
+  batchSerial++;
   endPass();
   const dev = device();
   const b = batch;
@@ -439,6 +490,7 @@ export function releaseBuffer(buf: GPUBuffer): void {
 /** Copies host data into a buffer, ordered after everything already recorded. */
 export function upload(buf: GPUBuffer, data: ArrayBufferView): void {
   counters.uploads++;
+  refuseCapture('the step uploads host data (E.tensor or a host-indexed gather inside it); pass such data as an argument of the compiled step');
   const bytes = data.byteLength;
   if (bytes === 0) return;
   const src = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, bytes); // (never a SharedArrayBuffer here)
@@ -484,12 +536,14 @@ function padTo4(src: Uint8Array): Uint8Array<ArrayBuffer> {
 /** Copies between two buffers inside the command stream. */
 export function copyBuffer(src: GPUBuffer, dst: GPUBuffer, bytes: number, dstOffset = 0): void {
   if (bytes === 0) return;
+  if (capturing()) recordCommand({ kind: 'copy', src, dst, bytes, dstOffset });
   endPass();
   encoder().copyBufferToBuffer(src, 0, dst, dstOffset, Math.ceil(bytes / 4) * 4);
 }
 
 /** Reads `bytes` from a buffer: submits pending work, waits, and raises any GPU error. */
 export async function readBuffer(buf: GPUBuffer, bytes: number, context: string): Promise<ArrayBuffer> {
+  refuseCapture(`the step reads a tensor back (${context}); a replay cannot wait on the host`);
   const size = Math.max(256, Math.ceil(bytes / 256) * 256);
   let staging = readbackFree.get(size)?.pop();
   if (!staging) staging = device().createBuffer({ size, usage: READBACK_USAGE });
@@ -538,3 +592,85 @@ export async function sync(): Promise<void> {
   await gpuWait(gpuState().device.queue.onSubmittedWorkDone());
   throwPendingDeviceErrors('sync()');
 }
+
+// ---- replaying a captured step ----
+
+/** A command of a captured step, ready to encode with no per-op host work. */
+export type ReplayItem =
+  | { kind: 'dispatch'; name: string; kernel: Kernel; bindings: Binding[]; slot: number; groups: [number, number, number]; dynamic: (() => Uint8Array) | null }
+  | { kind: 'copy'; src: GPUBuffer; dst: GPUBuffer; bytes: number; dstOffset: number }
+  | { kind: 'effect'; run: () => void };
+
+/**
+ * A captured step's commands with their pipelines and bind groups made once. Its uniforms live in
+ * buffers of its own: one per replay within a batch (a step replayed five times before a submit
+ * needs five sets, since queue writes land before the batch runs), made as needed and kept.
+ */
+export class ReplayPlan {
+  private readonly image: ArrayBuffer;
+  private readonly ring: { buffer: GPUBuffer; groups: (GPUBindGroup | null)[] }[] = [];
+  private readonly compiled: (Compiled | null)[];
+  private lastSerial = -1;
+  private ringIndex = 0;
+  readonly dispatches: number;
+
+  constructor(
+    readonly items: ReplayItem[],
+    image: Uint8Array,
+  ) {
+    this.image = new ArrayBuffer(Math.max(UNIFORM_SLOT, image.byteLength));
+    new Uint8Array(this.image).set(image);
+    this.compiled = items.map((it) => (it.kind === 'dispatch' ? compile(it.kernel) : null));
+    this.dispatches = items.filter((it) => it.kind === 'dispatch').length;
+  }
+
+  private ringEntry(i: number): { buffer: GPUBuffer; groups: (GPUBindGroup | null)[] } {
+    let r = this.ring[i];
+    if (!r) {
+      const buffer = device().createBuffer({ size: this.image.byteLength, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST });
+      const groups = this.items.map((it, j) => {
+        if (it.kind !== 'dispatch') return null;
+        const c = this.compiled[j]!;
+        const entries: GPUBindGroupEntry[] = [];
+        if (it.kernel.uniforms) entries.push({ binding: 0, resource: { buffer, offset: 0, size: UNIFORM_SLOT } });
+        it.bindings.forEach((b, k) => entries.push({ binding: k + 1, resource: { buffer: b.buffer, offset: 0, size: Math.max(4, b.bytes) } }));
+        counters.bindGroups++;
+        return device().createBindGroup({ layout: c.layout, entries });
+      });
+      r = this.ring[i] = { buffer, groups };
+    }
+    return r;
+  }
+
+  /** Encodes the step into the current command stream, running its host effects in order. */
+  run(): void {
+    this.ringIndex = this.lastSerial === batchSerial ? this.ringIndex + 1 : 0;
+    const r = this.ringEntry(this.ringIndex);
+    const bytes = new Uint8Array(this.image);
+    for (const it of this.items) {
+      if (it.kind === 'effect') it.run();
+      else if (it.kind === 'dispatch' && it.dynamic) bytes.set(it.dynamic(), it.slot * UNIFORM_SLOT);
+    }
+    device().queue.writeBuffer(r.buffer, 0, this.image);
+    const timedAll = profileHook !== null && timestampsSupported();
+    this.items.forEach((it, j) => {
+      if (it.kind === 'dispatch') {
+        if (timedAll && batch.timings && batch.timings.used >= QUERY_CAPACITY) flush();
+        encodeBound(it.name, this.compiled[j]!.pipeline, r.groups[j]!, it.kernel.uniforms ? [it.slot * UNIFORM_SLOT] : [], it.groups, timedAll ? () => {} : null);
+      } else if (it.kind === 'copy') {
+        endPass();
+        encoder().copyBufferToBuffer(it.src, 0, it.dst, it.dstOffset, Math.ceil(it.bytes / 4) * 4);
+      }
+    });
+    this.lastSerial = batchSerial;
+  }
+
+  /** Frees the uniform buffers (the bind groups go with the garbage collector). */
+  destroy(): void {
+    for (const r of this.ring) r.buffer.destroy();
+    this.ring.length = 0;
+  }
+}
+
+/** Uniform slot size: a captured step lays its dispatches' uniforms out in slots of this size. */
+export const UNIFORM_SLOT_BYTES = UNIFORM_SLOT;

@@ -14,6 +14,7 @@ import { config } from './config.js';
 import { adapterName, deviceInfo, onDeviceRelease } from './device.js';
 import { platform, type TuneCache } from './platform.js';
 import { timestampsSupported } from './runtime.js';
+import { capturing } from './capture.js';
 
 const REPS = 2;
 
@@ -80,7 +81,8 @@ export function pick(
   const key = cacheKey(op, classKey, names);
   const adapter = adapterName();
   const known = forcedVariant(op, names) ?? load()[adapter]?.[key];
-  if (known || !config.tune() || !timestampsSupported() || measuring.has(key) || names.length === 1) {
+  // a step being captured runs one variant: a replay must not time them all again
+  if (known || !config.tune() || !timestampsSupported() || measuring.has(key) || names.length === 1 || capturing()) {
     const v = known ?? heuristic;
     launch(v);
     return v;

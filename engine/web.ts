@@ -30,6 +30,8 @@ export * from './ops/conv.js';
 export * from './ops/gather.js';
 export { memoryTuneCache, platform, setPlatform, webPlatform, type Platform, type TuneCache } from './platform.js';
 export { config, setOption } from './config.js';
+export { compile, type CompiledStep, type CompileOptions, type CompiledStats } from './compile.js';
+export type { FusionReport } from './fusion.js';
 export { checkOptions, type Check, type OptionSpec } from './options.js';
 export * from './gradcheck.js';
 export { formatProfile, groupProfile, profileSection, startProfile, stopProfile, type KernelTime } from './profile.js';

@@ -1,0 +1,100 @@
+// What a captured step records: the runtime's commands (dispatches, copies) in order, and the
+// host effects between them (an optimiser's step count, the RNG's counter) that a replay must
+// run again. The runtime and the pool report here while a capture is open; engine/compile.ts
+// opens captures and replays them.
+import type { Binding, Kernel } from './runtime.js';
+import type { MapInfo } from './fusion.js';
+
+/** Host work that a dispatch's uniforms depend on: run again, in order, on every replay. */
+export type HostEffect = () => void;
+
+export interface DispatchCommand {
+  kind: 'dispatch';
+  kernel: Kernel;
+  bindings: Binding[];
+  /** the uniform words as recorded (static uniforms), or null */
+  params: Uint8Array | null;
+  /** builds this dispatch's uniforms anew on each replay (uniforms that follow host state) */
+  dynamic: (() => Uint8Array) | null;
+  groups: [number, number, number];
+  /** an elementwise map: what the fusion pass needs to merge it with its neighbours */
+  map?: MapInfo;
+}
+
+export interface CopyCommand {
+  kind: 'copy';
+  src: GPUBuffer;
+  dst: GPUBuffer;
+  bytes: number;
+  dstOffset: number;
+}
+
+export interface EffectCommand {
+  kind: 'effect';
+  run: HostEffect;
+}
+
+export type Command = DispatchCommand | CopyCommand | EffectCommand;
+
+/** An open capture: the commands so far and what the buffers did. */
+export interface Capture {
+  commands: Command[];
+  /** buffers the pool handed out during the capture (step temporaries and new state) */
+  acquired: Set<GPUBuffer>;
+  /** buffers a command used before the capture acquired them: state that lives outside the step */
+  external: Set<GPUBuffer>;
+  /** the first reason the step cannot be replayed, if any */
+  failure: string | null;
+}
+
+let open: Capture | null = null;
+
+export function beginCapture(): Capture {
+  if (open) throw new Error('compile: a compiled step was called while another one was being captured (nested compiled steps are not supported)');
+  open = { commands: [], acquired: new Set(), external: new Set(), failure: null };
+  return open;
+}
+
+export function endCapture(): void {
+  open = null;
+}
+
+export function capturing(): boolean {
+  return open !== null;
+}
+
+/** Marks the open capture as not replayable (the step still runs eagerly this time). */
+export function refuseCapture(reason: string): void {
+  if (open && !open.failure) open.failure = reason;
+}
+
+/**
+ * Runs host work a step's dispatches depend on, and records it so every replay runs it again at
+ * the same point (e.g. an optimiser's step count, whose bias corrections reach the kernel as
+ * uniforms).
+ */
+export function hostEffect(run: HostEffect): void {
+  run();
+  open?.commands.push({ kind: 'effect', run });
+}
+
+export function noteAcquire(buf: GPUBuffer): void {
+  open?.acquired.add(buf);
+}
+
+export function noteRelease(buf: GPUBuffer): void {
+  if (open?.external.has(buf)) {
+    refuseCapture('the step releases a tensor that existed before it (e.g. it replaces a .grad or a state tensor instead of updating it in place); a replay would read freed memory');
+  }
+}
+
+function noteUse(buf: GPUBuffer): void {
+  if (open && !open.acquired.has(buf)) open.external.add(buf);
+}
+
+export function recordCommand(c: Command): void {
+  if (!open) return;
+  if (c.kind === 'dispatch') for (const b of c.bindings) noteUse(b.buffer);
+  if (c.kind === 'copy') (noteUse(c.src), noteUse(c.dst));
+  open.commands.push(c);
+}
