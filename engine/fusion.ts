@@ -1,11 +1,20 @@
-// Elementwise fusion over a captured step's commands (see fuseCommands).
+// Elementwise fusion over a captured step's commands. A map whose output is a step temporary read
+// by exactly one later command, itself a map, is not stored: the consumer computes it on the fly
+// (shaders/fused.ts). Chains and trees of maps become one kernel, materialised only where a
+// GEMM, a reduction, a copy, a second reader or live state needs the values. Each element still
+// sees the same f32 operations in the same order, so the results keep their bits.
+import type { Command, DispatchCommand } from './capture.js';
+import { device } from './device.js';
+import { kernel, Params, uniformBytes, type Binding } from './runtime.js';
+import { collapseDims, fusedMapKernel, rootVec4, type FusedInput, type FusedLeaves, type FusedMap } from '../shaders/fused.js';
+import { WG } from '../shaders/kernel.js';
 
 /** What an elementwise map dispatch computes, recorded so the fusion pass can merge maps. */
 export interface MapInfo {
   name: string;
   /** WGSL f32 expression in a, b, c (the inputs) and p0, p1 */
   expr: string;
-  /** each input: its buffer, element strides over `shape`, element offset */
+  /** each input: its buffer, element strides over `shape`, element offset, element count */
   inputs: { buffer: GPUBuffer; strides: number[]; offset: number; elements: number }[];
   shape: number[];
   p0: number;
@@ -13,22 +22,174 @@ export interface MapInfo {
   out: GPUBuffer;
 }
 
-import type { Command } from './capture.js';
-
 /** What fusion did to one captured step. */
 export interface FusionReport {
-  /** each fused kernel: the ops it merged (in order) and its WGSL */
+  /** each fused kernel: the ops it merged (producers first) and its WGSL */
   kernels: { ops: string[]; wgsl: string }[];
   dispatchesBefore: number;
   dispatchesAfter: number;
 }
 
+/** A recomputed producer may be read this many times per element it computes (a broadcast). */
+const MAX_RECOMPUTE = 256;
+
+const numel = (s: number[]) => s.reduce((a, b) => a * b, 1);
+
+interface Access {
+  reads: GPUBuffer[];
+  writes: GPUBuffer[];
+}
+
+/** Which buffers a command reads and writes; a non-map kernel's writable bindings count as read too (in-place updates). */
+function access(c: Command): Access {
+  if (c.kind === 'copy') return { reads: [c.src, c.dst], writes: [c.dst] };
+  if (c.kind === 'effect') return { reads: [], writes: [] };
+  if (c.map) return { reads: c.map.inputs.map((x) => x.buffer), writes: [c.map.out] };
+  const reads: GPUBuffer[] = [];
+  const writes: GPUBuffer[] = [];
+  c.kernel.bindings.forEach((a, i) => {
+    reads.push(c.bindings[i].buffer);
+    if (a === 'write') writes.push(c.bindings[i].buffer);
+  });
+  return { reads, writes };
+}
+
+/** A map being grown into a fused tree: the tree, and every buffer it reads with the command that read it. */
+interface Tree {
+  map: FusedMap;
+  ops: string[];
+  reads: { buffer: GPUBuffer; at: number }[];
+  /** leaf inputs and the bindings they read */
+  leafBindings: Map<FusedInput, Binding>;
+}
+
 /**
  * Merges chains of elementwise maps in a captured step. `live` are the buffers whose contents
- * outlive the step (state, outputs): those are always written.
+ * outlive the step (state, outputs): writes to them are always kept.
  */
 export function fuseCommands(commands: Command[], live: Set<GPUBuffer>): { commands: Command[]; report: FusionReport } {
-  void live;
-  const n = commands.filter((c) => c.kind === 'dispatch').length;
-  return { commands, report: { kernels: [], dispatchesBefore: n, dispatchesAfter: n } };
+  const maxBindings = device().limits.maxStorageBuffersPerShaderStage;
+  const acc = commands.map(access);
+  // readers of the value each command writes, and every write position of each buffer
+  const readers = commands.map(() => new Set<number>());
+  const writesOf = new Map<GPUBuffer, number[]>();
+  const writer = new Map<GPUBuffer, number>();
+  acc.forEach((a, i) => {
+    for (const b of a.reads) {
+      const w = writer.get(b);
+      if (w !== undefined) readers[w].add(i);
+    }
+    for (const b of a.writes) {
+      writer.set(b, i);
+      (writesOf.get(b) ?? writesOf.set(b, []).get(b)!).push(i);
+    }
+  });
+  const writtenBetween = (b: GPUBuffer, from: number, to: number) => (writesOf.get(b) ?? []).some((w) => w > from && w < to);
+
+  const trees = new Map<number, Tree>();
+  const consumed = new Set<number>();
+  const writerAt = new Map<GPUBuffer, number>(); // the writer of each buffer's value as the scan reaches a command
+
+  commands.forEach((c, i) => {
+    if (c.kind === 'dispatch' && c.map) {
+      const m = c.map;
+      const tree: Tree = { map: { expr: m.expr, p0: m.p0, p1: m.p1, shape: m.shape, inputs: [] }, ops: [], reads: [], leafBindings: new Map() };
+      let bindings = 1; // the output
+      const mergedHere = new Set<number>();
+      m.inputs.forEach((x, k) => {
+        const p = writerAt.get(x.buffer);
+        const producer = p !== undefined ? trees.get(p) : undefined;
+        if (p !== undefined && mergedHere.has(p)) {
+          // the same producer read through a second input (x * x): call it again
+          tree.map.inputs.push({ kind: 'map', map: producer!.map, strides: x.strides, offset: x.offset });
+          return;
+        }
+        const ok =
+          producer !== undefined &&
+          !consumed.has(p!) &&
+          !live.has(x.buffer) &&
+          readers[p!].size === 1 &&
+          numel(m.shape) <= MAX_RECOMPUTE * numel(producer.map.shape) &&
+          producer.reads.every((r) => !writtenBetween(r.buffer, r.at, i) && r.buffer !== m.out) &&
+          bindings + producer.leafBindings.size + (m.inputs.length - k - 1) <= maxBindings;
+        if (ok) {
+          consumed.add(p!);
+          mergedHere.add(p!);
+          tree.map.inputs.push({ kind: 'map', map: producer!.map, strides: x.strides, offset: x.offset });
+          tree.ops.push(...producer!.ops);
+          tree.reads.push(...producer!.reads);
+          producer!.leafBindings.forEach((bd, leaf) => tree.leafBindings.set(leaf, bd));
+          bindings += producer!.leafBindings.size;
+        } else {
+          const leaf: FusedInput = { kind: 'leaf', leaf: -1, strides: x.strides, offset: x.offset };
+          tree.map.inputs.push(leaf);
+          tree.leafBindings.set(leaf, { buffer: x.buffer, bytes: c.bindings[k].bytes });
+          tree.reads.push({ buffer: x.buffer, at: i });
+          bindings++;
+        }
+      });
+      tree.ops.push(m.name);
+      trees.set(i, tree);
+    }
+    for (const b of acc[i].writes) writerAt.set(b, i);
+  });
+
+  const report: FusionReport = { kernels: [], dispatchesBefore: 0, dispatchesAfter: 0 };
+  const out: Command[] = [];
+  commands.forEach((c, i) => {
+    if (c.kind === 'dispatch') report.dispatchesBefore++;
+    if (consumed.has(i)) return;
+    const tree = trees.get(i);
+    const fused = tree && tree.ops.length > 1 ? emit(tree, c as DispatchCommand & { map: MapInfo }) : c;
+    if (fused !== c) report.kernels.push({ ops: tree!.ops, wgsl: (fused as DispatchCommand).kernel.wgsl() });
+    if (fused.kind === 'dispatch') report.dispatchesAfter++;
+    out.push(fused);
+  });
+  return { commands: out, report };
+}
+
+/** The fused dispatch of a tree rooted at command `c`. */
+function emit(tree: Tree, c: DispatchCommand & { map: MapInfo }): DispatchCommand {
+  const root = tree.map;
+  const n = numel(root.shape);
+  const vec4 = rootVec4(root);
+  // leaves numbered in binding order, one binding per buffer; the root's aligned unit-stride
+  // inputs load vec4s (4 elements along the innermost dim per invocation)
+  const byBuffer = new Map<GPUBuffer, number>();
+  const bindings: Binding[] = [];
+  const decls: FusedLeaves['decls'] = [];
+  const rootStrided = root.inputs.filter((x) => x.kind !== 'acc') as Exclude<FusedInput, { kind: 'acc' }>[];
+  const dims = collapseDims(root.shape, rootStrided.map((x) => x.strides));
+  const rank = dims.shape.length;
+  tree.leafBindings.forEach((bd, leaf) => {
+    if (leaf.kind !== 'leaf') return;
+    let idx = byBuffer.get(bd.buffer);
+    if (idx === undefined) {
+      idx = bindings.push({ ...bd }) - 1;
+      decls.push({ vec4: false });
+      byBuffer.set(bd.buffer, idx);
+    }
+    leaf.leaf = idx;
+    const j = rootStrided.indexOf(leaf);
+    if (vec4 && j >= 0) {
+      const st = dims.strides[j];
+      const aligned = st[rank - 1] === 1 && leaf.offset % 4 === 0 && st.slice(0, -1).every((s) => s % 4 === 0);
+      const bytes = Math.ceil(bd.bytes / 16) * 16;
+      if (aligned && bytes <= bd.buffer.size) {
+        leaf.vec4Load = true;
+        decls[idx].vec4 = true;
+        bindings[idx].bytes = Math.max(bindings[idx].bytes, bytes);
+      }
+    }
+  });
+  // a binding read as vec4 anywhere is declared vec4: its size must be a multiple of 16
+  bindings.forEach((b, i) => decls[i].vec4 && (b.bytes = Math.ceil(b.bytes / 16) * 16));
+  const leaves: FusedLeaves = { decls };
+  const key = `fused:${n}:${JSON.stringify(root)}:${decls.map((d) => +d.vec4).join('')}`;
+  const decl = () => fusedMapKernel(root, leaves, n);
+  const k = kernel(`fused.${tree.ops.join('+')}`, key, decl);
+  bindings.push({ buffer: c.map.out, bytes: n * 4 });
+  const groups = Math.ceil((vec4 ? n / 4 : Math.ceil(n / 4)) / WG);
+  const split: [number, number, number] = groups <= 65535 ? [groups, 1, 1] : [Math.ceil(groups / Math.ceil(groups / 65535)), Math.ceil(groups / 65535), 1];
+  return { kind: 'dispatch', kernel: k, bindings, params: uniformBytes(k, new Params().u32(0, n)), dynamic: null, groups: split };
 }

@@ -370,7 +370,7 @@ export function dispatch(
 }
 
 /** The uniform block's bytes, checked against the slot size. */
-function uniformBytes(k: Kernel, p: Params): Uint8Array {
+export function uniformBytes(k: Kernel, p: Params): Uint8Array {
   const buf = new ArrayBuffer(UNIFORM_SLOT * 2);
   const n = p.writeTo(new DataView(buf), 0);
   if (n > UNIFORM_SLOT) throw new Error(`engine: kernel '${k.name}' uniforms are ${n} bytes, the limit is ${UNIFORM_SLOT}`);

@@ -8,7 +8,7 @@ const NAMES = ['a', 'b', 'c'];
 export const PER_THREAD = 4;
 
 // WGSL's pow is undefined for a negative base; integer exponents follow the usual sign rule.
-const POW = `fn pow_s(x: f32, p: f32) -> f32 {
+export const POW_S = `fn pow_s(x: f32, p: f32) -> f32 {
   if (p == 0.0) { return 1.0; }
   if (x >= 0.0 || p != floor(p)) { return pow(x, p); }
   let m = pow(-x, p);
@@ -69,7 +69,7 @@ function elementwiseInner4(expr: string, arity: number, rank: number, vecIn: boo
   return {
     params: STRIDED_PARAMS,
     buffers: [...inputs.map((n, k) => read(`in_${n}`, vecIn[k] ? 'vec4<f32>' : 'f32')), write('out', 'vec4<f32>')],
-    prelude: `${POW}\n${opFn(expr, inputs)}`,
+    prelude: `${POW_S}\n${opFn(expr, inputs)}`,
     guard: '(u.n + 3u) / 4u',
     body: `
   let e = i * 4u;
@@ -96,7 +96,7 @@ export function elementwiseKernel(expr: string, arity: number, layout: Elementwi
   return {
     params: STRIDED_PARAMS,
     buffers: [...inputs.map((n) => read(`in_${n}`)), write('out')],
-    prelude: POW,
+    prelude: POW_S,
     guard: `(u.n + ${PER_THREAD - 1}u) / ${PER_THREAD}u`,
     body: `
   let p0 = u.p0;

@@ -5,6 +5,8 @@ import { dispatch, kernel, Params, type Kernel } from '../runtime.js';
 import { contiguousStrides, MAX_RANK, sameShape } from '../shape.js';
 import { elementwiseKernel, PER_THREAD, type ElementwiseLayout } from '../../shaders/elementwise.js';
 import { WG } from '../../shaders/kernel.js';
+import { capturing } from '../capture.js';
+import type { MapInfo } from '../fusion.js';
 
 export interface View {
   tensor: Tensor;
@@ -95,6 +97,18 @@ export function map(
     .u32(n)
     .f32(p0, p1);
   const rank = dims.shape.length;
+  // what the fusion pass of a captured step needs to merge this map with its neighbours
+  const info: MapInfo | undefined = capturing()
+    ? {
+        name,
+        expr,
+        inputs: views.map((v) => ({ buffer: bindings[views.indexOf(v)].buffer, strides: [...v.strides], offset: v.offset, elements: v.tensor.size })),
+        shape: [...shape],
+        p0,
+        p1,
+        out: bindings[views.length].buffer,
+      }
+    : undefined;
   if (dims.shape[rank - 1] % 4 === 0) {
     // four elements along the innermost dim per invocation; inputs laid out along it as vec4s
     bindings[views.length].bytes = n * 4;
@@ -105,9 +119,9 @@ export function map(
       bindings[k].bytes = bytes;
       return true;
     });
-    dispatch(mapKernel(name, expr, views.length, { kind: 'inner4', rank, vecIn }), bindings, p, groups1d(n / 4));
+    dispatch(mapKernel(name, expr, views.length, { kind: 'inner4', rank, vecIn }), bindings, p, groups1d(n / 4), undefined, info);
     return out;
   }
-  dispatch(mapKernel(name, expr, views.length, { kind: 'scalar', rank }), bindings, p, groups1d(Math.ceil(out.size / PER_THREAD)));
+  dispatch(mapKernel(name, expr, views.length, { kind: 'scalar', rank }), bindings, p, groups1d(Math.ceil(out.size / PER_THREAD)), undefined, info);
   return out;
 }
