@@ -4,6 +4,8 @@
 // opens captures and replays them.
 import type { Binding, Kernel } from './runtime.js';
 import type { MapInfo } from './fusion.js';
+import type { ReduceInfo } from './ops/reduce.js';
+import type { MatmulInfo } from './ops/matmul.js';
 
 /** Host work that a dispatch's uniforms depend on: run again, in order, on every replay. */
 export type HostEffect = () => void;
@@ -19,6 +21,10 @@ export interface DispatchCommand {
   groups: [number, number, number];
   /** an elementwise map: what the fusion pass needs to merge it with its neighbours */
   map?: MapInfo;
+  /** a reduction pass: a map may feed its loads, and a map of its result its stores */
+  reduce?: ReduceInfo;
+  /** a GEMM: a map of its result may run in its stores */
+  matmul?: MatmulInfo;
 }
 
 export interface CopyCommand {

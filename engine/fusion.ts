@@ -6,7 +6,8 @@
 import type { Command, DispatchCommand } from './capture.js';
 import { device } from './device.js';
 import { kernel, Params, uniformBytes, type Binding } from './runtime.js';
-import { collapseDims, fusedMapKernel, rootVec4, type FusedInput, type FusedLeaves, type FusedMap } from '../shaders/fused.js';
+import { collapseDims, FUSED_HELPERS, fusedFunctions, fusedMapKernel, leafBuffers, rootFn, rootVec4, type FusedInput, type FusedLeaves, type FusedMap } from '../shaders/fused.js';
+import { reduceKernel, type ReduceHooks } from '../shaders/reduce.js';
 import { WG } from '../shaders/kernel.js';
 
 /** What an elementwise map dispatch computes, recorded so the fusion pass can merge maps. */
@@ -21,6 +22,9 @@ export interface MapInfo {
   p1: number;
   out: GPUBuffer;
 }
+
+/** What an op tells the fusion pass about a dispatch (see DispatchCommand). */
+export type FusionMeta = Pick<DispatchCommand, 'map' | 'reduce' | 'matmul'>;
 
 /** What fusion did to one captured step. */
 export interface FusionReport {
@@ -61,11 +65,36 @@ interface Tree {
   reads: { buffer: GPUBuffer; at: number }[];
   /** leaf inputs and the bindings they read */
   leafBindings: Map<FusedInput, Binding>;
+  /** the reduction or GEMM whose result is this tree's `acc` input (the tree runs in its stores) */
+  host?: Host;
 }
 
+/** A reduction or GEMM that fused maps may feed (a reduction's loads) or follow (its stores). */
+interface Host {
+  index: number;
+  cmd: DispatchCommand;
+  /** the map tree computing a reduction's source on the fly */
+  prologue?: Tree;
+  reads: { buffer: GPUBuffer; at: number }[];
+  ops: string[];
+  /** the buffer its result goes to, and whether maps may run in its stores */
+  out: GPUBuffer;
+  final: boolean;
+  outElements: number;
+}
+
+const contiguousStrides = (shape: number[]) => {
+  const s: number[] = [];
+  let acc = 1;
+  for (let d = shape.length - 1; d >= 0; d--) (s[d] = acc), (acc *= shape[d]);
+  return s;
+};
+
 /**
- * Merges chains of elementwise maps in a captured step. `live` are the buffers whose contents
- * outlive the step (state, outputs): writes to them are always kept.
+ * Merges elementwise maps in a captured step: chains and trees of maps into one kernel, a map
+ * feeding a reduction into the reduction's loads, and a map of a reduction's or GEMM's result
+ * into its stores. `live` are the buffers whose contents outlive the step (state, outputs):
+ * writes to them are always kept.
  */
 export function fuseCommands(commands: Command[], live: Set<GPUBuffer>): { commands: Command[]; report: FusionReport } {
   const maxBindings = device().limits.maxStorageBuffersPerShaderStage;
@@ -85,8 +114,15 @@ export function fuseCommands(commands: Command[], live: Set<GPUBuffer>): { comma
     }
   });
   const writtenBetween = (b: GPUBuffer, from: number, to: number) => (writesOf.get(b) ?? []).some((w) => w > from && w < to);
+  /** A value written at p that only the command at i reads, in a step temporary, whose inputs still hold at i. */
+  const movable = (p: number, buffer: GPUBuffer, reads: { buffer: GPUBuffer; at: number }[], i: number, out: GPUBuffer) =>
+    !consumed.has(p) &&
+    !live.has(buffer) &&
+    readers[p].size === 1 &&
+    reads.every((r) => !writtenBetween(r.buffer, r.at, i) && r.buffer !== out);
 
   const trees = new Map<number, Tree>();
+  const hosts = new Map<number, Host>();
   const consumed = new Set<number>();
   const writerAt = new Map<GPUBuffer, number>(); // the writer of each buffer's value as the scan reaches a command
 
@@ -99,37 +135,68 @@ export function fuseCommands(commands: Command[], live: Set<GPUBuffer>): { comma
       m.inputs.forEach((x, k) => {
         const p = writerAt.get(x.buffer);
         const producer = p !== undefined ? trees.get(p) : undefined;
+        const host = p !== undefined ? hosts.get(p) : undefined;
         if (p !== undefined && mergedHere.has(p)) {
           // the same producer read through a second input (x * x): call it again
-          tree.map.inputs.push({ kind: 'map', map: producer!.map, strides: x.strides, offset: x.offset });
+          tree.map.inputs.push(producer ? { kind: 'map', map: producer.map, strides: x.strides, offset: x.offset } : { kind: 'acc' });
           return;
         }
-        const ok =
-          producer !== undefined &&
-          !consumed.has(p!) &&
-          !live.has(x.buffer) &&
-          readers[p!].size === 1 &&
+        const left = m.inputs.length - k - 1;
+        if (
+          producer &&
+          !producer.host &&
+          movable(p!, x.buffer, producer.reads, i, m.out) &&
           numel(m.shape) <= MAX_RECOMPUTE * numel(producer.map.shape) &&
-          producer.reads.every((r) => !writtenBetween(r.buffer, r.at, i) && r.buffer !== m.out) &&
-          bindings + producer.leafBindings.size + (m.inputs.length - k - 1) <= maxBindings;
-        if (ok) {
+          bindings + producer.leafBindings.size + left <= maxBindings
+        ) {
           consumed.add(p!);
           mergedHere.add(p!);
-          tree.map.inputs.push({ kind: 'map', map: producer!.map, strides: x.strides, offset: x.offset });
-          tree.ops.push(...producer!.ops);
-          tree.reads.push(...producer!.reads);
-          producer!.leafBindings.forEach((bd, leaf) => tree.leafBindings.set(leaf, bd));
-          bindings += producer!.leafBindings.size;
-        } else {
-          const leaf: FusedInput = { kind: 'leaf', leaf: -1, strides: x.strides, offset: x.offset };
-          tree.map.inputs.push(leaf);
-          tree.leafBindings.set(leaf, { buffer: x.buffer, bytes: c.bindings[k].bytes });
-          tree.reads.push({ buffer: x.buffer, at: i });
-          bindings++;
+          tree.map.inputs.push({ kind: 'map', map: producer.map, strides: x.strides, offset: x.offset });
+          tree.ops.push(...producer.ops);
+          tree.reads.push(...producer.reads);
+          producer.leafBindings.forEach((bd, leaf) => tree.leafBindings.set(leaf, bd));
+          bindings += producer.leafBindings.size;
+          return;
         }
+        if (
+          host &&
+          host.final &&
+          !tree.host &&
+          movable(p!, x.buffer, host.reads, i, m.out) &&
+          x.offset === 0 &&
+          numel(m.shape) === host.outElements &&
+          bindings + (host.prologue ? host.prologue.leafBindings.size : 1) + left <= maxBindings &&
+          x.strides.every((s, d) => s === contiguousStrides(m.shape)[d] || m.shape[d] === 1)
+        ) {
+          // this map runs in the host's stores; the host moves here
+          consumed.add(p!);
+          mergedHere.add(p!);
+          tree.host = host;
+          tree.map.inputs.push({ kind: 'acc' });
+          tree.reads.push(...host.reads);
+          return;
+        }
+        const leaf: FusedInput = { kind: 'leaf', leaf: -1, strides: x.strides, offset: x.offset };
+        tree.map.inputs.push(leaf);
+        tree.leafBindings.set(leaf, { buffer: x.buffer, bytes: c.bindings[k].bytes });
+        tree.reads.push({ buffer: x.buffer, at: i });
+        bindings++;
       });
+      if (tree.host) tree.ops.unshift(...tree.host.ops);
       tree.ops.push(m.name);
       trees.set(i, tree);
+    } else if (c.kind === 'dispatch' && c.reduce) {
+      const r = c.reduce;
+      const host: Host = { index: i, cmd: c, reads: [{ buffer: r.src, at: i }], ops: [c.kernel.name], out: r.out, final: r.chunks === 1 || r.twoLevel, outElements: r.outer * r.inner };
+      const p = writerAt.get(r.src);
+      const producer = p !== undefined ? trees.get(p) : undefined;
+      if (producer && !producer.host && movable(p!, r.src, producer.reads, i, r.out) && numel(producer.map.shape) === r.outer * r.r * r.inner) {
+        consumed.add(p!);
+        host.prologue = producer;
+        host.reads = producer.reads;
+        host.ops = [...producer.ops, c.kernel.name];
+      }
+      hosts.set(i, host);
     }
     for (const b of acc[i].writes) writerAt.set(b, i);
   });
@@ -140,12 +207,66 @@ export function fuseCommands(commands: Command[], live: Set<GPUBuffer>): { comma
     if (c.kind === 'dispatch') report.dispatchesBefore++;
     if (consumed.has(i)) return;
     const tree = trees.get(i);
-    const fused = tree && tree.ops.length > 1 ? emit(tree, c as DispatchCommand & { map: MapInfo }) : c;
-    if (fused !== c) report.kernels.push({ ops: tree!.ops, wgsl: (fused as DispatchCommand).kernel.wgsl() });
+    const host = hosts.get(i);
+    let fused: Command = c;
+    if (tree?.host) fused = emitHost(tree.host, tree, c as DispatchCommand & { map: MapInfo });
+    else if (tree && tree.ops.length > 1) fused = emit(tree, c as DispatchCommand & { map: MapInfo });
+    else if (host?.prologue) fused = emitHost(host, null, null);
+    if (fused !== c) report.kernels.push({ ops: tree?.ops ?? host!.ops, wgsl: (fused as DispatchCommand).kernel.wgsl() });
     if (fused.kind === 'dispatch') report.dispatchesAfter++;
     out.push(fused);
   });
   return { commands: out, report };
+}
+
+/** Numbers a tree's leaves (one binding per buffer, scalar loads): for the fused work around a host kernel. */
+function hookLeaves(tree: Tree, prefix: string): { leaves: FusedLeaves; bindings: Binding[]; buffers: ReturnType<typeof leafBuffers> } {
+  const byBuffer = new Map<GPUBuffer, number>();
+  const bindings: Binding[] = [];
+  tree.leafBindings.forEach((bd, leaf) => {
+    if (leaf.kind !== 'leaf') return;
+    let idx = byBuffer.get(bd.buffer);
+    if (idx === undefined) byBuffer.set(bd.buffer, (idx = bindings.push({ ...bd }) - 1));
+    leaf.leaf = idx;
+  });
+  const leaves: FusedLeaves = { decls: bindings.map(() => ({ vec4: false })) };
+  return { leaves, bindings, buffers: leafBuffers(leaves, prefix) };
+}
+
+/** A reduction with its prologue (the map feeding its loads) and/or epilogue (the map of its result, written to that map's output). */
+function emitHost(host: Host, epilogue: Tree | null, consumer: (DispatchCommand & { map: MapInfo }) | null): DispatchCommand {
+  const c = host.cmd;
+  const r = c.reduce!;
+  const hooks: ReduceHooks = {};
+  const bindings: Binding[] = [];
+  let key = `${c.kernel.key}`;
+  if (host.prologue) {
+    const h = hookLeaves(host.prologue, 'p_');
+    hooks.prologue = {
+      code: `${fusedFunctions(host.prologue.map, h.leaves, false, 'p_')}\nfn load(e: u32) -> f32 { return ${rootFn(host.prologue.map, 'p_')}(e); }`,
+      buffers: h.buffers,
+    };
+    bindings.push(...h.bindings);
+    key += `|p:${JSON.stringify(host.prologue.map)}`;
+  } else {
+    bindings.push(c.bindings[0]);
+  }
+  bindings.push(epilogue ? { buffer: consumer!.map.out, bytes: c.bindings[1].bytes } : c.bindings[1]);
+  if (epilogue) {
+    const h = hookLeaves(epilogue, 'e_');
+    hooks.epilogue = {
+      code: `${fusedFunctions(epilogue.map, h.leaves, false, 'e_')}\nfn store(acc: f32, e: u32) -> f32 { return ${rootFn(epilogue.map, 'e_')}(e, acc); }`,
+      buffers: h.buffers,
+    };
+    bindings.push(...h.bindings);
+    key += `|e:${JSON.stringify(epilogue.map)}`;
+  }
+  const helpers = FUSED_HELPERS;
+  const k = kernel(`fused.${(epilogue?.ops ?? host.ops).join('+')}`, key, () => {
+    const d = reduceKernel(r.op, r.vec4, r.twoLevel, hooks);
+    return { ...d, prelude: `${helpers}\n${d.prelude ?? ''}` };
+  });
+  return { kind: 'dispatch', kernel: k, bindings, params: c.params, dynamic: null, groups: c.groups };
 }
 
 /** The fused dispatch of a tree rooted at command `c`. */

@@ -8,7 +8,7 @@ import { platform } from './platform.js';
 import { gpuWait } from './wait.js';
 import { kernelWGSL, type Access, type KernelDecl } from '../shaders/kernel.js';
 import { capturing, recordCommand, refuseCapture } from './capture.js';
-import type { MapInfo } from './fusion.js';
+import type { FusionMeta } from './fusion.js';
 
 /** A compute kernel: WGSL plus the kinds of its storage bindings (binding 1, 2, ...). */
 export interface Kernel {
@@ -340,7 +340,7 @@ export function dispatch(
   params: ParamsArg,
   groups: [number, number?, number?],
   onTime?: (ns: number) => void,
-  map?: MapInfo,
+  meta?: FusionMeta,
 ): void {
   if (bindings.length !== k.bindings.length) {
     throw new Error(`engine: kernel '${k.name}' takes ${k.bindings.length} buffers, got ${bindings.length}`);
@@ -363,7 +363,7 @@ export function dispatch(
       params: bytes,
       dynamic: build && (() => uniformBytes(k, build())),
       groups: [gx, gy, gz],
-      map,
+      ...meta,
     });
   }
   encodeDispatch(k.name, compile(k), bindings, bytes, [gx, gy, gz], onTime);

@@ -102,15 +102,15 @@ const hasAcc = (m: FusedMap): boolean => m.inputs.some((x) => x.kind === 'acc' |
  * at its flat index e), and for the root `v4(e[, acc])` when `vec4` (four elements e..e+3 along
  * the root's innermost dim, whose extent is a multiple of 4).
  */
-export function fusedFunctions(root: FusedMap, leaves: FusedLeaves, vec4: boolean): string {
+export function fusedFunctions(root: FusedMap, leaves: FusedLeaves, vec4: boolean, prefix = ''): string {
   const maps = order(root);
   const exprs: string[] = [];
   const opName = (expr: string) => {
     let i = exprs.indexOf(expr);
     if (i < 0) i = exprs.push(expr) - 1;
-    return `op_${i}`;
+    return `${prefix}op_${i}`;
   };
-  const leafAt = (leaf: number, idx: string) => (leaves.decls[leaf].vec4 ? `in_${leaf}[(${idx}) / 4u][(${idx}) % 4u]` : `in_${leaf}[${idx}]`);
+  const leafAt = (leaf: number, idx: string) => (leaves.decls[leaf].vec4 ? `${prefix}in_${leaf}[(${idx}) / 4u][(${idx}) % 4u]` : `${prefix}in_${leaf}[${idx}]`);
   const fns: string[] = [];
   const call = (m: FusedMap, args: string[]) => `${opName(m.expr)}(${[0, 1, 2].map((i) => args[i] ?? '0.0').join(', ')}, ${f32Lit(m.p0)}, ${f32Lit(m.p1)})`;
   maps.forEach((m, k) => {
@@ -120,11 +120,11 @@ export function fusedFunctions(root: FusedMap, leaves: FusedLeaves, vec4: boolea
     const args = m.inputs.map((x, i) => {
       if (x.kind === 'acc') return 'acc';
       if (x.kind === 'leaf') return leafAt(x.leaf, `i${i}`);
-      return `v_${maps.indexOf(x.map)}(i${i}${hasAcc(x.map) ? ', acc' : ''})`;
+      return `${prefix}v_${maps.indexOf(x.map)}(i${i}${hasAcc(x.map) ? ', acc' : ''})`;
     });
     args.forEach((a, i) => body.push(`let a${i} = fence(${a});`));
     body.push(`return ${call(m, m.inputs.map((_, i) => `a${i}`))};`);
-    fns.push(`fn v_${k}(e: u32${acc ? ', acc: f32' : ''}) -> f32 {\n  ${body.join('\n  ')}\n}`);
+    fns.push(`fn ${prefix}v_${k}(e: u32${acc ? ', acc: f32' : ''}) -> f32 {\n  ${body.join('\n  ')}\n}`);
   });
   if (vec4) {
     // the root, four elements at a time: index math once, a vec4 load where the input allows
@@ -137,10 +137,10 @@ export function fusedFunctions(root: FusedMap, leaves: FusedLeaves, vec4: boolea
     strided.forEach((s, j) => {
       const st = lastStride(j);
       const at = (t: number) => (st === 0 || t === 0 ? `i${s.i}` : `i${s.i} + ${t * st}u`);
-      if (s.x.kind === 'leaf' && s.x.vec4Load && leaves.decls[s.x.leaf].vec4 && st === 1) body.push(`let a${s.i} = in_${s.x.leaf}[i${s.i} / 4u];`);
+      if (s.x.kind === 'leaf' && s.x.vec4Load && leaves.decls[s.x.leaf].vec4 && st === 1) body.push(`let a${s.i} = ${prefix}in_${s.x.leaf}[i${s.i} / 4u];`);
       else if (s.x.kind === 'leaf') body.push(`let a${s.i} = vec4<f32>(${[0, 1, 2, 3].map((t) => leafAt((s.x as { leaf: number }).leaf, at(t))).join(', ')});`);
       else {
-        const f = `v_${maps.indexOf(s.x.map)}`;
+        const f = `${prefix}v_${maps.indexOf(s.x.map)}`;
         const extra = hasAcc(s.x.map) ? ', acc.x' : '';
         body.push(`let a${s.i} = vec4<f32>(${[0, 1, 2, 3].map((t) => `${f}(${at(t)}${extra})`).join(', ')});`);
       }
@@ -148,17 +148,21 @@ export function fusedFunctions(root: FusedMap, leaves: FusedLeaves, vec4: boolea
     m.inputs.forEach((x, i) => x.kind === 'acc' && body.push(`let a${i} = acc;`));
     const comps = ['x', 'y', 'z', 'w'].map((c) => `fence(${call(m, m.inputs.map((_, i) => `a${i}.${c}`))})`);
     body.push(`return vec4<f32>(${comps.join(', ')});`);
-    fns.push(`fn v4(e: u32${acc ? ', acc: vec4<f32>' : ''}) -> vec4<f32> {\n  ${body.join('\n  ')}\n}`);
+    fns.push(`fn ${prefix}v4(e: u32${acc ? ', acc: vec4<f32>' : ''}) -> vec4<f32> {\n  ${body.join('\n  ')}\n}`);
   }
-  const ops = exprs.map((x, i) => `fn op_${i}(a: f32, b: f32, c: f32, p0: f32, p1: f32) -> f32 { return ${x}; }`);
-  // an opaque identity: u.fence is 0, which no compiler can know
-  const fence = 'fn fence(v: f32) -> f32 { return select(v, 0.0, u.fence != 0u); }';
-  return [POW_S, fence, ...ops, ...fns].join('\n');
+  const ops = exprs.map((x, i) => `fn ${prefix}op_${i}(a: f32, b: f32, c: f32, p0: f32, p1: f32) -> f32 { return ${x}; }`);
+  return [...ops, ...fns].join('\n');
 }
 
+/** What every kernel with fused functions needs once: pow_s, and `fence`, an opaque identity (u.fence is 0, which no compiler can know). */
+export const FUSED_HELPERS = `${POW_S}\nfn fence(v: f32) -> f32 { return select(v, 0.0, u.fence != 0u); }`;
+
+/** The name of a tree's value function (the root's scalar one). */
+export const rootFn = (root: FusedMap, prefix = '') => `${prefix}v_${order(root).length - 1}`;
+
 /** The leaves' storage declarations (bindings after the host kernel's own). */
-export function leafBuffers(leaves: FusedLeaves): BufferDecl[] {
-  return leaves.decls.map((d, i) => read(`in_${i}`, d.vec4 ? 'vec4<f32>' : 'f32'));
+export function leafBuffers(leaves: FusedLeaves, prefix = ''): BufferDecl[] {
+  return leaves.decls.map((d, i) => read(`${prefix}in_${i}`, d.vec4 ? 'vec4<f32>' : 'f32'));
 }
 
 /** True when the root can run four elements per invocation (innermost extent a multiple of 4). */
@@ -174,11 +178,11 @@ export function fusedMapKernel(root: FusedMap, leaves: FusedLeaves, n: number): 
   return {
     params: 'fence: u32, n: u32,',
     buffers: [...leafBuffers(leaves), write('out', vec4 ? 'vec4<f32>' : 'f32')],
-    prelude: fusedFunctions(root, leaves, vec4),
+    prelude: `${FUSED_HELPERS}\n${fusedFunctions(root, leaves, vec4)}`,
     guard: vec4 ? `${n / 4}u` : `${Math.ceil(n / 4)}u`,
     body: vec4
       ? '  out[i] = v4(i * 4u);'
-      : `  for (var k = 0u; k < 4u; k++) {\n    let e = i * 4u + k;\n    if (e >= ${n}u) { return; }\n    out[e] = v_${order(root).length - 1}(e);\n  }`,
+      : `  for (var k = 0u; k < 4u; k++) {\n    let e = i * 4u + k;\n    if (e >= ${n}u) { return; }\n    out[e] = ${rootFn(root)}(e);\n  }`,
   };
 }
 

@@ -119,9 +119,9 @@ export function map(
       bindings[k].bytes = bytes;
       return true;
     });
-    dispatch(mapKernel(name, expr, views.length, { kind: 'inner4', rank, vecIn }), bindings, p, groups1d(n / 4), undefined, info);
+    dispatch(mapKernel(name, expr, views.length, { kind: 'inner4', rank, vecIn }), bindings, p, groups1d(n / 4), undefined, info && { map: info });
     return out;
   }
-  dispatch(mapKernel(name, expr, views.length, { kind: 'scalar', rank }), bindings, p, groups1d(Math.ceil(out.size / PER_THREAD)), undefined, info);
+  dispatch(mapKernel(name, expr, views.length, { kind: 'scalar', rank }), bindings, p, groups1d(Math.ceil(out.size / PER_THREAD)), undefined, info && { map: info });
   return out;
 }

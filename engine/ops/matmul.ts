@@ -11,6 +11,12 @@ import { sumTo } from './reduce.js';
 import { add, relu as reluOp, reluGrad } from './elementwise.js';
 import { zeros } from './create.js';
 
+/** What a GEMM dispatch computes, recorded so the fusion pass can run a map of its result in its stores. */
+export interface MatmulInfo {
+  out: GPUBuffer;
+  outElements: number;
+}
+
 export interface MatmulOptions {
   /** a is given as [..., K, M] */
   transA?: boolean;

@@ -4,10 +4,29 @@ import { numel, Tensor, type Shape } from '../tensor.js';
 import { dispatch, kernel, Params } from '../runtime.js';
 import { normAxes, normAxis, sameShape } from '../shape.js';
 import { reduceKernel, type ReduceOp } from '../../shaders/reduce.js';
+import { isCpuAdapter } from '../tune.js';
+import { capturing } from '../capture.js';
 import { checkF32, groups1d } from './map.js';
 import { expand, reshape, detach } from './shape.js';
 import { add, div, exp, ge, log, mul, sqrt, sub, maximum } from './elementwise.js';
 
+
+/** What a reduction dispatch computes, recorded so the fusion pass can merge it with maps. */
+export interface ReduceInfo {
+  op: ReduceOp;
+  outer: number;
+  r: number;
+  inner: number;
+  chunk: number;
+  chunks: number;
+  twoLevel: boolean;
+  vec4: boolean;
+  src: GPUBuffer;
+  out: GPUBuffer;
+}
+
+/** Source elements up to which a chunked reduction folds its second pass into its first. */
+const twoLevelLimit = () => (isCpuAdapter() ? 2 ** 18 : 2 ** 14);
 
 /** Reduces the middle axis of x viewed as [outer, r, inner]; long reductions take several passes. */
 function reduceMiddle(op: ReduceOp, x: Tensor, outer: number, r: number, inner: number): Tensor {
@@ -17,15 +36,18 @@ function reduceMiddle(op: ReduceOp, x: Tensor, outer: number, r: number, inner: 
     const nOut = outer * inner;
     const chunks = len <= 64 || nOut >= 4096 ? 1 : Math.min(Math.ceil(len / 64), Math.ceil(8192 / nOut));
     const chunk = Math.ceil(len / chunks);
-    const out = Tensor.empty([outer * chunks * inner]);
-    const p = new Params().u32(outer, len, inner, chunk, chunks, out.size);
+    // a short reduction runs both passes in one dispatch (the same order of operations)
+    const twoLevel = chunks > 1 && chunks <= 64 && outer * len * inner <= twoLevelLimit();
+    const out = Tensor.empty([outer * (twoLevel ? 1 : chunks) * inner]);
+    const p = new Params().u32(outer, len, inner, chunk, chunks, out.size, 0);
     const vec4 = inner % 4 === 0;
     const bindings = [src.binding(`reduce.${op}`), out.binding(`reduce.${op}`)];
-    const k = kernel(`reduce.${op}`, `reduce.${op}${vec4 ? '.vec4' : ''}`, () => reduceKernel(op, vec4));
-    dispatch(k, bindings, p, vec4 ? groups1d(out.size / 4, 64) : groups1d(out.size));
+    const k = kernel(`reduce.${op}`, `reduce.${op}${vec4 ? '.vec4' : ''}${twoLevel ? '.2' : ''}`, () => reduceKernel(op, vec4, twoLevel));
+    const info: ReduceInfo = { op, outer, r: len, inner, chunk, chunks, twoLevel, vec4, src: bindings[0].buffer, out: bindings[1].buffer };
+    dispatch(k, bindings, p, vec4 ? groups1d(out.size / 4, 64) : groups1d(out.size), undefined, capturing() ? { reduce: info } : undefined);
     if (src !== x) src.dispose();
     src = out;
-    if (chunks === 1) return out;
+    if (chunks === 1 || twoLevel) return out;
     len = chunks;
   }
 }
