@@ -185,6 +185,9 @@ export function fuseCommands(commands: Command[], live: Set<GPUBuffer>): { comma
       if (tree.host) tree.ops.unshift(...tree.host.ops);
       tree.ops.push(m.name);
       trees.set(i, tree);
+    } else if (c.kind === 'dispatch' && c.matmul) {
+      const reads = c.bindings.filter((_, k) => k !== 2).map((b) => ({ buffer: b.buffer, at: i }));
+      hosts.set(i, { index: i, cmd: c, reads, ops: [c.kernel.name], out: c.matmul.out, final: true, outElements: c.matmul.outElements });
     } else if (c.kind === 'dispatch' && c.reduce) {
       const r = c.reduce;
       const host: Host = { index: i, cmd: c, reads: [{ buffer: r.src, at: i }], ops: [c.kernel.name], out: r.out, final: r.chunks === 1 || r.twoLevel, outElements: r.outer * r.inner };
@@ -236,6 +239,17 @@ function hookLeaves(tree: Tree, prefix: string): { leaves: FusedLeaves; bindings
 /** A reduction with its prologue (the map feeding its loads) and/or epilogue (the map of its result, written to that map's output). */
 function emitHost(host: Host, epilogue: Tree | null, consumer: (DispatchCommand & { map: MapInfo }) | null): DispatchCommand {
   const c = host.cmd;
+  if (c.matmul) {
+    // the GEMM's own bindings (its output now the consumer's), then the stores' leaves
+    const h = hookLeaves(epilogue!, 'e_');
+    const store = {
+      code: `${FUSED_HELPERS}\n${fusedFunctions(epilogue!.map, h.leaves, false, 'e_')}\nfn store(acc: f32, e: u32) -> f32 { return ${rootFn(epilogue!.map, 'e_')}(e, acc); }`,
+      buffers: h.buffers,
+    };
+    const bindings = c.bindings.map((b, k) => (k === 2 ? { buffer: consumer!.map.out, bytes: b.bytes } : b));
+    const k = c.matmul.withStore(store);
+    return { kind: 'dispatch', kernel: k, bindings: [...bindings, ...h.bindings], params: c.params, dynamic: null, groups: c.groups };
+  }
   const r = c.reduce!;
   const hooks: ReduceHooks = {};
   const bindings: Binding[] = [];

@@ -1,7 +1,7 @@
 // Batched matmul kernels. Both variants accumulate every output element as
 // `acc = fma(a[m,k], b[k,n], acc)` for k = 0..K-1 in order, so they agree bit for bit.
 // Transposes and batch broadcasting are index arithmetic; nothing is copied.
-import { dimAt, read, write, type KernelDecl } from './kernel.js';
+import { dimAt, read, write, type BufferDecl, type KernelDecl } from './kernel.js';
 
 /** Compile-time choices shared by both variants. */
 export interface MatmulLayout {
@@ -17,6 +17,11 @@ export interface MatmulLayout {
    * the separate add and relu kernels, so the fused result has the same bits */
   bias?: boolean;
   relu?: boolean;
+  /**
+   * fused maps of the result, run in the stores (after bias and relu): `code` defines
+   * `store(acc: f32, e: u32) -> f32` for output element e; its buffers bind after the others
+   */
+  store?: { code: string; buffers: BufferDecl[] };
 }
 
 export interface RegisterShape {
@@ -48,10 +53,20 @@ const PARAMS = `batchShape: array<vec4<u32>, 2>,
   K: u32,
   batchRank: u32,
   yBase: u32,
-  zBase: u32,`;
+  zBase: u32,
+  fence: u32,`;
 
 const vec = (v: boolean) => (v ? 'vec4<f32>' : 'f32');
-const buffers = (l: MatmulLayout) => [read('A', vec(l.vecA)), read('B', vec(l.vecB)), write('C', vec(l.vecOut)), ...(l.bias ? [read('Bias', vec(l.vecOut))] : [])];
+const buffers = (l: MatmulLayout) => [
+  read('A', vec(l.vecA)),
+  read('B', vec(l.vecB)),
+  write('C', vec(l.vecOut)),
+  ...(l.bias ? [read('Bias', vec(l.vecOut))] : []),
+  ...(l.store?.buffers ?? []),
+];
+
+/** The prelude of a kernel with fused stores: their functions after the GEMM's own. */
+const withStore = (l: MatmulLayout, prelude: string) => (l.store ? `${prelude}\n${l.store.code}` : prelude);
 
 // element offsets of batch z's matrices in A and B (broadcast axes have stride 0)
 const BATCH_OFFSETS = `fn batchOffsets(z: u32) -> vec2<u32> {
@@ -73,11 +88,19 @@ const range = (n: number) => [...Array(n).keys()];
 /** Scalar read of element `idx` from a buffer declared as vec4 or f32. */
 const scalarAt = (buf: string, vec: boolean, idx: string) => (vec ? `${buf}[(${idx}) / 4u][(${idx}) % 4u]` : `${buf}[${idx}]`);
 
-/** The stored value: acc (+ bias) (then max with zero), as the elementwise add and relu kernels write it. */
-function epilogue(l: MatmulLayout, acc: string, bias: string, zero: string): string {
+/**
+ * The stored value: acc (+ bias) (then max with zero), as the elementwise add and relu kernels
+ * write it, then any fused maps of it (`store`, per element: `e` is the flat output index).
+ */
+function epilogue(l: MatmulLayout, acc: string, bias: string, zero: string, e: string, vec: boolean): string {
   const v = l.bias ? `${acc} + ${bias}` : acc;
-  return l.relu ? `max(${v}, ${zero})` : v;
+  const r = l.relu ? `max(${v}, ${zero})` : v;
+  if (!l.store) return r;
+  return vec ? `store4(${r}, ${e})` : `store(${r}, ${e})`;
 }
+
+/** store4: the fused stores of four neighbouring elements. */
+const STORE4 = 'fn store4(v: vec4<f32>, e: u32) -> vec4<f32> { return vec4<f32>(store(v.x, e), store(v.y, e + 1u), store(v.z, e + 2u), store(v.w, e + 3u)); }';
 
 /**
  * Writes the tm x tn block at rows m0.., cols n0.. from accumulators acc_i_q (vec4 over 4 columns).
@@ -90,11 +113,11 @@ function storeBlock(l: MatmulLayout, tm: number, tn: number): string {
     for (const q of range(tn / 4)) {
       const n = `n0 + ${4 * q}u`;
       if (l.vecOut) {
-        const v = epilogue(l, `acc_${i}_${q}`, `Bias[(${n}) / 4u]`, 'vec4<f32>(0.0)');
+        const v = epilogue(l, `acc_${i}_${q}`, `Bias[(${n}) / 4u]`, 'vec4<f32>(0.0)', `row + ${n}`, true);
         lines.push(`    if (${n} < u.N) { C[(row + ${n}) / 4u] = ${v}; }`);
       } else {
         for (const j of range(4)) {
-          const v = epilogue(l, `acc_${i}_${q}.${COMP[j]}`, `Bias[${n} + ${j}u]`, '0.0');
+          const v = epilogue(l, `acc_${i}_${q}.${COMP[j]}`, `Bias[${n} + ${j}u]`, '0.0', `row + ${n} + ${j}u`, false);
           lines.push(`    if (${n} + ${j}u < u.N) { C[row + ${n} + ${j}u] = ${v}; }`);
         }
       }
@@ -262,7 +285,7 @@ ${storeBlock(l, tm, tn)}`;
     workgroup: sg ? sg : [wx, wy],
     builtins: sg ? ['wid', 'lid', 'lane'] : ['gid'],
     subgroups: !!sg,
-    prelude: BATCH_OFFSETS,
+    prelude: withStore(l, BATCH_OFFSETS + (l.store ? STORE4 : '')),
     body,
   };
 }
@@ -289,10 +312,10 @@ export function matmulTiledKernel(l: MatmulLayout): KernelDecl {
     buffers: buffers(l),
     workgroup: [wx, wy],
     builtins: ['wid', 'lid'],
-    prelude: `${BATCH_OFFSETS}
+    prelude: withStore(l, `${BATCH_OFFSETS}${l.store ? STORE4 : ''}
 // As[kk * tm + m] holds A[tileM + m, k0 + kk]; Bs[kk * tn + n] holds B[k0 + kk, tileN + n]
 var<workgroup> As: array<f32, ${tk * tm}>;
-var<workgroup> Bs: array<f32, ${tk * tn}>;`,
+var<workgroup> Bs: array<f32, ${tk * tn}>;`),
     body: `
   let tileM = u.yBase + wid.y * ${tm}u;
   let tileN = wid.x * ${tn}u;

@@ -10,11 +10,14 @@ import { matmulRegisterKernel, matmulTiledKernel, TILE, type MatmulLayout, type 
 import { sumTo } from './reduce.js';
 import { add, relu as reluOp, reluGrad } from './elementwise.js';
 import { zeros } from './create.js';
+import { capturing } from '../capture.js';
 
 /** What a GEMM dispatch computes, recorded so the fusion pass can run a map of its result in its stores. */
 export interface MatmulInfo {
   out: GPUBuffer;
   outElements: number;
+  /** the same GEMM with fused stores (`store` appended to its bindings) */
+  withStore: (store: NonNullable<MatmulLayout['store']>) => Kernel;
 }
 
 export interface MatmulOptions {
@@ -52,7 +55,7 @@ function variants() {
 
 const MAX_GROUPS = 65535;
 function matmulKernel(variant: string, l: MatmulLayout, rs: RegisterShape): Kernel {
-  const flags = `${+l.transA}${+l.transB}${+l.vecA}${+l.vecB}${+l.vecOut}${l.bias ? 'b' : ''}${l.relu ? 'r' : ''}`;
+  const flags = `${+l.transA}${+l.transB}${+l.vecA}${+l.vecB}${+l.vecOut}${l.bias ? 'b' : ''}${l.relu ? 'r' : ''}${l.store ? `|${l.store.code}` : ''}`;
   const key = variant === 'tiled' ? `matmul.tiled:${flags}` : `matmul.${variant}:${flags}:${rs.tm}x${rs.tn}:${rs.wx}x${rs.wy}`;
   return kernel(`matmul.${variant}`, key, () => (variant === 'tiled' ? matmulTiledKernel(l) : matmulRegisterKernel(l, rs)));
 }
@@ -117,6 +120,11 @@ function launch(variant: string, p: Plan, l: MatmulLayout, a: Tensor, b: Tensor,
   if (gx > MAX_GROUPS) throw new Error(`matmul: N = ${p.N} needs ${gx} workgroups in x; the limit is ${MAX_GROUPS}`);
   const k = matmulKernel(variant, l, rs);
   const bindings = [a, b, out, ...(bias ? [bias] : [])].map((t) => t.binding('matmul'));
+  // one dispatch: the fusion pass of a captured step may run a map of the result in its stores
+  const info: MatmulInfo | undefined =
+    capturing() && gy <= MAX_GROUPS && gz <= MAX_GROUPS
+      ? { out: bindings[2].buffer, outElements: out.size, withStore: (store) => matmulKernel(variant, { ...l, store }, rs) }
+      : undefined;
   let first = true;
   for (let z0 = 0; z0 < gz; z0 += MAX_GROUPS) {
     for (let y0 = 0; y0 < gy; y0 += MAX_GROUPS) {
@@ -124,9 +132,9 @@ function launch(variant: string, p: Plan, l: MatmulLayout, a: Tensor, b: Tensor,
         .dims8(p.batch, 1)
         .dims8(p.aStrides)
         .dims8(p.bStrides)
-        .u32(p.M, p.N, p.K, p.batch.length, y0 * bm, z0);
+        .u32(p.M, p.N, p.K, p.batch.length, y0 * bm, z0, 0);
       // the tuner expects one timing per launch: time the first dispatch only
-      dispatch(k, bindings, params, [gx, Math.min(MAX_GROUPS, gy - y0), Math.min(MAX_GROUPS, gz - z0)], first ? onTime : undefined);
+      dispatch(k, bindings, params, [gx, Math.min(MAX_GROUPS, gy - y0), Math.min(MAX_GROUPS, gz - z0)], first ? onTime : undefined, info && { matmul: info });
       first = false;
     }
   }
