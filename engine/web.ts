@@ -28,6 +28,7 @@ export * from './optim.js';
 export * from './schedule.js';
 export * from './ops/conv.js';
 export * from './ops/gather.js';
+export * from './ops/activation.js';
 export { memoryTuneCache, platform, setPlatform, webPlatform, type Platform, type TuneCache } from './platform.js';
 export { config, setOption } from './config.js';
 export { checkOptions, type Check, type OptionSpec } from './options.js';
