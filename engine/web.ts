@@ -32,6 +32,7 @@ export * from './ops/activation.js';
 export * from './ops/conv_transpose.js';
 export * from './ops/group_norm.js';
 export * from './ops/embedding.js';
+export * from './clip.js';
 export { memoryTuneCache, platform, setPlatform, webPlatform, type Platform, type TuneCache } from './platform.js';
 export { config, setOption } from './config.js';
 export { checkOptions, type Check, type OptionSpec } from './options.js';
