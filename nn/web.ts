@@ -4,6 +4,7 @@ export * from './module.js';
 export * from './init.js';
 export * from './layers.js';
 export * from './layers_extra.js';
+export * from './ema.js';
 export * from './blocks.js';
 export * from './spectral.js';
 export * from './wgan.js';
