@@ -5,6 +5,11 @@
 //   npx tsx experiments/image_wgan.ts --config fmnist --reg alp --out out/fmnist_alp
 //   npx tsx experiments/image_wgan.ts --config fmnist --norm batch --reg gp --out out/fmnist_bn_gp
 //   npx tsx experiments/image_wgan.ts --config cifar10 --data /path/to/cifar-10-batches-bin --out out/cifar_alp
+//   npx tsx experiments/image_wgan.ts --folder /path/to/images --size 32 --channels 3 --out out/folder_alp
+//
+// --folder trains on PNG / JPEG files under one folder per class (torchvision's ImageFolder
+// layout), decoded, resized and centre-cropped by nn.readImageFolder, with the config's other
+// settings (fmnist's sizes by default: --size 28 or 32; cifar10: 32).
 //
 // Writes to --out: metrics.jsonl (every --every generator steps), samples_<iter>.png from a fixed
 // z (every --sample-every), samples.png (latest), curves.png, summary.json, checkpoint.safetensors
@@ -27,7 +32,7 @@ import { pathToFileURL } from 'node:url';
 import * as E from '../engine/index.js';
 import { Adam } from '../engine/index.js';
 import {
-  Conv2d, Critic as CriticNet, Generator, Linear, loadCheckpoint, spectralNorm, withoutStatUpdates,
+  Conv2d, Critic as CriticNet, Generator, Linear, loadCheckpoint, readImageFolder, spectralNorm, withoutStatUpdates,
   type Module, type Norm,
 } from '../nn/index.js';
 import {
@@ -54,6 +59,10 @@ export interface ImageWganOptions {
   config: ImageConfig;
   /** data folder (IDX files for fmnist, binary batches for cifar10) */
   data: string;
+  /** a folder of class folders of PNG / JPEG images to train on instead ('' = the config's data set) */
+  folder: string;
+  /** channels of --folder images: 1 (luminance) or 3 (RGB); default 1 for fmnist, 3 for cifar10 */
+  channels?: number;
   /** fmnist image size: 28, or 32 (zero-padded; 4 → 32 generator like CIFAR) */
   size: 28 | 32;
   reg: ImageRegulariser;
@@ -95,7 +104,7 @@ export interface ImageWganOptions {
 
 const COMMON = {
   zDim: 128, criticIters: 5, beta1: 0, beta2: 0.9, k: WGAN_ALP_DEFAULTS.k, xi: WGAN_ALP_DEFAULTS.xi, epsMin: WGAN_ALP_DEFAULTS.eps.min, epsMax: WGAN_ALP_DEFAULTS.eps.max, reg: 'alp' as ImageRegulariser,
-  norm: 'none' as Norm, seed: 0, resume: false, progress: true, evalEvery: 0, classifier: '',
+  norm: 'none' as Norm, seed: 0, resume: false, progress: true, evalEvery: 0, classifier: '', folder: '',
 };
 
 /** Per-config defaults. cifar10 is the paper's setting (alr/README.md, Setups); fmnist is sized for an hour on lavapipe. */
@@ -117,6 +126,15 @@ export function defaultImageLambda(reg: ImageRegulariser): number {
 /** Train set of the config: fmnist train (60k) at `size`; CIFAR-10 train + test (as the ALR code). */
 export function loadTrainSet(o: Pick<ImageWganOptions, 'config' | 'data' | 'size'>): ImageSet {
   return o.config === 'cifar10' ? loadCifar10(o.data, 'all') : padTo(loadFashionMnist(o.data, 'train'), o.size);
+}
+
+/** The --folder images as an ImageSet (uint8 NCHW), resized and centre-cropped to --size. */
+export async function loadFolderSet(o: Pick<ImageWganOptions, 'config' | 'folder' | 'size' | 'channels'>): Promise<ImageSet> {
+  const channels = o.channels ?? (o.config === 'cifar10' ? 3 : 1);
+  if (channels !== 1 && channels !== 3) throw new Error(`image_wgan: --channels must be 1 or 3, got ${channels}`);
+  const d = await readImageFolder(o.folder, { size: o.size, channels });
+  if (d.classes.length > 256) throw new Error(`image_wgan: ${o.folder} has ${d.classes.length} classes; at most 256 are supported`);
+  return { images: d.pixels, labels: Uint8Array.from(d.targets), n: d.n, c: d.c, h: d.h, w: d.w };
 }
 
 function buildModels(o: ImageWganOptions, channels: number): { G: Generator; D: CriticNet } {
@@ -147,7 +165,8 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
   ensureDir(o.out);
   writeConfig(o.out, o);
   E.manualSeed(o.seed);
-  const train = loadTrainSet(o);
+  if (o.folder && o.classifier) throw new Error('image_wgan: --classifier scores Fashion-MNIST samples; it cannot be used with --folder');
+  const train = o.folder ? await loadFolderSet(o) : loadTrainSet(o);
   const [C, H, W] = [train.c, train.h, train.w];
   const batcher = new Batcher(train, { batch: o.batch, seed: o.seed + 1, flip: o.flip });
   const { G, D } = buildModels(o, C);
@@ -350,6 +369,8 @@ export function imageCli() {
     .option('--config <name>', `${CONFIGS.join(' | ')} (cifar10 = the paper's setting)`, 'fmnist')
     .option('--data <dir>', `data folder (default: ${FASHION_MNIST_DIR} for fmnist, ${CONFIG_DEFAULTS.cifar10.data} for cifar10)`)
     .option('--size <n>', 'fmnist image size: 28 or 32 (padded)', (v) => intArg('--size', v, 28))
+    .option('--folder <dir>', 'train on PNG / JPEG files under <dir>/<class>/ (resized and centre-cropped to --size) instead of the config\'s data set', '')
+    .option('--channels <n>', '--folder images: 1 (grey) or 3 (RGB); default 1 for fmnist, 3 for cifar10', (v) => intArg('--channels', v, 1))
     .option('--reg <name>', `regulariser: ${IMAGE_REGULARISERS.join(', ')}`, 'alp')
     .option('--norm <name>', `critic normalisation: ${NORMS.join(', ')} (batch = WGAN-BN)`, 'none')
     .option('--dim <n>', `channels of every block (fmnist ${f.dim}, cifar10 128)`, (v) => intArg('--dim', v, 1))
@@ -380,6 +401,7 @@ export function imageOptions(opts: Record<string, unknown>): ImageWganOptions {
   if (!IMAGE_REGULARISERS.includes(opts.reg as ImageRegulariser)) throw new Error(`--reg: expected one of ${IMAGE_REGULARISERS.join(', ')}, got '${opts.reg}'`);
   if (!NORMS.includes(opts.norm as Norm)) throw new Error(`--norm: expected one of ${NORMS.join(', ')}, got '${opts.norm}'`);
   if (config === 'cifar10' && opts.size !== undefined && opts.size !== 32) throw new Error(`--size: cifar10 images are 32×32, got ${opts.size}`);
+  if (opts.channels !== undefined && !opts.folder) throw new Error('--channels: only --folder images have a choice of channels');
   const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
   if (opts.flip !== false) delete given.flip; // commander's default true must not override fmnist's false
   const o = { ...CONFIG_DEFAULTS[config], ...given } as ImageWganOptions;

@@ -4,3 +4,4 @@ import '../engine/platform_node.js';
 export * from './web.js';
 export * from './safetensors_file.js';
 export * from './checkpoint_file.js';
+export * from './image_folder.js';

@@ -57,6 +57,24 @@ export function noteBatchStatistics(s: BatchStatistics): void {
 
 export const recordingBatchStatistics = (): boolean => statRecord !== null;
 
+/**
+ * A forward hook (PyTorch's register_forward_hook): called after every forward of its module
+ * with the module, the forward's arguments (an array, like PyTorch's input tuple) and the
+ * output. A returned tensor replaces the output; undefined keeps it.
+ */
+export type ForwardHook = (module: Module, input: unknown[], output: Tensor) => Tensor | void;
+
+/** What registerForwardHook returns: remove() unregisters the hook (idempotent). */
+export interface HookHandle {
+  remove(): void;
+}
+
+// A module's hooks, in registration order. Kept outside the module so that copies of a module
+// (nn.EMA) do not inherit them and the module's own fields stay as they were.
+const forwardHooks = new WeakMap<Module, Map<number, ForwardHook>>();
+const unwrapHooks = new WeakMap<Module, () => void>();
+let nextHookId = 0;
+
 const NAME = /^[A-Za-z0-9_]+$/;
 
 export abstract class Module {
@@ -199,6 +217,56 @@ export abstract class Module {
       const s = src.get(n);
       if (s && s !== t) assign(t, s);
     }
+  }
+
+  /**
+   * Registers a hook run after every call of this module's forward (see ForwardHook); returns a
+   * handle whose remove() unregisters it. The first hook wraps `forward` on this instance only
+   * (the class, and other instances, are untouched); removing the last one unwraps it. Hooks see
+   * every call: training or eval, inside withoutStatUpdates, noGrad or an ALR search or trace.
+   */
+  registerForwardHook(hook: ForwardHook): HookHandle {
+    if (typeof hook !== 'function') throw new Error(`${this.constructor.name}.registerForwardHook: hook must be a function, got ${typeof hook}`);
+    let hooks = forwardHooks.get(this);
+    if (!hooks) {
+      const table = new Map<number, ForwardHook>();
+      hooks = table;
+      forwardHooks.set(this, table);
+      const own = Object.prototype.hasOwnProperty.call(this, 'forward');
+      const inner = this.forward;
+      const wrapped = function (this: Module, ...args: unknown[]): Tensor {
+        let out = (inner as (...a: unknown[]) => Tensor).apply(this, args);
+        for (const h of [...table.values()]) {
+          const r = h(this, args, out);
+          if (r !== undefined) {
+            if (!(r instanceof Tensor)) throw new Error(`${this.constructor.name}: a forward hook returned ${typeof r}, expected a tensor or undefined`);
+            out = r;
+          }
+        }
+        return out;
+      };
+      Object.defineProperty(this, 'forward', { value: wrapped, writable: true, configurable: true, enumerable: false });
+      unwrapHooks.set(this, () => {
+        if (own) Object.defineProperty(this, 'forward', { value: inner, writable: true, configurable: true, enumerable: false });
+        else delete (this as { forward?: unknown }).forward;
+      });
+    }
+    const id = nextHookId++;
+    hooks.set(id, hook);
+    const table = hooks;
+    return {
+      remove: () => {
+        if (!table.delete(id) || table.size > 0 || forwardHooks.get(this) !== table) return;
+        forwardHooks.delete(this);
+        unwrapHooks.get(this)?.();
+        unwrapHooks.delete(this);
+      },
+    };
+  }
+
+  /** The number of forward hooks registered on this module (not its children). */
+  forwardHookCount(): number {
+    return forwardHooks.get(this)?.size ?? 0;
   }
 
   /** Sets training mode on this module and all descendants. */

@@ -3,7 +3,7 @@
 // vectors, and forward uses W / σ with σ = uᵀ W v (W viewed as [out, -1]).
 import { assign, div, keep, matmul, maximum, mul, noGrad, randNormal, reshape, sqrt, sum, tidy, type Tensor } from '../engine/web.js';
 import { statUpdatesEnabled } from './module.js';
-import type { Conv2d, Linear } from './layers.js';
+import type { Conv2d, Linear, WeightLayer } from './layers.js';
 
 export interface SpectralNormOptions {
   /** power iterations per training-mode forward (default 1) */
@@ -36,13 +36,17 @@ export function spectralNorm<M extends Linear | Conv2d>(m: M, opts: SpectralNorm
   const w = m.renameParameter('weight', 'weight_orig');
   const out = w.shape[0];
   const k = w.size / out;
-  const u = m.registerBuffer('weight_u', keep(tidy(() => noGrad(() => normalize(randNormal([out]), eps)))));
-  const v = m.registerBuffer('weight_v', keep(tidy(() => noGrad(() => normalize(randNormal([k]), eps)))));
-  m.weightHook = (weight: Tensor) => {
+  m.registerBuffer('weight_u', keep(tidy(() => noGrad(() => normalize(randNormal([out]), eps)))));
+  m.registerBuffer('weight_v', keep(tidy(() => noGrad(() => normalize(randNormal([k]), eps)))));
+  // the hook reads u, v and the mode from the layer it is called on (`this`), so a copy of the
+  // layer (nn.EMA, nn.cloneModule) shares the function and uses its own buffers
+  m.weightHook = function (this: WeightLayer, weight: Tensor): Tensor {
+    const u = this.getBuffer('weight_u')!;
+    const v = this.getBuffer('weight_v')!;
     const wm = reshape(weight, [out, k]);
     let uu = u;
     let vv = v;
-    if (m.training && iters > 0) {
+    if (this.training && iters > 0) {
       // tidy frees the iteration's temporaries; the final u, v move to the caller's scope
       [uu, vv] = tidy(() =>
         noGrad(() => {
