@@ -17,7 +17,7 @@ import {
 } from './harness.js';
 import { runPeer } from './peers/spawn.js';
 import { TorchSteps } from './peers/torch_steps.js';
-import { prepareOurs, runOnce, type Prepared } from './suites/ours.js';
+import { prepareOurs, runOnce, setEager, type Prepared } from './suites/ours.js';
 import { targetIds, workloads, type Workload } from './suites/workloads.js';
 
 /** An error's first two lines (the engine puts the GPU's message on the second), shortened. */
@@ -63,12 +63,18 @@ async function timedOnce(p: Prepared): Promise<{ ms: number; counts: Counts }> {
  * group of one), so that a slow spell of a shared machine slows all of them alike and their
  * ratios hold: the critic steps' ALP / GP comparison.
  */
-async function benchOurs(ws: Workload[], quick: boolean, torch: TorchSteps | null): Promise<Row[]> {
+/** PyTorch's critic-step servers (1 and 2 threads), timed in the same rounds as ours. */
+type TorchPeers = { impl: 'pytorch-cpu' | 'pytorch-cpu-2t'; steps: TorchSteps; failed: string | null }[];
+
+/** A short pause between engines, so one's idle threads have gone to sleep before the other is timed. */
+const settle = () => new Promise((r) => setTimeout(r, 30));
+
+async function benchOurs(ws: Workload[], quick: boolean, torchSteps: TorchPeers): Promise<Row[]> {
   const bases: Row[] = ws.map((w) => ({ workload: w.id, group: w.group, impl: 'ours' }));
   // PyTorch's steps (critic steps only) run in the same rounds, after ours
   const key = ws.map((w) => w.id).join('|');
-  let torchFailed = torch ? null : 'not run';
-  if (torch) await torch.prepare(key, ws).catch((e: Error) => (torchFailed = e.message));
+  const torch: TorchPeers = torchSteps.map((t) => ({ ...t, failed: null }));
+  for (const t of torch) await t.steps.prepare(key, ws).catch((e: Error) => (t.failed = e.message));
   const preps: Prepared[] = [];
   const failed = new Map<number, string>();
   for (const [i, w] of ws.entries()) {
@@ -91,10 +97,13 @@ async function benchOurs(ws: Workload[], quick: boolean, torch: TorchSteps | nul
         ms[i] = r.ms;
         counts[i] = r.counts;
       }
-      if (torch && !torchFailed) {
-        const t = await torch.round(key).catch((e: Error) => void (torchFailed = e.message));
-        if (t) t.forEach((v, i) => (ms[ws.length + i] = v));
+      for (const [j, t] of torch.entries()) {
+        if (t.failed) continue;
+        await settle();
+        const r = await t.steps.round(key).catch((e: Error) => void (t.failed = e.message));
+        if (r) r.forEach((v, i) => (ms[ws.length * (j + 1) + i] = v));
       }
+      if (torch.length) await settle();
       return ms;
     });
     const mine: Row[] = [];
@@ -107,13 +116,14 @@ async function benchOurs(ws: Workload[], quick: boolean, torch: TorchSteps | nul
       // one more (profiled) iteration names the kernels; too costly for whole critic steps
       mine.push(row.ms! < PROFILE_UNDER_MS ? { ...row, variant: await kernelsOf(preps[i]) } : row);
     }
-    if (!torch) return mine;
-    await torch.drop(key).catch(() => undefined);
-    const theirs = ws.map((w, i): Row => {
-      const base: Row = { workload: w.id, group: w.group, impl: 'pytorch-cpu' };
-      const t = rounds.times.map((r) => r[ws.length + i]);
-      return torchFailed || t.some((x) => x === undefined) ? { ...base, skipped: `error: ${torchFailed ?? 'no time'}` } : measuredRow(base, t, rounds.warmup, w);
-    });
+    const theirs = torch.flatMap((peer, j) =>
+      ws.map((w, i): Row => {
+        const base: Row = { workload: w.id, group: w.group, impl: peer.impl };
+        const t = rounds.times.map((r) => r[ws.length * (j + 1) + i]);
+        return peer.failed || t.some((x) => x === undefined) ? { ...base, skipped: `error: ${peer.failed ?? 'no time'}` } : measuredRow(base, t, rounds.warmup, w);
+      }),
+    );
+    for (const t of torch) await t.steps.drop(key).catch(() => undefined);
     return [...mine, ...theirs];
   } catch (e) {
     return ws.map((_, i) => ({ ...bases[i], skipped: failed.get(i) ?? `error: ${brief(e)}` }));
@@ -152,8 +162,8 @@ function peerPlan(work: Workload[], rows: Row[], peer: Impl): Workload[] {
   const t = targetIds();
   const ids = new Set([t.critic, t.matmul, ...t.conv, t.adam, t.mlp]);
   const ws = work
-    // whole critic steps: PyTorch only, timed alongside ours (benchOurs)
-    .filter((w) => w.kind !== 'criticStep')
+    // whole critic steps: PyTorch only, timed alongside ours (benchOurs); PyTorch with 2 threads: the toy MLP step only
+    .filter((w) => w.kind !== 'criticStep' && (peer !== 'pytorch-cpu-2t' || w.kind === 'mlp'))
     .map((w) => ({ ...w, oursMs: rows.find((r) => r.workload === w.id && r.impl === 'ours')?.ms, target: ids.has(w.id) }));
   const cost = (w: Workload) => w.oursMs ?? Infinity;
   const byCost = (a: Workload, b: Workload) => cost(a) - cost(b);
@@ -170,20 +180,28 @@ async function main(args: Args): Promise<void> {
   const info = deviceInfo();
   log(`ours on ${adapter} (driver: ${info.description || 'n/a'}, backend ${info.backend})`);
   const rows: Row[] = [];
+  setEager(args.eager);
+  if (args.eager) log('ours: training steps run eagerly (--eager)');
   // PyTorch's critic steps are timed here, in the same rounds as ours (see torch_steps.ts)
-  const wantsTorchSteps = args.peers.includes('pytorch-cpu') && work.some((w) => w.kind === 'criticStep');
-  const torch = wantsTorchSteps ? await TorchSteps.start() : null;
   const peerInfo: PeerInfo[] = [];
   const peerNotes: string[] = [];
-  if (typeof torch === 'string') peerNotes.push(`pytorch-cpu critic steps skipped: ${torch}`);
+  const torch: TorchPeers = [];
+  if (work.some((w) => w.kind === 'criticStep')) {
+    for (const impl of ['pytorch-cpu', 'pytorch-cpu-2t'] as const) {
+      if (!args.peers.includes(impl)) continue;
+      const t = await TorchSteps.start(impl);
+      if (typeof t === 'string') peerNotes.push(`${impl} critic steps skipped: ${t}`);
+      else torch.push({ impl, steps: t, failed: null });
+    }
+  }
   for (const group of measureGroups(work)) {
     const steps = group[0].kind === 'criticStep';
-    for (const r of await benchOurs(group, args.quick, steps && torch instanceof TorchSteps ? torch : null)) {
+    for (const r of await benchOurs(group, args.quick, steps ? torch : [])) {
       log(`  ${r.impl}: ${r.workload}: ${r.ms !== undefined ? `${r.ms.toFixed(2)} ms` : r.skipped}`);
       rows.push(r);
     }
   }
-  if (torch instanceof TorchSteps) torch.close();
+  for (const t of torch) t.steps.close();
   await releaseDevice(); // peers get the adapter to themselves
 
   for (const peer of args.peers) {

@@ -56,6 +56,8 @@ export interface ToyWganOptions {
   out: string;
   resume: boolean;
   progress: boolean;
+  /** run every op eagerly instead of replaying the captured iteration (same results, slower) */
+  eager?: boolean;
 }
 
 export const TOY_DEFAULTS: Omit<ToyWganOptions, 'out'> = {
@@ -121,9 +123,8 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
   const optD = new Adam(D.parameters(), { lr: o.lr, betas: [0.5, 0.9] });
   let picture = '';
 
-  const criticStep = () =>
+  const criticStep = (real: E.Tensor) =>
     E.tidy(() => {
-      const real = E.tensor(sampler.sample(o.batch), [o.batch, 2]);
       const fake = E.noGrad(() => G.forward(E.randNormal([o.batch, 2])));
       let loss: E.Tensor;
       let mon: Record<string, E.Tensor>;
@@ -153,6 +154,22 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
       const loss = wganGeneratorLoss(critic, G.forward(E.randNormal([o.batch, 2])));
       optG.step(E.grad(loss, G.parameters()));
     });
+
+  // one generator iteration (criticIters critic steps, one generator step), captured once and
+  // replayed: the same kernels on the same buffers as the eager ops, so the same numbers
+  const iteration = E.compile(
+    (...reals: E.Tensor[]) => {
+      let mon: Record<string, E.Tensor> = {};
+      reals.forEach((real, c) => {
+        const m = criticStep(real);
+        if (c === reals.length - 1) mon = m;
+        else E.dispose(m);
+      });
+      generatorStep();
+      return mon;
+    },
+    { enabled: !o.eager },
+  );
 
   /** Diagnostics every `every` iterations: sample metrics on the host and a picture. */
   const evaluate = async ({ iter, mean, seconds, checkpoint }: EvaluationContext) => {
@@ -227,13 +244,10 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
     hostState: { key: 'sampler', get: () => sampler.state(), set: (v) => sampler.setState(v as ReturnType<typeof sampler.state>) },
     options: o,
     iteration: () => {
-      let mon: Record<string, E.Tensor> = {};
-      for (let c = 0; c < o.criticIters; c++) {
-        const m = criticStep();
-        if (c === o.criticIters - 1) mon = m;
-        else E.dispose(m);
-      }
-      generatorStep();
+      // the data is uploaded outside the compiled iteration, in the order the steps use it
+      const reals = Array.from({ length: o.criticIters }, () => E.tensor(sampler.sample(o.batch), [o.batch, 2]));
+      const mon = iteration(...reals);
+      E.dispose(reals);
       return mon;
     },
     evaluate,
@@ -247,6 +261,7 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
   );
   const summary: ToyWganSummary = { dataset: o.dataset, reg: o.reg, lambda, iters: o.iters, wallSeconds, final: lastRow, picture };
   writeJson(path.join(o.out, 'summary.json'), summary);
+  iteration.dispose();
   for (const m of [G, D]) m.dispose();
   optG.dispose();
   optD.dispose();
@@ -273,7 +288,8 @@ export function toyCli() {
     .option('--eps-max <x>', 'ALP ε ~ U[eps-min, eps-max]', (v) => numArg('--eps-max', v), TOY_DEFAULTS.epsMax)
     .option('--lr <x>', 'Adam learning rate (β = 0.5, 0.9)', (v) => numArg('--lr', v), TOY_DEFAULTS.lr)
     .option('--every <n>', 'metrics, picture and checkpoint every n iterations', (v) => intArg('--every', v, 1), TOY_DEFAULTS.every)
-    .option('--resume', 'continue from <out>/checkpoint.safetensors if present', false);
+    .option('--resume', 'continue from <out>/checkpoint.safetensors if present', false)
+    .option('--eager', 'run every op eagerly instead of replaying the compiled iteration (same results)', false);
 }
 
 export function toyOptions(opts: Record<string, unknown>): ToyWganOptions {

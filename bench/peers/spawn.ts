@@ -17,11 +17,19 @@ export interface PeerResult {
   skipped?: string;
 }
 
-function command(peer: Exclude<Impl, 'ours'>, specFile: string, quick: boolean, budget: number): [string, string[]] | string {
+/**
+ * PyTorch's environment: 1 thread (its default here) or 2 ('-2t'), OpenMP threads that sleep
+ * rather than spin while waiting, so they leave the cores to whatever runs between two of its steps.
+ */
+export function torchEnv(peer: 'pytorch-cpu' | 'pytorch-cpu-2t'): Record<string, string> {
+  return { BENCH_TORCH_THREADS: peer === 'pytorch-cpu-2t' ? '2' : '1', BENCH_TORCH_IMPL: peer, OMP_WAIT_POLICY: 'passive' };
+}
+
+function command(peer: Exclude<Impl, 'ours'>, specFile: string, quick: boolean, budget: number): [string, string[], Record<string, string>?] | string {
   const common = ['--spec', specFile, '--budget', String(budget), ...(quick ? ['--quick'] : [])];
-  if (peer === 'pytorch-cpu') {
+  if (peer === 'pytorch-cpu' || peer === 'pytorch-cpu-2t') {
     if (!fs.existsSync(PYTHON)) return `${PYTHON} not found (install Debian's python3 and python3-torch)`;
-    return [PYTHON, [path.join(here, 'torch_bench.py'), ...common]];
+    return [PYTHON, [path.join(here, 'torch_bench.py'), ...common], torchEnv(peer)];
   }
   for (const pkg of ['@tensorflow/tfjs-core', peer === 'tfjs-wasm' ? '@tensorflow/tfjs-backend-wasm' : '@tensorflow/tfjs-backend-webgpu']) {
     if (!fs.existsSync(path.join(here, '..', '..', 'node_modules', pkg))) return `${pkg} is not installed (npm install)`;
@@ -41,7 +49,7 @@ export async function runPeer(peer: Exclude<Impl, 'ours'>, work: Workload[], opt
   const code = await new Promise<number | null>((resolve) => {
     const child = spawn(cmd[0], cmd[1], {
       cwd: path.join(here, '..', '..'),
-      env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' },
+      env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp', ...cmd[2] },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     // a hung peer must not hang the suite: its budget plus half an hour (targets ignore the budget)
@@ -75,7 +83,7 @@ export async function runPeer(peer: Exclude<Impl, 'ours'>, work: Workload[], opt
   fs.rmSync(specFile, { force: true });
   const lines = stderr.trim().split('\n').filter((l) => l.trim() && !/^Warning: max/.test(l));
   const lastErr = (lines.find((l) => /Error|error:/.test(l)) ?? lines[lines.length - 1] ?? '').trim();
-  if (code === 3 && peer === 'pytorch-cpu') return { rows: [], info: null, skipped: lastErr || 'torch is not importable' };
+  if (code === 3 && peer.startsWith('pytorch')) return { rows: [], info: null, skipped: lastErr || 'torch is not importable' };
   if (code !== 0) {
     const why = `peer exited with code ${code}${lastErr ? `: ${lastErr}` : ''}`;
     for (const w of work) if (!rows.some((r) => r.workload === w.id)) rows.push({ workload: w.id, group: w.group, impl: peer, skipped: why });

@@ -35,6 +35,7 @@ def arg(name, default=None):
 
 QUICK = "--quick" in sys.argv
 BUDGET = float(arg("--budget", "420"))
+IMPL = os.environ.get("BENCH_TORCH_IMPL", "pytorch-cpu")  # pytorch-cpu-2t: the 2-thread peer
 # (warmup, minReps, maxReps, budget ms, slow ms, slow reps): as FAST_PEER_POLICY / QUICK_POLICY
 POLICY = (1, 2, 2, 0, math.inf, 2) if QUICK else (2, 3, 15, 2000, 2000, 2)
 
@@ -78,7 +79,7 @@ def row(w, times, warm):
     s = sorted(times)
     ms = quantile(s, 0.5)
     r = {
-        "workload": w["id"], "group": w["group"], "impl": "pytorch-cpu",
+        "workload": w["id"], "group": w["group"], "impl": IMPL,
         "ms": ms, "min": s[0], "max": s[-1],
         "iqr": quantile(s, 0.75) - quantile(s, 0.25) if len(s) >= 4 else s[-1] - s[0],
         "reps": len(s), "warmup": warm,
@@ -283,7 +284,7 @@ def main():
     # torch's default here is 1 thread; 2 threads on a busy 2-core machine spin and run slower
     if os.environ.get("BENCH_TORCH_THREADS"):
         torch.set_num_threads(int(os.environ["BENCH_TORCH_THREADS"]))
-    emit(INFO, {"impl": "pytorch-cpu", "version": torch.__version__, "threads": torch.get_num_threads(),
+    emit(INFO, {"impl": IMPL, "version": torch.__version__, "threads": torch.get_num_threads(),
                 "note": f"{sys.executable}, {blas()}"})
     if "--serve" in sys.argv:
         serve()
@@ -292,7 +293,7 @@ def main():
     start = time.perf_counter()
     ratios = {}  # as PeerBudget in harness.ts: peer ms / ours ms per kind of work
     for w in spec:
-        base = {"workload": w["id"], "group": w["group"], "impl": "pytorch-cpu"}
+        base = {"workload": w["id"], "group": w["group"], "impl": IMPL}
         kind = f'{w["kind"]}:{w.get("dir", w.get("mode", ""))}'
         known = sorted(ratios.values())
         ratio = ratios.get(kind, known[len(known) // 2] if known else None)

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { INFO_MARK } from '../harness.js';
+import { torchEnv } from './spawn.js';
 import type { Workload } from '../suites/workloads.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -32,9 +33,9 @@ export class TorchSteps {
   }
 
   /** Starts the server; a string says why PyTorch is unavailable. */
-  static async start(): Promise<TorchSteps | string> {
+  static async start(impl: 'pytorch-cpu' | 'pytorch-cpu-2t' = 'pytorch-cpu'): Promise<TorchSteps | string> {
     if (!fs.existsSync(PYTHON)) return `${PYTHON} not found (install Debian's python3 and python3-torch)`;
-    const child = spawn(PYTHON, [path.join(here, 'torch_bench.py'), '--serve'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(PYTHON, [path.join(here, 'torch_bench.py'), '--serve'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...torchEnv(impl) } });
     const s = new TorchSteps(child);
     const why = await new Promise<string | null>((resolve) => (s.started = resolve)); // its info line, or its exit
     return why ?? s;

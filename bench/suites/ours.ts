@@ -16,6 +16,17 @@ export type Prep = Prepared | { unavailable: string };
 
 const rand = (shape: number[], lo = -1, hi = 1) => keep(E.randUniform(shape, lo, hi));
 
+let eager = false;
+/** Run the training steps (toy MLP step, critic steps) op by op instead of as compiled steps. */
+export function setEager(on: boolean): void {
+  eager = on;
+}
+
+/** A training step as users run it: compiled (captured once, replayed), unless --eager. */
+function trainingStep(run: () => void): E.CompiledStep<[], void> {
+  return E.compile(() => void run(), { enabled: !eager });
+}
+
 export async function prepareOurs(w: Workload): Promise<Prep> {
   switch (w.kind) {
     case 'matmul': {
@@ -111,14 +122,14 @@ function mlpStep(batch: number, hidden: number, depth: number): Prepared {
   const x = rand([batch, 2]);
   const y = rand([batch, 1]);
   const opt = new Adam(params, { lr: 1e-4 });
-  const run = () => {
+  const run = trainingStep(() => {
     let h = x;
     // each layer one kernel: matmul with bias and relu in its epilogue (tfjs: tf.fused.matMul)
     for (let i = 0; i < params.length; i += 2) h = E.linear(h, params[i], params[i + 1], { relu: i + 2 < params.length });
     const loss = E.mean(E.square(E.sub(h, y)));
     opt.step(E.grad(loss, params));
-  };
-  return { run, dispose: () => (opt.dispose(), E.dispose([params, x, y])) };
+  });
+  return { run: () => run(), dispose: () => (run.dispose(), opt.dispose(), E.dispose([params, x, y])) };
 }
 
 /**
@@ -139,14 +150,14 @@ async function criticStep(w: Extract<Workload, { kind: 'criticStep' }>): Promise
   const shape = images ? [w.half, 3, 32, 32] : [w.half, 2];
   const real = rand(shape);
   const fake = rand(shape);
-  const run = () => {
+  const run = trainingStep(() => {
     const loss =
       w.reg === 'gp'
         ? alr.wganGpCriticLoss(critic, real, fake).loss
         : alr.wganAlpCriticLoss(critic, real, fake, images ? { clip: [-1, 1], sharedForward: true } : {}).loss;
     opt.step(E.grad(loss, params));
-  };
-  return { run, dispose: () => (opt.dispose(), critic.dispose(), E.dispose([real, fake])) };
+  });
+  return { run: () => run(), dispose: () => (run.dispose(), opt.dispose(), critic.dispose(), E.dispose([real, fake])) };
 }
 
 /** Runs one prepared iteration inside a scope. */
