@@ -100,6 +100,8 @@ export interface ImageWganOptions {
   out: string;
   resume: boolean;
   progress: boolean;
+  /** run every op eagerly instead of replaying the captured iteration (same results, slower) */
+  eager?: boolean;
 }
 
 const COMMON = {
@@ -217,9 +219,8 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
   }
   let samples = '';
 
-  const criticStep = () =>
+  const criticStep = (real: E.Tensor) =>
     E.tidy(() => {
-      const real = batcher.next().x;
       const fake = E.noGrad(() => G.forward(E.randNormal([o.batch, o.zDim])));
       let loss: E.Tensor;
       let mon: Record<string, E.Tensor>;
@@ -251,6 +252,20 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
       optG.step(E.grad(loss, G.parameters()));
       return E.detach(loss);
     });
+
+  // one generator iteration, captured once and replayed (the eager ops' kernels, the same numbers)
+  const iteration = E.compile(
+    (...reals: E.Tensor[]) => {
+      let logged: Record<string, E.Tensor> = {};
+      reals.forEach((real, c) => {
+        const mon = criticStep(real);
+        if (c === reals.length - 1) logged = { ...mon, generatorLoss: generatorStep() };
+        else E.dispose(mon);
+      });
+      return logged;
+    },
+    { enabled: !o.eager },
+  );
 
   const evaluate = async ({ iter, mean, seconds, last, checkpoint }: EvaluationContext) => {
     const wantSamples = iter % o.sampleEvery === 0 || last;
@@ -316,12 +331,10 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
       const lr = o.lr * Math.max(0, 1 - iter / o.decayIters);
       optG.lr = lr;
       optD.lr = lr;
-      let logged: Record<string, E.Tensor> = {};
-      for (let c = 0; c < o.criticIters; c++) {
-        const mon = criticStep();
-        if (c === o.criticIters - 1) logged = { ...mon, generatorLoss: generatorStep() };
-        else E.dispose(mon);
-      }
+      // the batches are uploaded outside the compiled iteration, in the order the steps use them
+      const reals = Array.from({ length: o.criticIters }, () => batcher.next().x);
+      const logged = iteration(...reals);
+      E.dispose(reals);
       return logged;
     },
     evaluate,
@@ -352,6 +365,7 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
     secondsPerIter: itersRun ? wallSeconds / itersRun : NaN, final: lastRow, samples,
   };
   writeJson(path.join(o.out, 'summary.json'), summary);
+  iteration.dispose();
   for (const m of [G, D] as Module[]) m.dispose();
   clf?.dispose();
   optG.dispose();
@@ -392,7 +406,8 @@ export function imageCli() {
     .option('--eval-every <n>', 'cFID / cIS every n iterations (0: at the end only)', (v) => intArg('--eval-every', v, 0))
     .option('--eval-samples <n>', 'samples for cFID / cIS', (v) => intArg('--eval-samples', v, 2))
     .option('--eval-only', 'only compute cFID / cIS of <out>/checkpoint.safetensors (needs --classifier) into <out>/scores.json', false)
-    .option('--resume', 'continue from <out>/checkpoint.safetensors if present', false);
+    .option('--resume', 'continue from <out>/checkpoint.safetensors if present', false)
+    .option('--eager', 'run every op eagerly instead of replaying the compiled iteration (same results)', false);
 }
 
 export function imageOptions(opts: Record<string, unknown>): ImageWganOptions {

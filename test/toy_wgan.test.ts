@@ -52,4 +52,16 @@ describe('toy WGAN experiment', () => {
     const rb = strip(Metrics.read(path.join(b, 'metrics.jsonl')));
     expect(rb).toEqual(ra);
   });
+
+  it('the compiled iteration (the default) gives the metrics of --eager (ALP, GP, spectral norm)', async () => {
+    for (const reg of ['alp', 'gp', 'sn']) {
+      const runs: Record<string, number>[][] = [];
+      for (const eager of [false, true]) {
+        const out = fs.mkdtempSync(path.join(os.tmpdir(), `toy-${reg}-${eager}-`));
+        await runToyWgan({ ...toyOptions({ quick: true, seed: 7, progress: false, dataset: 'swissroll', reg, out }), iters: 6, every: 6, eager });
+        runs.push(Metrics.read(path.join(out, 'metrics.jsonl')).map(({ seconds: _s, rssMB: _r, gpuMB: _g, bindGroups: _b, ...r }) => r));
+      }
+      expect(runs[0], reg).toEqual(runs[1]);
+    }
+  });
 });
