@@ -1,6 +1,7 @@
 // Reverse-mode autodiff on a tape. Every backward rule is written with differentiable ops,
 // so with createGraph the backward pass is itself recorded and can be differentiated again.
 import { keep, Tensor, tidy, shapeStr } from './tensor.js';
+import { arrayOf, bool, checkOptions, instance, unsupported, type OptionSpec } from './options.js';
 
 export interface GradNode {
   op: string;
@@ -102,6 +103,13 @@ function topoOrder(outputs: Tensor[]): Tensor[] {
   return order.reverse(); // outputs first
 }
 
+const GRAD_SPEC: OptionSpec = {
+  gradOutputs: arrayOf((v, key, where) => v == null || instance(Tensor)(v, key, where)),
+  createGraph: bool,
+  retainGraph: unsupported('the tape is kept until its tensors are released', [false, true]),
+  allowUnused: unsupported('inputs the outputs do not depend on always get zeros', [false, true]),
+};
+
 export interface GradOptions {
   /** upstream gradients for each output; default: ones (outputs must then be scalars) */
   gradOutputs?: Tensor[];
@@ -115,7 +123,12 @@ export interface GradOptions {
  */
 export function grad(outputs: Tensor | Tensor[], inputs: Tensor[], opts: GradOptions = {}): Tensor[] {
   if (!ops) throw new Error('grad: ops not loaded (import the engine through engine/index.ts)');
+  checkOptions('grad', opts, GRAD_SPEC);
   const outs = Array.isArray(outputs) ? outputs : [outputs];
+  if (!Array.isArray(inputs)) throw new Error('grad: inputs must be an array of tensors');
+  if (opts.gradOutputs && opts.gradOutputs.length !== outs.length) {
+    throw new Error(`grad: got ${opts.gradOutputs.length} gradOutputs for ${outs.length} output(s)`);
+  }
   const createGraph = opts.createGraph ?? false;
   const seeds = outs.map((o, i) => {
     const g = opts.gradOutputs?.[i];

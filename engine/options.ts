@@ -50,7 +50,7 @@ export function checkOptions<T extends object>(where: string, opts: T | undefine
   if (typeof opts !== 'object' || Array.isArray(opts)) {
     throw new Error(`${where}: options must be an object, got ${describe(opts)}`);
   }
-  const known = Object.keys(spec);
+  const known = Object.keys(spec).filter((k) => !(spec[k] as { unsupported?: true }).unsupported);
   for (const key of Object.keys(opts)) {
     const check = Object.hasOwn(spec, key) ? spec[key] : undefined;
     if (!check) {
@@ -182,6 +182,19 @@ export const object =
     if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(where, key, v, 'an object');
     checkOptions(`${where} (option '${key}')`, v as object, spec);
   };
+
+/**
+ * An option PyTorch (or a reference) has that this code does not implement: only `accepted` (its
+ * default there, e.g. false) is allowed, anything else throws naming it and `why`. Left out of
+ * the "valid options" list.
+ */
+export const unsupported = (why: string, accepted: readonly unknown[] = [false]): Check =>
+  Object.assign(
+    ((v, key, where) => {
+      if (!accepted.includes(v)) throw new Error(`${where}: option '${key}' is not supported (${why}), got ${describe(v)}`);
+    }) as Check,
+    { unsupported: true as const },
+  );
 
 /** Accepts anything: for options whose value another check already covers. */
 export const any: Check = () => {};

@@ -28,6 +28,9 @@ export function getRngState(): RngState {
 }
 
 export function setRngState(s: RngState): void {
+  if (!(s && Number.isInteger(s.seed) && s.seed >= 0 && s.seed <= 0xffffffff && Number.isSafeInteger(s.counter) && s.counter >= 0)) {
+    throw new Error(`setRngState: expected { seed: an integer in [0, 2^32), counter: an integer >= 0 }, got ${JSON.stringify(s)}`);
+  }
   state.seed = s.seed;
   state.counter = s.counter;
 }
