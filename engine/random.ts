@@ -76,6 +76,7 @@ export class HostRng {
     return this.a;
   }
   setState(s: number): void {
+    if (!(Number.isInteger(s) && s >= 0 && s <= 0xffffffff)) throw new Error(`HostRng.setState: the state must be an integer in [0, 2^32), got ${JSON.stringify(s)}`);
     this.a = s >>> 0;
   }
   /** uniform on [0, 1) */
