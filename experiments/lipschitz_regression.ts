@@ -20,6 +20,7 @@ import { asCritic } from '../nn/index.js';
 import { contactSheet, saveHeatmap, savePng } from './common/plot.js';
 import { ensureDir, intArg, main, Metrics, numArg, program, Progress, writeJson, writeConfig } from './common/run.js';
 import { resumeStep } from './common/guard.js';
+import { writeFileSafe } from './common/files.js';
 
 export const LR_REGS = ['none', 'sn', 'lp', 'alp'] as const;
 export type LrReg = (typeof LR_REGS)[number];
@@ -377,7 +378,7 @@ export async function runGrid(base: LrOptions, configs: Config[]): Promise<{ sum
   const sheet = path.join(base.out, 'contact_sheet.png');
   savePng(await contactSheet(items, 6, 260), sheet);
   const table = path.join(base.out, 'summary.md');
-  fs.writeFileSync(table, summaryTable(summaries, base));
+  writeFileSafe(table, summaryTable(summaries, base));
   return { summaries, sheet, table };
 }
 

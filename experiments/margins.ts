@@ -22,6 +22,7 @@ import { MLP } from '../nn/index.js';
 import { gradientNorm, softplus, type GradNorm } from '../alr/index.js';
 import { contactSheet, savePng, saveScatter } from './common/plot.js';
 import { ensureDir, intArg, main, numArg, program, writeJson, writeConfig } from './common/run.js';
+import { writeFileSafe } from './common/files.js';
 
 export interface Penalty {
   id: string;
@@ -362,7 +363,7 @@ export async function runMargins(o: MarginOptions): Promise<{ results: MarginRes
   }
   writeJson(path.join(o.out, 'results.json'), { options: o, results });
   const table = path.join(o.out, 'summary.md');
-  fs.writeFileSync(table, marginTable(results, o));
+  writeFileSafe(table, marginTable(results, o));
   const pics = pens.map((p) => ({ file: path.join(runs, `${o.seed}_${p.id}.png`), label: p.label })).filter((i) => fs.existsSync(i.file));
   const sheet = path.join(o.out, 'boundaries.png');
   if (pics.length) savePng(await contactSheet(pics, 4, 300), sheet);

@@ -28,6 +28,7 @@ import { metadataJson, resumeStep, stopIfNonFinite } from './common/guard.js';
 import { Batcher, oneHot, type BatcherState } from './data/batches.js';
 import { FASHION_MNIST_DIR, loadFashionMnist, subset, type ImageSet } from './data/images.js';
 import { accuracy, nllLoss } from './fmnist_classifier.js';
+import { writeFileSafe } from './common/files.js';
 
 export const METHODS = ['supervised', 'vat', 'alr'] as const;
 export type Method = (typeof METHODS)[number];
@@ -194,7 +195,7 @@ export async function runSemisup(o: SemisupOptions): Promise<RunResult[]> {
       return `| ${m} | ${meanStd(r.map((x) => x.valAccuracy))} | ${meanStd(r.map((x) => x.testAccuracy))} | ${r.length} |`;
     }),
   ].join('\n');
-  fs.writeFileSync(path.join(o.out, 'results.md'), `Fashion-MNIST, ${o.labeled} labels per class, ${o.steps} steps, seeds ${o.seeds.join(', ')}\n\n${table}\n`);
+  writeFileSafe(path.join(o.out, 'results.md'), `Fashion-MNIST, ${o.labeled} labels per class, ${o.steps} steps, seeds ${o.seeds.join(', ')}\n\n${table}\n`);
   await saveBars(path.join(o.out, 'accuracy.png'), o.methods.map((m) => ({ name: m, values: results.filter((r) => r.method === m).map((r) => r.testAccuracy) })), {
     title: 'test accuracy (bars: mean over seeds, dots: seeds)', yTitle: 'test accuracy',
   });

@@ -136,9 +136,10 @@ const slotName = (key: string, param: string, slot: string) => `optim.${key}.${p
 
 /**
  * Modules, optimiser state, step and RNG state as safetensors bytes. Refuses non-finite values
- * unless `allowNonFinite`; `path` names the destination in errors.
+ * unless `allowNonFinite`; `path` names the destination in errors, and `previous` (whether a
+ * checkpoint is already there) what the error says was kept.
  */
-export async function encodeCheckpoint(opts: SaveOptions, path = 'checkpoint'): Promise<Uint8Array> {
+export async function encodeCheckpoint(opts: SaveOptions, path = 'checkpoint', previous?: boolean): Promise<Uint8Array> {
   checkParts('saveCheckpoint', opts, SAVE_SPEC);
   const entries: [string, Tensor][] = moduleEntries(opts);
   const metadata: Record<string, string> = { format: CHECKPOINT_FORMAT, ...opts.metadata };
@@ -170,7 +171,7 @@ export async function encodeCheckpoint(opts: SaveOptions, path = 'checkpoint'): 
   if (bad) {
     throw new Error(
       `saveCheckpoint: ${path}${opts.step !== undefined ? ` (step ${opts.step})` : ''}: not written, non-finite values in ${bad}; ` +
-        'the previous checkpoint is untouched',
+        (previous === undefined ? 'a previous checkpoint there, if any, is untouched' : previous ? 'the previous checkpoint is untouched' : 'there was no previous checkpoint'),
     );
   }
   return encodeSafetensors(out, metadata);

@@ -1,10 +1,12 @@
 // Checkpoint files (Node): atomic saves and validated loads of what checkpoint.ts encodes.
+import { stat } from 'node:fs/promises';
 import { checkLoadOptions, encodeCheckpoint, restoreCheckpoint, type LoadOptions, type SaveOptions } from './checkpoint.js';
 import { readSafetensors, writeFileAtomic } from './safetensors_file.js';
 
 /** Saves modules, optimiser state, step and RNG state to `path` (atomic replace; refuses NaN/Inf). */
 export async function saveCheckpoint(path: string, opts: SaveOptions): Promise<void> {
-  await writeFileAtomic(path, await encodeCheckpoint(opts, path));
+  const previous = await stat(path).then(() => true, () => false);
+  await writeFileAtomic(path, await encodeCheckpoint(opts, path, previous));
 }
 
 /** Loads a checkpoint file into existing modules and optimisers (see restoreCheckpoint). */

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import cliProgress from 'cli-progress';
+import { appendSafe, openAppendSafe, writeFileSafe } from './files.js';
 import { adapterName, cacheStats, initDevice, memoryStats, releaseDevice } from '../../engine/index.js';
 
 export interface CommonOptions {
@@ -54,21 +55,20 @@ export class Metrics {
     if (resumeFromStep !== undefined && fs.existsSync(file)) {
       // drop lines written after the checkpoint we resume from (parsed first: nothing is lost on an error)
       const kept = Metrics.read(file).filter((r) => (r.step ?? 0) <= resumeFromStep);
-      const tmp = `${file}.tmp`;
-      fs.writeFileSync(tmp, kept.map((r) => JSON.stringify(r) + '\n').join(''));
-      fs.renameSync(tmp, file);
+      writeFileSafe(file, kept.map((r) => JSON.stringify(r) + '\n').join(''));
     } else {
-      fs.writeFileSync(file, '');
+      writeFileSafe(file, ''); // replaces a planted link rather than truncating its target
     }
-    this.fd = fs.openSync(file, 'a');
+    this.fd = openAppendSafe(file);
   }
   write(row: Record<string, unknown>): void {
-    fs.writeSync(this.fd, JSON.stringify(row) + '\n');
+    appendSafe(this.fd, this.file, JSON.stringify(row) + '\n');
   }
   close(): void {
     fs.closeSync(this.fd);
   }
   static read(file: string): Record<string, number>[] {
+    if (fs.lstatSync(file).isSymbolicLink()) throw new Error(`${file}: is a symbolic link; metrics files are never read or written through links`);
     const text = fs.readFileSync(file, 'utf8');
     const lines = text.split('\n');
     const rows: Record<string, number>[] = [];
@@ -142,9 +142,7 @@ export function ensureDir(dir: string, flag = '--out'): string {
 }
 
 export function writeJson(file: string, value: unknown): void {
-  const tmp = `${file}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(value, null, 2));
-  fs.renameSync(tmp, file);
+  writeFileSafe(file, JSON.stringify(value, null, 2));
 }
 
 /** Host and GPU memory for a metrics row: process RSS, bytes the buffer pool owns, cached bind groups. */
