@@ -23,7 +23,7 @@ import { ConvClassifier, loadCheckpoint, saveCheckpoint, type ConvClassifierOpti
 import { adversarialLipschitzPenalty, Monitor, SEMI_SUPERVISED_ALR, VAT_BASELINE, type PenaltyOptions } from '../alr/index.js';
 import { asCritic } from '../nn/index.js';
 import { saveBars, saveLines } from './common/plot.js';
-import { ensureDir, intArg, main, Metrics, numArg, program, Progress, writeJson, writeConfig } from './common/run.js';
+import { ensureDir, intArg, main, Metrics, numArg, NONNEG_ARG, program, Progress, writeJson, writeConfig } from './common/run.js';
 import { metadataJson, resumeStep, stopIfNonFinite } from './common/guard.js';
 import { Batcher, oneHot, type BatcherState } from './data/batches.js';
 import { FASHION_MNIST_DIR, loadFashionMnist, subset, type ImageSet } from './data/images.js';
@@ -220,9 +220,9 @@ export function semisupCli() {
     .option('--steps <n>', 'training steps per run', (v) => intArg('--steps', v, 1), d.steps)
     .option('--labeled-batch <n>', 'labelled batch (paper 32)', (v) => intArg('--labeled-batch', v, 1), d.labeledBatch)
     .option('--unlabeled-batch <n>', 'unlabelled batch (paper 128)', (v) => intArg('--unlabeled-batch', v, 1), d.unlabeledBatch)
-    .option('--lr <x>', 'Adam lr, constant (paper 3e-4 for 200k steps)', (v) => numArg('--lr', v), d.lr)
+    .option('--lr <x>', 'Adam lr, constant (paper 3e-4 for 200k steps)', (v) => numArg('--lr', v, NONNEG_ARG), d.lr)
     .option('--entropy-weight <x>', 'λ_em of the entropy term', (v) => numArg('--entropy-weight', v), d.entropyWeight)
-    .option('--lambda <x>', 'override the presets\' λ (1)', (v) => numArg('--lambda', v))
+    .option('--lambda <x>', 'override the presets\' λ (1)', (v) => numArg('--lambda', v, NONNEG_ARG))
     .option('--every <n>', 'validation + checkpoint every n steps', (v) => intArg('--every', v, 1), d.every)
     .option('--resume', 'continue unfinished runs from their checkpoints and reuse finished ones', false);
 }

@@ -7,6 +7,12 @@ import * as nn from '../nn/index.js';
 import * as A from '../alr/index.js';
 import { toySampler } from '../experiments/common/toy_data.js';
 import { closestKey } from '../engine/options.js';
+import { NONNEG_ARG, numArg, PROBE_ARG } from '../experiments/common/run.js';
+import { lastErrorLine } from '../experiments/common/sweep/layout.js';
+import { checkScriptFlags, resolveSpec } from '../experiments/common/sweep/spec.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { useGpu } from './gpu.js';
 
 useGpu();
@@ -177,5 +183,29 @@ describe('the validator', () => {
     const r = nn.loadCheckpointBytes(bytes, { modules: { a }, strict: false });
     expect(r.metadata).toEqual({});
     expect(r.internal.format).toBe(nn.CHECKPOINT_FORMAT);
+  });
+});
+
+describe("experiments' command lines", () => {
+  it('--xi, --eps-min, --lr and --lambda are range-checked before anything runs', () => {
+    expect(() => numArg('--xi', '1e38', PROBE_ARG)).toThrow(/--xi: expected a number in \[0.000001, 1000000\], got '1e38'/);
+    expect(() => numArg('--eps-min', '1e30', PROBE_ARG)).toThrow(/--eps-min: expected a number in/);
+    expect(() => numArg('--eps-max', '1e-30', PROBE_ARG)).toThrow(/--eps-max: expected a number in/);
+    expect(() => numArg('--lr', '-1', NONNEG_ARG)).toThrow(/--lr: expected a number >= 0, got '-1'/);
+    expect(numArg('--xi', '10', PROBE_ARG)).toBe(10);
+  });
+
+  it("a run failing on an unknown flag records commander's error, not only its hint", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alr-opt-'));
+    fs.writeFileSync(path.join(dir, 'stderr.log'), "=== attempt 1 (local) x\nerror: unknown option '--lamda'\n(Did you mean --lambda?)\n");
+    expect(lastErrorLine(dir)).toBe("error: unknown option '--lamda' (Did you mean --lambda?)");
+  });
+
+  it("a sweep's grid keys and fixed flags are checked against the script's options before it launches", () => {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'alr-opt-')), 'sweep');
+    const spec = (grid: Record<string, (string | number)[]>, args: string[] = []) => resolveSpec({}, { script: 'experiments/toy_wgan.ts', out, grid, args } as never);
+    expect(() => checkScriptFlags(spec({ lamda: [1, 10] }))).toThrow(/grid key 'lamda': --lamda is not an option of experiments\/toy_wgan.ts \(did you mean --lambda\?\)/);
+    expect(() => checkScriptFlags(spec({ seed: [0] }, ['--itres', '5']))).toThrow(/fixed argument --itres is not an option/);
+    expect(checkScriptFlags(spec({ lambda: [1], 'eps-min': [0.1] }, ['--no-progress']))).toBeNull();
   });
 });

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import cliProgress from 'cli-progress';
 import { appendSafe, openAppendSafe, writeFileSafe } from './files.js';
+import { PROBE_RANGE } from '../../alr/options.js';
 import { adapterName, cacheStats, initDevice, memoryStats, releaseDevice } from '../../engine/index.js';
 
 export interface CommonOptions {
@@ -38,11 +39,20 @@ export function intArg(flag: string, v: string, min = -Infinity): number {
   return n;
 }
 
-export function numArg(flag: string, v: string): number {
+/** A finite number, within `range` when given (e.g. PROBE_ARG for ξ and ε, { min: 0 } for lr and λ). */
+export function numArg(flag: string, v: string, range: { min?: number; max?: number } = {}): number {
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${flag}: expected a number, got '${v}'`);
+  const { min = -Infinity, max = Infinity } = range;
+  if (n < min || n > max) {
+    throw new InvalidArgumentError(`${flag}: expected a number ${max === Infinity ? `>= ${min}` : `in [${min}, ${max}]`}, got '${v}'`);
+  }
   return n;
 }
+
+/** ξ and ε: outside this range a float32 probe stops moving or the penalty reads ~0 (alr/options.ts). */
+export const PROBE_ARG = { min: PROBE_RANGE.min, max: PROBE_RANGE.max };
+export const NONNEG_ARG = { min: 0 };
 
 /**
  * Appends one JSON object per line; safe to reopen on resume. A torn last line (a kill while
