@@ -10,6 +10,7 @@ import { closestKey } from '../engine/options.js';
 import { NONNEG_ARG, numArg, PROBE_ARG } from '../experiments/common/run.js';
 import { lastErrorLine } from '../experiments/common/sweep/layout.js';
 import { checkScriptFlags, resolveSpec } from '../experiments/common/sweep/spec.js';
+import { DEFAULTS, settingsFromQuery } from '../experiments/playground/settings.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -207,5 +208,23 @@ describe("experiments' command lines", () => {
     expect(() => checkScriptFlags(spec({ lamda: [1, 10] }))).toThrow(/grid key 'lamda': --lamda is not an option of experiments\/toy_wgan.ts \(did you mean --lambda\?\)/);
     expect(() => checkScriptFlags(spec({ seed: [0] }, ['--itres', '5']))).toThrow(/fixed argument --itres is not an option/);
     expect(checkScriptFlags(spec({ lambda: [1], 'eps-min': [0.1] }, ['--no-progress']))).toBeNull();
+  });
+});
+
+describe('playground addresses', () => {
+  it('an unknown reg, data set or ε distribution is refused, not run as something else', () => {
+    for (const [q, re] of [
+      ['?reg=alpp', /regulariser must be one of alp, gp, lp, sn, none; using the defaults/],
+      ['?dataset=../../x', /data set must be one of/],
+      ['?epsKind=normal', /ε distribution must be one of uniform, logUniform, fixed/],
+      ['?xi=1e38', /ξ must be in \[0.000001, 1000000\]/],
+      ['?epsMin=abc', /epsMin=abc is not a number/],
+      ['?lamda=3', /unknown setting 'lamda' \(did you mean 'lambda'\?\)/],
+    ] as const) {
+      const r = settingsFromQuery(q);
+      expect(r.problems.join('; '), q).toMatch(re);
+    }
+    expect(settingsFromQuery('?reg=alpp').settings).toEqual(DEFAULTS);
+    expect(settingsFromQuery('?reg=gp&dim=32')).toEqual({ settings: { ...DEFAULTS, reg: 'gp', lambda: 0.1, dim: 32 }, problems: [] });
   });
 });
