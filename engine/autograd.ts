@@ -50,6 +50,7 @@ function withGrad<T>(enabled: boolean, fn: () => T): T {
 
 /** Records `out = op(inputs)` on the tape when any input requires a gradient. */
 export function record(out: Tensor, op: string, inputs: Tensor[], backward: GradNode['backward']): Tensor {
+  out.madeBy(op);
   if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
     out.requiresGrad = true;
     out.node = { op, inputs, backward };
