@@ -100,6 +100,8 @@ function std(t: Tensor): Tensor {
  * The adversarial Lipschitz penalty at x (for WGAN: x = concat(real, fake)). The search, f(x)
  * and f(x̂) are auxiliary passes: BN critics use batch statistics without updating running ones.
  */
+export function adversarialLipschitzPenalty(critic: Critic, x: Tensor, opts: PenaltyOptions & { trace: true }): AlpResult & { trace: PenaltyTrace };
+export function adversarialLipschitzPenalty(critic: Critic, x: Tensor, opts?: PenaltyOptions): AlpResult;
 export function adversarialLipschitzPenalty(critic: Critic, x: Tensor, opts: PenaltyOptions = {}): AlpResult {
   const caller = 'adversarialLipschitzPenalty';
   checkPenaltyKeys(caller, opts);

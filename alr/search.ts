@@ -76,6 +76,8 @@ export function clipTo(x: Tensor, c: readonly [number, number] | null | undefine
  * the search holds f(x) constant); otherwise it is computed here. Only gradients with respect to
  * r are taken (first order, no parameter graph is kept).
  */
+export function adversarialDirection(critic: Critic, x: Tensor, opts: SearchOptions & { clean?: Tensor; trace: true }): SearchResult & { trace: SearchStep[] };
+export function adversarialDirection(critic: Critic, x: Tensor, opts?: SearchOptions & { clean?: Tensor }): SearchResult;
 export function adversarialDirection(critic: Critic, x: Tensor, opts: SearchOptions & { clean?: Tensor } = {}): SearchResult {
   checkSearchKeys('adversarialDirection', opts, { clean: instance(Tensor) });
   return searchDirection(critic, x, resolveSearch('adversarialDirection', x, opts), opts?.clean);
