@@ -131,6 +131,7 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor[], opts: GradOpt
     throw new Error(`grad: got ${opts.gradOutputs.length} gradOutputs for ${outs.length} output(s)`);
   }
   const createGraph = opts.createGraph ?? false;
+  const madeSeeds = new Set<Tensor>(); // ones made here for scalar outputs: freed once consumed
   const seeds = outs.map((o, i) => {
     const g = opts.gradOutputs?.[i];
     if (g) {
@@ -142,7 +143,9 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor[], opts: GradOpt
     if (o.size !== 1) {
       throw new Error(`grad: output ${i} has shape ${shapeStr(o.shape)}; pass gradOutputs for non-scalar outputs`);
     }
-    return noGrad(() => ops!.onesLike(o));
+    const seed = noGrad(() => ops!.onesLike(o));
+    madeSeeds.add(seed);
+    return seed;
   });
   for (const t of [...outs, ...inputs]) {
     if (t.disposed) throw new Error(`grad: ${t} was already released`);
@@ -150,7 +153,7 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor[], opts: GradOpt
 
   const wanted = new Set(inputs);
   const grads = new Map<Tensor, Tensor>();
-  const owned = new Set<Tensor>(); // gradient tensors created here (safe to dispose early)
+  const owned = new Set<Tensor>(madeSeeds); // gradient tensors created here (safe to dispose early)
   const accumulate = (t: Tensor, g: Tensor) => {
     const prev = grads.get(t);
     if (!prev) {
@@ -184,7 +187,9 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor[], opts: GradOpt
         if (!g || !t.node || !relevant.has(t)) continue;
         const node = t.node;
         const needs = node.inputs.map((x) => x.requiresGrad && relevant.has(x));
-        const inGrads = node.backward(g, needs);
+        // first order: a rule's temporaries are freed as it returns (outside tidy() they leaked);
+        // with createGraph they are part of the recorded graph and must live
+        const inGrads = createGraph ? node.backward(g, needs) : tidy(() => node.backward(g, needs));
         node.inputs.forEach((inp, i) => {
           const gi = inGrads[i];
           if (!gi || !needs[i]) return;
