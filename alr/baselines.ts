@@ -11,11 +11,12 @@
 // the search and penalty passes of ALP leave u untouched (they run inside withoutStatUpdates).
 import {
   abs, add, assign, clamp, detach, exp, grad, log, max, maximum, mean, minimum, mul, neg, noGrad, randUniform,
-  relu, requireGrad, rsub, shapeStr, sqrt, square, sub, sum, tidy, type Tensor,
+  relu, requireGrad, rsub, shapeStr, sqrt, square, sub, sum, tidy, Tensor,
 } from '../engine/web.js';
 import { auxiliaryPass, checkBatches, criticScores, type Critic } from './critic.js';
 import { NORM_FLOOR } from './distance.js';
 import { perSampleColumn } from './search.js';
+import { any, checkOptions, instance, oneOf, type OptionSpec } from '../engine/options.js';
 
 /** x̃ = u·fake + (1 - u)·real with u ~ U[0, 1] per sample (or the given u, [B]). */
 export function interpolates(real: Tensor, fake: Tensor, u?: Tensor): Tensor {
@@ -47,6 +48,11 @@ export interface GradientPenaltyOptions {
   /** the interpolation weights, [B] (default U[0, 1]) */
   u?: Tensor;
 }
+
+// lambda and K are checked below with their own messages
+const GP_SPEC: OptionSpec = { lambda: any, K: any, u: instance(Tensor) };
+const GRAD_NORMS: readonly GradNorm[] = ['l1', 'l2', 'linf'];
+const NORM_PENALTIES: readonly NormPenalty[] = ['squared', 'squaredHinge', 'hinge'];
 
 export interface GradientPenaltyResult {
   /** λ · mean g(‖∇_x D(x̃)‖): add it to the critic's loss */
@@ -88,10 +94,12 @@ function normPenalty(g: NormPenalty, z: Tensor, K: number): Tensor {
  */
 export function gradientNormPenalty(critic: Critic, real: Tensor, fake: Tensor, opts: GradientPenaltyOptions = {}): GradientPenaltyResult {
   const caller = 'gradientNormPenalty';
+  checkOptions(caller, opts, { ...GP_SPEC, norm: oneOf(GRAD_NORMS), g: oneOf(NORM_PENALTIES) });
+  opts ??= {};
   const lambda = opts.lambda ?? 10;
   const K = opts.K ?? 1;
-  if (!(Number.isFinite(lambda) && lambda >= 0)) throw new Error(`${caller}: lambda must be a finite number >= 0, got ${lambda}`);
-  if (!(Number.isFinite(K) && K >= 0)) throw new Error(`${caller}: K must be a finite number >= 0, got ${K}`);
+  if (!(typeof lambda === 'number' && Number.isFinite(lambda) && lambda >= 0)) throw new Error(`${caller}: lambda must be a finite number >= 0, got ${lambda}`);
+  if (!(typeof K === 'number' && Number.isFinite(K) && K >= 0)) throw new Error(`${caller}: K must be a finite number >= 0, got ${K}`);
   const points = requireGrad(interpolates(real, fake, opts.u));
   const y = auxiliaryPass(critic, () => criticScores(critic, points, caller));
   // createGraph: the input gradient stays differentiable w.r.t. θ (double backprop)
@@ -103,11 +111,13 @@ export function gradientNormPenalty(critic: Critic, real: Tensor, fake: Tensor, 
 
 /** WGAN-GP, eq. 7: λ · mean (‖∇D(x̃)‖₂ - K)². */
 export function gradientPenalty(critic: Critic, real: Tensor, fake: Tensor, opts: Omit<GradientPenaltyOptions, 'norm' | 'g'> = {}) {
+  checkOptions('gradientPenalty', opts, GP_SPEC);
   return gradientNormPenalty(critic, real, fake, { ...opts, norm: 'l2', g: 'squared' });
 }
 
 /** WGAN-LP, eq. 9: λ · mean max(‖∇D(x̃)‖₂ - K, 0)². */
 export function lipschitzPenalty(critic: Critic, real: Tensor, fake: Tensor, opts: Omit<GradientPenaltyOptions, 'norm' | 'g'> = {}) {
+  checkOptions('lipschitzPenalty', opts, GP_SPEC);
   return gradientNormPenalty(critic, real, fake, { ...opts, norm: 'l2', g: 'squaredHinge' });
 }
 
@@ -165,7 +175,7 @@ export function generatorGanLoss(kind: GanLoss, dFake: Tensor): Tensor {
 
 /** The original WGAN's weight clipping: every parameter clamped in place to [-c, c] (after the step). */
 export function clipWeights(params: Tensor[], c = 0.01): void {
-  if (!(Number.isFinite(c) && c > 0)) throw new Error(`clipWeights: c must be a finite number > 0, got ${c}`);
+  if (!(typeof c === 'number' && Number.isFinite(c) && c > 0)) throw new Error(`clipWeights: c must be a finite number > 0, got ${c}`);
   tidy(() => noGrad(() => params.forEach((p) => assign(p, clamp(p, -c, c)))));
 }
 
@@ -176,10 +186,12 @@ export function wganGpCriticLoss(
   fake: Tensor,
   opts: Omit<GradientPenaltyOptions, 'norm' | 'g'> & { penalty?: 'gp' | 'lp' } = {},
 ): { loss: Tensor; wasserstein: Tensor; dReal: Tensor; dFake: Tensor; penalty: GradientPenaltyResult } {
+  checkOptions('wganGpCriticLoss', opts, { ...GP_SPEC, penalty: oneOf(['gp', 'lp']) });
+  const { penalty: which = 'gp', ...gpOpts } = opts ?? {};
   checkBatches('wganGpCriticLoss', real, fake);
   const dReal = criticScores(critic, detach(real), 'wganGpCriticLoss');
   const dFake = criticScores(critic, detach(fake), 'wganGpCriticLoss');
-  const penalty = (opts.penalty ?? 'gp') === 'gp' ? gradientPenalty(critic, real, fake, opts) : lipschitzPenalty(critic, real, fake, opts);
+  const penalty = which === 'gp' ? gradientPenalty(critic, real, fake, gpOpts) : lipschitzPenalty(critic, real, fake, gpOpts);
   const wasserstein = noGrad(() => sub(mean(detach(dReal)), mean(detach(dFake))));
   return { loss: add(criticGanLoss('wgan', dReal, dFake), penalty.loss), wasserstein, dReal, dFake, penalty };
 }

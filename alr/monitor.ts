@@ -7,6 +7,7 @@ import {
 import { auxiliaryPass, criticScores, type Critic } from './critic.js';
 import { gradientNorm, interpolates } from './baselines.js';
 import type { CriticStepResult } from './wgan.js';
+import { any, arrayOf, checkOptions, num } from '../engine/options.js';
 
 export type MonitorRow = { step: number } & Record<string, number>;
 
@@ -141,11 +142,13 @@ export class LambdaController {
   readonly max: number;
 
   constructor(o: LambdaControllerOptions) {
+    if (!o || typeof o !== 'object') throw new Error('LambdaController: options { lambda, ... } are required');
+    checkOptions('LambdaController', o, { lambda: any, band: arrayOf(num(), 2), factor: num(), min: num(), max: num() });
     this.band = o.band ?? [0.02, 0.5];
     this.factor = o.factor ?? 1.5;
     this.min = o.min ?? 1e-3;
     this.max = o.max ?? 1e4;
-    if (!(o.lambda >= 0 && Number.isFinite(o.lambda))) throw new Error(`LambdaController: lambda must be a finite number >= 0, got ${o.lambda}`);
+    if (!(typeof o.lambda === 'number' && o.lambda >= 0 && Number.isFinite(o.lambda))) throw new Error(`LambdaController: lambda must be a finite number >= 0, got ${o.lambda}`);
     const [lo, hi] = this.band;
     if (!(lo >= 0 && lo < hi && hi <= 1)) throw new Error(`LambdaController: band must satisfy 0 <= lo < hi <= 1, got [${lo}, ${hi}]`);
     if (!(this.factor > 1)) throw new Error(`LambdaController: factor must be > 1, got ${this.factor}`);

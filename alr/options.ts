@@ -1,7 +1,8 @@
 // ALR's options in one place: what each option means, the defaults of each method (the paper's
 // values; alr/README.md lists where each comes from), the named configurations, and the one
 // validation every public entry point runs before it allocates anything.
-import { shapeStr, type Tensor } from '../engine/web.js';
+import { shapeStr, Tensor } from '../engine/web.js';
+import { any, bool, checkOptions, instance, type OptionSpec } from '../engine/options.js';
 import { OUTPUT_DISTANCES, type OutputDistance } from './distance.js';
 
 /** P_ε, the distribution of the perturbation size, drawn per sample. */
@@ -105,8 +106,42 @@ export interface ResolvedPenalty extends ResolvedSearch {
 
 type Batch = Pick<Tensor, 'shape' | 'rank'>;
 
+/**
+ * The sane range of ξ and of every ε: outside it the probe x + ξr (or x + εr) either does not
+ * move a float32 input of order 1 or moves it so far that every quotient is ~0, which switches
+ * the penalty off without a word (e.g. --xi 1e38).
+ */
+export const PROBE_RANGE = { min: 1e-6, max: 1e6 } as const;
+
+// the values' ranges are checked below, with messages naming the option
+const SEARCH_SPEC: OptionSpec = {
+  xi: any,
+  k: any,
+  dY: any,
+  eps: any,
+  searchClip: any,
+  r0: instance(Tensor),
+  epsValues: instance(Tensor),
+  trace: bool,
+};
+const PENALTY_SPEC: OptionSpec = { ...SEARCH_SPEC, lambda: any, K: any, form: any, clip: any, detachClean: bool, clean: instance(Tensor) };
+
+/** Throws for a key that is not a search option (plus `extra`'s keys), naming the valid ones. */
+export function checkSearchKeys(caller: string, o: object | undefined, extra: OptionSpec = {}): void {
+  checkOptions(caller, o, { ...SEARCH_SPEC, ...extra });
+}
+
+/** Throws for a key that is not a penalty option (plus `extra`'s keys), naming the valid ones. */
+export function checkPenaltyKeys(caller: string, o: object | undefined, extra: OptionSpec = {}): void {
+  checkOptions(caller, o, { ...PENALTY_SPEC, ...extra });
+}
+
+const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const inProbeRange = (v: unknown) => finite(v) && v >= PROBE_RANGE.min && v <= PROBE_RANGE.max;
+
 /** Fills in the search defaults and throws a clear error, prefixed by `caller`, for a bad setting. */
 export function resolveSearch(caller: string, x: Batch, o: SearchOptions): ResolvedSearch {
+  if (o === undefined || o === null) o = {};
   const r: ResolvedSearch = {
     xi: o.xi ?? SEARCH_DEFAULTS.xi,
     k: o.k ?? SEARCH_DEFAULTS.k,
@@ -118,7 +153,10 @@ export function resolveSearch(caller: string, x: Batch, o: SearchOptions): Resol
     trace: o.trace ?? false,
   };
   if (!Number.isInteger(r.k) || r.k < 0) throw new Error(`${caller}: k (power iterations) must be an integer >= 0, got ${r.k}`);
-  if (!(Number.isFinite(r.xi) && r.xi > 0)) throw new Error(`${caller}: xi must be a finite number > 0, got ${r.xi}`);
+  if (r.k > 1000) throw new Error(`${caller}: k (power iterations) must be at most 1000, got ${r.k}`);
+  if (!(finite(r.xi) && r.xi > 0)) throw new Error(`${caller}: xi must be a finite number > 0, got ${r.xi}`);
+  if (!inProbeRange(r.xi)) throw new Error(`${caller}: xi ${r.xi} is outside [${PROBE_RANGE.min}, ${PROBE_RANGE.max}]: a float32 probe x + ξr would not move or every quotient would be ~0`);
+  if (typeof r.trace !== 'boolean') throw new Error(`${caller}: trace must be true or false, got ${String(r.trace)}`);
   if (!OUTPUT_DISTANCES.includes(r.dY)) throw new Error(`${caller}: unknown dY '${r.dY}'; expected one of ${OUTPUT_DISTANCES.join(', ')}`);
   checkEps(caller, r.eps);
   checkClip(caller, 'searchClip', r.searchClip);
@@ -134,32 +172,49 @@ export function resolveSearch(caller: string, x: Batch, o: SearchOptions): Resol
 
 /** Fills in the penalty defaults (`defaults` first, then the options) and validates everything once. */
 export function resolvePenalty(caller: string, x: Batch, o: PenaltyOptions, defaults: PenaltyOptions = PENALTY_DEFAULTS): ResolvedPenalty {
-  const m: PenaltyOptions = { ...defaults, ...o };
+  if (o === undefined || o === null) o = {};
+  if (typeof o !== 'object' || Array.isArray(o)) throw new Error(`${caller}: options must be an object`);
+  // undefined values take the defaults (as when the key is absent)
+  const given = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as PenaltyOptions;
+  const m: PenaltyOptions = { ...defaults, ...given };
   const form = m.form ?? PENALTY_DEFAULTS.form;
   if (!PENALTY_FORMS.includes(form)) throw new Error(`${caller}: unknown form '${form}'; expected one of ${PENALTY_FORMS.join(', ')}`);
   const lambda = m.lambda ?? PENALTY_DEFAULTS.lambda;
-  if (!(Number.isFinite(lambda) && lambda >= 0)) throw new Error(`${caller}: lambda must be a finite number >= 0, got ${lambda}`);
+  if (!(finite(lambda) && lambda >= 0)) throw new Error(`${caller}: lambda must be a finite number >= 0, got ${lambda}`);
   const K = m.K ?? (form === 'linear' ? 0 : 1);
-  if (!(Number.isFinite(K) && K >= 0)) throw new Error(`${caller}: K must be a finite number >= 0, got ${K}`);
+  if (!(finite(K) && K >= 0)) throw new Error(`${caller}: K must be a finite number >= 0, got ${K}`);
   const clip = m.clip ?? null;
   checkClip(caller, 'clip', clip);
-  const search = resolveSearch(caller, x, { ...m, searchClip: m.searchClip === undefined ? clip : m.searchClip });
+  const search = resolveSearch(caller, x, {
+    xi: m.xi, k: m.k, dY: m.dY, eps: m.eps, r0: m.r0, epsValues: m.epsValues, trace: m.trace,
+    searchClip: m.searchClip === undefined ? clip : m.searchClip,
+  });
+  if (m.detachClean !== undefined && typeof m.detachClean !== 'boolean') throw new Error(`${caller}: detachClean must be true or false, got ${String(m.detachClean)}`);
   return { ...search, lambda, K, form, clip, detachClean: m.detachClean ?? form === 'linear', clean: m.clean };
 }
 
 function checkEps(caller: string, eps: EpsDistribution): void {
+  if (!eps || typeof eps !== 'object') throw new Error(`${caller}: eps must be { kind: 'uniform' | 'logUniform', min, max } or { kind: 'fixed', value }, got ${JSON.stringify(eps)}`);
+  const range = (name: string, v: number) => {
+    if (!inProbeRange(v)) throw new Error(`${caller}: eps.${name} ${v} is outside [${PROBE_RANGE.min}, ${PROBE_RANGE.max}]: a float32 probe x + εr would not move or every quotient would be ~0`);
+  };
   if (eps.kind === 'fixed') {
-    if (!(Number.isFinite(eps.value) && eps.value > 0)) throw new Error(`${caller}: eps.value must be > 0, got ${eps.value}`);
+    checkOptions(`${caller} (option 'eps')`, eps, { kind: any, value: any });
+    if (!(finite(eps.value) && eps.value > 0)) throw new Error(`${caller}: eps.value must be > 0, got ${eps.value}`);
+    range('value', eps.value);
   } else if (eps.kind === 'uniform' || eps.kind === 'logUniform') {
-    if (!(eps.min > 0)) throw new Error(`${caller}: eps.min must be > 0, got ${eps.min}`);
-    if (!(Number.isFinite(eps.max) && eps.min <= eps.max)) {
+    checkOptions(`${caller} (option 'eps')`, eps, { kind: any, min: any, max: any });
+    if (!(typeof eps.min === 'number' && eps.min > 0)) throw new Error(`${caller}: eps.min must be > 0, got ${eps.min}`);
+    if (!(finite(eps.max) && eps.min <= eps.max)) {
       throw new Error(`${caller}: eps range [${eps.min}, ${eps.max}] is empty (eps.min must be <= eps.max)`);
     }
+    range('min', eps.min);
+    range('max', eps.max);
   } else {
     throw new Error(`${caller}: unknown eps kind '${(eps as { kind: string }).kind}'; expected uniform, logUniform or fixed`);
   }
 }
 
 export function checkClip(caller: string, name: string, c: readonly [number, number] | null | undefined): void {
-  if (c && !(c.length === 2 && c[0] < c[1])) throw new Error(`${caller}: ${name} must be [lo, hi] with lo < hi, got [${c.join(', ')}]`);
+  if (c !== null && c !== undefined && !(Array.isArray(c) && c.length === 2 && finite(c[0]) && finite(c[1]) && c[0] < c[1])) throw new Error(`${caller}: ${name} must be [lo, hi] with lo < hi, got ${JSON.stringify(c)}`);
 }

@@ -13,7 +13,7 @@ import {
 } from '../engine/web.js';
 import { auxiliaryPass, criticOutput, tracedPass, type Critic, type LayerStatistics } from './critic.js';
 import { inputDistance, outputDistance } from './distance.js';
-import { resolvePenalty, type PenaltyForm, type PenaltyOptions, type ResolvedPenalty } from './options.js';
+import { checkPenaltyKeys, resolvePenalty, type PenaltyForm, type PenaltyOptions, type ResolvedPenalty } from './options.js';
 import { clipTo, searchDirection, type SearchResult } from './search.js';
 
 
@@ -100,8 +100,11 @@ function std(t: Tensor): Tensor {
  * The adversarial Lipschitz penalty at x (for WGAN: x = concat(real, fake)). The search, f(x)
  * and f(x̂) are auxiliary passes: BN critics use batch statistics without updating running ones.
  */
+export function adversarialLipschitzPenalty(critic: Critic, x: Tensor, opts: PenaltyOptions & { trace: true }): AlpResult & { trace: PenaltyTrace };
+export function adversarialLipschitzPenalty(critic: Critic, x: Tensor, opts?: PenaltyOptions): AlpResult;
 export function adversarialLipschitzPenalty(critic: Critic, x: Tensor, opts: PenaltyOptions = {}): AlpResult {
   const caller = 'adversarialLipschitzPenalty';
+  checkPenaltyKeys(caller, opts);
   return penaltyAt(caller, critic, x, resolvePenalty(caller, x, opts)); // validated before anything is allocated
 }
 

@@ -7,11 +7,12 @@
 //   r_adv = ε r_k,  ε ~ P_ε per sample
 import {
   add, clamp, detach, exp, full, grad, mean, mul, noGrad, normalizePerSample, randUniform, requireGrad,
-  perSampleNorm, reshape, tidy, type Tensor,
+  perSampleNorm, reshape, tidy, Tensor,
 } from '../engine/web.js';
 import { auxiliaryPass, criticOutput, tracedPass, type Critic, type LayerStatistics } from './critic.js';
 import { NORM_FLOOR, outputDistance } from './distance.js';
-import { resolveSearch, type EpsDistribution, type ResolvedSearch, type SearchOptions } from './options.js';
+import { checkSearchKeys, resolveSearch, type EpsDistribution, type ResolvedSearch, type SearchOptions } from './options.js';
+import { instance } from '../engine/options.js';
 
 
 export interface SearchResult {
@@ -75,8 +76,11 @@ export function clipTo(x: Tensor, c: readonly [number, number] | null | undefine
  * the search holds f(x) constant); otherwise it is computed here. Only gradients with respect to
  * r are taken (first order, no parameter graph is kept).
  */
+export function adversarialDirection(critic: Critic, x: Tensor, opts: SearchOptions & { clean?: Tensor; trace: true }): SearchResult & { trace: SearchStep[] };
+export function adversarialDirection(critic: Critic, x: Tensor, opts?: SearchOptions & { clean?: Tensor }): SearchResult;
 export function adversarialDirection(critic: Critic, x: Tensor, opts: SearchOptions & { clean?: Tensor } = {}): SearchResult {
-  return searchDirection(critic, x, resolveSearch('adversarialDirection', x, opts), opts.clean);
+  checkSearchKeys('adversarialDirection', opts, { clean: instance(Tensor) });
+  return searchDirection(critic, x, resolveSearch('adversarialDirection', x, opts), opts?.clean);
 }
 
 /** The search with validated options (the penalty's entry point: options are checked once, there). */

@@ -5,9 +5,10 @@
 //   L_D = mean D(fake) - mean D(real) + λ·L_alp,    L_G = -mean D(fake),
 //   Wasserstein estimate W = mean D(real) - mean D(fake) (what the critic maximises).
 // (The ALR TensorFlow code uses the opposite sign throughout; both train the same way.)
-import { add, concat, detach, mean, mul, neg, noGrad, shapeStr, slice, square, sub, type Tensor } from '../engine/web.js';
+import { add, concat, detach, mean, mul, neg, noGrad, shapeStr, slice, square, sub, Tensor } from '../engine/web.js';
 import { checkBatches, criticScores, type Critic } from './critic.js';
-import { PROGRESSIVE_GAN_ALP, resolvePenalty, WGAN_ALP_DEFAULTS, type PenaltyOptions } from './options.js';
+import { any, bool, instance } from '../engine/options.js';
+import { checkPenaltyKeys, PROGRESSIVE_GAN_ALP, resolvePenalty, WGAN_ALP_DEFAULTS, type PenaltyOptions } from './options.js';
 import { penaltyAt, type AlpResult } from './penalty.js';
 
 export interface CriticStepResult {
@@ -35,6 +36,8 @@ export function wganAlpCriticLoss(
   opts: PenaltyOptions & { sharedForward?: boolean } = {},
 ): CriticStepResult {
   const caller = 'wganAlpCriticLoss';
+  checkPenaltyKeys(caller, opts, { sharedForward: bool });
+  opts ??= {};
   checkBatches(caller, real, fake);
   // checked on the shape of concat(real, fake) before it is made: a bad option allocates nothing
   const o = resolvePenalty(caller, { shape: [real.shape[0] + fake.shape[0], ...real.shape.slice(1)], rank: real.rank }, opts, WGAN_ALP_DEFAULTS);
@@ -86,9 +89,11 @@ export function progressiveGanCriticLoss(
   opts: ProgressiveGanOptions & { r0Fake?: Tensor; epsFake?: Tensor } = {},
 ): CriticStepResult & { penaltyFake: AlpResult } {
   const caller = 'progressiveGanCriticLoss';
+  checkPenaltyKeys(caller, opts, { drift: any, r0Fake: instance(Tensor), epsFake: instance(Tensor) });
+  opts ??= {};
   checkBatches(caller, real, fake);
   const { drift = 0.001, r0Fake, epsFake, ...rest } = opts;
-  if (!(Number.isFinite(drift) && drift >= 0)) throw new Error(`${caller}: drift must be a finite number >= 0, got ${drift}`);
+  if (!(typeof drift === 'number' && Number.isFinite(drift) && drift >= 0)) throw new Error(`${caller}: drift must be a finite number >= 0, got ${drift}`);
   const o = resolvePenalty(caller, real, rest, PROGRESSIVE_GAN_ALP);
   const oFake = resolvePenalty(caller, fake, { ...rest, r0: r0Fake, epsValues: epsFake }, PROGRESSIVE_GAN_ALP);
   const xr = detach(real);

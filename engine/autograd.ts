@@ -1,6 +1,7 @@
 // Reverse-mode autodiff on a tape. Every backward rule is written with differentiable ops,
 // so with createGraph the backward pass is itself recorded and can be differentiated again.
 import { keep, Tensor, tidy, shapeStr } from './tensor.js';
+import { arrayOf, bool, checkOptions, instance, unsupported, type OptionSpec } from './options.js';
 
 export interface GradNode {
   op: string;
@@ -49,6 +50,7 @@ function withGrad<T>(enabled: boolean, fn: () => T): T {
 
 /** Records `out = op(inputs)` on the tape when any input requires a gradient. */
 export function record(out: Tensor, op: string, inputs: Tensor[], backward: GradNode['backward']): Tensor {
+  out.madeBy(op);
   if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
     out.requiresGrad = true;
     out.node = { op, inputs, backward };
@@ -102,6 +104,13 @@ function topoOrder(outputs: Tensor[]): Tensor[] {
   return order.reverse(); // outputs first
 }
 
+const GRAD_SPEC: OptionSpec = {
+  gradOutputs: arrayOf((v, key, where) => v == null || instance(Tensor)(v, key, where)),
+  createGraph: bool,
+  retainGraph: unsupported('the tape is kept until its tensors are released', [false, true]),
+  allowUnused: unsupported('inputs the outputs do not depend on always get zeros', [false, true]),
+};
+
 export interface GradOptions {
   /** upstream gradients for each output; default: ones (outputs must then be scalars) */
   gradOutputs?: Tensor[];
@@ -115,8 +124,14 @@ export interface GradOptions {
  */
 export function grad(outputs: Tensor | Tensor[], inputs: Tensor[], opts: GradOptions = {}): Tensor[] {
   if (!ops) throw new Error('grad: ops not loaded (import the engine through engine/index.ts)');
+  checkOptions('grad', opts, GRAD_SPEC);
   const outs = Array.isArray(outputs) ? outputs : [outputs];
+  if (!Array.isArray(inputs)) throw new Error('grad: inputs must be an array of tensors');
+  if (opts.gradOutputs && opts.gradOutputs.length !== outs.length) {
+    throw new Error(`grad: got ${opts.gradOutputs.length} gradOutputs for ${outs.length} output(s)`);
+  }
   const createGraph = opts.createGraph ?? false;
+  const madeSeeds = new Set<Tensor>(); // ones made here for scalar outputs: freed once consumed
   const seeds = outs.map((o, i) => {
     const g = opts.gradOutputs?.[i];
     if (g) {
@@ -128,7 +143,9 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor[], opts: GradOpt
     if (o.size !== 1) {
       throw new Error(`grad: output ${i} has shape ${shapeStr(o.shape)}; pass gradOutputs for non-scalar outputs`);
     }
-    return noGrad(() => ops!.onesLike(o));
+    const seed = noGrad(() => ops!.onesLike(o));
+    madeSeeds.add(seed);
+    return seed;
   });
   for (const t of [...outs, ...inputs]) {
     if (t.disposed) throw new Error(`grad: ${t} was already released`);
@@ -136,7 +153,7 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor[], opts: GradOpt
 
   const wanted = new Set(inputs);
   const grads = new Map<Tensor, Tensor>();
-  const owned = new Set<Tensor>(); // gradient tensors created here (safe to dispose early)
+  const owned = new Set<Tensor>(madeSeeds); // gradient tensors created here (safe to dispose early)
   const accumulate = (t: Tensor, g: Tensor) => {
     const prev = grads.get(t);
     if (!prev) {
@@ -170,7 +187,9 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor[], opts: GradOpt
         if (!g || !t.node || !relevant.has(t)) continue;
         const node = t.node;
         const needs = node.inputs.map((x) => x.requiresGrad && relevant.has(x));
-        const inGrads = node.backward(g, needs);
+        // first order: a rule's temporaries are freed as it returns (outside tidy() they leaked);
+        // with createGraph they are part of the recorded graph and must live
+        const inGrads = createGraph ? node.backward(g, needs) : tidy(() => node.backward(g, needs));
         node.inputs.forEach((inp, i) => {
           const gi = inGrads[i];
           if (!gi || !needs[i]) return;

@@ -41,6 +41,8 @@ export interface CompiledStep<A extends Tensor[], R> {
   readonly stats: Readonly<CompiledStats>;
   /** what fusion did in the latest capture: the fused kernels, their ops and WGSL */
   readonly fusion: FusionReport | null;
+  /** the kernels a replay dispatches, in order (fused kernels named after the ops they merged) */
+  readonly kernelNames: string[];
   /** releases the captured steps' buffers; the function stays usable (it captures again) */
   dispose(): void;
 }
@@ -223,6 +225,7 @@ export function compile<A extends Tensor[], R>(fn: (...args: A) => R, options: C
     fallbackReason: { get: () => latest?.fallback ?? null },
     stats: { get: () => stats },
     fusion: { get: () => latest?.fusion ?? null },
+    kernelNames: { get: () => latest?.plan?.items.flatMap((it) => (it.kind === 'dispatch' ? [it.name] : [])) ?? [] },
     dispose: {
       value: () => {
         for (const e of entries.values()) release(e);

@@ -28,6 +28,8 @@ export const config = {
   printShader: () => get('ALR_PRINT_SHADER') !== undefined,
   /** no warning when a tensor is garbage-collected without dispose() */
   quietLeaks: () => get('ALR_QUIET_LEAKS') !== undefined,
+  /** record where each tensor is created, so the leak warning can name the line (costs a stack per tensor) */
+  leakSites: () => get('ALR_LEAK_SITES') !== undefined,
   /** '0': never time kernel variants (use the heuristic choice) */
   tune: () => get('ALR_TUNE') !== '0',
   /** the tuner's cache file (Node; default node_modules/.cache/alr-webgpu/variants.json) */

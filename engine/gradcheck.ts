@@ -5,6 +5,7 @@ import { Tensor, tidy, shapeStr } from './tensor.js';
 import { tensor } from './ops/create.js';
 import { concat, reshape } from './ops/shape.js';
 import { hostRng } from './random.js';
+import { bool, checkOptions, num, type OptionSpec } from './options.js';
 
 export { hostRng };
 
@@ -14,6 +15,23 @@ export { hostRng };
 // O(eps²) = 1e-6 relative. rtol 1e-3 then fails a backward that is 1% wrong wherever the
 // gradient is above ~0.1 (the old 1e-2 let exactly that through).
 const DEFAULTS = { eps: 1e-3, atol: 1e-3, rtol: 1e-3, maxElements: 48, seed: 1234 };
+
+// eps > 0 and finite tolerances: eps 0 or NaN, or an infinite tolerance, would pass any backward
+const GRADCHECK_SPEC: OptionSpec = {
+  eps: num({ gt: 0, max: 1 }),
+  atol: num({ min: 0 }),
+  rtol: num({ min: 0 }),
+  throwOnFailure: bool,
+  maxElements: num({ int: true, min: 1 }),
+  seed: num({ int: true, min: 0 }),
+};
+
+function checkGradcheck(op: string, fn: unknown, inputs: unknown, opts: GradcheckOptions): void {
+  checkOptions(op, opts, GRADCHECK_SPEC);
+  if ((opts.atol ?? DEFAULTS.atol) === 0 && (opts.rtol ?? DEFAULTS.rtol) === 0) throw new Error(`${op}: atol and rtol are both 0; no float32 gradient passes that`);
+  if (typeof fn !== 'function') throw new Error(`${op}: fn must be a function, got ${typeof fn}`);
+  if (!Array.isArray(inputs) || !inputs.length || inputs.some((t) => !(t instanceof Tensor))) throw new Error(`${op}: inputs must be a non-empty array of tensors`);
+}
 
 export interface GradcheckOptions {
   /** finite-difference step (default 1e-3; float32 rarely wants smaller) */
@@ -64,7 +82,12 @@ async function objective(fn: Fn, values: Float64Array[], shapes: (readonly numbe
  * `v` is a fixed random projection, so non-scalar outputs are checked too.
  */
 export async function gradcheck(fn: Fn, inputs: Tensor[], opts: GradcheckOptions = {}): Promise<GradcheckReport> {
-  const { eps, atol, rtol, maxElements: maxEl, seed } = { ...DEFAULTS, ...opts };
+  checkGradcheck('gradcheck', fn, inputs, opts);
+  const eps = opts.eps ?? DEFAULTS.eps;
+  const atol = opts.atol ?? DEFAULTS.atol;
+  const rtol = opts.rtol ?? DEFAULTS.rtol;
+  const maxEl = opts.maxElements ?? DEFAULTS.maxElements;
+  const seed = opts.seed ?? DEFAULTS.seed;
   const rand = hostRng(seed);
   const shapes = inputs.map((t) => t.shape);
   const values = await Promise.all(inputs.map(async (t) => Float64Array.from(await t.toFloat32())));
@@ -131,6 +154,7 @@ function unravel(i: number, shape: readonly number[]): number[] {
  * This is what gradient penalties (WGAN-GP, -LP) differentiate.
  */
 export async function gradgradcheck(fn: Fn, inputs: Tensor[], opts: GradcheckOptions = {}): Promise<GradcheckReport> {
+  checkGradcheck('gradgradcheck', fn, inputs, opts);
   const rand = hostRng((opts.seed ?? DEFAULTS.seed) + 1);
   const probe = tidy(() => fn(...inputs));
   const u = Float32Array.from({ length: probe.size }, () => rand() * 2 - 1);

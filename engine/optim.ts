@@ -8,7 +8,8 @@ import { groups1d } from './ops/map.js';
 import { zeros } from './ops/create.js';
 import { device } from './device.js';
 import { adamKernel, sgdKernel } from '../shaders/optim.js';
-import { WG } from '../shaders/kernel.js';
+import { read, WG, write, type KernelDecl } from '../shaders/kernel.js';
+import { any, arrayOf, bool, checkOptions, num, unsupported, type OptionSpec } from './options.js';
 
 
 function checkParams(op: string, params: Tensor[]): Tensor[] {
@@ -83,6 +84,9 @@ interface Groups {
   groups: { lrRatio: number; weightDecay: number }[];
 }
 
+/** What a parameter group may set: anything else (betas, momentum, ...) per group is refused. */
+const GROUP_SPEC: OptionSpec = { params: any, lr: any, weightDecay: any };
+
 function paramGroups(op: string, params: Tensor[] | ParamGroup[], lr: number, weightDecay: number): Groups {
   if (!Array.isArray(params)) throw new Error(`${op}: params must be an array of tensors or of parameter groups`);
   const isGroups = params.length > 0 && !(params[0] instanceof Tensor);
@@ -91,6 +95,7 @@ function paramGroups(op: string, params: Tensor[] | ParamGroup[], lr: number, we
   const groupOf: number[] = [];
   const groups = list.map((g, j) => {
     if (!g || !Array.isArray(g.params)) throw new Error(`${op}: parameter group ${j} needs a params array`);
+    checkOptions(`${op}: parameter group ${j}`, g, GROUP_SPEC);
     const glr = g.lr === undefined ? lr : checkLr(`${op}: group ${j}`, g.lr);
     if (g.lr !== undefined && lr === 0 && glr !== 0) throw new Error(`${op}: group ${j} sets lr ${glr} but the base lr is 0; give the base lr a value > 0`);
     for (const p of g.params) (flat.push(p), groupOf.push(j));
@@ -109,6 +114,20 @@ export interface AdamOptions {
   /** L2 penalty added to the gradient (torch.optim.Adam's weight_decay, not AdamW) */
   weightDecay?: number;
 }
+
+// lr, eps, weightDecay and betas' ranges are checked below with their own messages
+const ADAM_SPEC: OptionSpec = {
+  lr: any,
+  betas: arrayOf(any, 2),
+  eps: any,
+  weightDecay: any,
+  amsgrad: unsupported('AMSGrad is not implemented'),
+  maximize: unsupported('negate the loss instead'),
+  foreach: unsupported('every step is already one fused kernel', [false, true, null]),
+  fused: unsupported('every step is already one fused kernel', [false, true, null]),
+  capturable: unsupported('not applicable', [false]),
+  differentiable: unsupported('optimiser steps are not differentiable'),
+};
 
 export interface AdamState {
   step: number;
@@ -132,14 +151,15 @@ export class Adam {
   private disposed = false;
 
   constructor(params: Tensor[] | ParamGroup[], opts: AdamOptions = {}) {
+    checkOptions(new.target.name, opts, ADAM_SPEC);
     this.lrValue = checkLr('Adam', opts.lr ?? 1e-3);
     const [b1, b2] = opts.betas ?? [0.9, 0.999];
     for (const [i, b] of [b1, b2].entries()) {
-      if (!(b >= 0 && b < 1)) throw new Error(`Adam: betas[${i}] must be in [0, 1), got ${b}`);
+      if (!(typeof b === 'number' && b >= 0 && b < 1)) throw new Error(`Adam: betas[${i}] must be in [0, 1), got ${b}`);
     }
     this.betas = [b1, b2];
     this.eps = opts.eps ?? 1e-8;
-    if (!(this.eps > 0 && Number.isFinite(this.eps))) throw new Error(`Adam: eps must be > 0, got ${this.eps}`);
+    if (!(typeof this.eps === 'number' && this.eps > 0 && Number.isFinite(this.eps))) throw new Error(`Adam: eps must be > 0, got ${this.eps}`);
     this.weightDecay = checkWeightDecay('Adam', opts.weightDecay ?? 0);
     this.groups = paramGroups(new.target.name, params, this.lrValue, this.weightDecay);
     this.params = this.groups.params;
@@ -263,6 +283,7 @@ export class Adam {
 export class AdamW extends Adam {
   protected override readonly decoupled = true;
   constructor(params: Tensor[] | ParamGroup[], opts: AdamOptions = {}) {
+    checkOptions('AdamW', opts, ADAM_SPEC);
     super(params, { ...opts, weightDecay: opts.weightDecay ?? 1e-2 });
   }
 }
@@ -283,24 +304,72 @@ export interface Checkpointable {
 export interface SGDOptions {
   lr?: number;
   momentum?: number;
+  /** dampening of the momentum: buf = momentum·buf + (1 − dampening)·g after the first step (default 0) */
+  dampening?: number;
+  /** Nesterov momentum: step along g + momentum·buf (needs momentum > 0 and dampening 0, as PyTorch) */
+  nesterov?: boolean;
   weightDecay?: number;
 }
 
-/** SGD as torch.optim.SGD (dampening 0, no Nesterov). */
+// lr, momentum and weightDecay's ranges are checked below with their own messages
+const SGD_SPEC: OptionSpec = {
+  lr: any,
+  momentum: any,
+  dampening: num({ min: 0, max: 1 }),
+  nesterov: bool,
+  weightDecay: any,
+  maximize: unsupported('negate the loss instead'),
+  foreach: unsupported('every step is already one fused kernel', [false, true, null]),
+  fused: unsupported('every step is already one fused kernel', [false, true, null]),
+  differentiable: unsupported('optimiser steps are not differentiable'),
+};
+
+/**
+ * SGD with momentum, dampening and Nesterov momentum (torch.optim.SGD): d = g + wd·p;
+ * buf = d at the first step, momentum·buf + (1 − dampening)·d after; p −= lr·(d + momentum·buf)
+ * with Nesterov, lr·buf without.
+ */
+function sgdFullKernel(vec: boolean): KernelDecl {
+  const T = vec ? 'vec4<f32>' : 'f32';
+  return {
+    params: 'n: u32, lr: f32, momentum: f32, wd: f32, first: u32, damp1: f32, nesterov: u32',
+    buffers: [write('p', T), read('g', T), write('buf', T)],
+    guard: 'u.n',
+    body: `
+  let pi = p[i];
+  var d = g[i];
+  if (u.wd != 0.0) { d += u.wd * pi; }
+  var b = d;
+  if (u.first == 0u) { b = u.momentum * buf[i] + u.damp1 * d; }
+  buf[i] = b;
+  if (u.nesterov != 0u) { d = d + u.momentum * b; } else { d = b; }
+  p[i] = pi - u.lr * d;`,
+  };
+}
+
+/** SGD as torch.optim.SGD (momentum, dampening, Nesterov, weight decay). */
 export class SGD {
   private readonly params: Tensor[];
   private readonly groups: Groups;
   private readonly bufs: Tensor[] | null;
   private lrValue: number;
   readonly momentum: number;
+  readonly dampening: number;
+  readonly nesterov: boolean;
   readonly weightDecay: number;
   private steps = 0;
   private disposed = false;
 
   constructor(params: Tensor[] | ParamGroup[], opts: SGDOptions = {}) {
+    checkOptions('SGD', opts, SGD_SPEC);
     this.lrValue = checkLr('SGD', opts.lr ?? 1e-3);
     this.momentum = opts.momentum ?? 0;
-    if (!(this.momentum >= 0 && Number.isFinite(this.momentum))) throw new Error(`SGD: momentum must be >= 0, got ${this.momentum}`);
+    if (!(typeof this.momentum === 'number' && this.momentum >= 0 && Number.isFinite(this.momentum))) throw new Error(`SGD: momentum must be >= 0, got ${this.momentum}`);
+    this.dampening = opts.dampening ?? 0;
+    this.nesterov = opts.nesterov ?? false;
+    if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) {
+      throw new Error(`SGD: nesterov needs momentum > 0 and dampening 0 (as PyTorch), got momentum ${this.momentum}, dampening ${this.dampening}`);
+    }
     this.weightDecay = checkWeightDecay('SGD', opts.weightDecay ?? 0);
     this.groups = paramGroups('SGD', params, this.lrValue, this.weightDecay);
     this.params = this.groups.params;
@@ -318,12 +387,18 @@ export class SGD {
     if (this.disposed) throw new Error('SGD.step: the optimiser was disposed');
     const gs = stepGrads('SGD.step', this.params, grads);
     const mom = this.bufs !== null;
+    // plain momentum keeps the original kernel; dampening or Nesterov take the full one
+    const full = mom && (this.nesterov || this.dampening !== 0);
     this.params.forEach((p, i) => {
       if (p.size === 0) return;
       const { vec, count, groups, bindings } = launch('SGD.step', mom ? [p, gs[i], this.bufs![i]] : [p, gs[i]]);
-      const k = kernel('sgd', `sgd:${vec}:${mom}`, () => sgdKernel(vec, mom));
+      const k = full ? kernel('sgd', `sgd-full:${vec}`, () => sgdFullKernel(vec)) : kernel('sgd', `sgd:${vec}:${mom}`, () => sgdKernel(vec, mom));
       const g = this.groups.groups[this.groups.groupOf[i]];
-      const u = () => new Params().u32(count).f32(this.lrValue * g.lrRatio, this.momentum, g.weightDecay).u32(this.steps === 0 ? 1 : 0);
+      // lr and the first-step flag are host state: a replayed step reads them again
+      const u = () => {
+        const p = new Params().u32(count).f32(this.lrValue * g.lrRatio, this.momentum, g.weightDecay).u32(this.steps === 0 ? 1 : 0);
+        return full ? p.f32(1 - this.dampening).u32(this.nesterov ? 1 : 0) : p;
+      };
       dispatch(k, bindings, u, groups);
     });
     hostEffect(() => this.steps++);

@@ -15,18 +15,16 @@ function describe(v: unknown): string {
   return typeof v === 'object' ? `an object (${(v as object).constructor?.name ?? 'Object'})` : typeof v;
 }
 
+/** Edits (insert, delete, substitute, swap two neighbours) between a and b. */
 function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: b.length + 1 }, (_, j) => j);
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
   for (let i = 1; i <= a.length; i++) {
-    let prev = d[0];
-    d[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      const cur = d[j];
-      d[j] = Math.min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
-  return d[b.length];
+  return d[a.length][b.length];
 }
 
 /** The known key closest to `key` (case, underscores and small typos), or undefined. */
@@ -50,11 +48,11 @@ export function checkOptions<T extends object>(where: string, opts: T | undefine
   if (typeof opts !== 'object' || Array.isArray(opts)) {
     throw new Error(`${where}: options must be an object, got ${describe(opts)}`);
   }
-  const known = Object.keys(spec);
+  const known = Object.keys(spec).filter((k) => !(spec[k] as { unsupported?: true }).unsupported);
   for (const key of Object.keys(opts)) {
     const check = Object.hasOwn(spec, key) ? spec[key] : undefined;
     if (!check) {
-      const near = closestKey(key, known);
+      const near = closestKey(key, Object.keys(spec)); // unsupported keys too: their message says why
       throw new Error(
         `${where}: unknown option '${key}'${near ? ` (did you mean '${near}'?)` : ''}; ` +
           (known.length ? `valid options: ${known.join(', ')}` : 'it takes no options'),
@@ -182,6 +180,19 @@ export const object =
     if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(where, key, v, 'an object');
     checkOptions(`${where} (option '${key}')`, v as object, spec);
   };
+
+/**
+ * An option PyTorch (or a reference) has that this code does not implement: only `accepted` (its
+ * default there, e.g. false) is allowed, anything else throws naming it and `why`. Left out of
+ * the "valid options" list.
+ */
+export const unsupported = (why: string, accepted: readonly unknown[] = [false]): Check =>
+  Object.assign(
+    ((v, key, where) => {
+      if (!accepted.includes(v)) throw new Error(`${where}: option '${key}' is not supported (${why}), got ${describe(v)}`);
+    }) as Check,
+    { unsupported: true as const },
+  );
 
 /** Accepts anything: for options whose value another check already covers. */
 export const any: Check = () => {};

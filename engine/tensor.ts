@@ -21,14 +21,33 @@ let nextId = 1;
 const scopes: Set<Tensor>[] = [];
 let leakWarned = false;
 export const leaks = { collected: 0 };
-const leakRegistry = new FinalizationRegistry<{ storage: Storage }>(({ storage }) => {
-  if (storage.refs > 0) {
+/** What the leak warning says about a tensor (held by the registry: never the tensor itself). */
+interface LeakInfo {
+  storage: Storage;
+  id: number;
+  shape: Shape;
+  dtype: DType;
+  /** the op that made it (set by autograd's record) */
+  op?: string;
+  /** the first caller outside the engine (ALR_LEAK_SITES=1) */
+  site?: string;
+}
+
+function creationSite(): string | undefined {
+  const lines = (new Error().stack ?? '').split('\n').slice(1).map((l) => l.trim());
+  return lines.find((l) => !/[\\/]engine[\\/]/.test(l) && !l.includes('node:internal'))?.replace(/^at /, '');
+}
+
+const leakRegistry = new FinalizationRegistry<LeakInfo>((info) => {
+  if (info.storage.refs > 0) {
     leaks.collected++;
     if (!leakWarned && !config.quietLeaks()) {
       leakWarned = true;
+      const what = `tensor #${info.id} ${shapeStr(info.shape)} ${info.dtype}${info.op ? ` (output of '${info.op}')` : ''}`;
       console.warn(
-        'engine: a tensor was garbage-collected without dispose(); its GPU buffer stays allocated. ' +
-          'Wrap training steps in tidy() or call dispose(). (warned once)',
+        `engine: ${what} was garbage-collected without dispose(); its GPU buffer (${formatBytes(info.storage.bytes)}) stays allocated. ` +
+          (info.site ? `It was created at ${info.site}. ` : 'Set ALR_LEAK_SITES=1 to name where leaked tensors are created. ') +
+          'Wrap training steps in tidy() or call dispose(). (warned once; leaks.collected counts them all)',
       );
     }
   }
@@ -77,6 +96,12 @@ export class Tensor {
   grad: Tensor | null = null;
   /** a name for error messages and state dicts */
   name?: string;
+  private readonly leakInfo: LeakInfo;
+
+  /** Notes the op that made this tensor (named by the leak warning). */
+  madeBy(op: string): void {
+    this.leakInfo.op = op;
+  }
 
   /** Wraps a buffer; takes one reference. Use the creation ops instead of calling this. */
   constructor(shape: Shape, dtype: DType, storage: Storage) {
@@ -84,7 +109,8 @@ export class Tensor {
     this.dtype = dtype;
     this.storage = storage;
     scopes[scopes.length - 1]?.add(this);
-    leakRegistry.register(this, { storage }, this);
+    this.leakInfo = { storage, id: this.id, shape: this.shape, dtype, site: config.leakSites() ? creationSite() : undefined };
+    leakRegistry.register(this, this.leakInfo, this);
   }
 
   /** A new tensor on a fresh pooled buffer (contents undefined). */

@@ -27,6 +27,7 @@ import { stopIfNonFinite } from './common/guard.js';
 import { saveLines, saveScatter } from './common/plot.js';
 import { ensureDir, intArg, main, numArg, program, writeJson, writeConfig } from './common/run.js';
 import { runToyWgan, TOY_DEFAULTS } from './toy_wgan.js';
+import { writeFileSafe } from './common/files.js';
 
 export interface AlrStudyOptions {
   /** a toy_wgan checkpoint; absent: train a toy critic for trainIters iterations first */
@@ -337,7 +338,7 @@ export async function runWganSchemes(o: AlrStudyOptions): Promise<WganSchemeResu
     if (o.wganSchemes && !o.wganSchemes.includes(i)) continue;
     rows.push(await runSchemeWgan(spec, o));
     if (o.progress) console.error(`wgan ${spec.label}: ${JSON.stringify(rows[rows.length - 1])}`);
-    fs.writeFileSync(path.join(o.out, 'wgan.md'), `# Toy WGAN-ALP per search scheme (${o.wganIters} iterations, dim ${o.wganDim}, batch ${o.wganBatch}, seed ${o.seed})\n\n${wganTable(rows)}\n`);
+    writeFileSafe(path.join(o.out, 'wgan.md'), `# Toy WGAN-ALP per search scheme (${o.wganIters} iterations, dim ${o.wganDim}, batch ${o.wganBatch}, seed ${o.seed})\n\n${wganTable(rows)}\n`);
     writeJson(path.join(o.out, 'wgan.json'), rows);
   }
   return rows;
@@ -394,7 +395,7 @@ export async function runAlrStudy(o: AlrStudyOptions): Promise<StudyReport> {
 
   // the study's tables first (the WGAN runs below take longer)
   writeJson(path.join(o.out, 'study.json'), report);
-  fs.writeFileSync(path.join(o.out, 'study.md'), studyMarkdown(report, results));
+  writeFileSafe(path.join(o.out, 'study.md'), studyMarkdown(report, results));
   if (o.wganIters > 0) {
     report.wgan = await runWganSchemes(o);
     writeJson(path.join(o.out, 'study.json'), report);

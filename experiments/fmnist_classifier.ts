@@ -14,7 +14,7 @@ import { Monitor } from '../alr/index.js';
 import { Adam } from '../engine/index.js';
 import { ConvClassifier, loadCheckpoint, saveCheckpoint, type ConvClassifierOptions, type Module } from '../nn/index.js';
 import { saveLines } from './common/plot.js';
-import { ensureDir, intArg, main, Metrics, numArg, program, Progress, writeJson, writeConfig } from './common/run.js';
+import { ensureDir, intArg, main, Metrics, numArg, NONNEG_ARG, program, Progress, writeJson, writeConfig } from './common/run.js';
 import { metadataJson, resumeStep, stopIfNonFinite } from './common/guard.js';
 import { Batcher, oneHot, toFloat, type BatcherState } from './data/batches.js';
 import { FASHION_MNIST_DIR, loadFashionMnist, subset, type ImageSet } from './data/images.js';
@@ -185,7 +185,7 @@ export function classifierCli() {
     .option('--data <dir>', 'folder with the Fashion-MNIST IDX files', d.data)
     .option('--steps <n>', 'training steps', (v) => intArg('--steps', v, 1), d.steps)
     .option('--batch <n>', 'batch size', (v) => intArg('--batch', v, 1), d.batch)
-    .option('--lr <x>', 'Adam lr (cosine decay to 0)', (v) => numArg('--lr', v), d.lr)
+    .option('--lr <x>', 'Adam lr (cosine decay to 0)', (v) => numArg('--lr', v, NONNEG_ARG), d.lr)
     .option('--val-per-class <n>', 'validation images per class held out of train', (v) => intArg('--val-per-class', v, 1), d.valPerClass)
     .option('--limit <n>', 'use only the first n training images (0 = all)', (v) => intArg('--limit', v, 0), d.limit)
     .option('--every <n>', 'validation + checkpoint every n steps', (v) => intArg('--every', v, 1), d.every)

@@ -41,7 +41,7 @@ import {
 } from '../alr/index.js';
 import { asCritic } from '../nn/index.js';
 import { imageGrid, saveLines, saveSamples } from './common/plot.js';
-import { ensureDir, intArg, main, memoryFields, numArg, program, writeJson, writeConfig } from './common/run.js';
+import { ensureDir, intArg, main, memoryFields, numArg, PROBE_ARG, NONNEG_ARG, program, writeJson, writeConfig } from './common/run.js';
 import { requireFinite, stopIfNonFinite } from './common/guard.js';
 import { plainCriticLoss, runWganLoop, type EvaluationContext } from './common/wgan_loop.js';
 import { Batcher, toFloat, type BatcherState } from './data/batches.js';
@@ -392,13 +392,13 @@ export function imageCli() {
     .option('--critic-iters <n>', 'critic steps per generator step', (v) => intArg('--critic-iters', v, 1))
     .option('--batch <n>', `critic batch (fmnist ${f.batch}, cifar10 64)`, (v) => intArg('--batch', v, 2))
     .option('--gen-batch <n>', 'generator batch (default 2 × batch)', (v) => intArg('--gen-batch', v, 1))
-    .option('--lr <x>', `Adam lr (fmnist ${f.lr}, cifar10 2e-4), β = (0, 0.9), linear decay to 0`, (v) => numArg('--lr', v))
+    .option('--lr <x>', `Adam lr (fmnist ${f.lr}, cifar10 2e-4), β = (0, 0.9), linear decay to 0`, (v) => numArg('--lr', v, NONNEG_ARG))
     .option('--decay-iters <n>', 'lr reaches 0 after this many generator steps (default: iters; cifar10 100000)', (v) => intArg('--decay-iters', v, 1))
-    .option('--lambda <x>', 'penalty weight (default: ALP 100, GP/LP 10)', (v) => numArg('--lambda', v))
+    .option('--lambda <x>', 'penalty weight (default: ALP 100, GP/LP 10)', (v) => numArg('--lambda', v, NONNEG_ARG))
     .option('--k <n>', 'ALP power iterations', (v) => intArg('--k', v, 0))
-    .option('--xi <x>', 'ALP search step ξ', (v) => numArg('--xi', v))
-    .option('--eps-min <x>', 'ALP ε ~ U[eps-min, eps-max]', (v) => numArg('--eps-min', v))
-    .option('--eps-max <x>', 'ALP ε ~ U[eps-min, eps-max]', (v) => numArg('--eps-max', v))
+    .option('--xi <x>', 'ALP search step ξ', (v) => numArg('--xi', v, PROBE_ARG))
+    .option('--eps-min <x>', 'ALP ε ~ U[eps-min, eps-max]', (v) => numArg('--eps-min', v, PROBE_ARG))
+    .option('--eps-max <x>', 'ALP ε ~ U[eps-min, eps-max]', (v) => numArg('--eps-max', v, PROBE_ARG))
     .option('--no-flip', 'no random left-right flips (cifar10 flips by default, fmnist never)')
     .option('--every <n>', 'metrics + checkpoint every n iterations', (v) => intArg('--every', v, 1))
     .option('--sample-every <n>', 'sample grid every n iterations', (v) => intArg('--sample-every', v, 1))

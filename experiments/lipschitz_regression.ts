@@ -18,8 +18,9 @@ import { lipschitzRegressor, loadCheckpoint, saveCheckpoint, type MLP } from '..
 import { adversarialLipschitzPenalty, auxiliaryPass, gradientNorm, uniformEps } from '../alr/index.js';
 import { asCritic } from '../nn/index.js';
 import { contactSheet, saveHeatmap, savePng } from './common/plot.js';
-import { ensureDir, intArg, main, Metrics, numArg, program, Progress, writeJson, writeConfig } from './common/run.js';
+import { ensureDir, intArg, main, Metrics, numArg, PROBE_ARG, NONNEG_ARG, program, Progress, writeJson, writeConfig } from './common/run.js';
 import { resumeStep } from './common/guard.js';
+import { writeFileSafe } from './common/files.js';
 
 export const LR_REGS = ['none', 'sn', 'lp', 'alp'] as const;
 export type LrReg = (typeof LR_REGS)[number];
@@ -377,7 +378,7 @@ export async function runGrid(base: LrOptions, configs: Config[]): Promise<{ sum
   const sheet = path.join(base.out, 'contact_sheet.png');
   savePng(await contactSheet(items, 6, 260), sheet);
   const table = path.join(base.out, 'summary.md');
-  fs.writeFileSync(table, summaryTable(summaries, base));
+  writeFileSafe(table, summaryTable(summaries, base));
   return { summaries, sheet, table };
 }
 
@@ -385,14 +386,14 @@ export function lrCli() {
   return program('lipschitz_regression', 'ALR appendix A.4: 2-D Lipschitz regression heat maps', 'out/lipschitz_regression')
     .option('--grid', 'run the whole grid (both BN settings) and write summary.md + contact sheet', false)
     .option('--reg <name>', `regulariser: ${LR_REGS.join(', ')}`, LR_DEFAULTS.reg)
-    .option('--lambda <x>', 'LP/ALP weight λ', (v) => numArg('--lambda', v), LR_DEFAULTS.lambda)
+    .option('--lambda <x>', 'LP/ALP weight λ', (v) => numArg('--lambda', v, NONNEG_ARG), LR_DEFAULTS.lambda)
     .option('--k <n>', 'ALP power iterations', (v) => intArg('--k', v, 0), LR_DEFAULTS.k)
     .option('--bn', 'BatchNorm before each ReLU', false)
     .option('--iters <n>', 'training iterations (paper: 2^14)', (v) => intArg('--iters', v, 1), LR_DEFAULTS.iters)
-    .option('--lr <x>', 'ASSUMPTION: Adam learning rate', (v) => numArg('--lr', v), LR_DEFAULTS.lr)
-    .option('--xi <x>', 'ASSUMPTION: ALP search step ξ', (v) => numArg('--xi', v), LR_DEFAULTS.xi)
-    .option('--eps-min <x>', 'ALP ε ~ U[eps-min, eps-max]', (v) => numArg('--eps-min', v), LR_DEFAULTS.epsMin)
-    .option('--eps-max <x>', 'ALP ε ~ U[eps-min, eps-max]', (v) => numArg('--eps-max', v), LR_DEFAULTS.epsMax)
+    .option('--lr <x>', 'ASSUMPTION: Adam learning rate', (v) => numArg('--lr', v, NONNEG_ARG), LR_DEFAULTS.lr)
+    .option('--xi <x>', 'ASSUMPTION: ALP search step ξ', (v) => numArg('--xi', v, PROBE_ARG), LR_DEFAULTS.xi)
+    .option('--eps-min <x>', 'ALP ε ~ U[eps-min, eps-max]', (v) => numArg('--eps-min', v, PROBE_ARG), LR_DEFAULTS.epsMin)
+    .option('--eps-max <x>', 'ALP ε ~ U[eps-min, eps-max]', (v) => numArg('--eps-max', v, PROBE_ARG), LR_DEFAULTS.epsMax)
     .option('--reduction <r>', "ASSUMPTION: ALP reduction 'sq' = mean(alp²) or 'abs' = mean(alp)", LR_DEFAULTS.reduction)
     .option('--heat-grid <n>', 'heat-map resolution', (v) => intArg('--heat-grid', v, 2), LR_DEFAULTS.grid)
     .option('--every <n>', 'log the loss every n iterations', (v) => intArg('--every', v, 1), LR_DEFAULTS.every)

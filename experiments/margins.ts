@@ -21,7 +21,8 @@ import { HostRng } from '../engine/index.js';
 import { MLP } from '../nn/index.js';
 import { gradientNorm, softplus, type GradNorm } from '../alr/index.js';
 import { contactSheet, savePng, saveScatter } from './common/plot.js';
-import { ensureDir, intArg, main, numArg, program, writeJson, writeConfig } from './common/run.js';
+import { ensureDir, intArg, main, numArg, NONNEG_ARG, program, writeJson, writeConfig } from './common/run.js';
+import { writeFileSafe } from './common/files.js';
 
 export interface Penalty {
   id: string;
@@ -362,7 +363,7 @@ export async function runMargins(o: MarginOptions): Promise<{ results: MarginRes
   }
   writeJson(path.join(o.out, 'results.json'), { options: o, results });
   const table = path.join(o.out, 'summary.md');
-  fs.writeFileSync(table, marginTable(results, o));
+  writeFileSafe(table, marginTable(results, o));
   const pics = pens.map((p) => ({ file: path.join(runs, `${o.seed}_${p.id}.png`), label: p.label })).filter((i) => fs.existsSync(i.file));
   const sheet = path.join(o.out, 'boundaries.png');
   if (pics.length) savePng(await contactSheet(pics, 4, 300), sheet);
@@ -373,8 +374,8 @@ export function marginsCli() {
   return program('margins', 'expected L1/L2/L∞ margins under gradient-norm penalties (swiss rolls)', 'out/margins')
     .option('--seeds <n>', 'number of seeds (seed, seed+1, ...)', (v) => intArg('--seeds', v, 1), MARGIN_DEFAULTS.seeds)
     .option('--iters <n>', 'full-batch Adam steps', (v) => intArg('--iters', v, 1), MARGIN_DEFAULTS.iters)
-    .option('--lambda <x>', 'penalty weight λ', (v) => numArg('--lambda', v), MARGIN_DEFAULTS.lambda)
-    .option('--lr <x>', 'Adam learning rate', (v) => numArg('--lr', v), MARGIN_DEFAULTS.lr)
+    .option('--lambda <x>', 'penalty weight λ', (v) => numArg('--lambda', v, NONNEG_ARG), MARGIN_DEFAULTS.lambda)
+    .option('--lr <x>', 'Adam learning rate', (v) => numArg('--lr', v, NONNEG_ARG), MARGIN_DEFAULTS.lr)
     .option('--hidden <n>', 'hidden width', (v) => intArg('--hidden', v, 1), MARGIN_DEFAULTS.hidden)
     .option('--per-class <n>', 'train and test points per class', (v) => intArg('--per-class', v, 2), MARGIN_DEFAULTS.perClass)
     .option('--noise <x>', 'swiss-roll noise (before / 7.5)', (v) => numArg('--noise', v), MARGIN_DEFAULTS.noise)

@@ -23,11 +23,12 @@ import { ConvClassifier, loadCheckpoint, saveCheckpoint, type ConvClassifierOpti
 import { adversarialLipschitzPenalty, Monitor, SEMI_SUPERVISED_ALR, VAT_BASELINE, type PenaltyOptions } from '../alr/index.js';
 import { asCritic } from '../nn/index.js';
 import { saveBars, saveLines } from './common/plot.js';
-import { ensureDir, intArg, main, Metrics, numArg, program, Progress, writeJson, writeConfig } from './common/run.js';
+import { ensureDir, intArg, main, Metrics, numArg, NONNEG_ARG, program, Progress, writeJson, writeConfig } from './common/run.js';
 import { metadataJson, resumeStep, stopIfNonFinite } from './common/guard.js';
 import { Batcher, oneHot, type BatcherState } from './data/batches.js';
 import { FASHION_MNIST_DIR, loadFashionMnist, subset, type ImageSet } from './data/images.js';
 import { accuracy, nllLoss } from './fmnist_classifier.js';
+import { writeFileSafe } from './common/files.js';
 
 export const METHODS = ['supervised', 'vat', 'alr'] as const;
 export type Method = (typeof METHODS)[number];
@@ -194,7 +195,7 @@ export async function runSemisup(o: SemisupOptions): Promise<RunResult[]> {
       return `| ${m} | ${meanStd(r.map((x) => x.valAccuracy))} | ${meanStd(r.map((x) => x.testAccuracy))} | ${r.length} |`;
     }),
   ].join('\n');
-  fs.writeFileSync(path.join(o.out, 'results.md'), `Fashion-MNIST, ${o.labeled} labels per class, ${o.steps} steps, seeds ${o.seeds.join(', ')}\n\n${table}\n`);
+  writeFileSafe(path.join(o.out, 'results.md'), `Fashion-MNIST, ${o.labeled} labels per class, ${o.steps} steps, seeds ${o.seeds.join(', ')}\n\n${table}\n`);
   await saveBars(path.join(o.out, 'accuracy.png'), o.methods.map((m) => ({ name: m, values: results.filter((r) => r.method === m).map((r) => r.testAccuracy) })), {
     title: 'test accuracy (bars: mean over seeds, dots: seeds)', yTitle: 'test accuracy',
   });
@@ -219,9 +220,9 @@ export function semisupCli() {
     .option('--steps <n>', 'training steps per run', (v) => intArg('--steps', v, 1), d.steps)
     .option('--labeled-batch <n>', 'labelled batch (paper 32)', (v) => intArg('--labeled-batch', v, 1), d.labeledBatch)
     .option('--unlabeled-batch <n>', 'unlabelled batch (paper 128)', (v) => intArg('--unlabeled-batch', v, 1), d.unlabeledBatch)
-    .option('--lr <x>', 'Adam lr, constant (paper 3e-4 for 200k steps)', (v) => numArg('--lr', v), d.lr)
+    .option('--lr <x>', 'Adam lr, constant (paper 3e-4 for 200k steps)', (v) => numArg('--lr', v, NONNEG_ARG), d.lr)
     .option('--entropy-weight <x>', 'λ_em of the entropy term', (v) => numArg('--entropy-weight', v), d.entropyWeight)
-    .option('--lambda <x>', 'override the presets\' λ (1)', (v) => numArg('--lambda', v))
+    .option('--lambda <x>', 'override the presets\' λ (1)', (v) => numArg('--lambda', v, NONNEG_ARG))
     .option('--every <n>', 'validation + checkpoint every n steps', (v) => intArg('--every', v, 1), d.every)
     .option('--resume', 'continue unfinished runs from their checkpoints and reuse finished ones', false);
 }

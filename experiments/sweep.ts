@@ -13,7 +13,7 @@ import { parseGridEntry, type Grid } from './common/sweep/grid.js';
 import { planRuns, runState, specFile } from './common/sweep/layout.js';
 import { defaultWorkers, runLocal, type SweepReport } from './common/sweep/local.js';
 import { queued, readJobs, slurmReport, submitSlurm, waitSlurm } from './common/sweep/slurm.js';
-import { readSpecFile, resolveSpec, type Backend, type SlurmOptions, type SweepSpec } from './common/sweep/spec.js';
+import { checkScriptFlags, readSpecFile, resolveSpec, type Backend, type SlurmOptions, type SweepSpec } from './common/sweep/spec.js';
 import { aggregate, readSweep, type AggregateOptions } from './common/sweep/aggregate.js';
 import { runProgress } from './common/sweep/view.js';
 import { intArg } from './common/run.js';
@@ -131,6 +131,8 @@ async function aggregateAndPrint(dir: string, o: AggregateOptions = {}): Promise
 async function run(script: string | undefined, entries: string[], o: Record<string, unknown>, fixed: string[]): Promise<void> {
   const spec = specFrom(script, entries, o, fixed);
   const runs = planRuns(spec);
+  const warning = checkScriptFlags(spec);
+  if (warning) console.error(warning);
   const out = path.resolve(spec.cwd, spec.out);
   if (spec.backend === 'slurm') {
     const s = submitSlurm(spec, runs);
@@ -226,8 +228,14 @@ export async function sweepMain(argv: string[]): Promise<void> {
   const cli = sweepCli();
   let action: Promise<void> = Promise.resolve();
   const [runCmd, statusCmd, aggCmd] = cli.commands;
-  runCmd.action((script, entries, o) => (action = run(script, entries, o, fixed)));
-  statusCmd.action((dir) => (action = Promise.resolve(status(dir))));
+  // the actions only start the work (block bodies: commander must not hold the promise, or a
+  // failure would also surface as an unhandled rejection with a stack trace); it is awaited here
+  runCmd.action((script, entries, o) => {
+    action = run(script, entries, o, fixed);
+  });
+  statusCmd.action((dir) => {
+    action = (async () => status(dir))();
+  });
   aggCmd.action((dir, o: { metrics?: string; curves: boolean }) => {
     const metrics = o.metrics?.split(',').map((m) => m.trim()).filter(Boolean);
     action = aggregateAndPrint(dir, { metrics, curves: o.curves });
@@ -236,7 +244,8 @@ export async function sweepMain(argv: string[]): Promise<void> {
     cli.parse(dash < 0 ? argv : argv.slice(0, dash));
     await action;
   } catch (e) {
-    console.error((e as Error).message);
+    const msg = (e as Error).message ?? String(e);
+    console.error(msg.length > 2000 ? `${msg.slice(0, 2000)}... (${msg.length} characters)` : msg);
     process.exitCode = 1;
   }
 }

@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { REGULARISERS, runToyWgan, toyCli, toyOptions, type Regulariser, type ToyWganOptions, type ToyWganSummary } from './toy_wgan.js';
 import { contactSheet, saveLines, savePng } from './common/plot.js';
 import { ensureDir, main, Metrics, writeConfig } from './common/run.js';
+import { writeFileSafe } from './common/files.js';
 
 export const COMPARED: Regulariser[] = ['alp', 'gp', 'lp', 'sn', 'none'];
 const PENALISED: Regulariser[] = ['alp', 'gp', 'lp'];
@@ -81,7 +82,7 @@ export async function runToyCompare(base: ToyWganOptions, regs: Regulariser[] = 
   const items = summaries.map((s) => ({ file: path.join(base.out, s.reg, 'samples.png'), label: `${s.reg}${PENALISED.includes(s.reg) ? ` λ=${s.lambda}` : ''} W1=${cell(s.final.w1, 3)}` }));
   savePng(await contactSheet(items, Math.min(3, items.length), 300), sheet);
   const table = path.join(base.out, 'summary.md');
-  fs.writeFileSync(table, compareTable(base, summaries));
+  writeFileSafe(table, compareTable(base, summaries));
   return { summaries, curves, sheet, table };
 }
 

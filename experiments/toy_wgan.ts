@@ -28,7 +28,7 @@ import { toySampler, TOY_DATASETS, type ToyDataset } from './common/toy_data.js'
 import { exactW1, modeCoverage } from './common/toy_metrics.js';
 import { saveLines, saveSampleChart } from './common/plot.js';
 import { scatterSpec } from './common/chart.js';
-import { ensureDir, intArg, main, memoryFields, numArg, program, writeJson, writeConfig } from './common/run.js';
+import { ensureDir, intArg, main, memoryFields, numArg, PROBE_ARG, NONNEG_ARG, program, writeJson, writeConfig } from './common/run.js';
 import { requireFinite, stopIfNonFinite } from './common/guard.js';
 import { plainCriticLoss, runWganLoop, type EvaluationContext } from './common/wgan_loop.js';
 
@@ -281,12 +281,12 @@ export function toyCli() {
     .option('--critic-iters <n>', 'critic steps per generator step', (v) => intArg('--critic-iters', v, 1), TOY_DEFAULTS.criticIters)
     .option('--batch <n>', 'batch size', (v) => intArg('--batch', v, 2), TOY_DEFAULTS.batch)
     .option('--dim <n>', 'hidden width of both MLPs (gan_toy.py uses 512)', (v) => intArg('--dim', v, 1), TOY_DEFAULTS.dim)
-    .option('--lambda <x>', 'penalty weight (default: ALP 100, GP/LP 0.1)', (v) => numArg('--lambda', v))
+    .option('--lambda <x>', 'penalty weight (default: ALP 100, GP/LP 0.1)', (v) => numArg('--lambda', v, NONNEG_ARG))
     .option('--k <n>', 'ALP power iterations', (v) => intArg('--k', v, 0), TOY_DEFAULTS.k)
-    .option('--xi <x>', 'ALP search step ξ', (v) => numArg('--xi', v), TOY_DEFAULTS.xi)
-    .option('--eps-min <x>', 'ALP ε ~ U[eps-min, eps-max]', (v) => numArg('--eps-min', v), TOY_DEFAULTS.epsMin)
-    .option('--eps-max <x>', 'ALP ε ~ U[eps-min, eps-max]', (v) => numArg('--eps-max', v), TOY_DEFAULTS.epsMax)
-    .option('--lr <x>', 'Adam learning rate (β = 0.5, 0.9)', (v) => numArg('--lr', v), TOY_DEFAULTS.lr)
+    .option('--xi <x>', 'ALP search step ξ', (v) => numArg('--xi', v, PROBE_ARG), TOY_DEFAULTS.xi)
+    .option('--eps-min <x>', 'ALP ε ~ U[eps-min, eps-max]', (v) => numArg('--eps-min', v, PROBE_ARG), TOY_DEFAULTS.epsMin)
+    .option('--eps-max <x>', 'ALP ε ~ U[eps-min, eps-max]', (v) => numArg('--eps-max', v, PROBE_ARG), TOY_DEFAULTS.epsMax)
+    .option('--lr <x>', 'Adam learning rate (β = 0.5, 0.9)', (v) => numArg('--lr', v, NONNEG_ARG), TOY_DEFAULTS.lr)
     .option('--every <n>', 'metrics, picture and checkpoint every n iterations', (v) => intArg('--every', v, 1), TOY_DEFAULTS.every)
     .option('--resume', 'continue from <out>/checkpoint.safetensors if present', false)
     .option('--eager', 'run every op eagerly instead of replaying the compiled iteration (same results)', false);

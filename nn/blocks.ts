@@ -4,6 +4,10 @@ import { add, relu, type Tensor } from '../engine/web.js';
 import type { WeightInit } from './init.js';
 import { BatchNorm2d, Conv2d, ConvMeanPool, LayerNorm, MeanPoolConv, UpsampleConv } from './layers.js';
 import { Module } from './module.js';
+import { checkOptions, num, oneOf } from '../engine/options.js';
+
+const NORM_CHECK = oneOf(['none', 'batch', 'layer']);
+const INIT_SCHEME_CHECK = oneOf(['alr', 'gp']);
 
 export type Norm = 'none' | 'batch' | 'layer';
 export type Resample = 'up' | 'down' | null;
@@ -49,6 +53,7 @@ export class ResidualBlock extends Module {
     opts: ResidualBlockOptions = {},
   ) {
     super();
+    checkOptions('ResidualBlock', opts, { resample: oneOf(['up', 'down', null]), norm: NORM_CHECK, kernelSize: num({ int: true, min: 1 }), init: INIT_SCHEME_CHECK });
     const resample = opts.resample ?? null;
     const norm = opts.norm ?? 'none';
     const k = opts.kernelSize ?? 3;
@@ -96,6 +101,7 @@ export class OptimizedResBlockDisc1 extends Module {
     opts: { norm?: 'none' | 'batch'; init?: InitScheme } = {},
   ) {
     super();
+    checkOptions('OptimizedResBlockDisc1', opts, { norm: oneOf(['none', 'batch']), init: INIT_SCHEME_CHECK });
     const he = { init: heInit(opts.init ?? 'alr') };
     this.conv1 = this.registerModule('conv1', new Conv2d(inChannels, dim, 3, he));
     this.norm1 = opts.norm === 'batch' ? this.registerModule('norm1', new BatchNorm2d(dim)) : null;

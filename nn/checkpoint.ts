@@ -6,6 +6,7 @@
 import { assign, getRngState, setRngState, tensor, type Checkpointable, type Tensor } from '../engine/web.js';
 import { decodeSafetensors, encodeSafetensors, type StTensor } from './safetensors.js';
 import type { Module } from './module.js';
+import { bool, checkOptions, num, type Check, type OptionSpec } from '../engine/options.js';
 
 export const CHECKPOINT_FORMAT = 'alr-webgpu-checkpoint/1';
 
@@ -44,6 +45,48 @@ export interface LoadOptions extends CheckpointParts {
   strict?: boolean;
   /** load even if a tensor holds NaN or ±Inf (default false: refuse; a diverged run's state is rarely wanted) */
   allowNonFinite?: boolean;
+}
+
+/** Metadata keys the checkpoint itself writes; the user's `metadata` may not use them. */
+const isReserved = (key: string) => key === 'format' || key === 'step' || key.startsWith('rng.') || key.startsWith('optim.');
+
+const modulesCheck: Check = (v, key, where) => {
+  const ok = v !== null && typeof v === 'object' && (typeof (v as Module).stateDict === 'function' || Object.values(v).every((m) => m && typeof (m as Module).stateDict === 'function'));
+  if (!ok) throw new Error(`${where}: option '${key}' must be a Module or an object of Modules`);
+};
+const optimizersCheck: Check = (v, key, where) => {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error(`${where}: option '${key}' must be an object of optimisers`);
+  for (const [k, o] of Object.entries(v)) {
+    const entry = o as Partial<OptimizerEntry> | null;
+    const opt = entry && 'optimizer' in entry ? entry.optimizer : entry;
+    if (!opt || typeof (opt as Checkpointable).checkpointState !== 'function' || typeof (opt as Checkpointable).restoreState !== 'function') {
+      throw new Error(`${where}: optimizers.${k} must be an optimiser (Adam, AdamW, SGD) or { optimizer, paramNames }`);
+    }
+    if (entry && 'optimizer' in entry) checkOptions(`${where} (optimizers.${k})`, entry, { optimizer: () => {}, paramNames: (p, n, w) => {
+      if (!Array.isArray(p) || p.some((x) => typeof x !== 'string')) throw new Error(`${w}: ${n} must be an array of strings`);
+    } });
+  }
+};
+const metadataCheck: Check = (v, key, where) => {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error(`${where}: option '${key}' must be an object of strings`);
+  for (const [k, s] of Object.entries(v)) {
+    if (typeof s !== 'string') throw new Error(`${where}: metadata '${k}' must be a string, got ${typeof s} (JSON.stringify it)`);
+    if (isReserved(k)) throw new Error(`${where}: metadata key '${k}' is reserved for the checkpoint's own entries (format, step, rng.*, optim.*)`);
+  }
+};
+const PARTS_SPEC: OptionSpec = { modules: modulesCheck, optimizers: optimizersCheck };
+const SAVE_SPEC: OptionSpec = { ...PARTS_SPEC, step: num({ int: true, min: 0 }), rng: bool, metadata: metadataCheck, allowNonFinite: bool };
+const LOAD_SPEC: OptionSpec = { ...PARTS_SPEC, rng: bool, strict: bool, allowNonFinite: bool };
+
+/** Validates loadCheckpoint's options (also before a file is read). */
+export function checkLoadOptions(opts: LoadOptions): void {
+  checkParts('loadCheckpoint', opts, LOAD_SPEC);
+}
+
+function checkParts(where: string, opts: CheckpointParts, spec: OptionSpec): void {
+  if (!opts || typeof opts !== 'object') throw new Error(`${where}: options { modules, optimizers, ... } are required`);
+  checkOptions(where, opts, spec);
+  if (opts.modules === undefined) throw new Error(`${where}: option 'modules' is required`);
 }
 
 /** Names the tensors holding NaN or ±Inf, with counts: '' when every value is finite. */
@@ -93,9 +136,11 @@ const slotName = (key: string, param: string, slot: string) => `optim.${key}.${p
 
 /**
  * Modules, optimiser state, step and RNG state as safetensors bytes. Refuses non-finite values
- * unless `allowNonFinite`; `path` names the destination in errors.
+ * unless `allowNonFinite`; `path` names the destination in errors, and `previous` (whether a
+ * checkpoint is already there) what the error says was kept.
  */
-export async function encodeCheckpoint(opts: SaveOptions, path = 'checkpoint'): Promise<Uint8Array> {
+export async function encodeCheckpoint(opts: SaveOptions, path = 'checkpoint', previous?: boolean): Promise<Uint8Array> {
+  checkParts('saveCheckpoint', opts, SAVE_SPEC);
   const entries: [string, Tensor][] = moduleEntries(opts);
   const metadata: Record<string, string> = { format: CHECKPOINT_FORMAT, ...opts.metadata };
   if (opts.step !== undefined) metadata.step = String(opts.step);
@@ -126,7 +171,7 @@ export async function encodeCheckpoint(opts: SaveOptions, path = 'checkpoint'): 
   if (bad) {
     throw new Error(
       `saveCheckpoint: ${path}${opts.step !== undefined ? ` (step ${opts.step})` : ''}: not written, non-finite values in ${bad}; ` +
-        'the previous checkpoint is untouched',
+        (previous === undefined ? 'a previous checkpoint there, if any, is untouched' : previous ? 'the previous checkpoint is untouched' : 'there was no previous checkpoint'),
     );
   }
   return encodeSafetensors(out, metadata);
@@ -136,13 +181,15 @@ export async function encodeCheckpoint(opts: SaveOptions, path = 'checkpoint'): 
  * Loads decoded checkpoint contents (decodeSafetensors, readSafetensors) into existing modules
  * and optimisers. Every missing, unexpected or mismatched (shape, dtype) tensor, non-finite value
  * and invalid metadata entry is listed in one error naming `path`, and nothing is changed in
- * that case. Returns the step counter (or null) and the metadata.
+ * that case. Returns the step counter (or null), the user's metadata (as saved with `metadata`)
+ * and, apart, the checkpoint's own entries (format, step, rng.*, optim.*.step).
  */
 export function restoreCheckpoint(
   contents: { tensors: Map<string, StTensor>; metadata: Record<string, string> },
   opts: LoadOptions,
   path = 'checkpoint',
-): { step: number | null; metadata: Record<string, string> } {
+): { step: number | null; metadata: Record<string, string>; internal: Record<string, string> } {
+  checkParts('loadCheckpoint', opts, LOAD_SPEC);
   const { tensors, metadata } = contents;
   const want = new Map<string, readonly number[]>();
   for (const [n, t] of moduleEntries(opts)) want.set(n, t.shape);
@@ -159,7 +206,10 @@ export function restoreCheckpoint(
     else if (t.dtype !== 'F32') problems.push(`dtype mismatch: ${n} expects F32, file has ${t.dtype}`);
     else if (t.shape.join() !== shape.join()) problems.push(`shape mismatch: ${n} expects [${shape.join(', ')}], file has [${t.shape.join(', ')}]`);
   }
-  if (opts.strict ?? true) for (const n of tensors.keys()) if (!want.has(n)) problems.push(`unexpected: ${n}`);
+  if (opts.strict ?? true) {
+    const unexpected = [...tensors.keys()].filter((n) => !want.has(n));
+    for (const n of unexpected) problems.push(`unexpected: ${n}`);
+  }
   const optimSteps = optim.map(([k]) => metaInt(metadata, `optim.${k}.step`, problems));
   const step = metadata.step !== undefined ? metaInt(metadata, 'step', problems) : null;
   const restoreRng = (opts.rng ?? true) && (metadata['rng.seed'] !== undefined || metadata['rng.counter'] !== undefined);
@@ -170,7 +220,10 @@ export function restoreCheckpoint(
     const bad = nonFiniteReport([...want.keys()].map((n) => [n, tensors.get(n)!.data]));
     if (bad) problems.push(`non-finite values in ${bad} (pass allowNonFinite to load them anyway)`);
   }
-  if (problems.length) throw new Error(`loadCheckpoint: ${path}: ${problems.length} problem(s):\n  ${problems.join('\n  ')}`);
+  if (problems.length) {
+    const hint = problems.some((p) => p.startsWith('unexpected')) ? ' (to load only some of the file, pass strict: false)' : '';
+    throw new Error(`loadCheckpoint: ${path}: ${problems.length} problem(s)${hint}:\n  ${problems.join('\n  ')}`);
+  }
 
   for (const [n, t] of moduleEntries(opts)) {
     const src = tensor(tensors.get(n)!.data, t.shape);
@@ -185,10 +238,14 @@ export function restoreCheckpoint(
     optimizer.restoreState(optimSteps[i], slots);
   });
   if (rng) setRngState(rng);
-  return { step, metadata };
+  const user: Record<string, string> = {};
+  const internal: Record<string, string> = {};
+  for (const [k, v] of Object.entries(metadata)) (isReserved(k) ? internal : user)[k] = v;
+  return { step, metadata: user, internal };
 }
 
 /** Loads checkpoint bytes (from encodeCheckpoint) into existing modules and optimisers. */
-export function loadCheckpointBytes(bytes: Uint8Array, opts: LoadOptions, source = 'checkpoint'): { step: number | null; metadata: Record<string, string> } {
+export function loadCheckpointBytes(bytes: Uint8Array, opts: LoadOptions, source = 'checkpoint'): { step: number | null; metadata: Record<string, string>; internal: Record<string, string> } {
+  checkLoadOptions(opts); // before the bytes are decoded
   return restoreCheckpoint(decodeSafetensors(bytes, source), opts, source);
 }

@@ -4,6 +4,7 @@
 import { globalMeanPool, type Tensor } from '../engine/web.js';
 import { BatchNorm2d, Conv2d, Dropout2d, LeakyReLU, Linear, MaxPool2d } from './layers.js';
 import { Module, Sequential } from './module.js';
+import { arrayOf, checkOptions, num } from '../engine/options.js';
 
 export interface ConvClassifierOptions {
   inChannels?: number;
@@ -32,6 +33,14 @@ export class ConvClassifier extends Module {
   readonly fc: Linear;
 
   constructor(opts: ConvClassifierOptions = {}) {
+    checkOptions('ConvClassifier', opts, {
+      inChannels: num({ int: true, min: 1 }),
+      numClasses: num({ int: true, min: 1 }),
+      widths: arrayOf(num({ int: true, min: 1 }), 3),
+      convsPerStage: num({ int: true, min: 1 }),
+      dropout: num({ min: 0, lt: 1 }),
+      slope: num(),
+    });
     super();
     const [c1, c2, c3] = opts.widths ?? [128, 256, 512];
     const n = opts.convsPerStage ?? 3;

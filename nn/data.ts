@@ -3,6 +3,7 @@
 // loop uploads its data set once. Both save their position with a checkpoint (`state()`), so a
 // resumed run sees the same batches as an uninterrupted one.
 import { HostRng, indexSelect, type Tensor } from '../engine/web.js';
+import { any, arrayOf, bool, checkOptions, instance, num, unsupported, type OptionSpec } from '../engine/options.js';
 
 /**
  * What happens to the samples left over at the end of an epoch (n not a multiple of batch):
@@ -22,6 +23,26 @@ export interface SamplerOptions {
   shuffle?: boolean;
   remainder?: Remainder;
 }
+
+// batch and remainder are checked below with their own messages
+const SAMPLER_SPEC: OptionSpec = {
+  batch: any,
+  seed: num({ int: true, min: 0, max: 0xffffffff }),
+  rng: instance(HostRng),
+  shuffle: bool,
+  remainder: any,
+  drop_last: unsupported("use remainder: 'drop' (or 'partial', 'wrap')", []),
+  dropLast: unsupported("use remainder: 'drop' (or 'partial', 'wrap')", []),
+  batch_size: unsupported('the option is called batch', []),
+  batchSize: unsupported('the option is called batch', []),
+};
+
+const STATE_SPEC: OptionSpec = {
+  rng: num({ int: true, min: 0, max: 0xffffffff }),
+  order: arrayOf(num({ int: true, min: 0 })),
+  pos: num({ int: true, min: 0 }),
+  epoch: num({ int: true, min: 0 }),
+};
 
 export interface SamplerState {
   rng: number;
@@ -44,6 +65,8 @@ export class BatchSampler {
     readonly n: number,
     o: SamplerOptions,
   ) {
+    if (!o || typeof o !== 'object') throw new Error('BatchSampler: options { batch, ... } are required');
+    checkOptions('BatchSampler', o, SAMPLER_SPEC);
     if (!(Number.isInteger(n) && n >= 1)) throw new Error(`BatchSampler: the data set size must be an integer >= 1, got ${n}`);
     if (!(Number.isInteger(o.batch) && o.batch >= 1)) throw new Error(`BatchSampler: batch must be an integer >= 1, got ${o.batch}`);
     this.remainder = o.remainder ?? 'partial';
@@ -88,6 +111,9 @@ export class BatchSampler {
   }
 
   setState(s: SamplerState): void {
+    if (!s || typeof s !== 'object') throw new Error(`BatchSampler.setState: expected { rng, order, pos, epoch }, got ${JSON.stringify(s)}`);
+    checkOptions('BatchSampler.setState', s, STATE_SPEC);
+    for (const key of ['rng', 'order', 'pos'] as const) if (s[key] === undefined) throw new Error(`BatchSampler.setState: the saved state has no '${key}'`);
     if (s.order.length && (s.order.length !== this.n || s.order.some((i) => !(Number.isInteger(i) && i >= 0 && i < this.n)))) {
       throw new Error(`BatchSampler.setState: the saved order (${s.order.length} indices) does not fit this data set of ${this.n}`);
     }

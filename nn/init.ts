@@ -12,6 +12,7 @@ import { randUniform, zeros, type Tensor } from '../engine/web.js';
  * fan_in = in·k², fan_out = out·k².
  */
 export type WeightInit = 'he' | 'gp_he' | 'glorot' | 'torch';
+export const WEIGHT_INITS: readonly WeightInit[] = ['he', 'gp_he', 'glorot', 'torch'];
 
 export function fans(shape: readonly number[]): { fanIn: number; fanOut: number } {
   if (shape.length < 2) throw new Error(`init: a weight needs at least 2 axes, got [${shape.join(', ')}]`);

@@ -24,7 +24,8 @@ import {
   zeros,
   type Tensor,
 } from '../engine/web.js';
-import { fans, initBias, initWeight, type WeightInit } from './init.js';
+import { bool, checkNumber, checkOptions, num, oneOf, unsupported } from '../engine/options.js';
+import { fans, initBias, initWeight, WEIGHT_INITS, type WeightInit } from './init.js';
 import { Module, noteBatchStatistics, recordingBatchStatistics, statUpdatesEnabled } from './module.js';
 
 /** A layer with a `weight` that spectral norm can re-parametrise (see spectral.ts). */
@@ -53,6 +54,9 @@ export interface LinearOptions {
   init?: WeightInit;
 }
 
+const size = (where: string, name: string, v: unknown) => checkNumber(where, name, v, { int: true, min: 1 });
+const initCheck = oneOf(WEIGHT_INITS);
+
 /** y = x Wᵀ + b for x [N, in]. */
 export class Linear extends WeightLayer {
   constructor(
@@ -61,12 +65,16 @@ export class Linear extends WeightLayer {
     opts: LinearOptions = {},
   ) {
     super();
+    size('Linear', 'inFeatures', inFeatures);
+    size('Linear', 'outFeatures', outFeatures);
+    checkOptions('Linear', opts, { bias: bool, init: initCheck });
     const init = opts.init ?? 'glorot';
     this.registerParameter('weight', initWeight([outFeatures, inFeatures], init));
     if (opts.bias ?? true) this.registerParameter('bias', initBias(outFeatures, init, inFeatures));
   }
   /** `relu`: apply ReLU in the same kernel (what MLP does for a Linear followed by ReLU). */
   forward(x: Tensor, opts: { relu?: boolean } = {}): Tensor {
+    checkOptions('Linear.forward', opts, { relu: bool });
     if (x.rank !== 2 || x.shape[1] !== this.inFeatures) {
       throw new Error(`Linear(${this.inFeatures}, ${this.outFeatures}): expected input [N, ${this.inFeatures}], got ${shapeStr(x.shape)}`);
     }
@@ -94,6 +102,19 @@ export class Conv2d extends WeightLayer {
     opts: Conv2dOptions = {},
   ) {
     super();
+    const name = new.target.name;
+    size(name, 'inChannels', inChannels);
+    size(name, 'outChannels', outChannels);
+    size(name, 'kernelSize', kernelSize);
+    checkOptions(name, opts, {
+      stride: num({ int: true, min: 1 }),
+      padding: num({ int: true, min: 0 }),
+      bias: bool,
+      init: initCheck,
+      dilation: unsupported('dilated convolutions are not implemented', [1]),
+      groups: unsupported('grouped convolutions are not implemented', [1]),
+      paddingMode: unsupported("only zero padding is implemented", ['zeros']),
+    });
     this.stride = opts.stride ?? 1;
     this.padding = opts.padding ?? Math.floor((kernelSize - 1) / 2);
     const init = opts.init ?? 'he';
@@ -155,6 +176,13 @@ export abstract class BatchNorm extends Module {
     opts: BatchNormOptions = {},
   ) {
     super();
+    size(new.target.name, 'numFeatures', numFeatures);
+    checkOptions(new.target.name, opts, {
+      eps: num({ gt: 0 }),
+      momentum: num({ min: 0, max: 1 }),
+      affine: unsupported('the weight and bias are always learnt', [true]),
+      trackRunningStats: unsupported('running statistics are always tracked', [true]),
+    });
     this.eps = opts.eps ?? 1e-5;
     this.momentum = opts.momentum ?? 0.1;
     this.registerParameter('weight', full([numFeatures], 1));
@@ -203,6 +231,8 @@ export class LayerNorm extends Module {
     readonly eps = 1e-5,
   ) {
     super();
+    size('LayerNorm', 'numChannels', numChannels);
+    checkNumber('LayerNorm', 'eps', eps, { gt: 0 });
     this.registerParameter('weight', full([numChannels], 1));
     this.registerParameter('bias', zeros([numChannels]));
   }
@@ -225,6 +255,10 @@ export class ReLU extends Module {
 export class LeakyReLU extends Module {
   constructor(readonly slope = 0.01) {
     super();
+    if (typeof slope === 'object' && slope !== null) {
+      throw new Error(`LeakyReLU: takes the negative slope as a number (new LeakyReLU(0.2)), got an object with ${Object.keys(slope).join(', ') || 'no keys'}`);
+    }
+    checkNumber('LeakyReLU', 'slope', slope);
   }
   forward(x: Tensor): Tensor {
     return leakyRelu(x, this.slope);
@@ -269,7 +303,7 @@ export class Flatten extends Module {
 export class Dropout2d extends Module {
   constructor(readonly p = 0.5) {
     super();
-    if (!(p >= 0 && p < 1)) throw new Error(`Dropout2d: p must be in [0, 1), got ${p}`);
+    if (!(typeof p === 'number' && p >= 0 && p < 1)) throw new Error(`Dropout2d: p must be in [0, 1), got ${p}`);
   }
   forward(x: Tensor): Tensor {
     if (!this.training || this.p === 0) return x;

@@ -1,6 +1,7 @@
 // Module: a tree of layers holding named parameters and buffers, addressed with PyTorch
 // state_dict-style dotted names (`block1.conv1.weight`, `norm1.running_mean`).
 import { assign, keep, requireGrad, shapeStr, Tensor } from '../engine/web.js';
+import { bool, checkOptions } from '../engine/options.js';
 
 let statUpdates = true;
 
@@ -193,6 +194,7 @@ export abstract class Module {
    * error and nothing is copied. PyTorch's `num_batches_tracked` entries are ignored.
    */
   loadStateDict(state: Map<string, Tensor> | Record<string, Tensor>, opts: { strict?: boolean } = {}): void {
+    checkOptions(`${this.constructor.name}.loadStateDict`, opts, { strict: bool });
     const strict = opts.strict ?? true;
     const src = state instanceof Map ? state : new Map(Object.entries(state));
     const own = this.stateDict();
@@ -211,7 +213,8 @@ export abstract class Module {
       }
     }
     if (problems.length) {
-      throw new Error(`${this.constructor.name}.loadStateDict: ${problems.length} problem(s):\n  ${problems.join('\n  ')}`);
+      const hint = strict && problems.some((p) => !p.startsWith('shape')) ? '\n  (to load a subset, pass { strict: false })' : '';
+      throw new Error(`${this.constructor.name}.loadStateDict: ${problems.length} problem(s):\n  ${problems.join('\n  ')}${hint}`);
     }
     for (const [n, t] of own) {
       const s = src.get(n);

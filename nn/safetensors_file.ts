@@ -1,6 +1,8 @@
 // Safetensors files (Node): a reader that validates the header before it reads any tensor, and
 // atomic writes that clean up after killed writers.
-import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { ARRAYS, checkHost, encodeSafetensors, failer, headerLength, numel, parseHeader, type StTensor } from './safetensors.js';
 
@@ -11,9 +13,11 @@ import { ARRAYS, checkHost, encodeSafetensors, failer, headerLength, numel, pars
 export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
   try {
-    const fh = await open(tmp, 'w');
+    // a new file under an unguessable name, never through a link (rename then replaces a link
+    // planted at `path` itself, not what it points to)
+    const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
     try {
       await fh.writeFile(data);
       await fh.sync();
@@ -23,7 +27,10 @@ export async function writeFileAtomic(path: string, data: Uint8Array): Promise<v
     await rename(tmp, path);
   } catch (e) {
     await rm(tmp, { force: true });
-    throw e;
+    const err = e as NodeJS.ErrnoException;
+    const existed = await stat(path).then(() => true, () => false);
+    const why = err.code === 'ENOSPC' ? 'ENOSPC: no space left on device' : err.code ? `${err.code}: ${err.message}` : err.message;
+    throw Object.assign(new Error(`${path}: not written (${why}); ${existed ? 'the previous file there is kept unchanged' : 'there was no previous file'}`), { code: err.code });
   }
   await removeOrphans(dir, basename(path));
   const dh = await open(dir, 'r');

@@ -1,6 +1,7 @@
 // Multilayer perceptrons for the 2-D experiments (alr/README.md, Setups).
 import { reshape, type Tensor } from '../engine/web.js';
-import type { WeightInit } from './init.js';
+import { WEIGHT_INITS, type WeightInit } from './init.js';
+import { bool, checkOptions, oneOf } from '../engine/options.js';
 import { BatchNorm1d, Linear, ReLU } from './layers.js';
 import { type Module, Sequential } from './module.js';
 import { spectralNorm } from './spectral.js';
@@ -28,6 +29,8 @@ export class MLP extends Sequential {
     readonly sizes: number[],
     opts: MLPOptions = {},
   ) {
+    checkOptions('MLP', opts, { hiddenInit: oneOf(WEIGHT_INITS), lastInit: oneOf(WEIGHT_INITS), batchNorm: bool, spectralNorm: bool, squeeze: bool });
+    if (!Array.isArray(sizes) || sizes.length < 2) throw new Error(`MLP: sizes must be an array of at least 2 layer sizes, got ${JSON.stringify(sizes)}`);
     const layers: Module[] = [];
     for (let i = 0; i + 1 < sizes.length; i++) {
       const last = i + 2 === sizes.length;
@@ -61,6 +64,7 @@ export function toyGenerator(dim = 512): MLP {
 
 /** gan_toy.py critic: 2 → [Linear dim + ReLU] ×3 → Linear 1, output [N]. */
 export function toyCritic(dim = 512, opts: Pick<MLPOptions, 'spectralNorm' | 'batchNorm'> = {}): MLP {
+  checkOptions('toyCritic', opts, { spectralNorm: bool, batchNorm: bool });
   return new MLP([2, dim, dim, dim, 1], { ...opts, hiddenInit: 'he', lastInit: 'glorot' });
 }
 
@@ -69,5 +73,6 @@ export function toyCritic(dim = 512, opts: Pick<MLPOptions, 'spectralNorm' | 'ba
  * init (the notebooks were PyTorch), optional BatchNorm1d before each ReLU and spectral norm.
  */
 export function lipschitzRegressor(opts: Pick<MLPOptions, 'spectralNorm' | 'batchNorm'> = {}): MLP {
+  checkOptions('lipschitzRegressor', opts, { spectralNorm: bool, batchNorm: bool });
   return new MLP([2, 20, 40, 20, 1], { ...opts, hiddenInit: 'torch', lastInit: 'torch' });
 }

@@ -5,6 +5,7 @@ import { globalMeanPool, relu, reshape, shapeStr, tanh, type Tensor } from '../e
 import { OptimizedResBlockDisc1, ResidualBlock, type InitScheme, type Norm } from './blocks.js';
 import { BatchNorm2d, Conv2d, Linear } from './layers.js';
 import { Module } from './module.js';
+import { checkOptions, num, oneOf } from '../engine/options.js';
 
 export interface CriticOptions {
   /** channels of every block (DIM), default 128 */
@@ -37,6 +38,7 @@ export class Critic extends Module {
 
   constructor(opts: CriticOptions = {}) {
     super();
+    checkOptions('Critic', opts, { dim: num({ int: true, min: 1 }), inChannels: num({ int: true, min: 1 }), norm: oneOf(['none', 'batch', 'layer']), init: oneOf(['alr', 'gp']) });
     const dim = (this.dim = opts.dim ?? 128);
     this.inChannels = opts.inChannels ?? 3;
     const norm = (this.norm = opts.norm ?? 'none');
@@ -92,6 +94,8 @@ export class Generator extends Module {
 
   constructor(opts: GeneratorOptions = {}) {
     super();
+    const count = num({ int: true, min: 1 });
+    checkOptions('Generator', opts, { dim: count, zDim: count, outChannels: count, startSize: count, upBlocks: num({ int: true, min: 0 }), init: oneOf(['alr', 'gp']) });
     const dim = (this.dim = opts.dim ?? 128);
     this.zDim = opts.zDim ?? 128;
     const s = (this.startSize = opts.startSize ?? 4);

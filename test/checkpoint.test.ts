@@ -158,7 +158,7 @@ describe('checkpoints', () => {
     const { step, metadata } = await loadCheckpoint(path, { modules: { D: b }, optimizers: { D: optB } });
     expect(step).toBe(3);
     expect(metadata.run).toBe('test');
-    expect(metadata.format).toBe('alr-webgpu-checkpoint/1');
+    expect(metadata.format).toBeUndefined(); // the checkpoint's own entries come apart, in `internal`
     expect(E.getRngState()).toEqual(rng);
     await expectSameBits(a, b);
     const [sa, sb] = [optA.state(), optB.state()];

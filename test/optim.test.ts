@@ -43,8 +43,12 @@ function adamRef(
   return { p, m, v };
 }
 
-/** float64 torch.optim.SGD (dampening 0) */
-function sgdRef(p: Float64Array[], steps: number, momentum: number, wd: number) {
+/**
+ * float64 torch.optim.SGD, transcribed from torch/optim/sgd.py (_single_tensor_sgd):
+ * d_p = grad + wd·p; buf = d_p at the first step, else buf·momentum + (1 − dampening)·d_p;
+ * d_p = d_p + momentum·buf with nesterov, else buf; p -= lr·d_p.
+ */
+function sgdRef(p: Float64Array[], steps: number, momentum: number, wd: number, dampening = 0, nesterov = false) {
   const buf = p.map((x) => new Float64Array(x.length));
   for (let t = 1; t <= steps; t++) {
     const gs = gradsAt(t);
@@ -52,8 +56,8 @@ function sgdRef(p: Float64Array[], steps: number, momentum: number, wd: number) 
       for (let k = 0; k < x.length; k++) {
         let d = gs[i][k] + wd * x[k];
         if (momentum > 0) {
-          d = t === 1 ? d : momentum * buf[i][k] + d;
-          buf[i][k] = d;
+          buf[i][k] = t === 1 ? d : momentum * buf[i][k] + (1 - dampening) * d;
+          d = nesterov ? d + momentum * buf[i][k] : buf[i][k];
         }
         x[k] -= lrAt(t) * d;
       }
@@ -231,14 +235,17 @@ it('the scalar kernels (fallback for buffers not padded to 16 bytes) compile', a
 });
 
 describe('SGD', () => {
-  for (const [momentum, wd] of [
-    [0, 0],
-    [0.9, 0.1],
-  ]) {
-    it(`5 steps with an lr change match float64 torch semantics (momentum ${momentum}, weightDecay ${wd})`, async () => {
+  for (const [momentum, wd, dampening, nesterov] of [
+    [0, 0, 0, false],
+    [0.9, 0.1, 0, false],
+    [0.9, 0.1, 0, true],
+    [0.8, 0, 0.5, false],
+    [0.5, 0.05, 1, false],
+  ] as const) {
+    it(`5 steps with an lr change match float64 torch semantics (momentum ${momentum}, weightDecay ${wd}, dampening ${dampening}, nesterov ${nesterov})`, async () => {
       const init = initial();
       const params = makeParams(init);
-      const opt = E.tidy(() => new E.SGD(params, { lr: lrAt(1), momentum, weightDecay: wd }));
+      const opt = E.tidy(() => new E.SGD(params, { lr: lrAt(1), momentum, weightDecay: wd, dampening, nesterov }));
       for (let t = 1; t <= 5; t++) {
         opt.lr = lrAt(t);
         E.tidy(() => opt.step(gradsAt(t).map((g, i) => E.tensor(g, shapes[i]))));
@@ -248,6 +255,8 @@ describe('SGD', () => {
         5,
         momentum,
         wd,
+        dampening,
+        nesterov,
       );
       for (let i = 0; i < params.length; i++) expectClose(await params[i].toFloat32(), ref[i], 1e-7, 1e-6);
       opt.dispose();
@@ -260,6 +269,9 @@ describe('SGD', () => {
     expect(() => new E.SGD(p, { lr: -0.1 })).toThrow(/SGD: lr must be a finite number >= 0, got -0.1/);
     expect(() => new E.SGD(p, { momentum: -1 })).toThrow(/SGD: momentum must be >= 0, got -1/);
     expect(() => new E.SGD(p, { weightDecay: -1 })).toThrow(/SGD: weightDecay must be a finite number >= 0, got -1/);
+    expect(() => new E.SGD(p, { nesterov: true })).toThrow(/SGD: nesterov needs momentum > 0 and dampening 0/);
+    expect(() => new E.SGD(p, { momentum: 0.9, dampening: 0.1, nesterov: true })).toThrow(/SGD: nesterov needs momentum > 0 and dampening 0/);
+    expect(() => new E.SGD(p, { momentum: 0.9, dampening: 2 })).toThrow(/SGD: option 'dampening' must be a finite number >= 0 and <= 1, got 2/);
     expect(() => new E.SGD(p).step([E.zeros([4])])).toThrow(/SGD.step: gradient 0 has shape \[4\], parameter 0 has \[3\]/);
   });
 });

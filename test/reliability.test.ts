@@ -99,3 +99,18 @@ describe('sizes, shapes and dtypes are checked when the tensor is made', () => {
     expect(() => E.tensor([1, 2], [2], 'f64' as E.DType)).toThrow(/tensor: dtype 'f64' is not supported; the engine has f32, i32, u32/);
   });
 });
+
+describe('grad() outside tidy()', () => {
+  it('leaves nothing behind but the gradients it returns (seeds and backward temporaries freed)', () => {
+    const x = E.requireGrad(E.randNormal([4, 3]));
+    const w = E.requireGrad(E.randNormal([3, 2]));
+    for (const f of [() => E.sum(E.square(x)), () => E.mean(E.tanh(E.matmul(x, w)))]) {
+      const y = f();
+      const before = E.memoryStats().liveBuffers;
+      const gs = E.grad(y, [x, w]);
+      expect(E.memoryStats().liveBuffers).toBe(before + 2);
+      E.dispose([...gs, y]);
+    }
+    E.dispose([x, w]);
+  });
+});

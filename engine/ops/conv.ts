@@ -8,6 +8,7 @@ import { noGrad, record } from '../autograd.js';
 import { shapeStr, Tensor, tidy } from '../tensor.js';
 import { dispatch, kernel, Params, type Kernel } from '../runtime.js';
 import { deviceInfo } from '../device.js';
+import { any, checkOptions, unsupported, type OptionSpec } from '../options.js';
 import { pick } from '../tune.js';
 import {
   bgemmRegisterKernel,
@@ -34,6 +35,14 @@ import { sum } from './reduce.js';
 import { matmul } from './matmul.js';
 import { reshape } from './shape.js';
 import { add } from './elementwise.js';
+
+// stride and padding are checked (with their own messages) where the geometry is worked out
+const CONV_SPEC: OptionSpec = {
+  stride: any,
+  padding: any,
+  dilation: unsupported('dilated convolutions are not implemented', [1]),
+  groups: unsupported('grouped convolutions are not implemented', [1]),
+};
 
 export interface Conv2dOptions {
   /** default 1 */
@@ -393,6 +402,7 @@ function pointwise(dir: ConvDir, g: Geometry, inputs: Tensor[], bias: Tensor | n
  * Output [N, O, Ho, Wo], Ho = floor((H + 2·padding - kh) / stride) + 1.
  */
 export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
+  checkOptions('conv2d', opts, CONV_SPEC);
   const what = () => `x ${shapeStr(x.shape)}, w ${shapeStr(w.shape)}${bias ? `, bias ${shapeStr(bias.shape)}` : ''}, ${optsStr(opts)}`;
   checkTensors('conv2d', what, x, w, ...(bias ? [bias] : []));
   const g = geometry('conv2d', x.shape, w.shape, opts, what);
@@ -420,6 +430,7 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dO
  * and w [O, C, kh, kw] give [N, C, H, W] = inputShape (which settles the stride's rounding).
  */
 export function conv2dInputGrad(gy: Tensor, w: Tensor, inputShape: readonly number[], opts: Conv2dOptions = {}): Tensor {
+  checkOptions('conv2dInputGrad', opts, CONV_SPEC);
   const op = 'conv2dInputGrad';
   const what = () => `gy ${shapeStr(gy.shape)}, w ${shapeStr(w.shape)}, input ${shapeStr(inputShape)}, ${optsStr(opts)}`;
   checkTensors(op, what, gy, w);
@@ -437,6 +448,7 @@ export function conv2dInputGrad(gy: Tensor, w: Tensor, inputShape: readonly numb
  * [O, C, kh, kw] = weightShape.
  */
 export function conv2dWeightGrad(x: Tensor, gy: Tensor, weightShape: readonly number[], opts: Conv2dOptions = {}): Tensor {
+  checkOptions('conv2dWeightGrad', opts, CONV_SPEC);
   const op = 'conv2dWeightGrad';
   const what = () => `x ${shapeStr(x.shape)}, gy ${shapeStr(gy.shape)}, weight ${shapeStr(weightShape)}, ${optsStr(opts)}`;
   checkTensors(op, what, x, gy);

@@ -10,6 +10,7 @@ import { matmulRegisterKernel, matmulTiledKernel, TILE, type MatmulLayout, type 
 import { sumTo } from './reduce.js';
 import { add, relu as reluOp, reluGrad } from './elementwise.js';
 import { zeros } from './create.js';
+import { bool, checkOptions } from '../options.js';
 import { capturing } from '../capture.js';
 
 /** What a GEMM dispatch computes, recorded so the fusion pass can run a map of its result in its stores. */
@@ -166,6 +167,7 @@ function matmulRaw(a: Tensor, b: Tensor, transA: boolean, transB: boolean, bias:
  * Returns [...batch, M, N].
  */
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+  checkOptions('matmul', opts, { transA: bool, transB: bool });
   const transA = opts.transA ?? false;
   const transB = opts.transB ?? false;
   const y = matmulRaw(a, b, transA, transB);
@@ -183,6 +185,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
  * relu(add(matmul(x, w, {transB}), b)), and the backward that composition would run.
  */
 export function linear(x: Tensor, w: Tensor, b: Tensor | null, opts: { relu?: boolean } = {}): Tensor {
+  checkOptions('linear', opts, { relu: bool });
   const relu = opts.relu ?? false;
   const what = () => `x ${shapeStr(x.shape)}, w ${shapeStr(w.shape)}${b ? `, b ${shapeStr(b.shape)}` : ''}`;
   if (x.rank !== 2 || w.rank !== 2 || x.shape[1] !== w.shape[1]) {

@@ -5,6 +5,7 @@
 // below plus elementwise ops), so gradient penalties can differentiate through it.
 import { isGradEnabled, record } from '../autograd.js';
 import { numel, shapeStr, Tensor, type Shape } from '../tensor.js';
+import { any, bool, checkOptions } from '../options.js';
 import { dispatch, kernel, Params } from '../runtime.js';
 import type { KernelDecl } from '../../shaders/kernel.js';
 import { broadcastShapes, normAxes, sameShape } from '../shape.js';
@@ -264,6 +265,8 @@ export function batchNorm(
   opts: BatchNormOptions,
 ): Tensor {
   const op = 'batchNorm';
+  checkOptions(op, opts, { training: bool, momentum: any, eps: any, updateStats: bool });
+  if (typeof opts?.training !== 'boolean') throw new Error(`${op}: option 'training' must be true or false, got ${opts?.training}`);
   checkF32(op, x);
   if (x.rank < 2) throw new Error(`${op}: expected input [N, C] or [N, C, H, W], got ${shapeStr(x.shape)}`);
   const C = x.shape[1];
@@ -273,7 +276,7 @@ export function batchNorm(
   checkVector(op, 'runningVar', runningVar, C, x);
   const eps = opts.eps ?? 1e-5;
   const momentum = opts.momentum ?? 0.1;
-  if (!(eps > 0)) throw new Error(`${op}: eps must be positive, got ${eps}`);
+  if (!(eps > 0 && Number.isFinite(eps))) throw new Error(`${op}: eps must be positive, got ${eps}`);
   if (!(momentum >= 0 && momentum <= 1)) throw new Error(`${op}: momentum must be in [0, 1], got ${momentum}`);
   if (!runningMean !== !runningVar) throw new Error(`${op}: pass both runningMean and runningVar, or neither`);
   const g: Geo = { A: x.shape[0], B: C, D: numel(x.shape.slice(2)) };

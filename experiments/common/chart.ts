@@ -5,6 +5,7 @@
 // layout code; resvg renders the SVG with the system's fonts and no browser.
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileSafe } from './files.js';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import { Resvg } from '@resvg/resvg-js';
@@ -23,11 +24,7 @@ const CONFIG = {
   title: { fontSize: 14, anchor: 'start' as const, offset: 8 },
 };
 
-function writeAtomic(file: string, data: string | Buffer): void {
-  const tmp = `${file}.tmp`;
-  fs.writeFileSync(tmp, data);
-  fs.renameSync(tmp, file);
-}
+const writeAtomic = (file: string, data: string | Buffer): void => writeFileSafe(file, data);
 
 /** Renders `spec` to SVG text. */
 export async function chartSvg(spec: VegaLiteSpec): Promise<string> {

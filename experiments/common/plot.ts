@@ -5,15 +5,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createCanvas, loadImage, type SKRSContext2D, type Canvas } from '@napi-rs/canvas';
+import { writeFileSafe } from './files.js';
 import { heatmapSpec, lineChartSpec, saveChart, scatterSpec, type Frame, type GridField, type PointSet, type Series, type VegaLiteSpec } from './chart.js';
 
 export type { Frame, GridField, PointSet, Series };
 
 export function savePng(canvas: Canvas, file: string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp`;
-  fs.writeFileSync(tmp, canvas.toBuffer('image/png'));
-  fs.renameSync(tmp, file);
+  writeFileSafe(file, canvas.toBuffer('image/png'));
 }
 
 /** Writes `<dir>/samples_<iter, 6 digits>.png` and `<dir>/samples.png` (the latest); returns the first. */

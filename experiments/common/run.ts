@@ -4,6 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import cliProgress from 'cli-progress';
+import { appendSafe, openAppendSafe, writeFileSafe } from './files.js';
+import { PROBE_RANGE } from '../../alr/options.js';
 import { adapterName, cacheStats, initDevice, memoryStats, releaseDevice } from '../../engine/index.js';
 
 export interface CommonOptions {
@@ -37,11 +39,20 @@ export function intArg(flag: string, v: string, min = -Infinity): number {
   return n;
 }
 
-export function numArg(flag: string, v: string): number {
+/** A finite number, within `range` when given (e.g. PROBE_ARG for ξ and ε, { min: 0 } for lr and λ). */
+export function numArg(flag: string, v: string, range: { min?: number; max?: number } = {}): number {
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${flag}: expected a number, got '${v}'`);
+  const { min = -Infinity, max = Infinity } = range;
+  if (n < min || n > max) {
+    throw new InvalidArgumentError(`${flag}: expected a number ${max === Infinity ? `>= ${min}` : `in [${min}, ${max}]`}, got '${v}'`);
+  }
   return n;
 }
+
+/** ξ and ε: outside this range a float32 probe stops moving or the penalty reads ~0 (alr/options.ts). */
+export const PROBE_ARG = { min: PROBE_RANGE.min, max: PROBE_RANGE.max };
+export const NONNEG_ARG = { min: 0 };
 
 /**
  * Appends one JSON object per line; safe to reopen on resume. A torn last line (a kill while
@@ -54,21 +65,20 @@ export class Metrics {
     if (resumeFromStep !== undefined && fs.existsSync(file)) {
       // drop lines written after the checkpoint we resume from (parsed first: nothing is lost on an error)
       const kept = Metrics.read(file).filter((r) => (r.step ?? 0) <= resumeFromStep);
-      const tmp = `${file}.tmp`;
-      fs.writeFileSync(tmp, kept.map((r) => JSON.stringify(r) + '\n').join(''));
-      fs.renameSync(tmp, file);
+      writeFileSafe(file, kept.map((r) => JSON.stringify(r) + '\n').join(''));
     } else {
-      fs.writeFileSync(file, '');
+      writeFileSafe(file, ''); // replaces a planted link rather than truncating its target
     }
-    this.fd = fs.openSync(file, 'a');
+    this.fd = openAppendSafe(file);
   }
   write(row: Record<string, unknown>): void {
-    fs.writeSync(this.fd, JSON.stringify(row) + '\n');
+    appendSafe(this.fd, this.file, JSON.stringify(row) + '\n');
   }
   close(): void {
     fs.closeSync(this.fd);
   }
   static read(file: string): Record<string, number>[] {
+    if (fs.lstatSync(file).isSymbolicLink()) throw new Error(`${file}: is a symbolic link; metrics files are never read or written through links`);
     const text = fs.readFileSync(file, 'utf8');
     const lines = text.split('\n');
     const rows: Record<string, number>[] = [];
@@ -142,9 +152,7 @@ export function ensureDir(dir: string, flag = '--out'): string {
 }
 
 export function writeJson(file: string, value: unknown): void {
-  const tmp = `${file}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(value, null, 2));
-  fs.renameSync(tmp, file);
+  writeFileSafe(file, JSON.stringify(value, null, 2));
 }
 
 /** Host and GPU memory for a metrics row: process RSS, bytes the buffer pool owns, cached bind groups. */

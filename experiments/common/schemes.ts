@@ -19,10 +19,11 @@ import {
 import { auxiliaryPass, criticOutput, type Critic } from '../../alr/index.js';
 import { inputDistance, NORM_FLOOR, outputDistance } from '../../alr/index.js';
 import {
-  adversarialDirection, clipTo, perSampleColumn, resolveSearch, sampleEps, SEARCH_DEFAULTS,
+  adversarialDirection, checkPenaltyKeys, checkSearchKeys, clipTo, perSampleColumn, resolveSearch, sampleEps, SEARCH_DEFAULTS,
   type EpsDistribution, type SearchOptions, type SearchResult,
 } from '../../alr/index.js';
 import { adversarialLipschitzPenalty, type AlpResult, type PenaltyOptions } from '../../alr/index.js';
+import { any } from '../../engine/options.js';
 
 export type SearchScheme = 'paper' | 'warm' | 'multiRadius' | 'ascent';
 export const SEARCH_SCHEMES: readonly SearchScheme[] = ['paper', 'warm', 'multiRadius', 'ascent'];
@@ -83,6 +84,12 @@ export interface SchemeOptions extends SearchOptions {
   evaluate?: boolean;
 }
 
+/** The search's own options of a scheme's options (adversarialDirection refuses the others). */
+function searchOnly(o: SchemeOptions): SearchOptions {
+  const { xi, k, dY, eps, searchClip, r0, epsValues, trace } = o;
+  return { xi, k, dY, eps, searchClip, r0, epsValues, trace };
+}
+
 /** Critic passes over the batch (a pass over M·B rows counts M). */
 export interface PassCount {
   forward: number;
@@ -98,6 +105,7 @@ export interface SchemeResult extends SearchResult {
 }
 
 function checkSchemeOptions(caller: string, x: Tensor, o: SchemeOptions): void {
+  checkSearchKeys(caller, o, { scheme: any, warm: any, radii: any, ascentSteps: any, ascentStep: any, clip: any, evaluate: any, clean: any });
   resolveSearch(caller, x, o);
   const scheme = o.scheme ?? 'paper';
   if (!SEARCH_SCHEMES.includes(scheme)) throw new Error(`${caller}: unknown scheme '${scheme}'; expected one of ${SEARCH_SCHEMES.join(', ')}`);
@@ -195,7 +203,7 @@ export function schemeSearch(critic: Critic, x: Tensor, options: SchemeOptions &
 
     if (scheme === 'paper' || scheme === 'warm') {
       const r0 = scheme === 'warm' ? (opts.warm!.start(x0) ?? opts.r0) : opts.r0;
-      const s = adversarialDirection(critic, x0, { ...opts, clean: y, r0 });
+      const s = adversarialDirection(critic, x0, { ...searchOnly(opts), clean: y, r0 });
       passes.forward += k;
       passes.backward += k;
       if (scheme === 'warm' && opts.warm!.source === 'direction') opts.warm!.update(s.direction);
@@ -204,7 +212,7 @@ export function schemeSearch(critic: Critic, x: Tensor, options: SchemeOptions &
 
     if (scheme === 'multiRadius') {
       const m = opts.radii ?? 3;
-      const s = adversarialDirection(critic, x0, { ...opts, clean: y });
+      const s = adversarialDirection(critic, x0, { ...searchOnly(opts), clean: y });
       passes.forward += k;
       passes.backward += k;
       const epsAll = opts.epsValues ? repeatBatch(detach(opts.epsValues), m) : stratifiedEps(epsDist, B, m);
@@ -283,10 +291,12 @@ export function schemePenalty(
   options: PenaltyOptions & SchemeOptions = {},
 ): AlpResult & { passes: PassCount; scheme: SearchScheme } {
   const opts = definedOnly(options);
+  checkPenaltyKeys('schemePenalty', opts, { scheme: any, warm: any, radii: any, ascentSteps: any, ascentStep: any, evaluate: any });
   const scheme = opts.scheme ?? 'paper';
   const k = opts.k ?? SEARCH_DEFAULTS.k;
   if (scheme === 'paper') {
-    const res = adversarialLipschitzPenalty(critic, x, opts);
+    const { scheme: _s, warm: _w, radii: _r, ascentSteps: _a, ascentStep: _as, evaluate: _e, ...penaltyOpts } = opts;
+    const res = adversarialLipschitzPenalty(critic, x, penaltyOpts);
     return { ...res, passes: { forward: (opts.clean ? 1 : 2) + k, backward: k }, scheme };
   }
   if (x.rank < 1) throw new Error(`schemePenalty: x must have a batch axis, got ${shapeStr(x.shape)}`);
@@ -294,8 +304,10 @@ export function schemePenalty(
   const x0 = detach(x);
   // f(x) once, shared by the search (detached) and the loss (with its θ-graph)
   const clean = opts.clean ?? auxiliaryPass(critic, () => criticOutput(critic, x0, 'schemePenalty'));
-  const s = schemeSearch(critic, x0, { ...opts, searchClip, evaluate: false, clean: detach(clean) });
-  const res = adversarialLipschitzPenalty(critic, x0, { ...opts, clean, k: 0, r0: s.direction, epsValues: s.eps });
+  const { lambda: _l, K: _K, form: _f, detachClean: _d, clean: _c, ...schemeOpts } = opts;
+  const s = schemeSearch(critic, x0, { ...schemeOpts, searchClip, evaluate: false, clean: detach(clean) });
+  const { scheme: _s2, warm: _w2, radii: _r2, ascentSteps: _a2, ascentStep: _as2, evaluate: _e2, ...penaltyOnly } = opts;
+  const res = adversarialLipschitzPenalty(critic, x0, { ...penaltyOnly, clean, k: 0, r0: s.direction, epsValues: s.eps });
   const passes = { forward: (opts.clean ? 0 : 1) + s.passes.forward + 1, backward: s.passes.backward };
   return { ...res, searchGrad: s.searchGrad, passes, scheme };
 }

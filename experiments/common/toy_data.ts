@@ -13,7 +13,20 @@ export interface ToySampler {
   setState(s: { rng: number; pos: number }): void;
 }
 
+/** A saved sampler state, checked before it is used: garbage must not resume another data stream. */
+function checkState(name: string, st: unknown, posMax: number): { rng: number; pos: number } {
+  const s = st as { rng?: unknown; pos?: unknown } | null;
+  const bad = (why: string) => new Error(`toySampler(${name}).setState: ${why}, got ${JSON.stringify(st)?.slice(0, 200)}`);
+  if (!s || typeof s !== 'object' || Array.isArray(s)) throw bad('expected { rng, pos }');
+  const extra = Object.keys(s).filter((k) => k !== 'rng' && k !== 'pos');
+  if (extra.length) throw bad(`unknown key(s) ${extra.join(', ')} (expected rng, pos)`);
+  if (!(Number.isInteger(s.rng) && (s.rng as number) >= 0 && (s.rng as number) <= 0xffffffff)) throw bad('rng must be an integer in [0, 2^32)');
+  if (!(Number.isInteger(s.pos) && (s.pos as number) >= 0 && (s.pos as number) <= posMax)) throw bad(`pos must be an integer in [0, ${posMax}]`);
+  return s as { rng: number; pos: number };
+}
+
 export function toySampler(name: ToyDataset, seed: number): ToySampler {
+  if (!TOY_DATASETS.includes(name)) throw new Error(`toySampler: unknown data set '${String(name)}'; expected one of ${TOY_DATASETS.join(', ')}`);
   const rng = new HostRng(seed);
   if (name === '8gaussians') {
     const d = Math.SQRT1_2;
@@ -31,7 +44,7 @@ export function toySampler(name: ToyDataset, seed: number): ToySampler {
         return out;
       },
       state: () => ({ rng: rng.state(), pos: 0 }),
-      setState: (st) => rng.setState(st.rng),
+      setState: (st) => rng.setState(checkState(name, st, 0).rng),
     };
   }
   if (name === '25gaussians') {
@@ -61,8 +74,9 @@ export function toySampler(name: ToyDataset, seed: number): ToySampler {
       },
       state: () => ({ rng: rng.state(), pos }),
       setState: (st) => {
-        rng.setState(st.rng);
-        pos = st.pos;
+        const c = checkState(name, st, data.length);
+        rng.setState(c.rng);
+        pos = c.pos;
       },
     };
   }
@@ -80,7 +94,7 @@ export function toySampler(name: ToyDataset, seed: number): ToySampler {
         return out;
       },
       state: () => ({ rng: rng.state(), pos: 0 }),
-      setState: (st) => rng.setState(st.rng),
+      setState: (st) => rng.setState(checkState(name, st, 0).rng),
     };
   }
   // swissroll: sklearn make_swiss_roll(noise=0.25), columns [0, 2], / 7.5
@@ -95,6 +109,6 @@ export function toySampler(name: ToyDataset, seed: number): ToySampler {
       return out;
     },
     state: () => ({ rng: rng.state(), pos: 0 }),
-    setState: (st) => rng.setState(st.rng),
+    setState: (st) => rng.setState(checkState(name, st, 0).rng),
   };
 }

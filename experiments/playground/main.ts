@@ -5,7 +5,7 @@ import { Controls } from './controls.js';
 import { GpuUnavailable, startGpu } from './gpu.js';
 import { connectHook, installHook } from './hook.js';
 import { Runner } from './runner.js';
-import { DEFAULTS, epsLabel, type Settings } from './settings.js';
+import { epsLabel, settingsFromQuery, type Settings } from './settings.js';
 import { FRAME, GRID, type ViewData } from './snapshot.js';
 import { drawCurves } from './views/curves.js';
 import { drawGradMap } from './views/gradmap.js';
@@ -16,16 +16,11 @@ import { drawSamples } from './views/samples.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
-/** Settings from the address (?reg=gp&lambda=1&dim=128 ...), over the defaults. */
+/** Settings from the address (?reg=gp&lambda=1&dim=128 ...), over the defaults; problems shown in the banner. */
 function settingsFromUrl(): Settings {
-  const s: Settings = { ...DEFAULTS };
-  const q = new URLSearchParams(location.search);
-  for (const key of Object.keys(DEFAULTS) as (keyof Settings)[]) {
-    const v = q.get(key);
-    if (v === null) continue;
-    (s as unknown as Record<string, unknown>)[key] = typeof DEFAULTS[key] === 'number' ? Number(v) : v;
-  }
-  return s;
+  const { settings, problems } = settingsFromQuery(location.search);
+  if (problems.length) banner(`Address: ${problems.join('; ')}.`, 'warn');
+  return settings;
 }
 
 function banner(text: string, kind: 'error' | 'warn' | 'info'): void {

@@ -1,6 +1,7 @@
 // What the user can change, its defaults, and how much of the session a change invalidates.
-import { WGAN_ALP_DEFAULTS, type EpsDistribution } from '../../alr/index.js';
-import type { ToyDataset } from '../common/toy_data.js';
+import { PROBE_RANGE, WGAN_ALP_DEFAULTS, type EpsDistribution } from '../../alr/index.js';
+import { closestKey } from '../../engine/options.js';
+import { TOY_DATASETS, type ToyDataset } from '../common/toy_data.js';
 
 export const REGULARISERS = ['alp', 'gp', 'lp', 'sn', 'none'] as const;
 export type Regulariser = (typeof REGULARISERS)[number];
@@ -88,6 +89,12 @@ export function changeKind(prev: Settings, next: Settings): ChangeKind {
 /** A problem with the settings in words, or null. Checked before anything is applied. */
 export function invalid(s: Settings): string | null {
   const pos = (v: number) => Number.isFinite(v) && v > 0;
+  const probe = (v: number) => Number.isFinite(v) && v >= PROBE_RANGE.min && v <= PROBE_RANGE.max;
+  if (!(TOY_DATASETS as readonly string[]).includes(s.dataset)) return `data set must be one of ${TOY_DATASETS.join(', ')}`;
+  if (!(REGULARISERS as readonly string[]).includes(s.reg)) return `regulariser must be one of ${REGULARISERS.join(', ')}`;
+  if (!(EPS_KINDS as readonly string[]).includes(s.epsKind)) return `ε distribution must be one of ${EPS_KINDS.join(', ')}`;
+  if (pos(s.xi) && !probe(s.xi)) return `ξ must be in [${PROBE_RANGE.min}, ${PROBE_RANGE.max}]`;
+  if ((s.epsKind !== 'fixed' && pos(s.epsMin) && !probe(s.epsMin)) || (pos(s.epsMax) && !probe(s.epsMax))) return `ε must be in [${PROBE_RANGE.min}, ${PROBE_RANGE.max}]`;
   if (!(Number.isFinite(s.lambda) && s.lambda >= 0)) return 'λ must be a number ≥ 0';
   if (!pos(s.xi)) return 'ξ must be > 0';
   if (!(Number.isInteger(s.k) && s.k >= 0 && s.k <= 20)) return 'k must be an integer from 0 to 20';
@@ -101,4 +108,38 @@ export function invalid(s: Settings): string | null {
   if (!(Number.isInteger(s.dim) && s.dim >= 4 && s.dim <= 1024)) return 'width must be an integer from 4 to 1024';
   if (!(Number.isInteger(s.viewEvery) && s.viewEvery >= 1)) return 'view refresh must be an integer ≥ 1';
   return null;
+}
+
+/**
+ * Settings from an address's query (?reg=gp&lambda=1&dim=128 ...) over the defaults. Unknown
+ * keys, non-numbers and invalid values are refused (the defaults are used) and reported in
+ * `problems`, so an address never trains something other than what it says.
+ */
+export function settingsFromQuery(search: string): { settings: Settings; problems: string[] } {
+  const q = new URLSearchParams(search);
+  const s: Settings = { ...DEFAULTS };
+  const problems: string[] = [];
+  const known = Object.keys(DEFAULTS) as (keyof Settings)[];
+  const pageKeys = new Set(['tune']); // read elsewhere (gpu.ts)
+  for (const [key, v] of q) {
+    if (pageKeys.has(key)) continue;
+    if (!(known as string[]).includes(key)) {
+      const near = closestKey(key, known);
+      problems.push(`unknown setting '${key}'${near ? ` (did you mean '${near}'?)` : ''}`);
+      continue;
+    }
+    const k = key as keyof Settings;
+    if (typeof DEFAULTS[k] === 'number') {
+      const n = Number(v);
+      if (v.trim() === '' || !Number.isFinite(n)) {
+        problems.push(`${key}=${v.slice(0, 40)} is not a number`);
+        continue;
+      }
+      (s as unknown as Record<string, unknown>)[k] = n;
+    } else (s as unknown as Record<string, unknown>)[k] = v;
+  }
+  if (q.has('reg') && !q.has('lambda') && (REGULARISERS as readonly string[]).includes(s.reg)) s.lambda = defaultLambda(s.reg);
+  const problem = invalid(s);
+  if (problem) return { settings: { ...DEFAULTS }, problems: [...problems, `${problem}; using the defaults`] };
+  return { settings: s, problems };
 }

@@ -71,7 +71,7 @@ export interface BNCase {
 export interface OptimRun {
   name: string;
   kind: 'Adam' | 'SGD';
-  config: { lr: number; betas?: [number, number]; eps?: number; momentum?: number; weightDecay?: number };
+  config: { lr: number; betas?: [number, number]; eps?: number; momentum?: number; weightDecay?: number; dampening?: number; nesterov?: boolean };
   params: Arr[];
   grads: Arr[][];
   after: Arr[][];
@@ -168,8 +168,8 @@ export function tolerance(c: Case): [number, number] {
 /** An optimiser run from optim.json replayed with its stored gradients: the first mismatch, or null. */
 export async function optimRun(run: OptimRun): Promise<string | null> {
   const params = run.params.map((a) => E.tensor(a.data, a.shape));
-  const { lr, betas, eps, momentum, weightDecay } = run.config;
-  const opt = run.kind === 'Adam' ? new E.Adam(params, { lr, betas, eps, weightDecay }) : new E.SGD(params, { lr, momentum, weightDecay });
+  const { lr, betas, eps, momentum, weightDecay, dampening, nesterov } = run.config;
+  const opt = run.kind === 'Adam' ? new E.Adam(params, { lr, betas, eps, weightDecay }) : new E.SGD(params, { lr, momentum, weightDecay, dampening, nesterov });
   try {
     for (let k = 0; k < run.grads.length; k++) {
       const gs = run.grads[k].map((a) => E.tensor(a.data, a.shape));

@@ -9,6 +9,7 @@ import { planRuns, runState, specFile } from './layout.js';
 import type { SweepSpec } from './spec.js';
 import { lineChartSpec, saveChart, type Series } from '../chart.js';
 import { Metrics, writeJson } from '../run.js';
+import { writeFileSafe } from '../files.js';
 
 /** Per-row bookkeeping, kept in the JSON but left out of the table and the curves. */
 export const BOOKKEEPING = ['step', 'seconds', 'rssMB', 'gpuMB', 'bindGroups', 'lr'];
@@ -148,7 +149,7 @@ export async function aggregate(dir: string, o: AggregateOptions = {}): Promise<
   const columns = o.metrics ?? present.filter((k) => !BOOKKEEPING.includes(k));
   const curves = o.curves === false ? [] : await drawCurves(spec, varying, settings, curveRows, columns, out);
   const table = path.join(out, 'summary.md');
-  fs.writeFileSync(table, markdown(spec, varying, settings, columns, curves));
+  writeFileSafe(table, markdown(spec, varying, settings, columns, curves));
   const json = path.join(out, 'aggregate.json');
   const agg: Aggregate = { sweep: spec.out, script: spec.script, args: spec.args, grid: spec.grid, replicate: rep, varying, settings, table, json, curves };
   writeJson(json, agg);

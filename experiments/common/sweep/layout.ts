@@ -13,10 +13,12 @@
 // watched it was killed. A finished run's folder is never written again.
 import fs from 'node:fs';
 import os from 'node:os';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { expandGrid, pointArgs, valueText, type Point } from './grid.js';
 import type { Backend, SweepSpec } from './spec.js';
 import { writeJson } from '../run.js';
+import { appendSafe, openAppendSafe, writeFileSafe } from '../files.js';
 
 export interface Run {
   index: number;
@@ -62,8 +64,18 @@ export function shellQuote(s: string): string {
 const safe = (v: string) => v.replace(/[^A-Za-z0-9.+-]/g, '_');
 
 export function runName(point: Point): string {
-  const parts = Object.entries(point).map(([k, v]) => `${k}-${safe(valueText(v))}`);
-  return parts.length ? parts.join('_') : 'run';
+  const parts = Object.entries(point).map(([k, v]) => `${safe(k)}-${safe(valueText(v))}`);
+  const name = parts.length ? parts.join('_') : 'run';
+  // a folder name stays under the file system's 255 bytes: long ones keep a prefix and a hash
+  return name.length <= 160 ? name : `${name.slice(0, 140)}~${createHash('sha256').update(name).digest('hex').slice(0, 16)}`;
+}
+
+/** Throws unless `dir` is a direct child of `parent` (a run folder inside the sweep's runs/). */
+export function checkInside(parent: string, dir: string): void {
+  const rel = path.relative(parent, dir);
+  if (!rel || rel.startsWith('..') || path.isAbsolute(rel) || rel.includes(path.sep)) {
+    throw new Error(`sweep: run folder ${dir} is not inside ${parent}`);
+  }
 }
 
 /** Every run of the spec, in grid order, with its folder and command. */
@@ -73,6 +85,7 @@ export function planRuns(spec: SweepSpec): Run[] {
   const runs = points.map((point, index) => {
     const name = runName(point);
     const dir = path.join(runsDir(out), name);
+    checkInside(runsDir(out), dir);
     const argv = [
       spec.node, '--import', 'tsx', spec.script, ...spec.args, ...pointArgs(point), spec.outFlag, dir,
       ...(spec.resumeFlag ? [spec.resumeFlag] : []),
@@ -108,7 +121,7 @@ export function recordRuns(spec: SweepSpec, runs: Run[]): void {
     }
     fs.mkdirSync(r.dir, { recursive: true });
     const sh = path.join(r.dir, 'command.sh');
-    fs.writeFileSync(sh, `#!/usr/bin/env bash\n# run ${r.name} of the sweep in ${path.dirname(path.dirname(r.dir))} (written by experiments/sweep.ts)\ncd ${shellQuote(spec.cwd)} && exec ${r.command}\n`);
+    writeFileSafe(sh, `#!/usr/bin/env bash\n# run ${r.name} of the sweep in ${path.dirname(path.dirname(r.dir))} (written by experiments/sweep.ts)\ncd ${shellQuote(spec.cwd)} && exec ${r.command}\n`);
     fs.chmodSync(sh, 0o755);
     writeJson(file, { name: r.name, index: r.index, setting: r.point, script: spec.script, args: spec.args, argv: r.argv, command: r.command, cwd: spec.cwd });
   }
@@ -137,7 +150,9 @@ export function writeStatus(dir: string, s: RunStatus): void {
 /** Finished: the result file is there ('' = no result file: the last exit status was 0). */
 export function isDone(spec: Pick<SweepSpec, 'result'>, dir: string): boolean {
   if (!spec.result) return readStatus(dir)?.state === 'done';
-  return fs.existsSync(path.join(dir, spec.result));
+  const file = path.resolve(dir, spec.result);
+  if (path.relative(dir, file).startsWith('..')) throw new Error(`sweep: result ${spec.result} is outside the run folder ${dir}`);
+  return fs.existsSync(file);
 }
 
 /** What the files say; `running` may be stale (a killed watcher): backends check pid or queue. */
@@ -153,7 +168,15 @@ export function startAttempt(dir: string, attempt: number, backend: Backend, com
   const err = path.join(dir, 'stderr.log');
   const offset = fs.existsSync(err) ? fs.statSync(err).size : 0;
   const header = `=== attempt ${attempt} (${backend}) ${new Date().toISOString()} on ${os.hostname()}: ${command}\n`;
-  for (const f of ['stdout.log', 'stderr.log']) fs.appendFileSync(path.join(dir, f), header);
+  for (const f of ['stdout.log', 'stderr.log']) {
+    const file = path.join(dir, f);
+    const fd = openAppendSafe(file);
+    try {
+      appendSafe(fd, file, header);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
   return offset;
 }
 
@@ -165,7 +188,11 @@ export function lastErrorLine(dir: string, offset?: number): string {
   if (offset === undefined) text = text.slice(Math.max(0, text.lastIndexOf('=== attempt ')));
   // an uncaught exception ends in a stack and Node's version line: its 'XxxError: ...' line says more
   const all = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('=== attempt'));
-  if (!/^Node\.js v\d/.test(all.at(-1) ?? '')) return all.at(-1) ?? ''; // the script's own one-line error
+  // commander ends an unknown option with a hint line: keep the error it belongs to
+  // ("error: unknown option '--lamda' (Did you mean --lambda?)"), not the hint alone
+  const last = all.at(-1) ?? '';
+  if (/^\(Did you mean .*\)$/.test(last) && all.length > 1) return `${all.at(-2)} ${last}`;
+  if (!/^Node\.js v\d/.test(last)) return last; // the script's own one-line error
   const lines = all.slice(0, -1).filter((l) => !/^at /.test(l));
   return lines.filter((l) => /^[A-Z]\w*Error\b.*:/.test(l)).at(-1) ?? lines.at(-1) ?? '';
 }

@@ -16,6 +16,7 @@ import {
 } from './layout.js';
 import type { SweepSpec } from './spec.js';
 import { SweepView } from './view.js';
+import { openAppendSafe } from '../files.js';
 
 export interface SweepReport {
   total: number;
@@ -143,8 +144,8 @@ function pool(spec: SweepSpec, todo: Run[], workers: number, view: SweepView, re
       const prev = runState(spec, run.dir).status;
       const attempt = (prev?.attempt ?? 0) + 1;
       const offset = startAttempt(run.dir, attempt, 'local', run.command);
-      const outFd = fs.openSync(path.join(run.dir, 'stdout.log'), 'a');
-      const errFd = fs.openSync(path.join(run.dir, 'stderr.log'), 'a');
+      const outFd = openAppendSafe(path.join(run.dir, 'stdout.log'));
+      const errFd = openAppendSafe(path.join(run.dir, 'stderr.log'));
       const started = Date.now();
       const status: RunStatus = { state: 'running', backend: 'local', attempt, started: new Date(started).toISOString(), host: os.hostname() };
       const child = spawn(run.argv[0], run.argv.slice(1), { cwd: spec.cwd, stdio: ['ignore', outFd, errFd], detached: true });

@@ -20,6 +20,7 @@ import type { SweepReport } from './local.js';
 import type { SweepSpec } from './spec.js';
 import { SweepView } from './view.js';
 import { writeJson } from '../run.js';
+import { writeFileSafe } from '../files.js';
 
 export interface SlurmJob {
   jobId: string;
@@ -168,8 +169,8 @@ export function submitSlurm(spec: SweepSpec, runs: Run[]): SubmitResult {
   const k = jobs.length;
   const tasksFile = path.join(slurmDir(out), `array-${k}.tasks`);
   const script = path.join(slurmDir(out), `array-${k}.sh`);
-  fs.writeFileSync(tasksFile, todo.map((r) => r.dir).join('\n') + '\n');
-  fs.writeFileSync(script, arrayScript(spec, todo, tasksFile));
+  writeFileSafe(tasksFile, todo.map((r) => r.dir).join('\n') + '\n');
+  writeFileSafe(script, arrayScript(spec, todo, tasksFile));
   const r = slurmCommand('sbatch', ['--parsable', script]);
   const jobId = r.stdout.trim().split(';')[0];
   if (!/^\d+$/.test(jobId)) throw new Error(`sweep: sbatch printed '${r.stdout.trim()}', expected a job id`);

@@ -4,7 +4,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { gridFromObject, type Grid } from './grid.js';
+import { spawnSync } from 'node:child_process';
+import { closestKey } from '../../../engine/options.js';
+import { flagName, gridFromObject, type Grid } from './grid.js';
 
 export const BACKENDS = ['local', 'slurm'] as const;
 export type Backend = (typeof BACKENDS)[number];
@@ -70,6 +72,8 @@ export function defaultSpec(): Omit<SweepSpec, 'script' | 'out'> {
 export function readSpecFile(file: string): Partial<SweepSpec> {
   let text: string;
   try {
+    const size = fs.statSync(file).size;
+    if (size > 1 << 20) throw Object.assign(new Error(`${size} bytes; a spec is at most 1 MiB`), { code: undefined });
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
     throw new Error(`--spec ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
@@ -78,7 +82,8 @@ export function readSpecFile(file: string): Partial<SweepSpec> {
   try {
     raw = /\.ya?ml$/i.test(file) ? YAML.parse(text) : JSON.parse(text);
   } catch (e) {
-    throw new Error(`--spec ${file}: not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'} (${(e as Error).message.split('\n')[0]})`);
+    const first = (e as Error).message.split('\n')[0];
+    throw new Error(`--spec ${file}: not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'} (${first.length > 200 ? `${first.slice(0, 200)}...` : first})`);
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`--spec ${file}: expected a mapping (script, out, args, grid, ...)`);
   const obj = raw as Record<string, unknown>;
@@ -95,6 +100,52 @@ export function readSpecFile(file: string): Partial<SweepSpec> {
     for (const k of Object.keys(obj.slurm)) if (!(k in SLURM_DEFAULTS)) throw new Error(`--spec ${file}: unknown slurm key '${k}' (known: ${Object.keys(SLURM_DEFAULTS).join(', ')})`);
   }
   return spec;
+}
+
+const FLAG = /^--[A-Za-z][A-Za-z0-9-]*$/;
+
+/**
+ * The spec's values that reach paths or command lines: the result file must stay inside each run
+ * folder (a `result` of ../../etc/hostname would mark every run finished without running it),
+ * flags must be flags, and the string fields must be strings.
+ */
+function checkPaths(spec: SweepSpec): void {
+  for (const k of ['script', 'out', 'result', 'outFlag', 'resumeFlag', 'replicate', 'node', 'cwd'] as const) {
+    if (typeof spec[k] !== 'string') throw new Error(`sweep: '${k}' must be a string, got ${JSON.stringify(spec[k])?.slice(0, 100)}`);
+    if (spec[k].includes('\0')) throw new Error(`sweep: '${k}' contains a NUL character`);
+  }
+  const r = spec.result;
+  if (r && (path.isAbsolute(r) || r.split(/[\\/]/).some((p) => p === '..' || p === '') || r.length > 200)) {
+    throw new Error(`sweep: result '${r.slice(0, 200)}' must be a file name inside each run folder (no '..', not absolute)`);
+  }
+  if (!FLAG.test(spec.outFlag)) throw new Error(`sweep: outFlag must be a flag such as --out, got '${spec.outFlag.slice(0, 100)}'`);
+  if (spec.resumeFlag && !FLAG.test(spec.resumeFlag)) throw new Error(`sweep: resumeFlag must be a flag such as --resume or '', got '${spec.resumeFlag.slice(0, 100)}'`);
+  if (spec.replicate && !/^[A-Za-z][A-Za-z0-9-]*$/.test(spec.replicate)) throw new Error(`sweep: replicate must be a grid key, got '${spec.replicate.slice(0, 100)}'`);
+}
+
+/**
+ * Checks the grid's keys and the fixed arguments' flags against the script's own options (from
+ * its --help) before anything is launched, so a misspelt key fails once, here, and not in every
+ * run (or every task of a Slurm array). Returns a warning when the script's help could not be
+ * read (the check is then skipped).
+ */
+export function checkScriptFlags(spec: SweepSpec): string | null {
+  const r = spawnSync(spec.node, ['--import', 'tsx', spec.script, '--help'], { cwd: spec.cwd, encoding: 'utf8', timeout: 120_000 });
+  const flags = new Set((r.stdout ?? '').match(/--[A-Za-z0-9][A-Za-z0-9-]*/g) ?? []);
+  if (r.status !== 0 || !flags.size) return `sweep: could not read ${spec.script} --help (${r.error?.message ?? `exit ${r.status}`}); grid keys not checked`;
+  const known = [...flags];
+  const problems: string[] = [];
+  const check = (flag: string, what: string) => {
+    const positive = flag.replace(/^--no-/, '--');
+    if (flags.has(flag) || flags.has(positive) || flags.has(`--no-${positive.slice(2)}`)) return;
+    const near = closestKey(flag, known);
+    problems.push(`${what} ${flag} is not an option of ${spec.script}${near ? ` (did you mean ${near}?)` : ''}`);
+  };
+  for (const key of Object.keys(spec.grid)) check(flagName(key), `grid key '${key}':`);
+  for (const a of spec.args) if (/^--[A-Za-z]/.test(a)) check(a.split('=')[0], 'fixed argument');
+  for (const f of [spec.outFlag, spec.resumeFlag]) if (f) check(f, 'flag');
+  if (problems.length) throw new Error(`sweep: ${problems.join('; ')}`);
+  return null;
 }
 
 /** Fills defaults under `base` (a file's spec) and `over` (flags), and checks the result. */
@@ -116,5 +167,6 @@ export function resolveSpec(base: Partial<SweepSpec>, over: Partial<SweepSpec>):
     if (a === spec.outFlag || a.startsWith(`${spec.outFlag}=`)) throw new Error(`sweep: fixed arguments must not set ${spec.outFlag}: every run writes into its own folder under ${spec.out}/runs`);
   }
   if (spec.grid[spec.outFlag.replace(/^--/, '')]) throw new Error(`sweep: the grid must not set ${spec.outFlag}`);
+  checkPaths(spec);
   return spec;
 }

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { isDone, lastErrorLine, readStatus, startAttempt, writeStatus, type RunStatus } from './layout.js';
 import type { SweepSpec } from './spec.js';
+import { openAppendSafe } from '../files.js';
 
 const [dir, job] = process.argv.slice(2);
 if (!dir || !fs.existsSync(path.join(dir, 'command.sh'))) {
@@ -25,8 +26,8 @@ const attempt = (readStatus(dir)?.attempt ?? 0) + 1;
 const offset = startAttempt(dir, attempt, 'slurm', run.command);
 const started = Date.now();
 const status: RunStatus = { state: 'running', backend: 'slurm', attempt, started: new Date(started).toISOString(), host: os.hostname(), job };
-const out = fs.openSync(path.join(dir, 'stdout.log'), 'a');
-const err = fs.openSync(path.join(dir, 'stderr.log'), 'a');
+const out = openAppendSafe(path.join(dir, 'stdout.log'));
+const err = openAppendSafe(path.join(dir, 'stderr.log'));
 const child = spawn('bash', [path.join(dir, 'command.sh')], { stdio: ['ignore', out, err] });
 writeStatus(dir, { ...status, pid: child.pid });
 let stopped = '';
