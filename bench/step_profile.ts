@@ -6,6 +6,8 @@
 //
 //   npx tsx bench/step_profile.ts [--critic resnet|mlp] [--method alp|gp] [--half 8] [--reps 3]
 //       [--log-steps]  each timed step's wall and CPU time     [--section 2]  one section's kernels
+//       [--compiled]   the step as a compiled step (E.compile): fused kernels, replayed; a replay
+//                      has no sections, so its profile is one table of kernels
 import * as E from '../engine/index.js';
 import * as A from '../alr/index.js';
 import { toyCritic } from '../nn/toy.js';
@@ -13,7 +15,7 @@ import { Critic as ResidualCritic } from '../nn/wgan.js';
 import { TOY_DEFAULTS } from '../experiments/toy_wgan.js';
 import { benchArgs, intFlag } from './cli.js';
 
-const USAGE = 'usage: npx tsx bench/step_profile.ts [--critic resnet|mlp] [--method alp|gp] [--half 8] [--reps 3] [--log-steps] [--section <prefix>]';
+const USAGE = 'usage: npx tsx bench/step_profile.ts [--critic resnet|mlp] [--method alp|gp] [--half 8] [--reps 3] [--log-steps] [--section <prefix>] [--compiled]';
 const args = benchArgs(USAGE, {
   critic: { type: 'string', default: 'resnet' },
   method: { type: 'string', default: 'alp' },
@@ -21,6 +23,7 @@ const args = benchArgs(USAGE, {
   reps: { type: 'string', default: '3' },
   'log-steps': { type: 'boolean', default: false },
   section: { type: 'string', default: '' },
+  compiled: { type: 'boolean', default: false },
 });
 function fail(msg: string): never {
   console.error(msg);
@@ -62,9 +65,8 @@ const loss = () =>
     ? A.wganGpCriticLoss(critic, real, fake).loss
     : A.wganAlpCriticLoss(critic, real, fake, { clip: resnet ? [-1, 1] : null, sharedForward: resnet }).loss;
 
-function step(): { recordMs: number } {
+function eagerStep(): void {
   call = 0;
-  const t0 = performance.now();
   E.tidy(() => {
     const l = loss();
     E.profileSection(`${CALLS.length + 1}. parameter backward`);
@@ -72,6 +74,12 @@ function step(): { recordMs: number } {
     E.profileSection(`${CALLS.length + 2}. Adam`);
     opt.step(gs);
   });
+}
+const compiled = E.compile(eagerStep, { enabled: args.compiled });
+
+function step(): { recordMs: number } {
+  const t0 = performance.now();
+  compiled();
   return { recordMs: performance.now() - t0 };
 }
 
@@ -102,7 +110,8 @@ step();
 const rows = await E.stopProfile();
 const gpu = rows.reduce((s, r) => s + r.totalMs, 0);
 
-console.log(`## ${args.method.toUpperCase()} critic step, ${resnet ? 'residual critic DIM 128' : `MLP 2-${TOY_DEFAULTS.dim}x3-1`}, B ${HALF}+${HALF}`);
+console.log(`## ${args.method.toUpperCase()} critic step${args.compiled ? ' (compiled)' : ''}, ${resnet ? 'residual critic DIM 128' : `MLP 2-${TOY_DEFAULTS.dim}x3-1`}, B ${HALF}+${HALF}`);
+if (args.compiled) console.log(`${compiled.stats.dispatches} dispatches per replay (${compiled.stats.recordedDispatches} recorded, ${compiled.fusion?.kernels.length ?? 0} fused kernels); fallback: ${compiled.fallbackReason ?? 'none'}`);
 console.log(`adapter ${E.adapterName()}; wall ${median(walls).toFixed(1)} ms (median of ${REPS}), of which recording on the host ${median(records).toFixed(1)} ms; GPU ${gpu.toFixed(1)} ms (profiled run, one pass per dispatch)\n`);
 console.log('| section | fwd ms | bwd ms | dispatches | main kernels (ms) |');
 console.log('|---|---:|---:|---:|---|');
@@ -122,6 +131,7 @@ if (args.section) {
   const mine = byKernel(rows.filter((r) => r.section.startsWith(args.section)));
   console.log(`\nsection ${args.section}:\n` + mine.map((k) => `${k.key} ×${k.calls} ${k.totalMs.toFixed(2)}`).join('\n'));
 }
+compiled.dispose();
 opt.dispose();
 net.dispose();
 E.dispose([real, fake]);

@@ -24,6 +24,11 @@ export const config = {
   backend: () => get('ALR_BACKEND'),
   /** adapter name substring passed to Dawn (Node) */
   adapter: () => get('ALR_ADAPTER'),
+  /**
+   * '1': Dawn without robustness (Node, opt-in): kernels skip the bounds clamp on every storage
+   * access, and an out-of-bounds access becomes undefined behaviour instead of a clamped read
+   */
+  disableRobustness: () => get('ALR_DISABLE_ROBUSTNESS') === '1',
   /** print each kernel's WGSL when it compiles */
   printShader: () => get('ALR_PRINT_SHADER') !== undefined,
   /** no warning when a tensor is garbage-collected without dispose() */

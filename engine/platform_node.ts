@@ -37,6 +37,8 @@ export function dawnOptions(): string[] {
   const [backend, adapter] = [config.backend(), config.adapter()];
   if (backend) opts.push(`backend=${backend}`);
   if (adapter) opts.push(`adapter=${adapter}`);
+  // opt-in only: every kernel's storage accesses lose their bounds clamp (see config.ts)
+  if (config.disableRobustness()) opts.push('enable-dawn-features=allow_unsafe_apis,disable_robustness');
   return opts;
 }
 

@@ -403,6 +403,7 @@ function encodeBound(
   offsets: number[],
   [gx, gy, gz]: [number, number, number],
   onTime: ((ns: number) => void) | null,
+  section?: string,
 ): void {
   const enc = encoder();
   if (onTime) {
@@ -416,7 +417,7 @@ function encodeBound(
       timestampWrites: { querySet: t.set, beginningOfPassWriteIndex: t.used, endOfPassWriteIndex: t.used + 1 },
     });
     t.used += 2;
-    const tag = profileHook ? profileTag() : '';
+    const tag = profileHook ? section ?? profileTag() : '';
     t.callbacks.push((ns) => {
       onTime(ns);
       profileHook?.(name, ns, tag);
@@ -656,7 +657,8 @@ export class ReplayPlan {
     this.items.forEach((it, j) => {
       if (it.kind === 'dispatch') {
         if (timedAll && batch.timings && batch.timings.used >= QUERY_CAPACITY) flush();
-        encodeBound(it.name, this.compiled[j]!.pipeline, r.groups[j]!, it.kernel.uniforms ? [it.slot * UNIFORM_SLOT] : [], it.groups, timedAll ? () => {} : null);
+        // a replay has no profiler sections of its own (they were set while recording)
+        encodeBound(it.name, this.compiled[j]!.pipeline, r.groups[j]!, it.kernel.uniforms ? [it.slot * UNIFORM_SLOT] : [], it.groups, timedAll ? () => {} : null, 'compiled step (replay)');
       } else if (it.kind === 'copy') {
         endPass();
         encoder().copyBufferToBuffer(it.src, 0, it.dst, it.dstOffset, Math.ceil(it.bytes / 4) * 4);

@@ -137,7 +137,8 @@ describe.runIf(CHROMIUM)('ALR playground in headless Chromium', () => {
       // the violation count, on the page and in the training rows
       expect(trained.viewed!.pairs).toBe(2 * 128);
       expect(trained.violationsText).toMatch(new RegExp(`^${trained.viewed!.violations} / 256 pairs violate`));
-      expect(await page.$eval('#violations', (e) => e.textContent)).toBe(trained.violationsText);
+      // the page keeps training and refreshing between the snapshot and this read: same form, not the same count
+      expect(await page.$eval('#violations', (e) => e.textContent)).toMatch(/^\d+ \/ 256 pairs violate \(ratio > K = 1\)$/);
       expect(trained.lastRow!.violations).toBeGreaterThanOrEqual(0);
       expect(trained.lastRow!.violations).toBeLessThanOrEqual(256);
       expect(trained.used).toMatchObject({ reg: 'alp', lambda: 100 });

@@ -130,6 +130,48 @@ async function wganGpStep(): Promise<string | null> {
   }
 }
 
+/**
+ * Compiled steps give the eager steps' bits here too: fused kernels (elementwise chains, maps in a
+ * reduction's loads and stores and in a GEMM's stores) compile and validate on this adapter.
+ */
+async function compiledMatchesEager(): Promise<string | null> {
+  const runs: number[][][] = [];
+  for (const enabled of [false, true]) {
+    E.manualSeed(5);
+    const net = TC.mlpCritic(TC.randomDenseLayers([2, 16, 16, 1]));
+    const opt = new E.Adam(net.parameters(), { lr: 1e-3, betas: [0.5, 0.9] });
+    const step = E.compile(
+      (real: E.Tensor) => {
+        const fake = E.randNormal([8, 2], 0.5, 1);
+        const alp = A.wganAlpCriticLoss(net, real, fake, { lambda: 10 });
+        const gp = A.wganGpCriticLoss(net, real, fake, { lambda: 1 });
+        const loss = E.add(alp.loss, gp.loss);
+        opt.step(E.grad(loss, net.parameters()));
+        return E.detach(loss);
+      },
+      { enabled },
+    );
+    const out: number[][] = [];
+    try {
+      for (let i = 0; i < 4; i++) {
+        const y = E.tidy(() => step(E.randUniform([8, 2], -1, 1)));
+        out.push(Array.from(new Uint32Array((await values(y)).buffer)));
+        y.dispose();
+      }
+      for (const p of net.parameters()) out.push(Array.from(new Uint32Array((await values(p)).buffer)));
+      if (enabled && step.fallbackReason) return `the step fell back to eager: ${step.fallbackReason}`;
+      if (enabled && !step.fusion?.kernels.length) return 'nothing was fused';
+    } finally {
+      step.dispose();
+      opt.dispose();
+      E.dispose(net.parameters());
+    }
+    runs.push(out);
+  }
+  const i = runs[1].findIndex((a, k) => a.some((w, j) => w !== runs[0][k][j]));
+  return i < 0 ? null : `${i < 4 ? `loss of step ${i + 1}` : `parameter ${i - 4}`} differs between compiled and eager`;
+}
+
 /** The same matmul and conv outputs under every variant: identical bits, as on Dawn. */
 async function variantsAgree(): Promise<string | null> {
   E.manualSeed(11);
@@ -258,6 +300,7 @@ export async function runPortableSuite(initSource?: E.GpuSource, onResult?: (r: 
   for (const r of (optim as { runs: OptimRun[] }).runs) await run('optimizers', r.name, () => optimRun(r));
   await run('alr', 'WGAN-ALP critic step vs PyTorch (loss, penalty, parameter gradients)', wganAlpStep);
   await run('alr', 'WGAN-GP critic step vs PyTorch (gradient norm, penalty, parameter gradients)', wganGpStep);
+  await run('compile', 'compiled WGAN-ALP + GP steps (fused kernels) give the eager bits', compiledMatchesEager);
   await run('autograd', 'gradcheck and gradgradcheck (matmul+tanh, softmax, conv2d)', gradchecks);
   await run('training', 'Adam trains an MLP (loss falls)', adamTrains);
   await run('nn', 'checkpoint round trip as bytes (parameters, Adam state, step)', checkpointRoundTrip);
