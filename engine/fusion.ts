@@ -44,16 +44,21 @@ interface Access {
   writes: GPUBuffer[];
 }
 
-/** Which buffers a command reads and writes; a non-map kernel's writable bindings count as read too (in-place updates). */
+/**
+ * Which buffers a command reads and writes. Maps, reductions and GEMMs overwrite their whole
+ * output; any other kernel's writable bindings count as read too (in-place updates, partial writes).
+ */
 function access(c: Command): Access {
   if (c.kind === 'copy') return { reads: [c.src, c.dst], writes: [c.dst] };
   if (c.kind === 'effect') return { reads: [], writes: [] };
   if (c.map) return { reads: c.map.inputs.map((x) => x.buffer), writes: [c.map.out] };
+  const pure = c.reduce?.out ?? c.matmul?.out;
   const reads: GPUBuffer[] = [];
   const writes: GPUBuffer[] = [];
   c.kernel.bindings.forEach((a, i) => {
-    reads.push(c.bindings[i].buffer);
-    if (a === 'write') writes.push(c.bindings[i].buffer);
+    const b = c.bindings[i].buffer;
+    if (a === 'write') writes.push(b);
+    if (a === 'read' || b !== pure) reads.push(b);
   });
   return { reads, writes };
 }
@@ -82,6 +87,9 @@ interface Host {
   final: boolean;
   outElements: number;
 }
+
+/** The storage bindings a host kernel reads (its output is counted with the tree's). */
+const hostInputs = (h: Host) => (h.cmd.matmul ? h.cmd.bindings.length - 1 : h.prologue ? h.prologue.leafBindings.size : 1);
 
 const contiguousStrides = (shape: number[]) => {
   const s: number[] = [];
@@ -142,20 +150,23 @@ export function fuseCommands(commands: Command[], live: Set<GPUBuffer>): { comma
           return;
         }
         const left = m.inputs.length - k - 1;
+        const sameElements = x.offset === 0 && x.strides.every((st, d) => st === contiguousStrides(m.shape)[d] || m.shape[d] === 1);
         if (
           producer &&
-          !producer.host &&
+          // a map running in a host's stores may feed one more map there, element for element
+          (!producer.host || (!tree.host && sameElements && numel(m.shape) === numel(producer.map.shape))) &&
+          bindings + (producer.host ? hostInputs(producer.host) : 0) + producer.leafBindings.size + left <= maxBindings &&
           movable(p!, x.buffer, producer.reads, i, m.out) &&
-          numel(m.shape) <= MAX_RECOMPUTE * numel(producer.map.shape) &&
-          bindings + producer.leafBindings.size + left <= maxBindings
+          numel(m.shape) <= MAX_RECOMPUTE * numel(producer.map.shape)
         ) {
           consumed.add(p!);
           mergedHere.add(p!);
+          if (producer.host) tree.host = producer.host;
           tree.map.inputs.push({ kind: 'map', map: producer.map, strides: x.strides, offset: x.offset });
           tree.ops.push(...producer.ops);
           tree.reads.push(...producer.reads);
           producer.leafBindings.forEach((bd, leaf) => tree.leafBindings.set(leaf, bd));
-          bindings += producer.leafBindings.size;
+          bindings += producer.leafBindings.size + (producer.host ? hostInputs(producer.host) : 0);
           return;
         }
         if (
@@ -163,15 +174,15 @@ export function fuseCommands(commands: Command[], live: Set<GPUBuffer>): { comma
           host.final &&
           !tree.host &&
           movable(p!, x.buffer, host.reads, i, m.out) &&
-          x.offset === 0 &&
+          sameElements &&
           numel(m.shape) === host.outElements &&
-          bindings + (host.prologue ? host.prologue.leafBindings.size : 1) + left <= maxBindings &&
-          x.strides.every((s, d) => s === contiguousStrides(m.shape)[d] || m.shape[d] === 1)
+          bindings + hostInputs(host) + left <= maxBindings
         ) {
           // this map runs in the host's stores; the host moves here
           consumed.add(p!);
           mergedHere.add(p!);
           tree.host = host;
+          tree.ops.unshift(...host.ops);
           tree.map.inputs.push({ kind: 'acc' });
           tree.reads.push(...host.reads);
           return;
@@ -182,7 +193,6 @@ export function fuseCommands(commands: Command[], live: Set<GPUBuffer>): { comma
         tree.reads.push({ buffer: x.buffer, at: i });
         bindings++;
       });
-      if (tree.host) tree.ops.unshift(...tree.host.ops);
       tree.ops.push(m.name);
       trees.set(i, tree);
     } else if (c.kind === 'dispatch' && c.matmul) {

@@ -164,6 +164,31 @@ describe('compile: capture rules', () => {
     step.dispose();
   });
 
+  it('memory stays flat over many replays (buffers, bind groups, pipelines)', async () => {
+    const s = toySetup('alp', 32)();
+    const step = E.compile(s.step);
+    const run = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const x = s.input();
+        E.dispose(step(x));
+        x.dispose();
+        if (i % 3 === 2) await E.endStep();
+      }
+      await E.endStep();
+    };
+    await run(6);
+    const before = { ...E.memoryStats(), ...E.cacheStats() };
+    await run(60);
+    const after = { ...E.memoryStats(), ...E.cacheStats() };
+    expect(after.liveBuffers).toBe(before.liveBuffers);
+    expect(after.bytesAllocated).toBe(before.bytesAllocated);
+    expect(after.bindGroups).toBe(before.bindGroups);
+    expect(after.pipelines).toBe(before.pipelines);
+    step.dispose();
+    s.dispose();
+    expect(E.memoryStats().liveBuffers).toBeLessThan(before.liveBuffers); // the step's buffers went back
+  });
+
   it('a readback, a host upload or a replaced state tensor falls back to eager with the reason', async () => {
     const x = E.keep(E.randNormal([4]));
     const reads = E.compile((a: E.Tensor) => {
