@@ -36,4 +36,16 @@ describe('README example', () => {
     expect(Number(m![1])).toBeGreaterThanOrEqual(28);
     expect(fs.statSync(path.join(out, 'checkpoint.safetensors')).size).toBeGreaterThan(0);
   }, 300_000);
+
+  it('the compiled-step example captures once, replays, and names its fused kernels', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alr-readme-'));
+    const code = snippet('## Compiled steps and fusion').replace(/from '\.\/(engine|nn|alr)\/index\.js'/g, (_, p) => `from ${JSON.stringify(path.join(ROOT, p, 'index.ts'))}`);
+    const file = path.join(dir, 'compiled.mts');
+    fs.writeFileSync(file, `${code}\nawait E.releaseDevice();\n`);
+    const stdout = execFileSync(path.join(ROOT, 'node_modules/.bin/tsx'), [file], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ALR_QUIET_LEAKS: '1' } });
+    expect(stdout).toMatch(/loss -?\d/);
+    expect(stdout).toMatch(/eagerCalls: 1,\s+captures: 1,\s+replays: 8/);
+    expect(stdout).toContain('} null');
+    expect(stdout).toMatch(/'fused\./);
+  }, 120_000);
 });
