@@ -34,7 +34,7 @@ export function startProfile(): void {
     e.ns += ns;
     t.set(key, e);
   };
-  setProfileHook(hook, () => section + SEP + (isInBackward() ? 'b' : 'f'));
+  setProfileHook(hook, (replay) => (replay ?? section) + SEP + (!replay && isInBackward() ? 'b' : 'f'));
 }
 
 /** Names the part of the program whose dispatches follow (until the next call or stopProfile). */

@@ -115,8 +115,9 @@ const arenas: GPUBuffer[] = [];
  * when it was recorded, for the profiler.
  */
 let profileHook: ((kernel: string, ns: number, tag: string) => void) | null = null;
-let profileTag: () => string = () => '';
-export function setProfileHook(h: typeof profileHook, tag: () => string = () => ''): void {
+let profileTag: (section?: string) => string = () => '';
+/** `tag(section)` names what a dispatch belongs to; replays pass their own section. */
+export function setProfileHook(h: typeof profileHook, tag: (section?: string) => string = () => ''): void {
   flush();
   profileHook = h;
   profileTag = tag;
@@ -417,7 +418,7 @@ function encodeBound(
       timestampWrites: { querySet: t.set, beginningOfPassWriteIndex: t.used, endOfPassWriteIndex: t.used + 1 },
     });
     t.used += 2;
-    const tag = profileHook ? section ?? profileTag() : '';
+    const tag = profileHook ? profileTag(section) : '';
     t.callbacks.push((ns) => {
       onTime(ns);
       profileHook?.(name, ns, tag);
