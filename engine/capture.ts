@@ -3,9 +3,8 @@
 // run again. The runtime and the pool report here while a capture is open; engine/compile.ts
 // opens captures and replays them.
 import type { Binding, Kernel } from './runtime.js';
-import type { MapInfo } from './fusion.js';
+import type { MapInfo, StoreHost } from './fusion.js';
 import type { ReduceInfo } from './ops/reduce.js';
-import type { MatmulInfo } from './ops/matmul.js';
 
 /** Host work that a dispatch's uniforms depend on: run again, in order, on every replay. */
 export type HostEffect = () => void;
@@ -23,8 +22,8 @@ export interface DispatchCommand {
   map?: MapInfo;
   /** a reduction pass: a map may feed its loads, and a map of its result its stores */
   reduce?: ReduceInfo;
-  /** a GEMM: a map of its result may run in its stores */
-  matmul?: MatmulInfo;
+  /** a kernel that writes its whole output element by element (a GEMM, a Winograd output transform): a map of its result may run in its stores */
+  stores?: StoreHost;
 }
 
 export interface CopyCommand {

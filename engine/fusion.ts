@@ -5,10 +5,10 @@
 // sees the same f32 operations in the same order, so the results keep their bits.
 import type { Command, DispatchCommand } from './capture.js';
 import { device } from './device.js';
-import { kernel, Params, uniformBytes, type Binding } from './runtime.js';
+import { kernel, Params, uniformBytes, type Binding, type Kernel } from './runtime.js';
 import { collapseDims, FUSED_HELPERS, fusedFunctions, fusedMapKernel, leafBuffers, rootFn, rootVec4, type FusedInput, type FusedLeaves, type FusedMap } from '../shaders/fused.js';
 import { reduceKernel, type ReduceHooks } from '../shaders/reduce.js';
-import { WG } from '../shaders/kernel.js';
+import { WG, type BufferDecl } from '../shaders/kernel.js';
 
 /** What an elementwise map dispatch computes, recorded so the fusion pass can merge maps. */
 export interface MapInfo {
@@ -24,7 +24,18 @@ export interface MapInfo {
 }
 
 /** What an op tells the fusion pass about a dispatch (see DispatchCommand). */
-export type FusionMeta = Pick<DispatchCommand, 'map' | 'reduce' | 'matmul'>;
+export type FusionMeta = Pick<DispatchCommand, 'map' | 'reduce' | 'stores'>;
+
+/**
+ * A kernel that writes each element of its output once, with a store hook: the same kernel with
+ * `store(v, e)` applied to every value v it writes at element e (a GEMM, a conv output transform).
+ */
+export interface StoreHost {
+  out: GPUBuffer;
+  outElements: number;
+  /** the kernel with fused stores; their buffers bind after the kernel's own */
+  withStore: (store: { code: string; buffers: BufferDecl[] }) => Kernel;
+}
 
 /** What fusion did to one captured step. */
 export interface FusionReport {
@@ -52,7 +63,7 @@ function access(c: Command): Access {
   if (c.kind === 'copy') return { reads: [c.src, c.dst], writes: [c.dst] };
   if (c.kind === 'effect') return { reads: [], writes: [] };
   if (c.map) return { reads: c.map.inputs.map((x) => x.buffer), writes: [c.map.out] };
-  const pure = c.reduce?.out ?? c.matmul?.out;
+  const pure = c.reduce?.out ?? c.stores?.out;
   const reads: GPUBuffer[] = [];
   const writes: GPUBuffer[] = [];
   c.kernel.bindings.forEach((a, i) => {
@@ -89,7 +100,7 @@ interface Host {
 }
 
 /** The storage bindings a host kernel reads (its output is counted with the tree's). */
-const hostInputs = (h: Host) => (h.cmd.matmul ? h.cmd.bindings.length - 1 : h.prologue ? h.prologue.leafBindings.size : 1);
+const hostInputs = (h: Host) => (h.cmd.stores ? h.cmd.bindings.length - 1 : h.prologue ? h.prologue.leafBindings.size : 1);
 
 const contiguousStrides = (shape: number[]) => {
   const s: number[] = [];
@@ -195,9 +206,10 @@ export function fuseCommands(commands: Command[], live: Set<GPUBuffer>): { comma
       });
       tree.ops.push(m.name);
       trees.set(i, tree);
-    } else if (c.kind === 'dispatch' && c.matmul) {
-      const reads = c.bindings.filter((_, k) => k !== 2).map((b) => ({ buffer: b.buffer, at: i }));
-      hosts.set(i, { index: i, cmd: c, reads, ops: [c.kernel.name], out: c.matmul.out, final: true, outElements: c.matmul.outElements });
+    } else if (c.kind === 'dispatch' && c.stores) {
+      const out = c.stores.out;
+      const reads = c.bindings.filter((b) => b.buffer !== out).map((b) => ({ buffer: b.buffer, at: i }));
+      hosts.set(i, { index: i, cmd: c, reads, ops: [c.kernel.name], out, final: true, outElements: c.stores.outElements });
     } else if (c.kind === 'dispatch' && c.reduce) {
       const r = c.reduce;
       const host: Host = { index: i, cmd: c, reads: [{ buffer: r.src, at: i }], ops: [c.kernel.name], out: r.out, final: r.chunks === 1 || r.twoLevel, outElements: r.outer * r.inner };
@@ -249,15 +261,16 @@ function hookLeaves(tree: Tree, prefix: string): { leaves: FusedLeaves; bindings
 /** A reduction with its prologue (the map feeding its loads) and/or epilogue (the map of its result, written to that map's output). */
 function emitHost(host: Host, epilogue: Tree | null, consumer: (DispatchCommand & { map: MapInfo }) | null): DispatchCommand {
   const c = host.cmd;
-  if (c.matmul) {
-    // the GEMM's own bindings (its output now the consumer's), then the stores' leaves
+  if (c.stores) {
+    // the kernel's own bindings (its output now the consumer's), then the stores' leaves
     const h = hookLeaves(epilogue!, 'e_');
     const store = {
       code: `${FUSED_HELPERS}\n${fusedFunctions(epilogue!.map, h.leaves, false, 'e_')}\nfn store(acc: f32, e: u32) -> f32 { return ${rootFn(epilogue!.map, 'e_')}(e, acc); }`,
       buffers: h.buffers,
     };
-    const bindings = c.bindings.map((b, k) => (k === 2 ? { buffer: consumer!.map.out, bytes: b.bytes } : b));
-    const k = c.matmul.withStore(store);
+    const out = c.stores.out;
+    const bindings = c.bindings.map((b) => (b.buffer === out ? { buffer: consumer!.map.out, bytes: b.bytes } : b));
+    const k = c.stores.withStore(store);
     return { kind: 'dispatch', kernel: k, bindings: [...bindings, ...h.bindings], params: c.params, dynamic: null, groups: c.groups };
   }
   const r = c.reduce!;

@@ -497,7 +497,7 @@ ${grid(a, a, (i, j) => `  U[${i * a + j}u * u.total + k * u.rows + r] = u${i}_${
 /** Tile geometry of one chunk of images, shared by the transforms. */
 const WINO_PARAMS = `ch: u32, h: u32, w: u32, pad: u32,      // channels, input size, padding
   ho: u32, wo: u32, th: u32, tw: u32,     // output size, tiles per column / row
-  n0: u32, tiles: u32, total: u32, _p: u32, // first image of the chunk, tiles in the chunk, ch · tiles`;
+  n0: u32, tiles: u32, total: u32, fence: u32, // first image of the chunk, tiles in the chunk, ch · tiles; 0 (fused stores)`;
 
 /** A transform kernel: one invocation per (channel, tile) of the chunk, located by `tileIndex`. */
 const transform = (buffers: BufferDecl[], body: string): KernelDecl => ({ params: WINO_PARAMS, buffers, workgroup: 64, guard: 'u.total', body });
@@ -531,11 +531,16 @@ ${sandwich('v', BT, grid(a, a, (r, q) => `d${r}_${q}`), BT)}
 ${grid(a, a, (i, j) => `  V[${i * a + j}u * u.total + i] = v${i}_${j};`).flat().join('\n')}`);
 }
 
-/** y[n, r, m·ty + a, m·tx + b] = (Aᵀ M[·, r, t] A)[a, b] (+ bias[r]), inside the output only. */
-export function winoOutputKernel(m: WinoM, bias: boolean): KernelDecl {
+/**
+ * y[n, r, m·ty + a, m·tx + b] = (Aᵀ M[·, r, t] A)[a, b] (+ bias[r]), inside the output only.
+ * `store` (fused maps of the result, see shaders/fused.ts) defines `store(v: f32, e: u32) -> f32`
+ * for output element e; its buffers bind after y.
+ */
+export function winoOutputKernel(m: WinoM, bias: boolean, store?: { code: string; buffers: BufferDecl[] }): KernelDecl {
   const { AT } = WINO[m];
   const a = m + 2;
-  return transform([read('M'), ...(bias ? [read('bias')] : []), write('y')], `
+  const put = (idx: string, v: string) => `y[${idx}] = ${store ? `store(${v}, ${idx})` : v};`;
+  const d = transform([read('M'), ...(bias ? [read('bias')] : []), write('y'), ...(store?.buffers ?? [])], `
   ${tileIndex(false)}
 ${grid(a, a, (i, j) => `  let m${i}_${j} = M[${i * a + j}u * u.total + i];`).flat().join('\n')}
 ${sandwich('y', AT, grid(a, a, (i, j) => `m${i}_${j}`), AT)}
@@ -547,11 +552,12 @@ ${R(m)
   .map(
     (r) => `  if (oy + ${r}u < u.ho) {
 ${R(m)
-  .map((q) => `    if (ox + ${q}u < u.wo) { y[base + ${r}u * u.wo + ${q}u] = y${r}_${q}${bias ? ' + b' : ''}; }`)
+  .map((q) => `    if (ox + ${q}u < u.wo) { ${put(`base + ${r}u * u.wo + ${q}u`, `y${r}_${q}${bias ? ' + b' : ''}`)} }`)
   .join('\n')}
   }`,
   )
   .join('\n')}`);
+  return store ? { ...d, prelude: `${d.prelude ?? ''}\n${store.code}` } : d;
 }
 
 /** dM[ξ, o, t] (or dM[ξ, t, o]) = (A dy Aᵀ)[ξ], dy the m x m output-gradient tile (zero outside the output). */

@@ -90,7 +90,7 @@ describe('compile: same bits as eager', () => {
   });
 
   it('residual conv critic, WGAN-ALP with a shared forward and clipping', async () => {
-    await expectSameBits(() => {
+    const step = await expectSameBits(() => {
       const D = fashionCritic(8);
       const critic = asCritic(D);
       const opt = new E.Adam(D.parameters(), { lr: 1e-4, betas: [0, 0.9] });
@@ -106,6 +106,11 @@ describe('compile: same bits as eager', () => {
         dispose: () => opt.dispose(),
       };
     }, 4);
+    // maps ran in the stores of GEMMs and of Winograd output transforms, and in reductions
+    const ops = step.fusion!.kernels.map((k) => k.ops.join('+'));
+    expect(ops.some((o) => o.startsWith('conv2d.winograd.output+') || o.startsWith('conv2dInputGrad.winograd.output+'))).toBe(true);
+    expect(ops.some((o) => o.startsWith('matmul.'))).toBe(true);
+    expect(ops.some((o) => o.includes('reduce.sum'))).toBe(true);
   });
 
   it('batch-norm critic: running statistics updated in place, as eagerly', async () => {

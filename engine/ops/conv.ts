@@ -31,6 +31,8 @@ import {
 } from '../../shaders/conv.js';
 import { groups1d } from './map.js';
 import { zeros } from './create.js';
+import { capturing } from '../capture.js';
+import type { StoreHost } from '../fusion.js';
 import { sum } from './reduce.js';
 import { matmul } from './matmul.js';
 import { reshape } from './shape.js';
@@ -306,7 +308,13 @@ function winoConv(dir: 'fwd' | 'dx', variant: string, g: Geometry, inputs: Tenso
     const d: Bgemm = { m: rows, n: T, k: K, a: [rows * K, 1, rows], b: [K * T, T, 1], co: 0 };
     bgemm(op, variant, t.xis, U, V, M, d, c === 0 ? onTime : undefined);
     const outs = fwd ? [M, inputs[2], out] : [M, out];
-    dispatch(ok, outs.map((x) => x.binding(op)), winoParams(rows, 0, 0, 0, ho, wo, t, n0, T), groups1d(rows * T, 64));
+    const bindings = outs.map((x) => x.binding(op));
+    // one chunk writes the whole output: a captured step may run a map of it in these stores
+    const stores: StoreHost | undefined =
+      capturing() && t.chunks === 1
+        ? { out: bindings[bindings.length - 1].buffer, outElements: out.size, withStore: (st) => kernel(`${op}.winograd.output`, `conv.wino${t.m}.output:${+fwd}|${st.code}`, () => winoOutputKernel(t.m, fwd, st)) }
+        : undefined;
+    dispatch(ok, bindings, winoParams(rows, 0, 0, 0, ho, wo, t, n0, T), groups1d(rows * T, 64), undefined, stores && { stores });
     V.dispose();
     M.dispose();
   }

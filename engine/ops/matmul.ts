@@ -12,14 +12,7 @@ import { add, relu as reluOp, reluGrad } from './elementwise.js';
 import { zeros } from './create.js';
 import { bool, checkOptions } from '../options.js';
 import { capturing } from '../capture.js';
-
-/** What a GEMM dispatch computes, recorded so the fusion pass can run a map of its result in its stores. */
-export interface MatmulInfo {
-  out: GPUBuffer;
-  outElements: number;
-  /** the same GEMM with fused stores (`store` appended to its bindings) */
-  withStore: (store: NonNullable<MatmulLayout['store']>) => Kernel;
-}
+import type { StoreHost } from '../fusion.js';
 
 export interface MatmulOptions {
   /** a is given as [..., K, M] */
@@ -122,7 +115,7 @@ function launch(variant: string, p: Plan, l: MatmulLayout, a: Tensor, b: Tensor,
   const k = matmulKernel(variant, l, rs);
   const bindings = [a, b, out, ...(bias ? [bias] : [])].map((t) => t.binding('matmul'));
   // one dispatch: the fusion pass of a captured step may run a map of the result in its stores
-  const info: MatmulInfo | undefined =
+  const info: StoreHost | undefined =
     capturing() && gy <= MAX_GROUPS && gz <= MAX_GROUPS
       ? { out: bindings[2].buffer, outElements: out.size, withStore: (store) => matmulKernel(variant, { ...l, store }, rs) }
       : undefined;
@@ -135,7 +128,7 @@ function launch(variant: string, p: Plan, l: MatmulLayout, a: Tensor, b: Tensor,
         .dims8(p.bStrides)
         .u32(p.M, p.N, p.K, p.batch.length, y0 * bm, z0, 0);
       // the tuner expects one timing per launch: time the first dispatch only
-      dispatch(k, bindings, params, [gx, Math.min(MAX_GROUPS, gy - y0), Math.min(MAX_GROUPS, gz - z0)], first ? onTime : undefined, info && { matmul: info });
+      dispatch(k, bindings, params, [gx, Math.min(MAX_GROUPS, gy - y0), Math.min(MAX_GROUPS, gz - z0)], first ? onTime : undefined, info && { stores: info });
       first = false;
     }
   }
