@@ -3,7 +3,7 @@
 // made, no bind group is looked up; host state the kernels depend on (optimiser step counts, the
 // RNG counter) is advanced by the effects the ops recorded. The replay runs the very kernels the
 // eager step ran, in the same order, on the same buffers, so it gives the same bits.
-import { beginCapture, endCapture, type Command, type DispatchCommand } from './capture.js';
+import { beginCapture, capturing, endCapture, type Command, type DispatchCommand } from './capture.js';
 import { device } from './device.js';
 import { pool } from './pool.js';
 import { copyBuffer, ReplayPlan, UNIFORM_SLOT_BYTES, type ReplayItem } from './runtime.js';
@@ -204,7 +204,8 @@ export function compile<A extends Tensor[], R>(fn: (...args: A) => R, options: C
       if (!(a instanceof Tensor)) throw new Error(`compile: argument ${i} is not a tensor (a compiled step takes tensors; close over everything else)`);
       if (a.disposed) throw new Error(`compile: argument ${i} ${shapeStr(a.shape)} was already released`);
     });
-    if (opts.enabled === false) return eager(args);
+    // inside another step's capture, run the ops so that capture records them
+    if (opts.enabled === false || capturing()) return eager(args);
     const key = argKey(args);
     let e = entries.get(key);
     if (!e || e.device !== device()) {

@@ -244,6 +244,24 @@ describe('compile: capture rules', () => {
     step.dispose();
   });
 
+  it('a compiled step called inside another one is captured as part of it', async () => {
+    const w = E.keep(E.randNormal([4, 4]));
+    const inner = E.compile((a: E.Tensor) => E.tanh(E.matmul(a, w)));
+    const outer = E.compile((a: E.Tensor) => E.mul(inner(a), 2));
+    const x = E.keep(E.randNormal([3, 4]));
+    for (let i = 0; i < 2; i++) E.dispose(inner(x)); // the inner step replays on its own
+    for (let i = 0; i < 4; i++) {
+      const [y, ref] = [outer(x), E.tidy(() => E.mul(E.tanh(E.matmul(x, w)), 2))];
+      expect(await bits([y])).toEqual(await bits([ref]));
+      E.dispose([y, ref]);
+    }
+    expect(outer.stats.replays).toBe(2);
+    expect(outer.fallbackReason).toBeNull();
+    E.dispose([w, x]);
+    inner.dispose();
+    outer.dispose();
+  });
+
   it('unknown options and non-tensor arguments are refused by name', () => {
     expect(() => E.compile((a: E.Tensor) => a, { stict: true } as E.CompileOptions)).toThrow(/unknown option 'stict' \(did you mean 'strict'\?\)/);
     const step = E.compile((a: E.Tensor) => a);
