@@ -18,9 +18,15 @@ export { Tensor, tidy, keep, dispose, numel, shapeStr, leaks, type DType, type S
 export { grad, backward, noGrad, requireGrad, record, zeroGrad, isGradEnabled, tapeStats } from './autograd.js';
 export * from './random.js';
 export * from './ops/create.js';
-export * from './ops/elementwise.js';
+export {
+  abs, add, clamp, cos, div, exp, ge, leakyRelu, log, maximum, minimum, mul, neg, positiveMask, pow, rdiv,
+  reciprocal, relu, rsub, sigmoid, sign, sin, sqrt, square, sub, tanh, where,
+  // deprecated aliases, kept for code written against 0.1: positive -> positiveMask, geScalar(x, s) -> ge(x, s)
+  positive, geScalar,
+} from './ops/elementwise.js';
 export * from './ops/shape.js';
-export * from './ops/reduce.js';
+export { sum, max } from './ops/reduce.js';
+export * from './ops/composite.js';
 export * from './ops/matmul.js';
 export * from './ops/norm.js';
 export * from './ops/pool.js';

@@ -109,7 +109,7 @@ const HI = 4;
 function target(x: E.Tensor): E.Tensor {
   return E.noGrad(() => {
     const r = E.perSampleNorm(x);
-    const inBand = E.mul(E.geScalar(r, 1), E.rsub(E.geScalar(r, 2 + 1e-7), 1));
+    const inBand = E.mul(E.ge(r, 1), E.rsub(E.ge(r, 2 + 1e-7), 1));
     return E.rsub(inBand, 1);
   });
 }

@@ -131,7 +131,7 @@ function trainSteps(m: Module, opt: E.Adam, n: number): void {
     E.tidy(() => {
       const x = E.randUniform([32, 2], -4, 4);
       const r = E.perSampleNorm(x);
-      const target = E.where(E.mul(E.geScalar(r, 1), E.rsub(E.geScalar(r, 2), 1)), E.zeros([32]), E.ones([32]));
+      const target = E.where(E.mul(E.ge(r, 1), E.rsub(E.ge(r, 2), 1)), E.zeros([32]), E.ones([32]));
       const y = E.add(m.forward(x), E.mul(E.randNormal([32]), 0.01));
       E.backward(E.mean(E.square(E.sub(y, target))));
     });

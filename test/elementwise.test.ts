@@ -100,6 +100,17 @@ describe('elementwise', () => {
     });
   }
 
+  it('masks: positiveMask is x > 0, ge takes a tensor or a scalar; backward helpers are not exported', async () => {
+    const x = E.tensor([-1, 0, 0.5, 2], [4]);
+    expectClose(await E.positiveMask(x).toFloat32(), [0, 0, 1, 1]);
+    expectClose(await E.ge(x, 0.5).toFloat32(), [0, 0, 1, 1]);
+    expectClose(await E.ge(x, E.tensor([0, 0, 1, 1], [4])).toFloat32(), [0, 1, 0, 1]);
+    // deprecated aliases of 0.1
+    expectClose(await E.positive(x).toFloat32(), [0, 0, 1, 1]);
+    expectClose(await E.geScalar(x, 0).toFloat32(), [0, 1, 1, 1]);
+    for (const name of ['reluGrad', 'sumTo', 'outShape']) expect(name in E).toBe(false);
+  });
+
   it('where routes values and gradients by a mask', async () => {
     const c = E.tensor([1, 0, 1, 0], [4]);
     const a = rnd([4], -1, 1, 3);

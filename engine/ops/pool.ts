@@ -6,7 +6,7 @@ import { shapeStr, Tensor } from '../tensor.js';
 import { dispatch, kernel, Params } from '../runtime.js';
 import { depthSpaceKernel, maxPoolKernel, pool2x2Kernel, upsample2xKernel } from '../../shaders/pool.js';
 import { checkF32, groups1d } from './map.js';
-import { mean } from './reduce.js';
+import { mean } from './composite.js';
 import { slice } from './shape.js';
 
 function check4(op: string, x: Tensor): void {
