@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import * as E from '../engine/index.js';
 import * as A from '../alr/index.js';
-import * as T from './support/toy_critics.js';
+import * as T from '../bench/conformance/toy_critics.js';
 import * as nn from '../nn/index.js';
 import { expectClose, expectGrad, useGpu } from './gpu.js';
 

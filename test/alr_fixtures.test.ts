@@ -1,10 +1,10 @@
-// alr/ against PyTorch (test/fixtures/gen_alr.py): the search, the penalty and its parameter
+// alr/ against PyTorch (bench/conformance/fixtures/gen_alr.py): the search, the penalty and its parameter
 // gradients, the full WGAN-ALP critic loss, and GP/LP/gradient-norm penalties.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as E from '../engine/index.js';
 import * as A from '../alr/index.js';
-import * as TC from './support/toy_critics.js';
+import * as TC from '../bench/conformance/toy_critics.js';
 import { expectClose, useGpu } from './gpu.js';
 
 useGpu();
@@ -14,7 +14,7 @@ interface Enc {
   data: number[];
 }
 type Clip = [number, number] | null;
-const fx = JSON.parse(readFileSync(new URL('./fixtures/alr.json', import.meta.url), 'utf8'));
+const fx = JSON.parse(readFileSync(new URL('../bench/conformance/fixtures/alr.json', import.meta.url), 'utf8'));
 const T = (e: Enc) => E.tensor(e.data, e.shape);
 
 /** A critic rebuilt from the fixture's weights (fresh tensors for each case). */

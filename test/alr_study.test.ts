@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as E from '../engine/index.js';
 import * as A from '../alr/index.js';
-import * as T from './support/toy_critics.js';
+import * as T from '../bench/conformance/toy_critics.js';
 import { schemePenalty, schemeSearch, WarmStart, type SchemeOptions } from '../experiments/common/schemes.js';
 import { countingCritic, groundTruth, runSetting, type StudySetting } from '../experiments/common/study.js';
 import { runAlrStudy, studyOptions } from '../experiments/alr_study.js';

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import * as E from '../engine/index.js';
 import { asCritic, fashionCritic, toyCritic, toyGenerator } from '../nn/index.js';
 import { adversarialLipschitzPenalty, uniformEps, wganAlpCriticLoss, wganGpCriticLoss, type Critic } from '../alr/index.js';
-import { mlpCritic, randomDenseLayers } from './support/toy_critics.js';
+import { mlpCritic, randomDenseLayers } from '../bench/conformance/toy_critics.js';
 import { useGpu } from './gpu.js';
 
 useGpu();

@@ -1,5 +1,5 @@
 // The residual WGAN blocks, critic and generator against PyTorch re-implementations of
-// gan_cifar_resnet.py (test/fixtures/gen_nn.py): forward, input and parameter gradients,
+// gan_cifar_resnet.py (bench/conformance/fixtures/gen_nn.py): forward, input and parameter gradients,
 // BatchNorm buffers; reference parameter counts at DIM = 128.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -22,8 +22,8 @@ import type { Arr, Case } from './nn_fixture.js';
 
 useGpu();
 
-const FIX = JSON.parse(readFileSync(new URL('./fixtures/nn.json', import.meta.url), 'utf8')) as { cases: Case[]; paramCounts: Record<string, number> };
-const WEIGHTS = new URL('./fixtures/nn_small.safetensors', import.meta.url).pathname;
+const FIX = JSON.parse(readFileSync(new URL('../bench/conformance/fixtures/nn.json', import.meta.url), 'utf8')) as { cases: Case[]; paramCounts: Record<string, number> };
+const WEIGHTS = new URL('../bench/conformance/fixtures/nn_small.safetensors', import.meta.url).pathname;
 const t = (a: Arr) => E.tensor(a.data, a.shape);
 
 async function loadFixture(m: Module, prefix: string): Promise<void> {

@@ -1,4 +1,4 @@
-// Shapes of the records in test/fixtures/nn.json (written by test/fixtures/gen_nn.py).
+// Shapes of the records in bench/conformance/fixtures/nn.json (written by bench/conformance/fixtures/gen_nn.py).
 export interface Arr {
   shape: number[];
   data: number[];

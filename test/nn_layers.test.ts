@@ -1,4 +1,4 @@
-// The layers of issue 28 against PyTorch (test/fixtures/layers.json from gen_layers.py: float64
+// The layers of issue 28 against PyTorch (bench/conformance/fixtures/layers.json from gen_layers.py: float64
 // references from float32 inputs), by finite differences (first and second order), and their
 // option checks: GELU, SiLU, erf, GroupNorm, InstanceNorm2d, ConvTranspose2d, Embedding,
 // SelfAttention2d, forward hooks, clipGradNorm, EMA.
@@ -14,7 +14,7 @@ interface Arr {
   shape: number[];
   data: number[];
 }
-const FIX = JSON.parse(readFileSync(new URL('./fixtures/layers.json', import.meta.url), 'utf8'));
+const FIX = JSON.parse(readFileSync(new URL('../bench/conformance/fixtures/layers.json', import.meta.url), 'utf8'));
 const up = (a: Arr) => E.tensor(a.data, a.shape);
 
 /** Shape, then values within atol + rtol·|expected| (the message names the worst element). */

@@ -1,5 +1,5 @@
 // Module bookkeeping, initialisers, Linear/BatchNorm1d/MLP and spectral norm against PyTorch
-// (fixtures from test/fixtures/gen_nn.py).
+// (fixtures from bench/conformance/fixtures/gen_nn.py).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as E from '../engine/index.js';
@@ -35,13 +35,13 @@ interface SnStep {
   sigma: number;
   grads: Record<string, Arr>;
 }
-const FIX = JSON.parse(readFileSync(new URL('./fixtures/nn.json', import.meta.url), 'utf8')) as {
+const FIX = JSON.parse(readFileSync(new URL('../bench/conformance/fixtures/nn.json', import.meta.url), 'utf8')) as {
   cases: Case[];
   batchnorm1d: { steps: { input: Arr; out: Arr; running_mean: Arr; running_var: Arr }[]; evalInput: Arr; evalOut: Arr };
   spectral: { name: string; lr: number; steps: SnStep[]; evalInput: Arr; evalOut: Arr; uAfterEval: Arr }[];
   paramCounts: Record<string, number>;
 };
-const WEIGHTS = new URL('./fixtures/nn_small.safetensors', import.meta.url).pathname;
+const WEIGHTS = new URL('../bench/conformance/fixtures/nn_small.safetensors', import.meta.url).pathname;
 const t = (a: Arr) => E.tensor(a.data, a.shape);
 
 /** Loads the fixture weights stored under `prefix.` into m (strict). */

@@ -1,4 +1,4 @@
-// The engine on three WebGPU implementations. The portable suite (test/portable/suite.ts) runs
+// The engine on three WebGPU implementations. The portable suite (bench/conformance/suite.ts) runs
 // under Node here (Dawn/Tint), and bundled for the browser platform under Deno (wgpu/naga) and in
 // headless Chromium (Dawn on SwiftShader). The bundle itself is a test: esbuild fails on any
 // Node built-in reachable from the portable entry points.
@@ -10,7 +10,7 @@ import path from 'node:path';
 import { build, type Metafile } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as E from '../engine/index.js';
-import { runPortableSuite, type SuiteReport } from './portable/suite.js';
+import { runPortableSuite, type SuiteReport } from '../bench/conformance/suite.js';
 
 const out = fs.mkdtempSync(path.join(os.tmpdir(), 'alr-portable-'));
 const DENO = path.resolve('node_modules/.bin/deno');
@@ -40,7 +40,7 @@ function expectAllPassed(r: SuiteReport, minChecks: number): void {
 
 // every fixture case and optimiser run, the five named checks, and per variant (at least
 // register and tiled) a validation pass, plus the bit-identity check: what every runtime must run
-const fixture = (f: string) => JSON.parse(fs.readFileSync(`test/fixtures/${f}.json`, 'utf8'));
+const fixture = (f: string) => JSON.parse(fs.readFileSync(`bench/conformance/fixtures/${f}.json`, 'utf8'));
 const MIN_CHECKS =
   ['elementwise', 'reduce', 'shape', 'matmul', 'conv', 'norm'].reduce((n, f) => n + fixture(f).cases.length, 0) + fixture('optim').runs.length + 5 + 3;
 

@@ -5,7 +5,7 @@ import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import * as E from '../engine/index.js';
 import { matmulRegisterKernel } from '../shaders/matmul.js';
 import { bgemmSubgroupKernel } from '../shaders/conv.js';
-import { exerciseOps } from './portable/exercise.js';
+import { exerciseOps } from '../bench/conformance/exercise.js';
 
 beforeAll(async () => {
   process.env.ALR_BACKEND = 'null';

@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 // Browser entry of the portable suite (bundled by test/portable.test.ts): runs on load, shows
 // progress on the page and leaves the report in window.__report for the test to read.
-import { runPortableSuite, type SuiteReport } from './suite.js';
+import { runPortableSuite, type SuiteReport } from '../../bench/conformance/suite.js';
 
 declare global {
   interface Window {

@@ -9,17 +9,17 @@
 import * as E from '../../engine/web.js';
 import { MLP, encodeCheckpoint, loadCheckpointBytes } from '../../nn/web.js';
 import * as A from '../../alr/index.js';
-import * as TC from '../support/toy_critics.js';
+import * as TC from './toy_critics.js';
 import { exerciseOps } from './exercise.js';
 import { mismatch, OPS, optimRun, tolerance, type Arr, type Case, type OptimRun } from './ops.js';
-import elementwise from '../fixtures/elementwise.json';
-import reduce from '../fixtures/reduce.json';
-import shape from '../fixtures/shape.json';
-import matmul from '../fixtures/matmul.json';
-import conv from '../fixtures/conv.json';
-import norm from '../fixtures/norm.json';
-import optim from '../fixtures/optim.json';
-import alr from '../fixtures/alr.json';
+import elementwise from './fixtures/elementwise.json';
+import reduce from './fixtures/reduce.json';
+import shape from './fixtures/shape.json';
+import matmul from './fixtures/matmul.json';
+import conv from './fixtures/conv.json';
+import norm from './fixtures/norm.json';
+import optim from './fixtures/optim.json';
+import alr from './fixtures/alr.json';
 
 export interface CheckResult {
   group: string;

@@ -1,4 +1,4 @@
-// PyTorch fixture cases (test/fixtures/*.json, from gen_ops.py) and the engine call for each op,
+// PyTorch fixture cases (bench/conformance/fixtures/*.json, from gen_ops.py) and the engine call for each op,
 // shared by the vitest suites (Node) and the portable suite (Deno, the browser).
 import * as E from '../../engine/web.js';
 
