@@ -4,10 +4,10 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { useGpu } from './gpu.js';
-import { encodeIdx, parseIdx, readIdx } from '../experiments/data/idx.js';
-import { CIFAR_RECORD, loadCifar10, loadFashionMnist, padTo, readCifarBatch } from '../experiments/data/images.js';
-import { Batcher, oneHot, toFloat } from '../experiments/data/batches.js';
-import { writeSyntheticCifar, writeSyntheticFashion } from '../experiments/data/synthetic.js';
+import { encodeIdx, parseIdx, readIdx } from '../experiments/training/data/idx.js';
+import { CIFAR_RECORD, loadCifar10, loadFashionMnist, padTo, readCifarBatch } from '../experiments/training/data/images.js';
+import { Batcher, oneHot, toFloat } from '../experiments/training/data/batches.js';
+import { writeSyntheticCifar, writeSyntheticFashion } from '../experiments/training/data/synthetic.js';
 
 useGpu();
 

@@ -5,12 +5,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useGpu } from './gpu.js';
-import { Metrics } from '../experiments/common/run.js';
+import { Metrics } from '../experiments/training/run.js';
 import { frechetDistance, inceptionScore, meanCov, sqrtmPsd, symmetricEigen } from '../experiments/image_metrics.js';
 import { classifierOptions, runClassifier } from '../experiments/fmnist_classifier.js';
 import { imageOptions, runImageWgan } from '../experiments/image_wgan.js';
 import { runSemisup, semisupOptions } from '../experiments/semisup.js';
-import { writeSyntheticCifar, writeSyntheticFashion } from '../experiments/data/synthetic.js';
+import { writeSyntheticCifar, writeSyntheticFashion } from '../experiments/training/data/synthetic.js';
 
 useGpu();
 

@@ -11,7 +11,7 @@ import {
 import { MARGIN_DEFAULTS, PENALTIES, runMargins, twoRolls } from '../experiments/margins.js';
 import { runToyCompare, COMPARED } from '../experiments/toy_compare.js';
 import { toyOptions } from '../experiments/toy_wgan.js';
-import { Metrics } from '../experiments/common/run.js';
+import { Metrics } from '../experiments/training/run.js';
 
 useGpu();
 

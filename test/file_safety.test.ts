@@ -7,10 +7,10 @@ import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import * as E from '../engine/index.js';
 import { Linear, saveCheckpoint } from '../nn/index.js';
-import { Metrics, writeJson } from '../experiments/common/run.js';
-import { openAppendSafe, writeFileSafe } from '../experiments/common/files.js';
-import { planRuns, runName } from '../experiments/common/sweep/layout.js';
-import { defaultSpec, readSpecFile, resolveSpec } from '../experiments/common/sweep/spec.js';
+import { Metrics, writeJson } from '../experiments/training/run.js';
+import { openAppendSafe, writeFileSafe } from '../experiments/training/files.js';
+import { planRuns, runName } from '../experiments/sweep/layout.js';
+import { defaultSpec, readSpecFile, resolveSpec } from '../experiments/sweep/spec.js';
 import { useGpu } from './gpu.js';
 
 useGpu();

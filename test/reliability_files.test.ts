@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import * as E from '../engine/index.js';
 import { decodeSafetensors, encodeSafetensors, Linear, loadCheckpoint, readSafetensors, saveCheckpoint } from '../nn/index.js';
-import { Metrics } from '../experiments/common/run.js';
+import { Metrics } from '../experiments/training/run.js';
 import { exactW1 } from '../experiments/common/toy_metrics.js';
 import { useGpu } from './gpu.js';
 

@@ -1,4 +1,4 @@
-// The sweep tool's local backend, end to end through its CLI (experiments/sweep.ts) on tiny toy
+// The sweep tool's local backend, end to end through its CLI (experiments/sweep/main.ts) on tiny toy
 // WGAN runs: run folders and recorded commands, the aggregate against the runs' own summaries,
 // a failing grid point reported and retried, and sweeps interrupted by SIGINT and by SIGKILL
 // that resume without touching finished runs. Plus the grid and spec parsing it rests on.
@@ -7,9 +7,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { expandGrid, gridFromObject, parseGridEntry, pointArgs } from '../experiments/common/sweep/grid.js';
-import { readSpecFile, resolveSpec } from '../experiments/common/sweep/spec.js';
-import { pidAlive } from '../experiments/common/sweep/layout.js';
+import { expandGrid, gridFromObject, parseGridEntry, pointArgs } from '../experiments/sweep/grid.js';
+import { readSpecFile, resolveSpec } from '../experiments/sweep/spec.js';
+import { pidAlive } from '../experiments/sweep/layout.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const tmp = (name: string) => fs.mkdtempSync(path.join(os.tmpdir(), `alr-sweep-${name}-`));
@@ -25,7 +25,7 @@ interface Done {
 }
 
 function sweep(args: string[]): { child: ChildProcess; done: Promise<Done> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'experiments/sweep.ts', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'experiments/sweep/main.ts', ...args], {
     cwd: ROOT,
     env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? os.tmpdir() },
     stdio: ['ignore', 'pipe', 'pipe'],

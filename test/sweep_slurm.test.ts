@@ -21,7 +21,7 @@ const CLUSTER_UP = HAVE_SBATCH && spawnSync('sinfo', ['-h'], { encoding: 'utf8' 
 const SKIP = !CLUSTER_UP && !process.env.CI;
 
 function sweep(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'experiments/sweep.ts', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'experiments/sweep/main.ts', ...args], {
     cwd: ROOT,
     env: { ...env, XDG_RUNTIME_DIR: env.XDG_RUNTIME_DIR ?? os.tmpdir() },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -53,7 +53,7 @@ describe('slurm backend', () => {
     expect(sinfo.status, `no Slurm cluster answers (${sinfo.stderr.trim()}); start one: eval "$(bash .ci/slurm.sh start)"`).toBe(0);
 
     // the adapter option per task: this machine's adapter, by the first word of its name
-    const probe = spawnSync(process.execPath, ['--import', 'tsx', 'experiments/common/sweep/probe.ts'], { cwd: ROOT, encoding: 'utf8' });
+    const probe = spawnSync(process.execPath, ['--import', 'tsx', 'experiments/sweep/probe.ts'], { cwd: ROOT, encoding: 'utf8' });
     const adapter = /^[A-Za-z0-9]+/.exec(JSON.parse(probe.stdout.trim().split('\n').at(-1)!).adapter)![0];
     const out = tmp('slurm');
     const args = ['run', 'experiments/toy_wgan.ts', '--out', out, '--backend', 'slurm', '--cpus-per-task', '1', '--mem', '1G', '--time', '00:10:00',

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runToyWgan, toyOptions } from '../experiments/toy_wgan.js';
-import { Metrics } from '../experiments/common/run.js';
+import { Metrics } from '../experiments/training/run.js';
 import { useGpu } from './gpu.js';
 
 useGpu();

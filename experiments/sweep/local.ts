@@ -16,7 +16,7 @@ import {
 } from './layout.js';
 import type { SweepSpec } from './spec.js';
 import { SweepView } from './view.js';
-import { openAppendSafe } from '../files.js';
+import { openAppendSafe } from '../training/files.js';
 
 export interface SweepReport {
   total: number;

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { spawnSync } from 'node:child_process';
-import { closestKey } from '../../../engine/options.js';
+import { closestKey } from '../../engine/options.js';
 import { flagName, gridFromObject, type Grid } from './grid.js';
 
 export const BACKENDS = ['local', 'slurm'] as const;

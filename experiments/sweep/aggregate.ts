@@ -7,9 +7,9 @@ import path from 'node:path';
 import { typed, valueText, type Point, type Value } from './grid.js';
 import { planRuns, runState, specFile } from './layout.js';
 import type { SweepSpec } from './spec.js';
-import { lineChartSpec, saveChart, type Series } from '../chart.js';
-import { Metrics, writeJson } from '../run.js';
-import { writeFileSafe } from '../files.js';
+import { lineChartSpec, saveChart, type Series } from '../training/chart.js';
+import { Metrics, writeJson } from '../training/run.js';
+import { writeFileSafe } from '../training/files.js';
 
 /** Per-row bookkeeping, kept in the JSON but left out of the table and the curves. */
 export const BOOKKEEPING = ['step', 'seconds', 'rssMB', 'gpuMB', 'bindGroups', 'lr'];

@@ -1,22 +1,22 @@
 // Sweeps: one experiment script over a grid of its options × seeds, run locally by a pool of
 // worker processes or on Slurm as one array job, resumable, and aggregated into mean ± std
-// tables and curves with spread bands. The pieces live in experiments/common/sweep/.
+// tables and curves with spread bands. The pieces live in experiments/sweep/.
 //
-//   npx tsx experiments/sweep.ts run experiments/toy_wgan.ts --out out/sweeps/toy8 reg=alp,gp,lp,sn,none seed=0-4 -- --dataset 8gaussians --iters 300
-//   npx tsx experiments/sweep.ts run --spec sweep.yaml            # the same, from a file
-//   npx tsx experiments/sweep.ts status out/sweeps/toy8
-//   npx tsx experiments/sweep.ts aggregate out/sweeps/toy8
+//   npx tsx experiments/sweep/main.ts run experiments/toy_wgan.ts --out out/sweeps/toy8 reg=alp,gp,lp,sn,none seed=0-4 -- --dataset 8gaussians --iters 300
+//   npx tsx experiments/sweep/main.ts run --spec sweep.yaml            # the same, from a file
+//   npx tsx experiments/sweep/main.ts status out/sweeps/toy8
+//   npx tsx experiments/sweep/main.ts aggregate out/sweeps/toy8
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { parseGridEntry, type Grid } from './common/sweep/grid.js';
-import { planRuns, runState, specFile } from './common/sweep/layout.js';
-import { defaultWorkers, runLocal, type SweepReport } from './common/sweep/local.js';
-import { queued, readJobs, slurmReport, submitSlurm, waitSlurm } from './common/sweep/slurm.js';
-import { checkScriptFlags, readSpecFile, resolveSpec, type Backend, type SlurmOptions, type SweepSpec } from './common/sweep/spec.js';
-import { aggregate, readSweep, type AggregateOptions } from './common/sweep/aggregate.js';
-import { runProgress } from './common/sweep/view.js';
-import { intArg } from './common/run.js';
+import { parseGridEntry, type Grid } from './grid.js';
+import { planRuns, runState, specFile } from './layout.js';
+import { defaultWorkers, runLocal, type SweepReport } from './local.js';
+import { queued, readJobs, slurmReport, submitSlurm, waitSlurm } from './slurm.js';
+import { checkScriptFlags, readSpecFile, resolveSpec, type Backend, type SlurmOptions, type SweepSpec } from './spec.js';
+import { aggregate, readSweep, type AggregateOptions } from './aggregate.js';
+import { runProgress } from './view.js';
+import { intArg } from '../training/run.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 

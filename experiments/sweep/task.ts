@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { isDone, lastErrorLine, readStatus, startAttempt, writeStatus, type RunStatus } from './layout.js';
 import type { SweepSpec } from './spec.js';
-import { openAppendSafe } from '../files.js';
+import { openAppendSafe } from '../training/files.js';
 
 const [dir, job] = process.argv.slice(2);
 if (!dir || !fs.existsSync(path.join(dir, 'command.sh'))) {

@@ -2,8 +2,8 @@
 // (x/256 + U[0, 1/256), then (x - 0.5)·2, as the ALR code), optional left-right flips, and one upload per
 // batch. The host RNG state and position are saved with checkpoints, so resumed runs continue
 // with the same batches.
-import { HostRng, tensor, type Tensor } from '../../engine/index.js';
-import { BatchSampler, type SamplerState } from '../../nn/index.js';
+import { HostRng, tensor, type Tensor } from '../../../engine/index.js';
+import { BatchSampler, type SamplerState } from '../../../nn/index.js';
 import type { ImageSet } from './images.js';
 
 export interface BatcherOptions {

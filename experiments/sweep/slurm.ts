@@ -19,8 +19,8 @@ import { recordRuns, runState, saveSpec, shellQuote, writeStatus, type Run } fro
 import type { SweepReport } from './local.js';
 import type { SweepSpec } from './spec.js';
 import { SweepView } from './view.js';
-import { writeJson } from '../run.js';
-import { writeFileSafe } from '../files.js';
+import { writeJson } from '../training/run.js';
+import { writeFileSafe } from '../training/files.js';
 
 export interface SlurmJob {
   jobId: string;
@@ -63,7 +63,7 @@ export function arrayScript(spec: SweepSpec, runs: Run[], tasksFile: string): st
   const q = shellQuote;
   const lines = [
     '#!/bin/bash',
-    `# Sweep ${out}: ${runs.length} run(s) of ${spec.script}, one array task per run (written by experiments/sweep.ts).`,
+    `# Sweep ${out}: ${runs.length} run(s) of ${spec.script}, one array task per run (written by experiments/sweep/main.ts).`,
     `# Task i runs the folder on line i+1 of ${path.basename(tasksFile)}; each run's exact command is <run>/command.sh.`,
     `#SBATCH --job-name=sweep-${path.basename(out).replace(/[^A-Za-z0-9._-]/g, '_')}`,
     `#SBATCH --array=0-${runs.length - 1}${s.maxParallel > 0 ? `%${s.maxParallel}` : ''}`,

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { HostRng } from '../../engine/index.js';
+import { HostRng } from '../../../engine/index.js';
 import { encodeIdx } from './idx.js';
 import { CIFAR_RECORD } from './images.js';
 

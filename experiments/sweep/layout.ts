@@ -17,8 +17,8 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { expandGrid, pointArgs, valueText, type Point } from './grid.js';
 import type { Backend, SweepSpec } from './spec.js';
-import { writeJson } from '../run.js';
-import { appendSafe, openAppendSafe, writeFileSafe } from '../files.js';
+import { writeJson } from '../training/run.js';
+import { appendSafe, openAppendSafe, writeFileSafe } from '../training/files.js';
 
 export interface Run {
   index: number;
@@ -121,7 +121,7 @@ export function recordRuns(spec: SweepSpec, runs: Run[]): void {
     }
     fs.mkdirSync(r.dir, { recursive: true });
     const sh = path.join(r.dir, 'command.sh');
-    writeFileSafe(sh, `#!/usr/bin/env bash\n# run ${r.name} of the sweep in ${path.dirname(path.dirname(r.dir))} (written by experiments/sweep.ts)\ncd ${shellQuote(spec.cwd)} && exec ${r.command}\n`);
+    writeFileSafe(sh, `#!/usr/bin/env bash\n# run ${r.name} of the sweep in ${path.dirname(path.dirname(r.dir))} (written by experiments/sweep/main.ts)\ncd ${shellQuote(spec.cwd)} && exec ${r.command}\n`);
     fs.chmodSync(sh, 0o755);
     writeJson(file, { name: r.name, index: r.index, setting: r.point, script: spec.script, args: spec.args, argv: r.argv, command: r.command, cwd: spec.cwd });
   }
