@@ -6,9 +6,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileSafe } from './files.js';
-import * as vega from 'vega';
-import * as vl from 'vega-lite';
-import { Resvg } from '@resvg/resvg-js';
+import { createRequire } from 'node:module';
+import type * as vl from 'vega-lite';
+
+// vega, vega-lite and @resvg/resvg-js are optional peer dependencies of alr-webgpu/training,
+// loaded when the first chart is drawn.
+const require = createRequire(import.meta.url);
 
 export type VegaLiteSpec = vl.TopLevelSpec;
 
@@ -30,7 +33,8 @@ const writeAtomic = (file: string, data: string | Buffer): void => writeFileSafe
 export async function chartSvg(spec: VegaLiteSpec): Promise<string> {
   const own = (spec.config ?? {}) as Record<string, object>;
   const full = { ...spec, config: { ...CONFIG, ...own, axis: { ...CONFIG.axis, ...(own.axis ?? {}) } } } as VegaLiteSpec;
-  const compiled = vl.compile(full).spec;
+  const [vega, vegaLite] = await Promise.all([import('vega'), import('vega-lite')]);
+  const compiled = vegaLite.compile(full).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   try {
     return await view.toSVG();
@@ -41,6 +45,7 @@ export async function chartSvg(spec: VegaLiteSpec): Promise<string> {
 
 /** Rasterises SVG text to PNG bytes at `scale` (2 = crisp on high-density screens and in papers). */
 export function svgToPng(svg: string, scale = 2): Buffer {
+  const { Resvg } = require('@resvg/resvg-js') as typeof import('@resvg/resvg-js');
   const resvg = new Resvg(svg, {
     fitTo: { mode: 'zoom', value: scale },
     font: { loadSystemFonts: true, defaultFontFamily: FONT },

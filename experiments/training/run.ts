@@ -2,11 +2,30 @@
 // a progress bar with ETA, and device start/stop around the body.
 import fs from 'node:fs';
 import path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type { Command } from 'commander';
+import type CliProgress from 'cli-progress';
 import { appendSafe, openAppendSafe, writeFileSafe } from './files.js';
 import { PROBE_RANGE } from '../../alr/options.js';
 import { adapterName, cacheStats, initDevice, memoryStats, releaseDevice } from '../../engine/index.js';
+
+// commander and cli-progress are optional peer dependencies of alr-webgpu/training, loaded on
+// first use: a script that only logs metrics or runs the WGAN loop needs neither.
+const require = createRequire(import.meta.url);
+const commander = (): typeof import('commander') => require('commander');
+let cliProgress: typeof CliProgress | null | undefined;
+/** cli-progress, or null where it is not installed (Progress then logs lines). */
+function loadCliProgress(): typeof CliProgress | null {
+  if (cliProgress === undefined) {
+    try {
+      cliProgress = require('cli-progress') as typeof CliProgress;
+    } catch {
+      cliProgress = null;
+    }
+  }
+  return cliProgress;
+}
+const invalid = (message: string): Error => new (commander().InvalidArgumentError)(message);
 
 export interface CommonOptions {
   seed: number;
@@ -17,7 +36,7 @@ export interface CommonOptions {
 
 /** A commander program with --seed, --out, --quick and --no-progress already defined. */
 export function program(name: string, description: string, defaultOut: string): Command {
-  return new Command(name)
+  return new (commander().Command)(name)
     .description(description)
     .option('--seed <n>', 'random seed (fixes every draw)', (v) => intArg('--seed', v, 0), 0)
     .option('--out <dir>', 'output folder (metrics, pictures, checkpoints)', (v) => outArg('--out', v), defaultOut)
@@ -29,23 +48,23 @@ export function program(name: string, description: string, defaultOut: string): 
 // ("error: option '--iters <n>' argument 'x' is invalid. ...") and exits 1, with no stack trace.
 
 export function outArg(flag: string, v: string): string {
-  if (!v.trim()) throw new InvalidArgumentError(`${flag}: expected a folder path, got '${v}'`);
+  if (!v.trim()) throw invalid(`${flag}: expected a folder path, got '${v}'`);
   return v;
 }
 
 export function intArg(flag: string, v: string, min = -Infinity): number {
   const n = Number(v);
-  if (v.trim() === '' || !Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${flag}: expected an integer >= ${min}, got '${v}'`);
+  if (v.trim() === '' || !Number.isInteger(n) || n < min) throw invalid(`${flag}: expected an integer >= ${min}, got '${v}'`);
   return n;
 }
 
 /** A finite number, within `range` when given (e.g. PROBE_ARG for ξ and ε, { min: 0 } for lr and λ). */
 export function numArg(flag: string, v: string, range: { min?: number; max?: number } = {}): number {
   const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${flag}: expected a number, got '${v}'`);
+  if (v.trim() === '' || !Number.isFinite(n)) throw invalid(`${flag}: expected a number, got '${v}'`);
   const { min = -Infinity, max = Infinity } = range;
   if (n < min || n > max) {
-    throw new InvalidArgumentError(`${flag}: expected a number ${max === Infinity ? `>= ${min}` : `in [${min}, ${max}]`}, got '${v}'`);
+    throw invalid(`${flag}: expected a number ${max === Infinity ? `>= ${min}` : `in [${min}, ${max}]`}, got '${v}'`);
   }
   return n;
 }
@@ -97,14 +116,15 @@ export class Metrics {
 
 /** A progress bar with ETA (or plain log lines when disabled or not a terminal). */
 export class Progress {
-  private bar: cliProgress.SingleBar | null = null;
+  private bar: CliProgress.SingleBar | null = null;
   private lastLog = 0;
   constructor(
     private total: number,
     private enabled: boolean,
     private label = '',
   ) {
-    if (enabled && process.stderr.isTTY) {
+    const cliProgress = enabled && process.stderr.isTTY ? loadCliProgress() : null;
+    if (cliProgress) {
       this.bar = new cliProgress.SingleBar(
         { format: `${label} [{bar}] {value}/{total} | ETA {eta_formatted} | {status}`, stream: process.stderr, hideCursor: true },
         cliProgress.Presets.shades_classic,

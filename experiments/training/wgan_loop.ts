@@ -23,14 +23,21 @@ export interface EvaluationContext {
   checkpoint: string;
 }
 
+/** What runWganLoop needs from a script: its modules, optimisers, one iteration and an evaluation. */
 export interface WganLoop {
   /** script name, for messages */
   name: string;
+  /** the run's folder: metrics.jsonl and checkpoint.safetensors are written here */
   out: string;
+  /** iterations in all (a resumed run continues up to this count) */
   iters: number;
+  /** evaluate, write a metrics row and checkpoint every this many iterations (and after the last) */
   every: number;
+  /** continue from out/checkpoint.safetensors where it exists */
   resume: boolean;
+  /** a progress bar (or, off a terminal, a log line every 10 s) */
   progress: boolean;
+  /** the progress bar's label */
   label: string;
   modules: { G: Module; D: Module };
   optimizers: { G: E.Adam; D: E.Adam };
@@ -64,6 +71,12 @@ export function plainCriticLoss(critic: { forward(x: E.Tensor): E.Tensor }, real
   return { loss, mon: { wasserstein: E.noGrad(() => E.neg(loss)), criticLoss: E.detach(loss) } };
 }
 
+/**
+ * Runs iterations [start, iters) of a WGAN: start is 0, or the checkpoint's step when resuming
+ * (modules, optimisers and host state restored, metrics rows after it dropped). Each iteration is
+ * one submit; every `every` iterations the logged scalars are read back, a non-finite one stops
+ * the run with an error naming it, then evaluate() gives the metrics row and a checkpoint is saved.
+ */
 export async function runWganLoop(p: WganLoop): Promise<WganLoopResult> {
   const ckpt = path.join(p.out, 'checkpoint.safetensors');
   let start = 0;

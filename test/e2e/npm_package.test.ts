@@ -26,7 +26,10 @@ describe('npm package', () => {
       expect(files).toContain(`dist/${entry}.d.ts`);
     }
     expect(files.filter((f) => !f.startsWith('dist/') && !['package.json', 'README.md'].includes(f))).toEqual([]);
-    expect(files.some((f) => /experiments|bench|test\//.test(f))).toBe(false);
+    // experiments/training is the one part of experiments/ that ships (alr-webgpu/training)
+    expect(files.some((f) => /experiments|bench|test\//.test(f.replace('dist/experiments/training/', '')))).toBe(false);
+    expect(files).toContain('dist/experiments/training/index.js');
+    expect(files).toContain('dist/experiments/training/index.d.ts');
   }, 300_000);
 
   it('installs into a fresh project without install-script warnings, and trains under plain node', () => {
@@ -43,6 +46,7 @@ describe('npm package', () => {
       `import * as E from 'alr-webgpu';
 import { Linear, Sequential, ReLU } from 'alr-webgpu/nn';
 import { uniformEps } from 'alr-webgpu/alr';
+import { Metrics } from 'alr-webgpu/training';
 await E.initDevice();
 E.manualSeed(0);
 const net = new Sequential(new Linear(2, 16), new ReLU(), new Linear(16, 1));
@@ -60,13 +64,18 @@ for (let i = 0; i < 30; i++) {
   loss.dispose();
   await E.endStep();
 }
-console.log(JSON.stringify({ losses, eps: uniformEps(0.1, 10).kind, adapter: E.adapterName() }));
+const metrics = new Metrics('out/metrics.jsonl'); // alr-webgpu/training without its optional peers
+metrics.write({ step: 30, loss: losses[losses.length - 1] });
+metrics.close();
+const rows = Metrics.read('out/metrics.jsonl').length;
+console.log(JSON.stringify({ losses, rows, eps: uniformEps(0.1, 10).kind, adapter: E.adapterName() }));
 await E.releaseDevice();
 `,
     );
     const out = execFileSync(process.execPath, ['train.mjs'], { cwd: app, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
-    const { losses, eps } = JSON.parse(out.trim().split('\n').pop()!);
+    const { losses, eps, rows } = JSON.parse(out.trim().split('\n').pop()!);
     expect(eps).toBe('uniform');
+    expect(rows).toBe(1);
     expect(losses.every(Number.isFinite)).toBe(true);
     expect(losses[losses.length - 1]).toBeLessThan(losses[0] * 0.5);
   }, 300_000);
