@@ -9,7 +9,7 @@ import { onesLike, zerosLike } from './ops/create.js';
 setGradOps({ add: (a, b) => add(a, b), onesLike, zerosLike, sumTo });
 
 export * from './device.js';
-export { memoryStats, resetPeakMemory, type MemoryStats } from './pool.js';
+export { memoryStats, resetPeakMemory, type MemoryStats } from './buffer_pool.js';
 export { counters, cacheStats, sync, flush, endStep, checkKernel, kernel, dispatch, Params, settleTimings, timestampsSupported, type Kernel, type Binding } from './runtime.js';
 export { isCpuAdapter } from './tune.js';
 export { gpuWait } from './wait.js';
@@ -29,7 +29,7 @@ export { sum, max } from './ops/reduce.js';
 export * from './ops/composite.js';
 export * from './ops/matmul.js';
 export * from './ops/norm.js';
-export * from './ops/pool.js';
+export * from './ops/pooling.js';
 export * from './optim.js';
 export * from './schedule.js';
 export * from './ops/conv.js';

@@ -2,7 +2,7 @@
 // the primitives' rules, so each is only its forward. One layer above reduce.ts / elementwise.ts.
 import { noGrad } from '../autograd.js';
 import { numel, type Tensor } from '../tensor.js';
-import { normAxes, normAxis } from '../shape.js';
+import { normAxes, normAxis } from '../shape_util.js';
 import { add, div, exp, log, maximum, mul, sqrt, sub } from './elementwise.js';
 import { reshape } from './shape.js';
 import { max, outShape, sum } from './reduce.js';

@@ -2,7 +2,7 @@
 // differentiable ops (so second derivatives come for free).
 import { record, sumToShape as sumTo } from '../autograd.js';
 import { Tensor } from '../tensor.js';
-import { broadcastShapes, broadcastStrides, sameShape } from '../shape.js';
+import { broadcastShapes, broadcastStrides, sameShape } from '../shape_util.js';
 import { map } from './map.js';
 
 type Operand = Tensor | number;

@@ -3,7 +3,7 @@
 import { noGrad, record } from '../autograd.js';
 import { numel, Tensor, type Shape } from '../tensor.js';
 import { dispatch, kernel, Params } from '../runtime.js';
-import { normAxes, sameShape } from '../shape.js';
+import { normAxes, sameShape } from '../shape_util.js';
 import { reduceKernel, type ReduceOp } from '../../shaders/reduce.js';
 import { isCpuAdapter } from '../tune.js';
 import { capturing } from '../capture.js';

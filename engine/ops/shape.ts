@@ -2,7 +2,7 @@
 // contiguous copy through the elementwise kernel's strided reads.
 import { record, sumToShape as sumTo } from '../autograd.js';
 import { numel, shapeStr, Tensor, type Shape } from '../tensor.js';
-import { broadcastShapes, broadcastStrides, contiguousStrides, normAxis, sameShape } from '../shape.js';
+import { broadcastShapes, broadcastStrides, contiguousStrides, normAxis, sameShape } from '../shape_util.js';
 import { dispatch, kernel, Params } from '../runtime.js';
 import { copyIntoKernel, slicePadKernel } from '../../shaders/copy.js';
 import { groups1d, map } from './map.js';
