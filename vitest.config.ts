@@ -1,4 +1,14 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { defineConfig } from 'vitest/config';
+
+const TIERS = ['unit', 'integration', 'e2e'];
+
+// A test file outside the three tier folders would belong to no project and silently never run.
+const stray = (fs.readdirSync(new URL('./test', import.meta.url), { recursive: true }) as string[])
+  .filter((f) => f.endsWith('.test.ts') && !TIERS.includes(f.split(path.sep)[0]))
+  .map((f) => path.join('test', f));
+if (stray.length) throw new Error(`vitest: ${stray.join(', ')} not in test/unit, test/integration or test/e2e`);
 
 // Three tiers, one project each (`npm test` runs all three, as CI does):
 // - unit: the engine, nn, alr and training modules in-process (npm run test:unit, the inner loop)
@@ -12,10 +22,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     // ALR_TUNE=0: tests use the heuristic variant (tune.test.ts turns timing on for itself)
     env: { ALR_QUIET_LEAKS: '1', ALR_TUNE: '0' },
-    projects: [
-      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
-      { extends: true, test: { name: 'integration', include: ['test/integration/**/*.test.ts'] } },
-      { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'] } },
-    ],
+    projects: TIERS.map((name) => ({ extends: true, test: { name, include: [`test/${name}/**/*.test.ts`] } })),
   },
 });
