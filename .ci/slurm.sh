@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A single-node Slurm cluster on localhost, for the sweep tool's Slurm test (test/sweep_slurm.test.ts).
+# A single-node Slurm cluster on localhost, for the sweep tool's Slurm test (test/e2e/sweep_slurm.test.ts).
 #
 #   eval "$(bash .ci/slurm.sh start)"   # installs slurm-wlm + munge if missing, starts munged,
 #                                       # slurmctld and slurmd, waits for the node to be idle, and

@@ -8,7 +8,7 @@
 // r_adv, x̂ and d_X are constants; the θ-gradient is an ordinary first-order backprop through
 // the two forward passes f(x) and f(x̂) (alr/README.md, No double backprop): no second-order graph is recorded.
 import {
-  abs, add, detach, div, maximum, mean, mul, noGrad, perSampleNorm, positive, shapeStr, sqrt, square, sub, sum, variance,
+  abs, add, detach, div, maximum, mean, mul, noGrad, perSampleNorm, positiveMask, shapeStr, sqrt, square, sub, sum, variance,
   type Tensor,
 } from '../engine/web.js';
 import { auxiliaryPass, criticOutput, tracedPass, type Critic, type LayerStatistics } from './critic.js';
@@ -132,7 +132,7 @@ export function penaltyAt(caller: string, critic: Critic, x: Tensor, o: Resolved
     return {
       // a violation is a quotient above K: the two-sided form's alp = |ratio - K| is > 0 for
       // almost every sample, and counting it would feed a λ controller a constant 100%
-      violations: sum(positive(sub(q, o.K))),
+      violations: sum(positiveMask(sub(q, o.K))),
       ratioMean: mean(q),
       ratioStd: std(q),
       alpMean: mean(a),
@@ -154,7 +154,7 @@ export function penaltyAt(caller: string, critic: Critic, x: Tensor, o: Resolved
       ratio: result.ratio,
       alp: result.alp,
       term: detach(term),
-      violating: positive(sub(result.ratio, o.K)),
+      violating: positiveMask(sub(result.ratio, o.K)),
       ...(hatStats?.[0] ? { batchStats: { clean: cleanStats?.[0], hat: hatStats[0] } } : {}),
     }));
   }

@@ -5,7 +5,7 @@
 //   npx tsx bench/critic_steps.ts [--reps 3] [--batch 256] [--only mlp|resnet] [--resnet-batch 16]
 import * as E from '../engine/index.js';
 import * as A from '../alr/index.js';
-import * as T from '../test/support/toy_critics.js';
+import * as T from './conformance/toy_critics.js';
 import { withoutStatUpdates, type Module } from '../nn/module.js';
 import { toyCritic } from '../nn/toy.js';
 import { Critic as ResidualCritic } from '../nn/wgan.js';

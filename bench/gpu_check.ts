@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import * as E from '../engine/index.js';
 import { settleTimings } from '../engine/index.js';
-import { runPortableSuite } from '../test/portable/suite.js';
+import { runPortableSuite } from './conformance/suite.js';
 
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {

@@ -12,7 +12,6 @@ import * as E from '../engine/index.js';
 import * as A from '../alr/index.js';
 import { toyCritic } from '../nn/toy.js';
 import { Critic as ResidualCritic } from '../nn/wgan.js';
-import { TOY_DEFAULTS } from '../experiments/toy_wgan.js';
 import { benchArgs, intFlag } from './cli.js';
 
 const USAGE = 'usage: npx tsx bench/step_profile.ts [--critic resnet|mlp] [--method alp|gp] [--half 8] [--reps 3] [--log-steps] [--section <prefix>] [--compiled]';
@@ -38,7 +37,9 @@ await E.initDevice();
 E.manualSeed(0);
 const resnet = args.critic === 'resnet';
 // the toy experiments' critic and step (experiments/toy_wgan.ts): no shared D(x), no clipping
-const net = resnet ? new ResidualCritic({ dim: 128 }) : toyCritic(TOY_DEFAULTS.dim);
+/** the MLP width of experiments/toy_wgan.ts's default run (--dim 128) */
+const TOY_DIM = 128;
+const net = resnet ? new ResidualCritic({ dim: 128 }) : toyCritic(TOY_DIM);
 const inShape = resnet ? [HALF, 3, 32, 32] : [HALF, 2];
 const real = E.keep(E.randUniform(inShape, -1, 1));
 const fake = E.keep(E.randUniform(inShape, -1, 1));
@@ -110,7 +111,7 @@ step();
 const rows = await E.stopProfile();
 const gpu = rows.reduce((s, r) => s + r.totalMs, 0);
 
-console.log(`## ${args.method.toUpperCase()} critic step${args.compiled ? ' (compiled)' : ''}, ${resnet ? 'residual critic DIM 128' : `MLP 2-${TOY_DEFAULTS.dim}x3-1`}, B ${HALF}+${HALF}`);
+console.log(`## ${args.method.toUpperCase()} critic step${args.compiled ? ' (compiled)' : ''}, ${resnet ? 'residual critic DIM 128' : `MLP 2-${TOY_DIM}x3-1`}, B ${HALF}+${HALF}`);
 if (args.compiled) console.log(`${compiled.stats.dispatches} dispatches per replay (${compiled.stats.recordedDispatches} recorded, ${compiled.fusion?.kernels.length ?? 0} fused kernels); fallback: ${compiled.fallbackReason ?? 'none'}`);
 console.log(`adapter ${E.adapterName()}; wall ${median(walls).toFixed(1)} ms (median of ${REPS}), of which recording on the host ${median(records).toFixed(1)} ms; GPU ${gpu.toFixed(1)} ms (profiled run, one pass per dispatch)\n`);
 console.log('| section | fwd ms | bwd ms | dispatches | main kernels (ms) |');

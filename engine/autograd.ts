@@ -79,6 +79,16 @@ export function setGradOps(o: GradOps): void {
   ops = o;
 }
 
+/**
+ * Sums a broadcast gradient back to `shape`, for the backward rules of the primitive ops
+ * (elementwise, shape) that sit below the reductions: they call it through here, so that no op
+ * module imports one that imports it back.
+ */
+export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
+  if (!ops) throw new Error('autograd: gradient ops are not set; import the engine from its entry point');
+  return ops.sumTo(g, shape);
+}
+
 function topoOrder(outputs: Tensor[]): Tensor[] {
   const order: Tensor[] = [];
   const visited = new Set<Tensor>();

@@ -5,7 +5,7 @@
 // eager step ran, in the same order, on the same buffers, so it gives the same bits.
 import { beginCapture, capturing, endCapture, type Command, type DispatchCommand } from './capture.js';
 import { device } from './device.js';
-import { pool } from './pool.js';
+import { pool } from './buffer_pool.js';
 import { copyBuffer, ReplayPlan, UNIFORM_SLOT_BYTES, type ReplayItem } from './runtime.js';
 import { keep, shapeStr, Tensor, tidy } from './tensor.js';
 import { checkOptions, bool } from './options.js';

@@ -1,7 +1,7 @@
 // Kernel launching: a pipeline cache, one command encoder shared by every dispatch until the
 // next readback or explicit sync, one uniform arena per submit, async readback.
 import { device, gpuState, onDeviceRelease, throwPendingDeviceErrors } from './device.js';
-import { pool, READBACK_USAGE, sizeClass } from './pool.js';
+import { pool, READBACK_USAGE, sizeClass } from './buffer_pool.js';
 import { config } from './config.js';
 import { BufferUsage, MapMode, ShaderStage } from './gpu_flags.js';
 import { platform } from './platform.js';

@@ -1,7 +1,7 @@
 // Tensors: a shape, a dtype and a reference-counted GPU buffer. Release is explicit
 // (dispose, or tidy scopes); the garbage collector only reports leaks.
 import { config } from './config.js';
-import { formatBytes, pool } from './pool.js';
+import { formatBytes, pool } from './buffer_pool.js';
 import { readBuffer, releaseBuffer, type Binding } from './runtime.js';
 import type { GradNode } from './autograd.js';
 

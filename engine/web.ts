@@ -9,7 +9,7 @@ import { onesLike, zerosLike } from './ops/create.js';
 setGradOps({ add: (a, b) => add(a, b), onesLike, zerosLike, sumTo });
 
 export * from './device.js';
-export { memoryStats, resetPeakMemory, type MemoryStats } from './pool.js';
+export { memoryStats, resetPeakMemory, type MemoryStats } from './buffer_pool.js';
 export { counters, cacheStats, sync, flush, endStep, checkKernel, kernel, dispatch, Params, settleTimings, timestampsSupported, type Kernel, type Binding } from './runtime.js';
 export { isCpuAdapter } from './tune.js';
 export { gpuWait } from './wait.js';
@@ -18,12 +18,18 @@ export { Tensor, tidy, keep, dispose, numel, shapeStr, leaks, type DType, type S
 export { grad, backward, noGrad, requireGrad, record, zeroGrad, isGradEnabled, tapeStats } from './autograd.js';
 export * from './random.js';
 export * from './ops/create.js';
-export * from './ops/elementwise.js';
+export {
+  abs, add, clamp, cos, div, exp, ge, leakyRelu, log, maximum, minimum, mul, neg, positiveMask, pow, rdiv,
+  reciprocal, relu, rsub, sigmoid, sign, sin, sqrt, square, sub, tanh, where,
+  // deprecated aliases, kept for code written against 0.1: positive -> positiveMask, geScalar(x, s) -> ge(x, s)
+  positive, geScalar,
+} from './ops/elementwise.js';
 export * from './ops/shape.js';
-export * from './ops/reduce.js';
+export { sum, max } from './ops/reduce.js';
+export * from './ops/composite.js';
 export * from './ops/matmul.js';
 export * from './ops/norm.js';
-export * from './ops/pool.js';
+export * from './ops/pooling.js';
 export * from './optim.js';
 export * from './schedule.js';
 export * from './ops/conv.js';

@@ -23,11 +23,11 @@ import {
 import { asCritic } from '../nn/index.js';
 import { toySampler, TOY_DATASETS, type ToyDataset } from './common/toy_data.js';
 import { exactW1 } from './common/toy_metrics.js';
-import { stopIfNonFinite } from './common/guard.js';
+import { stopIfNonFinite } from './training/guard.js';
 import { saveLines, saveScatter } from './common/plot.js';
-import { ensureDir, intArg, main, numArg, program, writeJson, writeConfig } from './common/run.js';
+import { ensureDir, intArg, main, numArg, program, writeJson, writeConfig } from './training/run.js';
 import { runToyWgan, TOY_DEFAULTS } from './toy_wgan.js';
-import { writeFileSafe } from './common/files.js';
+import { writeFileSafe } from './training/files.js';
 
 export interface AlrStudyOptions {
   /** a toy_wgan checkpoint; absent: train a toy critic for trainIters iterations first */

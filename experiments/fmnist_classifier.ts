@@ -14,10 +14,10 @@ import { Monitor } from '../alr/index.js';
 import { Adam } from '../engine/index.js';
 import { ConvClassifier, loadCheckpoint, saveCheckpoint, type ConvClassifierOptions, type Module } from '../nn/index.js';
 import { saveLines } from './common/plot.js';
-import { ensureDir, intArg, main, Metrics, numArg, NONNEG_ARG, program, Progress, writeJson, writeConfig } from './common/run.js';
-import { metadataJson, resumeStep, stopIfNonFinite } from './common/guard.js';
-import { Batcher, oneHot, toFloat, type BatcherState } from './data/batches.js';
-import { FASHION_MNIST_DIR, loadFashionMnist, subset, type ImageSet } from './data/images.js';
+import { ensureDir, intArg, main, Metrics, numArg, NONNEG_ARG, program, Progress, writeJson, writeConfig } from './training/run.js';
+import { metadataJson, resumeStep, stopIfNonFinite } from './training/guard.js';
+import { Batcher, oneHot, toFloat, type BatcherState } from './training/data/batches.js';
+import { FASHION_MNIST_DIR, loadFashionMnist, subset, type ImageSet } from './training/data/images.js';
 
 /** The architecture used for cFID / cIS: ConvLarge's shape, narrow, one conv per stage. */
 export const METRIC_CLASSIFIER: ConvClassifierOptions = { inChannels: 1, numClasses: 10, widths: [32, 48, 64], convsPerStage: 1, dropout: 0.1 };

@@ -41,11 +41,11 @@ import {
 } from '../alr/index.js';
 import { asCritic } from '../nn/index.js';
 import { imageGrid, saveLines, saveSamples } from './common/plot.js';
-import { ensureDir, intArg, main, memoryFields, numArg, PROBE_ARG, NONNEG_ARG, program, writeJson, writeConfig } from './common/run.js';
-import { requireFinite, stopIfNonFinite } from './common/guard.js';
-import { plainCriticLoss, runWganLoop, type EvaluationContext } from './common/wgan_loop.js';
-import { Batcher, toFloat, type BatcherState } from './data/batches.js';
-import { FASHION_MNIST_DIR, loadCifar10, loadFashionMnist, padTo, type ImageSet } from './data/images.js';
+import { ensureDir, intArg, main, memoryFields, numArg, PROBE_ARG, NONNEG_ARG, program, writeJson, writeConfig } from './training/run.js';
+import { requireFinite, stopIfNonFinite } from './training/guard.js';
+import { plainCriticLoss, runWganLoop, type EvaluationContext } from './training/wgan_loop.js';
+import { Batcher, toFloat, type BatcherState } from './training/data/batches.js';
+import { FASHION_MNIST_DIR, loadCifar10, loadFashionMnist, padTo, type ImageSet } from './training/data/images.js';
 import { classifierOutputs, classifierScores, type ClassifierOutputs } from './image_metrics.js';
 import { loadClassifier } from './fmnist_classifier.js';
 

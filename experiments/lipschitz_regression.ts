@@ -18,9 +18,9 @@ import { lipschitzRegressor, loadCheckpoint, saveCheckpoint, type MLP } from '..
 import { adversarialLipschitzPenalty, auxiliaryPass, gradientNorm, uniformEps } from '../alr/index.js';
 import { asCritic } from '../nn/index.js';
 import { contactSheet, saveHeatmap, savePng } from './common/plot.js';
-import { ensureDir, intArg, main, Metrics, numArg, PROBE_ARG, NONNEG_ARG, program, Progress, writeJson, writeConfig } from './common/run.js';
-import { resumeStep } from './common/guard.js';
-import { writeFileSafe } from './common/files.js';
+import { ensureDir, intArg, main, Metrics, numArg, PROBE_ARG, NONNEG_ARG, program, Progress, writeJson, writeConfig } from './training/run.js';
+import { resumeStep } from './training/guard.js';
+import { writeFileSafe } from './training/files.js';
 
 export const LR_REGS = ['none', 'sn', 'lp', 'alp'] as const;
 export type LrReg = (typeof LR_REGS)[number];
@@ -109,7 +109,7 @@ const HI = 4;
 function target(x: E.Tensor): E.Tensor {
   return E.noGrad(() => {
     const r = E.perSampleNorm(x);
-    const inBand = E.mul(E.geScalar(r, 1), E.rsub(E.geScalar(r, 2 + 1e-7), 1));
+    const inBand = E.mul(E.ge(r, 1), E.rsub(E.ge(r, 2 + 1e-7), 1));
     return E.rsub(inBand, 1);
   });
 }

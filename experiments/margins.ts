@@ -21,8 +21,8 @@ import { HostRng } from '../engine/index.js';
 import { MLP } from '../nn/index.js';
 import { gradientNorm, softplus, type GradNorm } from '../alr/index.js';
 import { contactSheet, savePng, saveScatter } from './common/plot.js';
-import { ensureDir, intArg, main, numArg, NONNEG_ARG, program, writeJson, writeConfig } from './common/run.js';
-import { writeFileSafe } from './common/files.js';
+import { ensureDir, intArg, main, numArg, NONNEG_ARG, program, writeJson, writeConfig } from './training/run.js';
+import { writeFileSafe } from './training/files.js';
 
 export interface Penalty {
   id: string;

@@ -23,12 +23,12 @@ import { ConvClassifier, loadCheckpoint, saveCheckpoint, type ConvClassifierOpti
 import { adversarialLipschitzPenalty, Monitor, SEMI_SUPERVISED_ALR, VAT_BASELINE, type PenaltyOptions } from '../alr/index.js';
 import { asCritic } from '../nn/index.js';
 import { saveBars, saveLines } from './common/plot.js';
-import { ensureDir, intArg, main, Metrics, numArg, NONNEG_ARG, program, Progress, writeJson, writeConfig } from './common/run.js';
-import { metadataJson, resumeStep, stopIfNonFinite } from './common/guard.js';
-import { Batcher, oneHot, type BatcherState } from './data/batches.js';
-import { FASHION_MNIST_DIR, loadFashionMnist, subset, type ImageSet } from './data/images.js';
+import { ensureDir, intArg, main, Metrics, numArg, NONNEG_ARG, program, Progress, writeJson, writeConfig } from './training/run.js';
+import { metadataJson, resumeStep, stopIfNonFinite } from './training/guard.js';
+import { Batcher, oneHot, type BatcherState } from './training/data/batches.js';
+import { FASHION_MNIST_DIR, loadFashionMnist, subset, type ImageSet } from './training/data/images.js';
 import { accuracy, nllLoss } from './fmnist_classifier.js';
-import { writeFileSafe } from './common/files.js';
+import { writeFileSafe } from './training/files.js';
 
 export const METHODS = ['supervised', 'vat', 'alr'] as const;
 export type Method = (typeof METHODS)[number];

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as E from '../engine/index.js';
 import { lipschitzRegressor, loadCheckpoint, withoutStatUpdates } from '../nn/index.js';
-import { main } from './common/run.js';
+import { main } from './training/run.js';
 
 const stats = (v: Float32Array) => {
   let s = 0, mx = 0, above = 0;

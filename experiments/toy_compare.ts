@@ -11,8 +11,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { REGULARISERS, runToyWgan, toyCli, toyOptions, type Regulariser, type ToyWganOptions, type ToyWganSummary } from './toy_wgan.js';
 import { contactSheet, saveLines, savePng } from './common/plot.js';
-import { ensureDir, main, Metrics, writeConfig } from './common/run.js';
-import { writeFileSafe } from './common/files.js';
+import { ensureDir, main, Metrics, writeConfig } from './training/run.js';
+import { writeFileSafe } from './training/files.js';
 
 export const COMPARED: Regulariser[] = ['alp', 'gp', 'lp', 'sn', 'none'];
 const PENALISED: Regulariser[] = ['alp', 'gp', 'lp'];

@@ -27,10 +27,10 @@ import { asCritic } from '../nn/index.js';
 import { toySampler, TOY_DATASETS, type ToyDataset } from './common/toy_data.js';
 import { exactW1, modeCoverage } from './common/toy_metrics.js';
 import { saveLines, saveSampleChart } from './common/plot.js';
-import { scatterSpec } from './common/chart.js';
-import { ensureDir, intArg, main, memoryFields, numArg, PROBE_ARG, NONNEG_ARG, program, writeJson, writeConfig } from './common/run.js';
-import { requireFinite, stopIfNonFinite } from './common/guard.js';
-import { plainCriticLoss, runWganLoop, type EvaluationContext } from './common/wgan_loop.js';
+import { scatterSpec } from './training/chart.js';
+import { ensureDir, intArg, main, memoryFields, numArg, PROBE_ARG, NONNEG_ARG, program, writeJson, writeConfig } from './training/run.js';
+import { requireFinite, stopIfNonFinite } from './training/guard.js';
+import { plainCriticLoss, runWganLoop, type EvaluationContext } from './training/wgan_loop.js';
 
 export const REGULARISERS = ['alp', 'gp', 'lp', 'sn', 'clip', 'none'] as const;
 export type Regulariser = (typeof REGULARISERS)[number];

@@ -9,7 +9,7 @@ import {
   variance,
   conv2d,
   full,
-  geScalar,
+  ge,
   layerNorm,
   leakyRelu,
   linear,
@@ -307,7 +307,7 @@ export class Dropout2d extends Module {
   }
   forward(x: Tensor): Tensor {
     if (!this.training || this.p === 0) return x;
-    const mask = mul(geScalar(randUniform([x.shape[0], x.shape[1], ...Array(x.rank - 2).fill(1)]), this.p), 1 / (1 - this.p));
+    const mask = mul(ge(randUniform([x.shape[0], x.shape[1], ...Array(x.rank - 2).fill(1)]), this.p), 1 / (1 - this.p));
     return mul(x, mask);
   }
 }

@@ -1,10 +1,9 @@
 // Elementwise ops: each is its WGSL expression next to its backward rule, written in
 // differentiable ops (so second derivatives come for free).
-import { record } from '../autograd.js';
+import { record, sumToShape as sumTo } from '../autograd.js';
 import { Tensor } from '../tensor.js';
-import { broadcastShapes, broadcastStrides, sameShape } from '../shape.js';
+import { broadcastShapes, broadcastStrides, sameShape } from '../shape_util.js';
 import { map } from './map.js';
-import { sumTo } from './reduce.js';
 
 type Operand = Tensor | number;
 
@@ -23,10 +22,10 @@ function unary(
 }
 
 // Masks and steps: piecewise constant, so their gradient is zero (they record nothing).
-/** 1 where x > 0, else 0 */
-export const positive = unary('positive', 'select(0.0, 1.0, a > 0.0)', null);
+/** 1 where x > 0, else 0 (a mask; not torch.positive, which is the identity) */
+export const positiveMask = unary('positive', 'select(0.0, 1.0, a > 0.0)', null);
 /** 1 where x >= p0, else 0 */
-export const geScalar = unary('geScalar', 'select(0.0, 1.0, a >= p0)', null);
+const geScalarP = unary('geScalar', 'select(0.0, 1.0, a >= p0)', null);
 /** sign(x) with sign(0) = 0 */
 export const sign = unary('sign', 'sign(a)', null);
 /** 1 where p0 <= x <= p1: the pass-through region of clamp */
@@ -66,8 +65,8 @@ const addScalar = unary('addScalar', 'a + p0', (_x, _y, g) => g);
 const mulScalar = unary('mulScalar', 'a * p0', (_x, _y, g, s) => mulScalar(g, s));
 const rsubScalar = unary('rsubScalar', 'p0 - a', (_x, _y, g) => neg(g));
 const rdivScalar = unary('rdivScalar', 'p0 / a', (_x, y, g) => neg(div(mul(g, y), _x)));
-const maxScalar = unary('maxScalar', 'max(a, p0)', (x, _y, g, s) => mul(g, geScalar(x, s)));
-const minScalar = unary('minScalar', 'min(a, p0)', (x, _y, g, s) => mul(g, rsub(geScalar(x, s), 1)));
+const maxScalar = unary('maxScalar', 'max(a, p0)', (x, _y, g, s) => mul(g, geScalarP(x, s)));
+const minScalar = unary('minScalar', 'min(a, p0)', (x, _y, g, s) => mul(g, rsub(geScalarP(x, s), 1)));
 
 // ---------- binary (NumPy broadcasting) ----------
 
@@ -141,9 +140,14 @@ export function pow(a: Tensor, b: Operand): Tensor {
   return typeof b === 'number' ? powScalarP(a, b) : powT(a, b);
 }
 /** 1 where a >= b, else 0 (no gradient) */
-export function ge(a: Tensor, b: Tensor): Tensor {
-  return geMask(a, b);
+export function ge(a: Tensor, b: Operand): Tensor {
+  return typeof b === 'number' ? geScalarP(a, b) : geMask(a, b);
 }
+
+/** @deprecated the name reads as torch.positive (the identity); use positiveMask (1 where x > 0) */
+export const positive = positiveMask;
+/** @deprecated use ge(x, s) */
+export const geScalar = (x: Tensor, s: number): Tensor => geScalarP(x, s);
 
 /** cond ? a : b elementwise, with cond a 0/1 mask (broadcast); no gradient flows into cond. */
 export function where(cond: Tensor, a: Tensor, b: Tensor): Tensor {

@@ -2,7 +2,7 @@
 // a data set that stays on the GPU, an embedding lookup). Its backward is the adjoint scatter-add
 // (repeated indices sum), whose backward is indexSelect again: every order of derivative works.
 import { record } from '../autograd.js';
-import { normAxis } from '../shape.js';
+import { normAxis } from '../shape_util.js';
 import { shapeStr, Tensor } from '../tensor.js';
 import { dispatch, kernel, Params } from '../runtime.js';
 import { gatherRowsKernel, scatterRowsKernel } from '../../shaders/gather.js';

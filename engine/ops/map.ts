@@ -2,7 +2,7 @@
 // strides and an offset, which is how broadcast, permute and slice are expressed.
 import { Tensor, shapeStr, type Shape } from '../tensor.js';
 import { dispatch, kernel, Params, type Kernel } from '../runtime.js';
-import { contiguousStrides, MAX_RANK, sameShape } from '../shape.js';
+import { contiguousStrides, MAX_RANK, sameShape } from '../shape_util.js';
 import { elementwiseKernel, PER_THREAD, type ElementwiseLayout } from '../../shaders/elementwise.js';
 import { WG } from '../../shaders/kernel.js';
 import { capturing } from '../capture.js';

@@ -4,7 +4,7 @@ import { record } from '../autograd.js';
 import { numel, shapeStr, Tensor } from '../tensor.js';
 import { deviceInfo } from '../device.js';
 import { dispatch, kernel, Params, type Kernel } from '../runtime.js';
-import { broadcastStrides } from '../shape.js';
+import { broadcastStrides } from '../shape_util.js';
 import { pick } from '../tune.js';
 import { matmulRegisterKernel, matmulTiledKernel, TILE, type MatmulLayout, type RegisterShape } from '../../shaders/matmul.js';
 import { sumTo } from './reduce.js';

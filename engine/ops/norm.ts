@@ -8,7 +8,7 @@ import { numel, shapeStr, Tensor, type Shape } from '../tensor.js';
 import { any, bool, checkOptions } from '../options.js';
 import { dispatch, kernel, Params } from '../runtime.js';
 import type { KernelDecl } from '../../shaders/kernel.js';
-import { broadcastShapes, normAxes, sameShape } from '../shape.js';
+import { broadcastShapes, normAxes, sameShape } from '../shape_util.js';
 import {
   affineKernel,
   channelReduceKernel,

@@ -1,14 +1,15 @@
-// Reductions (sum, mean, max over axes) and the ops composed from them.
+// Reductions: sum and max over axes (the primitives), and sumTo, the broadcast gradient's
+// inverse. The ops composed from them (mean, softmax, ...) are in composite.ts, one layer up.
 import { noGrad, record } from '../autograd.js';
 import { numel, Tensor, type Shape } from '../tensor.js';
 import { dispatch, kernel, Params } from '../runtime.js';
-import { normAxes, normAxis, sameShape } from '../shape.js';
+import { normAxes, sameShape } from '../shape_util.js';
 import { reduceKernel, type ReduceOp } from '../../shaders/reduce.js';
 import { isCpuAdapter } from '../tune.js';
 import { capturing } from '../capture.js';
 import { checkF32, groups1d } from './map.js';
 import { expand, reshape, detach } from './shape.js';
-import { add, div, exp, ge, log, mul, sqrt, sub, maximum } from './elementwise.js';
+import { div, ge, mul } from './elementwise.js';
 
 
 /** What a reduction dispatch computes, recorded so the fusion pass can merge it with maps. */
@@ -80,7 +81,7 @@ function reduceRaw(op: ReduceOp, x: Tensor, axes: number[]): Tensor {
   return src;
 }
 
-function outShape(shape: Shape, axes: number[], keepdim: boolean): number[] {
+export function outShape(shape: Shape, axes: number[], keepdim: boolean): number[] {
   return keepdim ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i));
 }
 
@@ -92,13 +93,6 @@ export function sum(x: Tensor, axes?: number | number[], keepdim = false): Tenso
   if (y !== k) k.dispose();
   const keepShape = k.shape;
   return record(y, 'sum', [x], (g) => [expand(reshape(g, keepShape), x.shape)]);
-}
-
-/** Mean over `axes` (default: all). */
-export function mean(x: Tensor, axes?: number | number[], keepdim = false): Tensor {
-  const ax = normAxes('mean', axes, x.rank);
-  const count = numel(ax.map((a) => x.shape[a]));
-  return mul(sum(x, ax, keepdim), 1 / count);
 }
 
 /** Maximum over `axes`; the gradient is shared equally among tied maxima. */
@@ -117,13 +111,6 @@ export function max(x: Tensor, axes?: number | number[], keepdim = false): Tenso
   });
 }
 
-/** Variance over `axes` (biased: divides by N, as batch norm's batch statistics). */
-export function variance(x: Tensor, axes?: number | number[], keepdim = false): Tensor {
-  const ax = normAxes('variance', axes, x.rank);
-  const d = sub(x, mean(x, ax, true));
-  return mean(mul(d, d), ax, keepdim);
-}
-
 /** Sums a broadcast gradient back to `shape` (inverse of NumPy broadcasting). */
 export function sumTo(g: Tensor, shape: Shape): Tensor {
   if (sameShape(g.shape, shape)) return g;
@@ -133,34 +120,4 @@ export function sumTo(g: Tensor, shape: Shape): Tensor {
     if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
   }
   return reshape(sum(g, axes, true), shape);
-}
-
-export function logsumexp(x: Tensor, axis = -1, keepdim = false): Tensor {
-  const a = normAxis('logsumexp', axis, x.rank);
-  const m = noGrad(() => max(x, a, true));
-  const y = add(log(sum(exp(sub(x, m)), a, true)), m);
-  return keepdim ? y : reshape(y, outShape(x.shape, [a], false));
-}
-
-export function softmax(x: Tensor, axis = -1): Tensor {
-  const a = normAxis('softmax', axis, x.rank);
-  const m = noGrad(() => max(x, a, true));
-  const e = exp(sub(x, m));
-  return div(e, sum(e, a, true));
-}
-
-export function logSoftmax(x: Tensor, axis = -1): Tensor {
-  return sub(x, logsumexp(x, axis, true));
-}
-
-/** L2 norm of each sample over all non-batch axes: shape [B]. */
-export function perSampleNorm(x: Tensor): Tensor {
-  const axes = [...Array(x.rank).keys()].slice(1);
-  return sqrt(sum(mul(x, x), axes));
-}
-
-/** x_i / max(‖x_i‖, eps) per sample, the norm taken over all non-batch axes. */
-export function normalizePerSample(x: Tensor, eps = 1e-12): Tensor {
-  const n = maximum(perSampleNorm(x), eps);
-  return div(x, reshape(n, [x.shape[0], ...Array(x.rank - 1).fill(1)]));
 }

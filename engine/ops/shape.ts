@@ -1,12 +1,11 @@
 // Shape ops. reshape and detach share the buffer; permute, expand, slice and concat write a
 // contiguous copy through the elementwise kernel's strided reads.
-import { record } from '../autograd.js';
+import { record, sumToShape as sumTo } from '../autograd.js';
 import { numel, shapeStr, Tensor, type Shape } from '../tensor.js';
-import { broadcastShapes, broadcastStrides, contiguousStrides, normAxis, sameShape } from '../shape.js';
+import { broadcastShapes, broadcastStrides, contiguousStrides, normAxis, sameShape } from '../shape_util.js';
 import { dispatch, kernel, Params } from '../runtime.js';
 import { copyIntoKernel, slicePadKernel } from '../../shaders/copy.js';
 import { groups1d, map } from './map.js';
-import { sumTo } from './reduce.js';
 
 /** Same elements, new shape (one entry may be -1). Shares the buffer. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {

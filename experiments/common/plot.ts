@@ -5,8 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createCanvas, loadImage, type SKRSContext2D, type Canvas } from '@napi-rs/canvas';
-import { writeFileSafe } from './files.js';
-import { heatmapSpec, lineChartSpec, saveChart, scatterSpec, type Frame, type GridField, type PointSet, type Series, type VegaLiteSpec } from './chart.js';
+import { writeFileSafe } from '../training/files.js';
+import { heatmapSpec, lineChartSpec, saveChart, scatterSpec, type Frame, type GridField, type PointSet, type Series, type VegaLiteSpec } from '../training/chart.js';
 
 export type { Frame, GridField, PointSet, Series };
 

@@ -1,7 +1,0 @@
-// Deno entry of the portable suite (bundled by test/portable.test.ts): prints the report as JSON.
-import { runPortableSuite } from './suite.js';
-
-const report = await runPortableSuite(undefined, (r) => {
-  if (!r.ok) console.error(`FAIL ${r.group} / ${r.name}: ${r.detail}`);
-});
-console.log(JSON.stringify(report));

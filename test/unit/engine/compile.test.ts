@@ -1,0 +1,270 @@
+// Compiled steps (E.compile): a replayed step gives the same bits as the eager step, step after
+// step, on the toy MLP critic (ALP and GP, whose double backward is captured), a residual conv
+// critic, a batch-norm critic (running statistics updated in place) and the ALR search with
+// trace; steps that cannot be captured fall back with a reason; released state recaptures.
+import { describe, expect, it } from 'vitest';
+import * as E from '../../../engine/index.js';
+import { asCritic, fashionCritic, toyCritic, toyGenerator } from '../../../nn/index.js';
+import { adversarialLipschitzPenalty, uniformEps, wganAlpCriticLoss, wganGpCriticLoss, type Critic } from '../../../alr/index.js';
+import { mlpCritic, randomDenseLayers } from '../../../bench/conformance/toy_critics.js';
+import { useGpu } from '../../support/gpu.js';
+
+useGpu();
+
+/** Bits of every tensor, as one array of uint32 words per tensor. */
+async function bits(ts: E.Tensor[]): Promise<number[][]> {
+  return Promise.all(ts.map(async (t) => Array.from(new Uint32Array((await t.toFloat32()).buffer))));
+}
+
+interface Setup {
+  params: E.Tensor[];
+  /** extra state to compare (running statistics) */
+  state?: E.Tensor[];
+  step: (x: E.Tensor) => Record<string, E.Tensor>;
+  input: () => E.Tensor;
+  dispose: () => void;
+}
+
+/**
+ * Runs `steps` iterations of a fresh setup eagerly and compiled (fresh inputs each step, drawn
+ * from a host RNG so both runs see the same data) and expects identical outputs and final state.
+ */
+async function expectSameBits(make: () => Setup, steps = 5, options: E.CompileOptions = {}): Promise<E.CompiledStep<[E.Tensor], Record<string, E.Tensor>>> {
+  const runs: { outs: number[][][]; state: number[][] }[] = [];
+  let compiled: E.CompiledStep<[E.Tensor], Record<string, E.Tensor>> | null = null;
+  for (const enabled of [false, true]) {
+    E.manualSeed(11);
+    const s = make();
+    const step = E.compile(s.step, { ...options, enabled });
+    const outs: number[][][] = [];
+    for (let i = 0; i < steps; i++) {
+      const r = E.tidy(() => step(s.input()));
+      outs.push(await bits(Object.values(r)));
+      E.dispose(r);
+      await E.endStep();
+    }
+    runs.push({ outs, state: await bits([...s.params, ...(s.state ?? [])]) });
+    if (enabled) compiled = step;
+    else step.dispose();
+    s.dispose();
+  }
+  expect(compiled!.fallbackReason).toBeNull();
+  expect(compiled!.stats.replays).toBe(steps - 2);
+  expect(runs[1].outs).toEqual(runs[0].outs);
+  expect(runs[1].state).toEqual(runs[0].state);
+  return compiled!;
+}
+
+function toySetup(method: 'alp' | 'gp', batch = 64): () => Setup {
+  return () => {
+    const D = toyCritic(32);
+    const G = toyGenerator(32);
+    const critic = asCritic(D);
+    const opt = new E.Adam(D.parameters(), { lr: 1e-3, betas: [0.5, 0.9] });
+    const host = new E.HostRng(3);
+    return {
+      params: D.parameters(),
+      input: () => E.tensor(Float32Array.from({ length: batch * 2 }, () => host.next() * 4 - 2), [batch, 2]),
+      step: (real) => {
+        const fake = E.noGrad(() => G.forward(E.randNormal([batch, 2])));
+        const s =
+          method === 'alp'
+            ? wganAlpCriticLoss(critic, real, fake, { lambda: 100, k: 1, xi: 10, eps: uniformEps(0.1, 10) })
+            : wganGpCriticLoss(critic, real, fake, { lambda: 0.1, penalty: 'gp' });
+        opt.step(E.grad(s.loss, D.parameters()));
+        return { loss: E.detach(s.loss), wasserstein: s.wasserstein };
+      },
+      dispose: () => opt.dispose(),
+    };
+  };
+}
+
+describe('compile: same bits as eager', () => {
+  it('toy MLP critic, WGAN-ALP step with Adam', async () => {
+    const step = await expectSameBits(toySetup('alp'), 6);
+    expect(step.stats.dispatches).toBeLessThanOrEqual(step.stats.recordedDispatches);
+  });
+
+  it('toy MLP critic, WGAN-GP step (double backward captured)', async () => {
+    await expectSameBits(toySetup('gp'), 5);
+  });
+
+  it('residual conv critic, WGAN-ALP with a shared forward and clipping', async () => {
+    const step = await expectSameBits(() => {
+      const D = fashionCritic(8);
+      const critic = asCritic(D);
+      const opt = new E.Adam(D.parameters(), { lr: 1e-4, betas: [0, 0.9] });
+      return {
+        params: D.parameters(),
+        input: () => E.randUniform([2, 1, 28, 28], -1, 1),
+        step: (x) => {
+          const fake = E.randUniform([2, 1, 28, 28], -1, 1);
+          const s = wganAlpCriticLoss(critic, x, fake, { lambda: 100, clip: [-1, 1], sharedForward: true });
+          opt.step(E.grad(s.loss, D.parameters()));
+          return { loss: E.detach(s.loss) };
+        },
+        dispose: () => opt.dispose(),
+      };
+    }, 4);
+    // maps ran in the stores of GEMMs and of Winograd output transforms, and in reductions
+    const ops = step.fusion!.kernels.map((k) => k.ops.join('+'));
+    expect(ops.some((o) => o.startsWith('conv2d.winograd.output+') || o.startsWith('conv2dInputGrad.winograd.output+'))).toBe(true);
+    expect(ops.some((o) => o.startsWith('matmul.'))).toBe(true);
+    expect(ops.some((o) => o.includes('reduce.sum'))).toBe(true);
+  });
+
+  it('batch-norm critic: running statistics updated in place, as eagerly', async () => {
+    await expectSameBits(() => {
+      const critic = mlpCritic(randomDenseLayers([2, 16, 16, 1]), { batchNorm: true });
+      const opt = new E.Adam(critic.parameters(), { lr: 1e-3 });
+      return {
+        params: critic.parameters(),
+        state: critic.norms!.flatMap((n) => [n.runningMean, n.runningVar]),
+        input: () => E.randNormal([32, 2]),
+        step: (x) => {
+          const fake = E.randNormal([32, 2], 1, 0.5);
+          const s = wganGpCriticLoss(critic, x, fake, { lambda: 1, penalty: 'lp' });
+          opt.step(E.grad(s.loss, critic.parameters()));
+          return { loss: E.detach(s.loss) };
+        },
+        dispose: () => opt.dispose(),
+      };
+    }, 5);
+  });
+
+  it('the ALR search with trace: every traced intermediate', async () => {
+    await expectSameBits(() => {
+      const layers = randomDenseLayers([2, 16, 1]);
+      const critic: Critic = mlpCritic(layers);
+      return {
+        params: critic.parameters(),
+        input: () => E.randNormal([16, 2]),
+        step: (x) => {
+          const r = adversarialLipschitzPenalty(critic, x, { lambda: 1, k: 2, xi: 1, eps: uniformEps(0.1, 1), trace: true });
+          const t = r.trace!;
+          return { loss: E.detach(r.loss), rAdv: t.rAdv, xHat: t.xHat, ratio: t.ratio, probe0: t.steps[0].probe, grad1: t.steps[1].grad };
+        },
+        dispose: () => {},
+      };
+    }, 4);
+  });
+});
+
+describe('compile: capture rules', () => {
+  it('replays without per-op work: no new tensors, the recorded dispatches only', async () => {
+    const x = E.keep(E.randNormal([64, 8]));
+    const w = E.keep(E.randNormal([8, 8]));
+    const step = E.compile((a: E.Tensor) => ({ y: E.sum(E.relu(E.matmul(a, w))) }));
+    for (let i = 0; i < 3; i++) E.dispose(step(x));
+    await E.endStep();
+    const live = E.memoryStats().liveBuffers;
+    const d0 = E.counters.dispatches;
+    const r = step(x);
+    // one new tensor: the caller's copy of the output
+    expect(E.memoryStats().liveBuffers).toBe(live + 1);
+    expect(E.counters.dispatches - d0).toBe(step.stats.dispatches);
+    const eager = E.tidy(() => E.sum(E.relu(E.matmul(x, w))));
+    expect(await bits([r.y])).toEqual(await bits([eager]));
+    E.dispose([r, eager, x, w]);
+    step.dispose();
+  });
+
+  it('memory stays flat over many replays (buffers, bind groups, pipelines)', async () => {
+    const s = toySetup('alp', 32)();
+    const step = E.compile(s.step);
+    const run = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const x = s.input();
+        E.dispose(step(x));
+        x.dispose();
+        if (i % 3 === 2) await E.endStep();
+      }
+      await E.endStep();
+    };
+    await run(6);
+    const before = { ...E.memoryStats(), ...E.cacheStats() };
+    await run(60);
+    const after = { ...E.memoryStats(), ...E.cacheStats() };
+    expect(after.liveBuffers).toBe(before.liveBuffers);
+    expect(after.bytesAllocated).toBe(before.bytesAllocated);
+    expect(after.bindGroups).toBe(before.bindGroups);
+    expect(after.pipelines).toBe(before.pipelines);
+    step.dispose();
+    s.dispose();
+    expect(E.memoryStats().liveBuffers).toBeLessThan(before.liveBuffers); // the step's buffers went back
+  });
+
+  it('a readback, a host upload or a replaced state tensor falls back to eager with the reason', async () => {
+    const x = E.keep(E.randNormal([4]));
+    const reads = E.compile((a: E.Tensor) => {
+      void a.toArray();
+      return E.mul(a, 2);
+    });
+    const uploads = E.compile((a: E.Tensor) => E.add(a, E.tensor([1, 2, 3, 4])));
+    let acc = E.keep(E.zeros([4]));
+    const replaces = E.compile((a: E.Tensor) => {
+      const next = E.keep(E.add(acc, a));
+      acc.dispose();
+      acc = next;
+      return E.mul(next, 1);
+    });
+    for (let i = 0; i < 4; i++) E.dispose([reads(x), uploads(x), replaces(x)]);
+    await E.sync();
+    expect(reads.fallbackReason).toMatch(/reads a tensor back/);
+    expect(uploads.fallbackReason).toMatch(/uploads host data/);
+    expect(replaces.fallbackReason).toMatch(/releases a tensor that existed before it/);
+    // eager fallback still computes: acc = 4x
+    const [a4, xs] = await Promise.all([acc.toFloat32(), x.toFloat32()]);
+    expect(Array.from(a4)).toEqual(Array.from(xs).map((v) => Math.fround(Math.fround(Math.fround(v + v) + v) + v)));
+    const strict = E.compile((a: E.Tensor) => E.add(a, E.tensor([1, 2, 3, 4])), { strict: true });
+    E.dispose(strict(x));
+    expect(() => strict(x)).toThrow(/cannot be captured: the step uploads host data/);
+    E.dispose([x, acc]);
+    for (const s of [reads, uploads, replaces, strict]) s.dispose();
+  });
+
+  it('a new shape captures again; a released parameter makes the next call capture again', async () => {
+    let w = E.keep(E.randNormal([4, 4]));
+    const step = E.compile((a: E.Tensor) => E.matmul(a, w));
+    const run = async (rows: number) => {
+      const a = E.randNormal([rows, 4]);
+      const y = step(a);
+      const ref = E.matmul(a, w);
+      expect(await bits([y])).toEqual(await bits([ref]));
+      E.dispose([a, y, ref]);
+    };
+    for (let i = 0; i < 3; i++) await run(2);
+    for (let i = 0; i < 3; i++) await run(3);
+    expect(step.stats.captures).toBe(2);
+    w.dispose();
+    w = E.keep(E.randNormal([4, 4]));
+    for (let i = 0; i < 2; i++) await run(2);
+    expect(step.stats.captures).toBe(3);
+    w.dispose();
+    step.dispose();
+  });
+
+  it('a compiled step called inside another one is captured as part of it', async () => {
+    const w = E.keep(E.randNormal([4, 4]));
+    const inner = E.compile((a: E.Tensor) => E.tanh(E.matmul(a, w)));
+    const outer = E.compile((a: E.Tensor) => E.mul(inner(a), 2));
+    const x = E.keep(E.randNormal([3, 4]));
+    for (let i = 0; i < 2; i++) E.dispose(inner(x)); // the inner step replays on its own
+    for (let i = 0; i < 4; i++) {
+      const [y, ref] = [outer(x), E.tidy(() => E.mul(E.tanh(E.matmul(x, w)), 2))];
+      expect(await bits([y])).toEqual(await bits([ref]));
+      E.dispose([y, ref]);
+    }
+    expect(outer.stats.replays).toBe(2);
+    expect(outer.fallbackReason).toBeNull();
+    E.dispose([w, x]);
+    inner.dispose();
+    outer.dispose();
+  });
+
+  it('unknown options and non-tensor arguments are refused by name', () => {
+    expect(() => E.compile((a: E.Tensor) => a, { stict: true } as E.CompileOptions)).toThrow(/unknown option 'stict' \(did you mean 'strict'\?\)/);
+    const step = E.compile((a: E.Tensor) => a);
+    expect(() => (step as unknown as (x: number) => void)(3)).toThrow(/argument 0 is not a tensor/);
+  });
+});
