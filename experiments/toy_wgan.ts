@@ -225,7 +225,8 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
         { name: 'generated', points: fake, color: '#1f5fbf' },
       ],
       FRAME,
-      { title, field: { values: field, n: GRID, title: 'critic D(x)' } },
+      // a grey field: the orange and blue points stay visible on every value
+      { title, field: { values: field, n: GRID, title: 'critic D(x)', scheme: 'greys' } },
     );
     picture = await saveSampleChart(spec, o.out, iter);
     return row;

@@ -172,8 +172,9 @@ function fieldRows(f: GridField, frame: Frame, maxCells = 48): Record<string, nu
       for (let a = 0; a < step; a++) for (let b = 0; b < step; b++) s += f.values[(i * step + a) * f.n + j * step + b];
       const x = frame.xMin + j * dx;
       const y = frame.yMax - (i + 1) * dy;
-      // cells overlap by 2% so the rasteriser leaves no seams between them
-      rows.push({ x: r4(x), x2: r4(x + 1.02 * dx), y: r4(y), y2: r4(y + 1.02 * dy), v: r4(s / (step * step)) });
+      // cells overlap by a tenth (over a pixel at the usual sizes) so the rasteriser's
+      // anti-aliased edges leave no seams between them; the layer is clipped to the frame
+      rows.push({ x: r4(x), x2: r4(Math.min(frame.xMax, x + 1.1 * dx)), y: r4(Math.max(frame.yMin, y - 0.1 * dy)), y2: r4(y + dy), v: r4(s / (step * step)) });
     }
   }
   return rows;
@@ -182,7 +183,7 @@ function fieldRows(f: GridField, frame: Frame, maxCells = 48): Record<string, nu
 function fieldLayer(f: GridField, frame: Frame, xTitle: string, yTitle: string): object {
   return {
     data: { values: fieldRows(f, frame) },
-    mark: { type: 'rect', stroke: null },
+    mark: { type: 'rect', stroke: null, clip: true },
     encoding: {
       x: axisOver('x', xTitle, frame.xMin, frame.xMax),
       x2: { field: 'x2' },
