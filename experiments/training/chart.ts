@@ -92,35 +92,40 @@ export interface LineChartOptions {
 export function lineChartSpec(series: Series[], o: LineChartOptions): VegaLiteSpec {
   const rows: Record<string, number | string>[] = [];
   for (const s of series) {
+    // a quantity that is never negative (a count, a norm, a distance) gets no band below zero
+    const nonNegative = Array.from(s.y).every((y) => !Number.isFinite(y) || y >= 0);
     for (let i = 0; i < s.x.length; i++) {
       const y = s.y[i];
       if (!Number.isFinite(y) || (o.yLog && y <= 0)) continue;
       const row: Record<string, number | string> = { series: s.name, x: s.x[i], y };
       if (s.spread) {
-        row.lo = o.yLog ? Math.max(y - s.spread[i], y * 1e-3) : y - s.spread[i];
+        const lo = y - s.spread[i];
+        row.lo = o.yLog ? Math.max(lo, y * 1e-3) : nonNegative ? Math.max(lo, 0) : lo;
         row.hi = y + s.spread[i];
       }
       rows.push(row);
     }
   }
   const scale = o.yLog ? { type: 'log' as const } : { zero: false };
-  const color = { field: 'series', type: 'nominal' as const, title: null, sort: series.map((s) => s.name) };
-  const x = { field: 'x', type: 'quantitative' as const, title: o.xTitle };
+  // the legend draws line symbols whichever layer Vega-Lite takes them from
+  const color = { field: 'series', type: 'nominal' as const, title: null, sort: series.map((s) => s.name), legend: { symbolType: 'stroke', symbolStrokeWidth: 2.5, symbolOpacity: 1 } };
+  // iterations, k, seeds: whole numbers get whole-number ticks
+  const integral = series.every((s) => Array.from(s.x).every((v) => Number.isInteger(v)));
+  const x = { field: 'x', type: 'quantitative' as const, title: o.xTitle, ...(integral ? { axis: { format: 'd', tickMinStep: 1 } } : {}) };
   // few points per series (a sweep over k, a short run): mark each one
   const sparse = series.every((s) => s.x.length <= 25);
-  // the lines' layer first: Vega-Lite merges the layers' legends and takes the symbols from the first
-  const layers: object[] = [
-    {
-      mark: { type: 'line', strokeWidth: 1.8, ...(sparse ? { point: { size: 30 } } : {}) },
-      encoding: { x, y: { field: 'y', type: 'quantitative', title: o.yTitle, scale }, color },
-    },
-  ];
+  const layers: object[] = [];
   if (series.some((s) => s.spread)) {
+    // bands under the lines, so each line keeps its legend colour
     layers.push({
       mark: { type: 'area', opacity: 0.22 },
       encoding: { x, y: { field: 'lo', type: 'quantitative', scale }, y2: { field: 'hi' }, color },
     });
   }
+  layers.push({
+    mark: { type: 'line', strokeWidth: 1.8, ...(sparse ? { point: { size: 30 } } : {}) },
+    encoding: { x, y: { field: 'y', type: 'quantitative', title: o.yTitle, scale }, color },
+  });
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: o.title,
