@@ -1,8 +1,10 @@
 // Elementwise fusion over a captured step's commands. A map whose output is a step temporary read
-// by exactly one later command, itself a map, is not stored: the consumer computes it on the fly
-// (shaders/fused.ts). Chains and trees of maps become one kernel, materialised only where a
-// GEMM, a reduction, a copy, a second reader or live state needs the values. Each element still
-// sees the same f32 operations in the same order, so the results keep their bits.
+// by exactly one later command is not stored: that command computes it on the fly
+// (shaders/fused.ts). Chains and trees of maps become one kernel; a map feeding a reduction runs
+// in the reduction's loads; a map of a reduction's, a GEMM's or a Winograd output transform's
+// result runs in its stores. Values are materialised only where a second reader, a copy, an
+// in-place kernel or live state needs them. Each element still sees the same f32 operations in
+// the same order, so the results keep their bits.
 import type { Command, DispatchCommand } from './capture.js';
 import { device } from './device.js';
 import { kernel, Params, uniformBytes, type Binding, type Kernel } from './runtime.js';
