@@ -174,7 +174,13 @@ export function compile<A extends Tensor[], R>(fn: (...args: A) => R, options: C
       return result;
     }
     const outputs: Tensor[] = [];
-    e.rebuild = template(result, outputs);
+    try {
+      e.rebuild = template(result, outputs);
+    } catch (err) {
+      for (const t of e.placeholders) t.dispose();
+      e.placeholders = [];
+      throw err;
+    }
     // the step holds its outputs' storage through aliases; the capture call's own results go to
     // the caller, as an eager call's would
     e.outputs = outputs.map((t) => keep(Tensor.alias(t, t.shape)));
