@@ -50,6 +50,8 @@ export interface LrOptions {
   out: string;
   resume: boolean;
   progress: boolean;
+  /** run every op eagerly instead of replaying the compiled step (same results, slower) */
+  eager?: boolean;
 }
 
 export const LR_DEFAULTS: Omit<LrOptions, 'out'> = {
@@ -237,9 +239,10 @@ export async function runLipschitzRegression(o: LrOptions): Promise<LrSummary> {
   const alpForm = o.reduction === 'sq' ? ('one-sided' as const) : ('linear' as const);
   let lastLoss: Record<string, number> = {};
 
-  // one step: all draws on the GPU, no readback; returns scalars only on logging steps
-  const step = (log: boolean) =>
-    E.tidy(() => {
+  // one step: all draws on the GPU, no readback; captured once and replayed (the eager ops'
+  // kernels, the same numbers). Its scalars are read back on logging steps only.
+  const compiled = E.compile(
+    () => {
       const x = E.randUniform([o.batch, 2], LO, HI);
       const mse = E.mean(E.square(E.sub(model.forward(x), target(x))));
       let loss = mse;
@@ -261,8 +264,16 @@ export async function runLipschitzRegression(o: LrOptions): Promise<LrSummary> {
         }
       }
       opt.step(E.grad(loss, model.parameters()));
-      return log ? mon : null;
-    });
+      return mon;
+    },
+    { enabled: !o.eager },
+  );
+  const step = (log: boolean) => {
+    const mon = compiled();
+    if (log) return mon;
+    E.dispose(mon);
+    return null;
+  };
 
   for (let iter = start; iter < o.iters; iter++) {
     const log = (iter + 1) % o.every === 0 || iter + 1 === o.iters;
@@ -283,6 +294,7 @@ export async function runLipschitzRegression(o: LrOptions): Promise<LrSummary> {
       await saveCheckpoint(ckpt, { modules: model, optimizers: { model: opt }, step: iter + 1, metadata: { options: JSON.stringify(o), wallSeconds: String(seconds()) } });
     }
   }
+  compiled.dispose();
   progress.stop();
   metrics.close();
   const trainSeconds = seconds();
@@ -399,7 +411,8 @@ export function lrCli() {
     .option('--every <n>', 'log the loss every n iterations', (v) => intArg('--every', v, 1), LR_DEFAULTS.every)
     .option('--ckpt-every <n>', 'checkpoint every n iterations', (v) => intArg('--ckpt-every', v, 1), LR_DEFAULTS.ckptEvery)
     .option('--only <names>', 'with --grid: only these run names (comma-separated, e.g. bn_lp_l1,bn_alp_l1_k5)')
-    .option('--resume', 'continue a single run from its checkpoint', false);
+    .option('--resume', 'continue a single run from its checkpoint', false)
+    .option('--eager', 'run every op eagerly instead of replaying the compiled step (same results)', false);
 }
 
 export function lrOptions(opts: Record<string, unknown>): LrOptions {

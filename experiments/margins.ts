@@ -60,6 +60,8 @@ export interface MarginOptions {
   bisect: number;
   penalties: string[];
   out: string;
+  /** run every op eagerly instead of replaying the compiled step (same results, slower) */
+  eager?: boolean;
 }
 
 export const MARGIN_DEFAULTS: Omit<MarginOptions, 'out'> = {
@@ -198,10 +200,9 @@ export async function runMargin(pen: Penalty, seed: number, o: MarginOptions, pi
   const opt = new Adam(model.parameters(), { lr: o.lr });
   const X = E.keep(E.tensor(train.x, [train.y.length, 2]));
   const Y = E.keep(E.tensor(train.y, [train.y.length]));
-  let lossT: E.Tensor | null = null;
-  for (let it = 0; it < o.iters; it++) {
-    const last = it + 1 === o.iters;
-    const l = E.tidy(() => {
+  // one training step, captured once and replayed (the eager ops' kernels, the same numbers)
+  const step = E.compile(
+    () => {
       const x = E.requireGrad(E.detach(X));
       const f = model.forward(x);
       let loss = E.mean(softplus(E.neg(E.mul(Y, f)))); // logistic loss log(1 + e^{-y f})
@@ -210,11 +211,18 @@ export async function runMargin(pen: Penalty, seed: number, o: MarginOptions, pi
         loss = E.add(loss, E.mul(E.mean(penaltyTerm(pen, gradientNorm(g, pen.norm))), o.lambda));
       }
       opt.step(E.grad(loss, model.parameters()));
-      return last ? E.detach(loss) : null;
-    });
-    if (l) lossT = l;
+      return E.detach(loss);
+    },
+    { enabled: !o.eager },
+  );
+  let lossT: E.Tensor | null = null;
+  for (let it = 0; it < o.iters; it++) {
+    const l = step();
+    if (it + 1 === o.iters) lossT = l;
+    else l.dispose();
     await E.endStep(); // submit, bound the queue, let Dawn recycle finished work
   }
+  step.dispose();
   const finalLoss = lossT ? await lossT.item() : NaN;
   lossT?.dispose();
   // one readback per run (these runs are short): a diverged one is reported, not tabulated
@@ -381,7 +389,8 @@ export function marginsCli() {
     .option('--noise <x>', 'swiss-roll noise (before / 7.5)', (v) => numArg('--noise', v), MARGIN_DEFAULTS.noise)
     .option('--divisor <x>', 'divide the rolls by this (7.5 = toy_data scale, 1 = sklearn raw)', (v) => numArg('--divisor', v), MARGIN_DEFAULTS.divisor)
     .option('--t-max <x>', 'line search range', (v) => numArg('--t-max', v), MARGIN_DEFAULTS.tMax)
-    .option('--penalties <list>', `comma-separated subset of ${PENALTIES.map((p) => p.id).join(',')}`, MARGIN_DEFAULTS.penalties.join(','));
+    .option('--penalties <list>', `comma-separated subset of ${PENALTIES.map((p) => p.id).join(',')}`, MARGIN_DEFAULTS.penalties.join(','))
+    .option('--eager', 'run every op eagerly instead of replaying the compiled step (same results)', false);
 }
 
 export function marginOptions(opts: Record<string, unknown>): MarginOptions {
