@@ -10,6 +10,7 @@ import { runToyWgan, toyCli, toyOptions } from '../experiments/toy_wgan.js';
 import { imageCli, imageOptions, runImageWgan } from '../experiments/image_wgan.js';
 import { Metrics } from '../experiments/common/run.js';
 import { writeSyntheticFashion } from '../experiments/data/synthetic.js';
+import { classifierOptions, runClassifier } from '../experiments/fmnist_classifier.js';
 import { useGpu } from './gpu.js';
 
 useGpu();
@@ -135,5 +136,13 @@ describe('GAN flags: training', () => {
     expect(metrics(path.join(root, 'c'))).toEqual(ra);
     for (const r of ra) expect(Number.isFinite(r.gradNormPenalty)).toBe(true);
     for (const f of ['ema_samples_000004.png', 'samples_000004.png']) expect(fs.existsSync(path.join(root, 'a', f)), f).toBe(true);
+    // cFID / cIS for both generators; the EMA's evaluation leaves the raw run as without --ema
+    const clf = path.join(root, 'clf');
+    await runClassifier(classifierOptions({ quick: true, data: fashion, out: clf, progress: false, seed: 0 }));
+    await run('d', 4, { classifier: clf, evalSamples: 20, evalEvery: 2 });
+    await run('e', 4, { classifier: clf, evalSamples: 20, evalEvery: 2, ema: undefined });
+    const rd = metrics(path.join(root, 'd'));
+    for (const r of rd) for (const k of ['cFID', 'cIS', 'emaCFID', 'emaCIS']) expect(Number.isFinite(r[k]), k).toBe(true);
+    expect(metrics(path.join(root, 'e'))).toEqual(rawOnly(rd));
   });
 });
