@@ -7,6 +7,12 @@
 //   npx tsx experiments/image_wgan.ts --config cifar10 --data /path/to/cifar-10-batches-bin --out out/cifar_alp
 //   npx tsx experiments/image_wgan.ts --folder /path/to/images --size 32 --channels 3 --out out/folder_alp
 //
+// --loss picks the GAN loss (wgan, hinge, standard, leastSquares), --penalty-norm the norm of ∇D
+// in the GP / LP penalty (l2, linf, l1; not --norm, which picks the critic's normalisation), and
+// --ema <decay> keeps an EMA of the generator's weights (updated inside the compiled iteration,
+// checkpointed; ema* metrics, cFID / cIS and ema_samples_<iter>.png from the same z as the raw
+// generator's).
+//
 // --folder trains on PNG / JPEG files under one folder per class (torchvision's ImageFolder
 // layout), decoded, resized and centre-cropped by nn.readImageFolder, with the config's other
 // settings (fmnist's sizes by default: --size 28 or 32; cifar10: 32).
@@ -32,12 +38,12 @@ import { pathToFileURL } from 'node:url';
 import * as E from '../engine/index.js';
 import { Adam } from '../engine/index.js';
 import {
-  Conv2d, Critic as CriticNet, Generator, Linear, loadCheckpoint, readImageFolder, spectralNorm, withoutStatUpdates,
+  Conv2d, Critic as CriticNet, EMA, Generator, Linear, loadCheckpoint, readImageFolder, spectralNorm, withoutStatUpdates,
   type Module, type Norm,
 } from '../nn/index.js';
 import {
   adversarialLipschitzPenalty, criticStepMonitors, gradNormAtInterpolates, uniformEps, wganAlpCriticLoss,
-  WGAN_ALP_DEFAULTS, wganGeneratorLoss, wganGpCriticLoss,
+  WGAN_ALP_DEFAULTS,
 } from '../alr/index.js';
 import { asCritic } from '../nn/index.js';
 import { imageGrid, saveLines, saveSamples } from './common/plot.js';
@@ -46,6 +52,7 @@ import { requireFinite, stopIfNonFinite } from './training/guard.js';
 import { plainCriticLoss, runWganLoop, type EvaluationContext } from './training/wgan_loop.js';
 import { Batcher, toFloat, type BatcherState } from './training/data/batches.js';
 import { FASHION_MNIST_DIR, loadCifar10, loadFashionMnist, padTo, type ImageSet } from './training/data/images.js';
+import { alpLossUnder, GAN_FLAG_DEFAULTS, ganFlagOptions, ganFlags, generatorLossUnder, gradPenaltyCriticLoss, type GanFlags } from './common/gan_options.js';
 import { classifierOutputs, classifierScores, type ClassifierOutputs } from './image_metrics.js';
 import { loadClassifier } from './fmnist_classifier.js';
 
@@ -55,7 +62,7 @@ export const NORMS = ['none', 'batch', 'layer'] as const;
 export const CONFIGS = ['fmnist', 'cifar10'] as const;
 export type ImageConfig = (typeof CONFIGS)[number];
 
-export interface ImageWganOptions {
+export interface ImageWganOptions extends GanFlags {
   config: ImageConfig;
   /** data folder (IDX files for fmnist, binary batches for cifar10) */
   data: string;
@@ -106,7 +113,7 @@ export interface ImageWganOptions {
 
 const COMMON = {
   zDim: 128, criticIters: 5, beta1: 0, beta2: 0.9, k: WGAN_ALP_DEFAULTS.k, xi: WGAN_ALP_DEFAULTS.xi, epsMin: WGAN_ALP_DEFAULTS.eps.min, epsMax: WGAN_ALP_DEFAULTS.eps.max, reg: 'alp' as ImageRegulariser,
-  norm: 'none' as Norm, seed: 0, resume: false, progress: true, evalEvery: 0, classifier: '', folder: '',
+  norm: 'none' as Norm, seed: 0, resume: false, progress: true, evalEvery: 0, classifier: '', folder: '', ...GAN_FLAG_DEFAULTS,
 };
 
 /** Per-config defaults. cifar10 is the paper's setting (alr/README.md, Setups); fmnist is sized for an hour on lavapipe. */
@@ -175,6 +182,9 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
   const critic = asCritic(D);
   const optG = new Adam(G.parameters(), { lr: o.lr, betas: [o.beta1, o.beta2] });
   const optD = new Adam(D.parameters(), { lr: o.lr, betas: [o.beta1, o.beta2] });
+  const ema = o.ema !== undefined ? new EMA(G, { decay: o.ema }) : null;
+  const loss = o.loss ?? 'wgan';
+  const modules: { G: Module; D: Module } & Record<string, Module> = ema ? { G, D, ema } : { G, D };
   const ckpt = path.join(o.out, 'checkpoint.safetensors');
   // a fixed z for the sample grids (host RNG: independent of training draws and of resuming)
   const nGrid = 64;
@@ -185,25 +195,36 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
   // cFID / cIS: a trained classifier and the real test images' features (computed once)
   const clf = o.classifier && o.config === 'fmnist' && o.evalSamples >= 2 ? await loadClassifier(o.classifier) : null;
   let realOut: ClassifierOutputs | null = null;
-  const generate = (b: number) => withoutStatUpdates(() => E.noGrad(() => G.forward(E.randNormal([b, o.zDim]))));
+  const generate = (b: number, gen: Module = G) => withoutStatUpdates(() => E.noGrad(() => gen.forward(E.randNormal([b, o.zDim]))));
   const toClassifierSize = (x: E.Tensor) => (x.shape[2] === 28 ? x : E.slice(E.slice(x, 2, 2, 30), 3, 2, 30));
-  const evalClassifier = async (): Promise<Record<string, number>> => {
+  const evalClassifier = async (gen: Module = G): Promise<Record<string, number>> => {
     if (!clf) return {};
     if (!realOut) {
       const test = loadFashionMnist(o.data, 'test');
       const n = Math.min(o.evalSamples, test.n);
       realOut = await classifierOutputs(clf, n, 100, (b, off) => E.tensor(toFloat(test, range(off, b), null), [b, 1, 28, 28]));
     }
-    const gen = await classifierOutputs(clf, o.evalSamples, 100, (b) => toClassifierSize(generate(b)));
-    const s = classifierScores(realOut, gen, 1);
+    const out = await classifierOutputs(clf, o.evalSamples, 100, (b) => toClassifierSize(generate(b, gen)));
+    const s = classifierScores(realOut, out, 1);
     return { cFID: s.cFID, cIS: s.cIS };
+  };
+  /** cFID / cIS of G and, with --ema, of the averaged G on the same z (the RNG is rewound between them and ends as without --ema). */
+  const evalBoth = async (): Promise<Record<string, number>> => {
+    const before = E.getRngState();
+    const raw = await evalClassifier(G);
+    if (!ema || !clf) return raw;
+    const after = E.getRngState();
+    E.setRngState(before);
+    const avg = await evalClassifier(ema.module);
+    E.setRngState(after);
+    return { ...raw, emaCFID: avg.cFID, emaCIS: avg.cIS };
   };
 
   if (o.evalOnly) {
     if (!clf) throw new Error('image_wgan: --eval-only needs --config fmnist, --classifier <dir> and --eval-samples >= 2');
     if (!fs.existsSync(ckpt)) throw new Error(`image_wgan: --eval-only: no checkpoint at ${ckpt}`);
-    const { step } = await loadCheckpoint(ckpt, { modules: { G, D }, optimizers: { G: optG, D: optD }, rng: false });
-    const scores: Record<string, number> = { step: step ?? 0, samples: o.evalSamples, ...(await evalClassifier()) };
+    const { step } = await loadCheckpoint(ckpt, { modules, optimizers: { G: optG, D: optD }, rng: false });
+    const scores: Record<string, number> = { step: step ?? 0, samples: o.evalSamples, ...(await evalBoth()) };
     // the floor for this classifier and sample count: real training images scored like samples
     const trainOut = await classifierOutputs(clf, Math.min(o.evalSamples, train.n), 100, (b, off) =>
       toClassifierSize(E.tensor(toFloat(train, range(off, b), null), [b, C, H, W])),
@@ -212,6 +233,7 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
     Object.assign(scores, { realTrainCFID: floor.cFID, realTrainCIS: floor.cIS });
     writeJson(path.join(o.out, 'scores.json'), scores);
     for (const m of [G, D] as Module[]) m.dispose();
+    ema?.dispose();
     clf.dispose();
     optG.dispose();
     optD.dispose();
@@ -222,7 +244,7 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
   const criticStep = (real: E.Tensor) =>
     E.tidy(() => {
       const fake = E.noGrad(() => G.forward(E.randNormal([o.batch, o.zDim])));
-      let loss: E.Tensor;
+      let lossD: E.Tensor;
       let mon: Record<string, E.Tensor>;
       if (o.reg === 'alp') {
         const s = wganAlpCriticLoss(critic, real, fake, {
@@ -230,27 +252,27 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
           // per-sample critics: the WGAN term reuses the penalty's D(x) (same values, one pass less)
           sharedForward: o.norm !== 'batch',
         });
-        loss = s.loss;
+        lossD = alpLossUnder(loss, s);
         mon = criticStepMonitors(s);
       } else if (o.reg === 'gp' || o.reg === 'lp') {
-        const s = wganGpCriticLoss(critic, real, fake, { lambda, penalty: o.reg });
-        loss = s.loss;
+        const s = gradPenaltyCriticLoss(critic, real, fake, { lambda, reg: o.reg, norm: o.penaltyNorm ?? 'l2', loss });
+        lossD = s.loss;
         mon = {
-          wasserstein: s.wasserstein, penaltyLoss: E.detach(s.penalty.loss), criticLoss: E.detach(loss),
+          wasserstein: s.wasserstein, penaltyLoss: E.detach(s.penalty.loss), criticLoss: E.detach(lossD),
           gradNormPenalty: E.noGrad(() => E.mean(s.penalty.gradNorm)),
         };
       } else {
-        ({ loss, mon } = plainCriticLoss(critic, real, fake));
+        ({ loss: lossD, mon } = plainCriticLoss(critic, real, fake, loss));
       }
-      optD.step(E.grad(loss, D.parameters()));
+      optD.step(E.grad(lossD, D.parameters()));
       return mon;
     });
 
   const generatorStep = () =>
     E.tidy(() => {
-      const loss = wganGeneratorLoss(critic, G.forward(E.randNormal([o.genBatch, o.zDim])));
-      optG.step(E.grad(loss, G.parameters()));
-      return E.detach(loss);
+      const lossG = generatorLossUnder(loss, critic, G.forward(E.randNormal([o.genBatch, o.zDim])));
+      optG.step(E.grad(lossG, G.parameters()));
+      return E.detach(lossG);
     });
 
   // one generator iteration, captured once and replayed (the eager ops' kernels, the same numbers)
@@ -262,6 +284,7 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
         if (c === reals.length - 1) logged = { ...mon, generatorLoss: generatorStep() };
         else E.dispose(mon);
       });
+      ema?.update(); // one fused GPU kernel (and buffer copies), captured with the rest of the iteration
       return logged;
     },
     { enabled: !o.eager },
@@ -282,14 +305,17 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
         probeViolations: alp.monitors.violations,
         probeRatioMean: alp.monitors.ratioMean,
         grid: wantSamples ? withoutStatUpdates(() => E.noGrad(() => G.forward(E.tensor(zHost, [nGrid, o.zDim])))) : null,
+        emaGrid: wantSamples && ema ? withoutStatUpdates(() => E.noGrad(() => ema.module.forward(E.tensor(zHost, [nGrid, o.zDim])))) : null,
       };
     });
-    const [gradNorm, probeViolations, probeRatio, grid] = await Promise.all([
+    const [gradNorm, probeViolations, probeRatio, grid, emaGrid] = await Promise.all([
       diag.gradNorm.item(), diag.probeViolations.item(), diag.probeRatioMean.item(), diag.grid ? diag.grid.toFloat32() : null,
+      diag.emaGrid ? diag.emaGrid.toFloat32() : null,
     ]);
     E.dispose(diag);
     stopIfNonFinite('image_wgan', [{ step: iter, gradNormInterp: gradNorm, probeRatioMean: probeRatio }], iter, checkpoint);
     if (grid) requireFinite('image_wgan', 'generated samples', grid, iter);
+    if (emaGrid) requireFinite('image_wgan', 'samples of the averaged generator', emaGrid, iter);
     const avg = mean;
     const row: Record<string, number> = {
       step: iter,
@@ -306,11 +332,12 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
       gradNormInterp: gradNorm,
       probeViolations,
       probeRatioMean: probeRatio,
-      ...(wantScores ? await evalClassifier() : {}),
+      ...(wantScores ? await evalBoth() : {}),
     };
     if (grid) {
       samples = saveSamples(imageGrid(grid, nGrid, C, H, W, 8, 2), o.out, iter);
     }
+    if (emaGrid) saveSamples(imageGrid(emaGrid, nGrid, C, H, W, 8, 2), o.out, iter, 'ema_samples');
     return row;
   };
 
@@ -322,7 +349,7 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
     resume: o.resume,
     progress: o.progress,
     label: `${o.config}/${o.reg}/${o.norm}`,
-    modules: { G, D },
+    modules,
     optimizers: { G: optG, D: optD },
     hostState: { key: 'batcher', get: () => batcher.state(), set: (v) => batcher.setState(v as BatcherState) },
     options: o,
@@ -344,6 +371,7 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
     wasserstein: 'critic W estimate', criticLoss: 'critic loss', generatorLoss: 'generator loss', penaltyLoss: 'penalty (λ·term)',
     probeViolations: 'probe (fixed ALP search)', violations: 'training penalty', gradNormInterp: '‖∇D‖ at interpolates',
     gradNormPenalty: '‖∇D‖ in the GP/LP term', probeRatioMean: 'mean ALP quotient (probe)', cFID: 'cFID', cIS: 'cIS',
+    emaCFID: `cFID, EMA ${o.ema}`, emaCIS: `cIS, EMA ${o.ema}`,
   };
   // only the metrics this run logged, each without the rows that lack it
   const series = (keys: string[]) =>
@@ -358,7 +386,7 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
   await saveLines(path.join(o.out, 'violations.png'), series(['probeViolations', 'violations']), { title: `${run}: ALP violations per batch (ratio > K)`, yTitle: 'samples' });
   await saveLines(path.join(o.out, 'gradnorm.png'), series(['gradNormInterp', 'gradNormPenalty', 'probeRatioMean']), { title: `${run}: ‖∇D‖ and the ALP quotient`, yTitle: 'value' });
   if (all.some((r) => r.cFID !== undefined)) {
-    await saveLines(path.join(o.out, 'scores.png'), series(['cFID', 'cIS']), { title: `${run}: classifier-based cFID and cIS`, yTitle: 'score' });
+    await saveLines(path.join(o.out, 'scores.png'), series(['cFID', 'cIS', 'emaCFID', 'emaCIS']), { title: `${run}: classifier-based cFID and cIS`, yTitle: 'score' });
   }
   const summary: ImageWganSummary = {
     config: o.config, reg: o.reg, norm: o.norm, lambda, iters: o.iters, wallSeconds,
@@ -367,6 +395,7 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
   writeJson(path.join(o.out, 'summary.json'), summary);
   iteration.dispose();
   for (const m of [G, D] as Module[]) m.dispose();
+  ema?.dispose();
   clf?.dispose();
   optG.dispose();
   optD.dispose();
@@ -379,7 +408,7 @@ function range(off: number, n: number): number[] {
 
 export function imageCli() {
   const f = CONFIG_DEFAULTS.fmnist;
-  return program('image_wgan', 'WGAN on Fashion-MNIST or CIFAR-10 with a selectable Lipschitz regulariser and critic normalisation', 'out/image_wgan')
+  return ganFlags(program('image_wgan', 'WGAN on Fashion-MNIST or CIFAR-10 with a selectable Lipschitz regulariser and critic normalisation', 'out/image_wgan'))
     .option('--config <name>', `${CONFIGS.join(' | ')} (cifar10 = the paper's setting)`, 'fmnist')
     .option('--data <dir>', `data folder (default: ${FASHION_MNIST_DIR} for fmnist, ${CONFIG_DEFAULTS.cifar10.data} for cifar10)`)
     .option('--size <n>', 'fmnist image size: 28 or 32 (padded)', (v) => intArg('--size', v, 28))
@@ -419,7 +448,7 @@ export function imageOptions(opts: Record<string, unknown>): ImageWganOptions {
   if (opts.channels !== undefined && !opts.folder) throw new Error('--channels: only --folder images have a choice of channels');
   const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
   if (opts.flip !== false) delete given.flip; // commander's default true must not override fmnist's false
-  const o = { ...CONFIG_DEFAULTS[config], ...given } as ImageWganOptions;
+  const o = { ...CONFIG_DEFAULTS[config], ...given, ...ganFlagOptions(opts, opts.reg as string) } as ImageWganOptions;
   if (given.genBatch === undefined) o.genBatch = 2 * o.batch;
   if (given.decayIters === undefined && config === 'fmnist') o.decayIters = o.iters;
   if (opts.quick) {

@@ -2,6 +2,12 @@
 // Lipschitz regulariser: ALP (the paper's), GP, LP, spectral norm, weight clipping or none.
 //
 //   npx tsx experiments/toy_wgan.ts --dataset 8gaussians --reg alp --iters 2000 --out out/toy
+//   npx tsx experiments/toy_wgan.ts --reg lp --penalty-norm linf --loss hinge --ema 0.999 --out out/toy_lp
+//
+// --loss picks the GAN loss (wgan, hinge, standard, leastSquares), --penalty-norm the norm of ∇D
+// in the GP / LP penalty (l2, linf, l1), and --ema <decay> keeps an EMA of the generator's weights
+// (updated inside the compiled iteration, checkpointed, scored beside the raw generator: ema*
+// metrics and ema_samples_<iter>.png, from the same z as the raw generator's).
 //
 // Writes to --out: metrics.jsonl (one row per --every generator steps), samples_<iter>.png
 // (real and generated samples over the critic's contour lines), samples.png (the latest),
@@ -10,7 +16,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as E from '../engine/index.js';
 import { Adam } from '../engine/index.js';
-import { toyCritic, toyGenerator, type MLP } from '../nn/index.js';
+import { EMA, toyCritic, toyGenerator, type MLP } from '../nn/index.js';
 import {
   adversarialLipschitzPenalty,
   clipWeights,
@@ -19,8 +25,6 @@ import {
   uniformEps,
   WGAN_ALP_DEFAULTS,
   wganAlpCriticLoss,
-  wganGeneratorLoss,
-  wganGpCriticLoss,
   type Critic,
 } from '../alr/index.js';
 import { asCritic } from '../nn/index.js';
@@ -31,11 +35,12 @@ import { scatterSpec } from './training/chart.js';
 import { ensureDir, intArg, main, memoryFields, numArg, PROBE_ARG, NONNEG_ARG, program, writeJson, writeConfig } from './training/run.js';
 import { requireFinite, stopIfNonFinite } from './training/guard.js';
 import { plainCriticLoss, runWganLoop, type EvaluationContext } from './training/wgan_loop.js';
+import { alpLossUnder, GAN_FLAG_DEFAULTS, ganFlagOptions, ganFlags, generatorLossUnder, gradPenaltyCriticLoss, type GanFlags } from './common/gan_options.js';
 
 export const REGULARISERS = ['alp', 'gp', 'lp', 'sn', 'clip', 'none'] as const;
 export type Regulariser = (typeof REGULARISERS)[number];
 
-export interface ToyWganOptions {
+export interface ToyWganOptions extends GanFlags {
   dataset: ToyDataset;
   reg: Regulariser;
   /** generator iterations */
@@ -76,6 +81,7 @@ export const TOY_DEFAULTS: Omit<ToyWganOptions, 'out'> = {
   seed: 0,
   resume: false,
   progress: true,
+  ...GAN_FLAG_DEFAULTS,
 };
 
 export function defaultLambda(reg: Regulariser): number {
@@ -121,12 +127,14 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
   const critic = asCritic(D);
   const optG = new Adam(G.parameters(), { lr: o.lr, betas: [0.5, 0.9] });
   const optD = new Adam(D.parameters(), { lr: o.lr, betas: [0.5, 0.9] });
+  const ema = o.ema !== undefined ? new EMA(G, { decay: o.ema }) : null;
+  const loss = o.loss ?? 'wgan';
   let picture = '';
 
   const criticStep = (real: E.Tensor) =>
     E.tidy(() => {
       const fake = E.noGrad(() => G.forward(E.randNormal([o.batch, 2])));
-      let loss: E.Tensor;
+      let lossD: E.Tensor;
       let mon: Record<string, E.Tensor>;
       if (o.reg === 'alp') {
         const s = wganAlpCriticLoss(critic, real, fake, {
@@ -135,24 +143,24 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
           xi: o.xi,
           eps: uniformEps(o.epsMin, o.epsMax),
         });
-        loss = s.loss;
+        lossD = alpLossUnder(loss, s);
         mon = criticStepMonitors(s);
       } else if (o.reg === 'gp' || o.reg === 'lp') {
-        const s = wganGpCriticLoss(critic, real, fake, { lambda, penalty: o.reg });
-        loss = s.loss;
-        mon = { wasserstein: s.wasserstein, penaltyLoss: E.detach(s.penalty.loss), criticLoss: E.detach(loss) };
+        const s = gradPenaltyCriticLoss(critic, real, fake, { lambda, reg: o.reg, norm: o.penaltyNorm ?? 'l2', loss });
+        lossD = s.loss;
+        mon = { wasserstein: s.wasserstein, penaltyLoss: E.detach(s.penalty.loss), criticLoss: E.detach(lossD) };
       } else {
-        ({ loss, mon } = plainCriticLoss(critic, real, fake));
+        ({ loss: lossD, mon } = plainCriticLoss(critic, real, fake, loss));
       }
-      optD.step(E.grad(loss, D.parameters()));
+      optD.step(E.grad(lossD, D.parameters()));
       if (o.reg === 'clip') clipWeights(D.parameters(), 0.01);
       return mon;
     });
 
   const generatorStep = () =>
     E.tidy(() => {
-      const loss = wganGeneratorLoss(critic, G.forward(E.randNormal([o.batch, 2])));
-      optG.step(E.grad(loss, G.parameters()));
+      const lossG = generatorLossUnder(loss, critic, G.forward(E.randNormal([o.batch, 2])));
+      optG.step(E.grad(lossG, G.parameters()));
     });
 
   // one generator iteration (criticIters critic steps, one generator step), captured once and
@@ -166,6 +174,7 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
         else E.dispose(m);
       });
       generatorStep();
+      ema?.update(); // one fused GPU kernel, captured with the rest of the iteration
       return mon;
     },
     { enabled: !o.eager },
@@ -177,19 +186,24 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
     const real = sampler.sample(n);
     const diag = E.tidy(() => {
       const r = E.tensor(real, [n, 2]);
-      const fake = E.noGrad(() => G.forward(E.randNormal([n, 2])));
+      const z = E.randNormal([n, 2]);
+      const fake = E.noGrad(() => G.forward(z));
+      // the averaged generator on the same z: no extra draws, so the raw run is the run without --ema
+      const fakeEma = ema ? E.noGrad(() => ema.module.forward(z)) : null;
       // the same ALP probe in every run, so violation counts compare across regularisers
       const alp = adversarialLipschitzPenalty(critic, E.concat([r, fake], 0), { lambda: 1, eps: uniformEps(o.epsMin, o.epsMax), xi: o.xi, k: o.k });
       return {
         fake,
+        fakeEma,
         gradNorm: gradNormAtInterpolates(critic, r, fake),
         probeViolations: alp.monitors.violations,
         probeRatioMean: alp.monitors.ratioMean,
         field: criticField(critic),
       };
     });
-    const [fake, gradNorm, probeViolations, probeRatio, field] = await Promise.all([
+    const [fake, fakeEma, gradNorm, probeViolations, probeRatio, field] = await Promise.all([
       diag.fake.toFloat32(),
+      diag.fakeEma ? diag.fakeEma.toFloat32() : null,
       diag.gradNorm.item(),
       diag.probeViolations.item(),
       diag.probeRatioMean.item(),
@@ -197,6 +211,7 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
     ]);
     E.dispose(diag);
     requireFinite('toy_wgan', 'generated samples', fake, iter);
+    if (fakeEma) requireFinite('toy_wgan', 'samples of the averaged generator', fakeEma, iter);
     const row: Record<string, number> = {
       step: iter,
       seconds,
@@ -217,18 +232,28 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
       row.modesTotal = cov.total;
       row.fractionNear = cov.fractionNear;
     }
+    if (fakeEma) {
+      row.emaW1 = exactW1(real, fakeEma);
+      if (sampler.modes) {
+        const cov = modeCoverage(fakeEma, sampler.modes);
+        row.emaModesCovered = cov.covered;
+        row.emaFractionNear = cov.fractionNear;
+      }
+    }
     stopIfNonFinite('toy_wgan', [{ step: iter, gradNormInterp: gradNorm, probeRatioMean: probeRatio }], iter, checkpoint);
-    const title = `${o.dataset} ${o.reg.toUpperCase()} λ=${lambda} iter ${iter}  W1≈${row.w1.toFixed(3)}`;
-    const spec = scatterSpec(
-      [
-        { name: 'real', points: real, color: '#e08000' },
-        { name: 'generated', points: fake, color: '#1f5fbf' },
-      ],
-      FRAME,
-      // a grey field: the orange and blue points stay visible on every value
-      { title, field: { values: field, n: GRID, title: 'critic D(x)', scheme: 'greys' } },
-    );
-    picture = await saveSampleChart(spec, o.out, iter);
+    const run = `${o.dataset} ${o.reg.toUpperCase()} λ=${lambda}${loss !== 'wgan' ? ` ${loss}` : ''}`;
+    const chart = (points: Float32Array, what: string, w1: number) =>
+      scatterSpec(
+        [
+          { name: 'real', points: real, color: '#e08000' },
+          { name: what, points, color: '#1f5fbf' },
+        ],
+        FRAME,
+        // a grey field: the orange and blue points stay visible on every value
+        { title: `${run} iter ${iter}  W1≈${w1.toFixed(3)}`, field: { values: field, n: GRID, title: 'critic D(x)', scheme: 'greys' } },
+      );
+    picture = await saveSampleChart(chart(fake, 'generated', row.w1), o.out, iter);
+    if (fakeEma) await saveSampleChart(chart(fakeEma, `EMA ${o.ema} generator`, row.emaW1), o.out, iter, 'ema_samples');
     return row;
   };
 
@@ -240,7 +265,7 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
     resume: o.resume,
     progress: o.progress,
     label: `${o.dataset}/${o.reg}`,
-    modules: { G, D },
+    modules: ema ? { G, D, ema } : { G, D },
     optimizers: { G: optG, D: optD },
     hostState: { key: 'sampler', get: () => sampler.state(), set: (v) => sampler.setState(v as ReturnType<typeof sampler.state>) },
     options: o,
@@ -254,7 +279,9 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
     evaluate,
     progressText: (row) => `W=${row.wasserstein?.toFixed(3)} W1=${row.w1.toFixed(3)}`,
   });
-  const names: Record<string, string> = { wasserstein: 'critic W estimate', w1: 'sample W1', gradNormInterp: '‖∇D‖ at interpolates' };
+  const names: Record<string, string> = {
+    wasserstein: 'critic W estimate', w1: 'sample W1', gradNormInterp: '‖∇D‖ at interpolates', ...(ema ? { emaW1: `sample W1, EMA ${o.ema}` } : {}),
+  };
   await saveLines(
     path.join(o.out, 'curves.png'),
     Object.entries(names).map(([k, name]) => ({ name, x: all.map((r) => r.step), y: all.map((r) => r[k] ?? NaN) })),
@@ -264,6 +291,7 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
   writeJson(path.join(o.out, 'summary.json'), summary);
   iteration.dispose();
   for (const m of [G, D]) m.dispose();
+  ema?.dispose();
   optG.dispose();
   optD.dispose();
   return summary;
@@ -275,7 +303,7 @@ function toySnCritic(dim: number): MLP {
 }
 
 export function toyCli() {
-  return program('toy_wgan', 'WGAN on a 2-D toy dataset with a selectable Lipschitz regulariser', 'out/toy_wgan')
+  return ganFlags(program('toy_wgan', 'WGAN on a 2-D toy dataset with a selectable Lipschitz regulariser', 'out/toy_wgan')
     .option('--dataset <name>', `one of ${TOY_DATASETS.join(', ')}`, TOY_DEFAULTS.dataset)
     .option('--reg <name>', `regulariser: ${REGULARISERS.join(', ')}`, TOY_DEFAULTS.reg)
     .option('--iters <n>', 'generator iterations', (v) => intArg('--iters', v, 1), TOY_DEFAULTS.iters)
@@ -290,13 +318,15 @@ export function toyCli() {
     .option('--lr <x>', 'Adam learning rate (β = 0.5, 0.9)', (v) => numArg('--lr', v, NONNEG_ARG), TOY_DEFAULTS.lr)
     .option('--every <n>', 'metrics, picture and checkpoint every n iterations', (v) => intArg('--every', v, 1), TOY_DEFAULTS.every)
     .option('--resume', 'continue from <out>/checkpoint.safetensors if present', false)
-    .option('--eager', 'run every op eagerly instead of replaying the compiled iteration (same results)', false);
+    .option('--eager', 'run every op eagerly instead of replaying the compiled iteration (same results)', false));
 }
 
 export function toyOptions(opts: Record<string, unknown>): ToyWganOptions {
   if (!TOY_DATASETS.includes(opts.dataset as ToyDataset)) throw new Error(`--dataset: expected one of ${TOY_DATASETS.join(', ')}, got '${opts.dataset}'`);
   if (!REGULARISERS.includes(opts.reg as Regulariser)) throw new Error(`--reg: expected one of ${REGULARISERS.join(', ')}, got '${opts.reg}'`);
-  const o = { ...TOY_DEFAULTS, ...(opts as Partial<ToyWganOptions>) } as ToyWganOptions;
+  const flags = ganFlagOptions(opts, opts.reg as string);
+  const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
+  const o = { ...TOY_DEFAULTS, ...(given as Partial<ToyWganOptions>), ...flags } as ToyWganOptions;
   if (opts.quick) Object.assign(o, { iters: Math.min(o.iters, 20), every: 10, dim: Math.min(o.dim, 32), batch: Math.min(o.batch, 64) });
   return o;
 }

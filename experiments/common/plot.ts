@@ -14,19 +14,19 @@ export function savePng(canvas: Canvas, file: string): void {
   writeFileSafe(file, canvas.toBuffer('image/png'));
 }
 
-/** Writes `<dir>/samples_<iter, 6 digits>.png` and `<dir>/samples.png` (the latest); returns the first. */
-export function saveSamples(canvas: Canvas, dir: string, iter: number): string {
-  const file = path.join(dir, `samples_${String(iter).padStart(6, '0')}.png`);
+/** Writes `<dir>/<prefix>_<iter, 6 digits>.png` and `<dir>/<prefix>.png` (the latest); returns the first. */
+export function saveSamples(canvas: Canvas, dir: string, iter: number, prefix = 'samples'): string {
+  const file = path.join(dir, `${prefix}_${String(iter).padStart(6, '0')}.png`);
   savePng(canvas, file);
-  savePng(canvas, path.join(dir, 'samples.png'));
+  savePng(canvas, path.join(dir, `${prefix}.png`));
   return file;
 }
 
-/** The chart version of saveSamples: samples_<iter>.png (+ spec) and samples.png (+ spec and SVG). */
-export async function saveSampleChart(spec: VegaLiteSpec, dir: string, iter: number): Promise<string> {
-  const file = path.join(dir, `samples_${String(iter).padStart(6, '0')}.png`);
+/** The chart version of saveSamples: <prefix>_<iter>.png (+ spec) and <prefix>.png (+ spec and SVG). */
+export async function saveSampleChart(spec: VegaLiteSpec, dir: string, iter: number, prefix = 'samples'): Promise<string> {
+  const file = path.join(dir, `${prefix}_${String(iter).padStart(6, '0')}.png`);
   await saveChart(spec, file, { svg: false });
-  await saveChart(spec, path.join(dir, 'samples.png'));
+  await saveChart(spec, path.join(dir, `${prefix}.png`));
   return file;
 }
 

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as E from '../../engine/index.js';
 import { loadCheckpoint, saveCheckpoint, type Module } from '../../nn/index.js';
-import { criticGanLoss, Monitor } from '../../alr/index.js';
+import { criticGanLoss, Monitor, type GanLoss } from '../../alr/index.js';
 import { metadataJson, resumeStep, stopIfNonFinite } from './guard.js';
 import { Metrics, Progress } from './run.js';
 
@@ -39,7 +39,8 @@ export interface WganLoop {
   progress: boolean;
   /** the progress bar's label */
   label: string;
-  modules: { G: Module; D: Module };
+  /** checkpointed modules: G, D and any others (an EMA of G) */
+  modules: { G: Module; D: Module } & Record<string, Module>;
   optimizers: { G: E.Adam; D: E.Adam };
   /** host-side state saved with each checkpoint and restored on resume (sampler, batcher) */
   hostState: { key: string; get: () => unknown; set: (v: unknown) => void };
@@ -62,13 +63,22 @@ export interface WganLoopResult {
   rows: Record<string, number>[];
 }
 
-/** The unregularised critic loss mean D(fake) − mean D(real) (none, clip, SN) and its logged scalars. */
-export function plainCriticLoss(critic: { forward(x: E.Tensor): E.Tensor }, real: E.Tensor, fake: E.Tensor): { loss: E.Tensor; mon: Record<string, E.Tensor> } {
+/**
+ * The unregularised critic loss (none, clip, SN) and its logged scalars: mean D(fake) − mean D(real)
+ * for 'wgan', or another GAN loss (`kind`); `wasserstein` is mean D(real) − mean D(fake) either way.
+ */
+export function plainCriticLoss(
+  critic: { forward(x: E.Tensor): E.Tensor },
+  real: E.Tensor,
+  fake: E.Tensor,
+  kind: GanLoss = 'wgan',
+): { loss: E.Tensor; mon: Record<string, E.Tensor> } {
   // D(real) first: spectral norm's power iteration and batch norm see the calls in this order
   const dReal = critic.forward(real);
   const dFake = critic.forward(fake);
-  const loss = criticGanLoss('wgan', dReal, dFake);
-  return { loss, mon: { wasserstein: E.noGrad(() => E.neg(loss)), criticLoss: E.detach(loss) } };
+  const loss = criticGanLoss(kind, dReal, dFake);
+  const wasserstein = kind === 'wgan' ? E.noGrad(() => E.neg(loss)) : E.noGrad(() => E.sub(E.mean(E.detach(dReal)), E.mean(E.detach(dFake))));
+  return { loss, mon: { wasserstein, criticLoss: E.detach(loss) } };
 }
 
 /**
