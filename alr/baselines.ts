@@ -10,8 +10,32 @@
 // u, W/σ with the gradient through σ. Train it with `criticGanLoss('wgan', ...)` and no penalty;
 // the search and penalty passes of ALP leave u untouched (they run inside withoutStatUpdates).
 import {
-  abs, add, assign, clamp, detach, exp, grad, log, max, maximum, mean, minimum, mul, neg, noGrad, randUniform,
-  relu, requireGrad, rsub, shapeStr, sqrt, square, sub, sum, tidy, Tensor,
+  abs,
+  add,
+  assign,
+  clamp,
+  detach,
+  exp,
+  grad,
+  log,
+  max,
+  maximum,
+  mean,
+  minimum,
+  mul,
+  neg,
+  noGrad,
+  randUniform,
+  relu,
+  requireGrad,
+  rsub,
+  shapeStr,
+  sqrt,
+  square,
+  sub,
+  sum,
+  tidy,
+  Tensor,
 } from '../engine/web.js';
 import { auxiliaryPass, checkBatches, criticScores, type Critic } from './critic.js';
 import { NORM_FLOOR } from './distance.js';
@@ -92,14 +116,21 @@ function normPenalty(g: NormPenalty, z: Tensor, K: number): Tensor {
  * The gradient-norm penalty family ("gradient penalty from a maximum-margin perspective"):
  * λ · mean_i g(‖∇_x D(x̃_i)‖) for L1, L2 or L∞ norms. GP = (l2, squared), LP = (l2, squaredHinge).
  */
-export function gradientNormPenalty(critic: Critic, real: Tensor, fake: Tensor, opts: GradientPenaltyOptions = {}): GradientPenaltyResult {
+export function gradientNormPenalty(
+  critic: Critic,
+  real: Tensor,
+  fake: Tensor,
+  opts: GradientPenaltyOptions = {},
+): GradientPenaltyResult {
   const caller = 'gradientNormPenalty';
   checkOptions(caller, opts, { ...GP_SPEC, norm: oneOf(GRAD_NORMS), g: oneOf(NORM_PENALTIES) });
   opts ??= {};
   const lambda = opts.lambda ?? 10;
   const K = opts.K ?? 1;
-  if (!(typeof lambda === 'number' && Number.isFinite(lambda) && lambda >= 0)) throw new Error(`${caller}: lambda must be a finite number >= 0, got ${lambda}`);
-  if (!(typeof K === 'number' && Number.isFinite(K) && K >= 0)) throw new Error(`${caller}: K must be a finite number >= 0, got ${K}`);
+  if (!(typeof lambda === 'number' && Number.isFinite(lambda) && lambda >= 0))
+    throw new Error(`${caller}: lambda must be a finite number >= 0, got ${lambda}`);
+  if (!(typeof K === 'number' && Number.isFinite(K) && K >= 0))
+    throw new Error(`${caller}: K must be a finite number >= 0, got ${K}`);
   const points = requireGrad(interpolates(real, fake, opts.u));
   const y = auxiliaryPass(critic, () => criticScores(critic, points, caller));
   // createGraph: the input gradient stays differentiable w.r.t. θ (double backprop)
@@ -110,13 +141,23 @@ export function gradientNormPenalty(critic: Critic, real: Tensor, fake: Tensor, 
 }
 
 /** WGAN-GP, eq. 7: λ · mean (‖∇D(x̃)‖₂ - K)². */
-export function gradientPenalty(critic: Critic, real: Tensor, fake: Tensor, opts: Omit<GradientPenaltyOptions, 'norm' | 'g'> = {}) {
+export function gradientPenalty(
+  critic: Critic,
+  real: Tensor,
+  fake: Tensor,
+  opts: Omit<GradientPenaltyOptions, 'norm' | 'g'> = {},
+) {
   checkOptions('gradientPenalty', opts, GP_SPEC);
   return gradientNormPenalty(critic, real, fake, { ...opts, norm: 'l2', g: 'squared' });
 }
 
 /** WGAN-LP, eq. 9: λ · mean max(‖∇D(x̃)‖₂ - K, 0)². */
-export function lipschitzPenalty(critic: Critic, real: Tensor, fake: Tensor, opts: Omit<GradientPenaltyOptions, 'norm' | 'g'> = {}) {
+export function lipschitzPenalty(
+  critic: Critic,
+  real: Tensor,
+  fake: Tensor,
+  opts: Omit<GradientPenaltyOptions, 'norm' | 'g'> = {},
+) {
   checkOptions('lipschitzPenalty', opts, GP_SPEC);
   return gradientNormPenalty(critic, real, fake, { ...opts, norm: 'l2', g: 'squaredHinge' });
 }
@@ -175,7 +216,8 @@ export function generatorGanLoss(kind: GanLoss, dFake: Tensor): Tensor {
 
 /** The original WGAN's weight clipping: every parameter clamped in place to [-c, c] (after the step). */
 export function clipWeights(params: Tensor[], c = 0.01): void {
-  if (!(typeof c === 'number' && Number.isFinite(c) && c > 0)) throw new Error(`clipWeights: c must be a finite number > 0, got ${c}`);
+  if (!(typeof c === 'number' && Number.isFinite(c) && c > 0))
+    throw new Error(`clipWeights: c must be a finite number > 0, got ${c}`);
   tidy(() => noGrad(() => params.forEach((p) => assign(p, clamp(p, -c, c)))));
 }
 
@@ -191,7 +233,8 @@ export function wganGpCriticLoss(
   checkBatches('wganGpCriticLoss', real, fake);
   const dReal = criticScores(critic, detach(real), 'wganGpCriticLoss');
   const dFake = criticScores(critic, detach(fake), 'wganGpCriticLoss');
-  const penalty = which === 'gp' ? gradientPenalty(critic, real, fake, gpOpts) : lipschitzPenalty(critic, real, fake, gpOpts);
+  const penalty =
+    which === 'gp' ? gradientPenalty(critic, real, fake, gpOpts) : lipschitzPenalty(critic, real, fake, gpOpts);
   const wasserstein = noGrad(() => sub(mean(detach(dReal)), mean(detach(dFake))));
   return { loss: add(criticGanLoss('wgan', dReal, dFake), penalty.loss), wasserstein, dReal, dFake, penalty };
 }

@@ -52,7 +52,9 @@ export function auxiliaryPass<T>(critic: Critic, fn: () => T): T {
 export function criticOutput(critic: Critic, x: Tensor, caller: string): Tensor {
   const y = critic.forward(x);
   if (y.rank === 0 || y.shape[0] !== x.shape[0]) {
-    throw new Error(`${caller}: the critic mapped input ${shapeStr(x.shape)} to ${shapeStr(y.shape)}; expected a leading batch axis of ${x.shape[0]}`);
+    throw new Error(
+      `${caller}: the critic mapped input ${shapeStr(x.shape)} to ${shapeStr(y.shape)}; expected a leading batch axis of ${x.shape[0]}`,
+    );
   }
   return y.rank === 2 && y.shape[1] === 1 ? reshape(y, [y.shape[0]]) : y;
 }
@@ -68,8 +70,11 @@ export function criticScores(critic: Critic, x: Tensor, caller: string): Tensor 
 
 /** Throws unless real and fake are batches of the same shape. */
 export function checkBatches(caller: string, real: Tensor, fake: Tensor): void {
-  if (real.rank < 1 || real.shape[0] === 0) throw new Error(`${caller}: real must be a non-empty batch, got ${shapeStr(real.shape)}`);
+  if (real.rank < 1 || real.shape[0] === 0)
+    throw new Error(`${caller}: real must be a non-empty batch, got ${shapeStr(real.shape)}`);
   if (real.shape.join() !== fake.shape.join()) {
-    throw new Error(`${caller}: fake has shape ${shapeStr(fake.shape)} but real has ${shapeStr(real.shape)}; they must match`);
+    throw new Error(
+      `${caller}: fake has shape ${shapeStr(fake.shape)} but real has ${shapeStr(real.shape)}; they must match`,
+    );
   }
 }

@@ -1,6 +1,20 @@
 // The metrics of ALR's difference quotient d_Y(f(x), f(x')) / d_X(x, x'). Each returns one
 // value per sample, [B]. The paper's d_X is the L2 distance over all non-batch axes (p = 2).
-import { abs, exp, logSoftmax, maximum, mean, mul, noGrad, perSampleNorm, shapeStr, square, sub, sum, type Tensor } from '../engine/web.js';
+import {
+  abs,
+  exp,
+  logSoftmax,
+  maximum,
+  mean,
+  mul,
+  noGrad,
+  perSampleNorm,
+  shapeStr,
+  square,
+  sub,
+  sum,
+  type Tensor,
+} from '../engine/web.js';
 
 /**
  * d_Y, the output metric:
@@ -45,7 +59,9 @@ export function outputDistance(kind: OutputDistance, y: Tensor, yHat: Tensor): T
       return sum(mul(exp(logP), sub(logP, logQ)), -1);
     }
     default:
-      throw new Error(`outputDistance: unknown d_Y '${kind as string}'; expected one of ${OUTPUT_DISTANCES.join(', ')}`);
+      throw new Error(
+        `outputDistance: unknown d_Y '${kind as string}'; expected one of ${OUTPUT_DISTANCES.join(', ')}`,
+      );
   }
 }
 

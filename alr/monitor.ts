@@ -1,9 +1,7 @@
 // Training monitors (paper §3.2 and the ALR code's summaries). Every step's scalars stay on the
 // GPU; a Monitor reads a whole window back with one readback every N steps, so logging does not
 // stall the command stream each step.
-import {
-  assignAt, detach, grad, keep, mean, noGrad, requireGrad, shapeStr, sum, Tensor, tidy,
-} from '../engine/web.js';
+import { assignAt, detach, grad, keep, mean, noGrad, requireGrad, shapeStr, sum, Tensor, tidy } from '../engine/web.js';
 import { auxiliaryPass, criticScores, type Critic } from './critic.js';
 import { gradientNorm, interpolates } from './baselines.js';
 import type { CriticStepResult } from './wgan.js';
@@ -27,7 +25,8 @@ export class Monitor {
 
   /** `every`: how many pushed steps make the monitor `due` for a flush. */
   constructor(readonly every = 50) {
-    if (!(Number.isInteger(every) && every >= 1)) throw new Error(`Monitor: every must be an integer >= 1, got ${every}`);
+    if (!(Number.isInteger(every) && every >= 1))
+      throw new Error(`Monitor: every must be an integer >= 1, got ${every}`);
   }
 
   /** Copies this step's scalars (one-element f32 tensors) into the log; the caller keeps ownership. */
@@ -37,7 +36,9 @@ export class Monitor {
     for (const name of names) {
       const t = values[name];
       if (t.size !== 1 || t.dtype !== 'f32') {
-        throw new Error(`Monitor.push: '${name}' must be a one-element f32 tensor, got ${shapeStr(t.shape)} ${t.dtype}`);
+        throw new Error(
+          `Monitor.push: '${name}' must be a one-element f32 tensor, got ${shapeStr(t.shape)} ${t.dtype}`,
+        );
       }
     }
     if (this.used + names.length > CHUNK) {
@@ -71,7 +72,7 @@ export class Monitor {
     let chunk = -1;
     let i = CHUNK;
     return rows.map((r) => {
-      if (i + r.names.length > CHUNK) (chunk++, (i = 0));
+      if (i + r.names.length > CHUNK) chunk++, (i = 0);
       const row: MonitorRow = { step: r.step };
       for (const name of r.names) row[name] = data[chunk][i++];
       return row;
@@ -143,16 +144,25 @@ export class LambdaController {
 
   constructor(o: LambdaControllerOptions) {
     if (!o || typeof o !== 'object') throw new Error('LambdaController: options { lambda, ... } are required');
-    checkOptions('LambdaController', o, { lambda: any, band: arrayOf(num(), 2), factor: num(), min: num(), max: num() });
+    checkOptions('LambdaController', o, {
+      lambda: any,
+      band: arrayOf(num(), 2),
+      factor: num(),
+      min: num(),
+      max: num(),
+    });
     this.band = o.band ?? [0.02, 0.5];
     this.factor = o.factor ?? 1.5;
     this.min = o.min ?? 1e-3;
     this.max = o.max ?? 1e4;
-    if (!(typeof o.lambda === 'number' && o.lambda >= 0 && Number.isFinite(o.lambda))) throw new Error(`LambdaController: lambda must be a finite number >= 0, got ${o.lambda}`);
+    if (!(typeof o.lambda === 'number' && o.lambda >= 0 && Number.isFinite(o.lambda)))
+      throw new Error(`LambdaController: lambda must be a finite number >= 0, got ${o.lambda}`);
     const [lo, hi] = this.band;
-    if (!(lo >= 0 && lo < hi && hi <= 1)) throw new Error(`LambdaController: band must satisfy 0 <= lo < hi <= 1, got [${lo}, ${hi}]`);
+    if (!(lo >= 0 && lo < hi && hi <= 1))
+      throw new Error(`LambdaController: band must satisfy 0 <= lo < hi <= 1, got [${lo}, ${hi}]`);
     if (!(this.factor > 1)) throw new Error(`LambdaController: factor must be > 1, got ${this.factor}`);
-    if (!(this.min > 0 && this.min <= this.max)) throw new Error(`LambdaController: need 0 < min <= max, got [${this.min}, ${this.max}]`);
+    if (!(this.min > 0 && this.min <= this.max))
+      throw new Error(`LambdaController: need 0 < min <= max, got [${this.min}, ${this.max}]`);
     this.lambda = o.lambda;
   }
 

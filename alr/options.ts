@@ -11,7 +11,11 @@ export type EpsDistribution =
   | { kind: 'logUniform'; min: number; max: number }
   | { kind: 'fixed'; value: number }; // VAT's single radius
 
-export const uniformEps = (min: number, max: number): Extract<EpsDistribution, { kind: 'uniform' }> => ({ kind: 'uniform', min, max });
+export const uniformEps = (min: number, max: number): Extract<EpsDistribution, { kind: 'uniform' }> => ({
+  kind: 'uniform',
+  min,
+  max,
+});
 
 export interface SearchOptions {
   /** ξ, the probe distance of each power-iteration step (absolute, not a finite-difference ε) */
@@ -66,21 +70,41 @@ export interface PenaltyOptions extends SearchOptions {
 export const SEARCH_DEFAULTS = { xi: 10, k: 1, dY: 'abs' as OutputDistance, eps: uniformEps(0.1, 10) } as const;
 
 /** The penalty's defaults (K follows the form: 0 for 'linear', else 1). */
-export const PENALTY_DEFAULTS = { ...SEARCH_DEFAULTS, lambda: 1, form: 'one-sided' as PenaltyForm, clip: null } as const;
+export const PENALTY_DEFAULTS = {
+  ...SEARCH_DEFAULTS,
+  lambda: 1,
+  form: 'one-sided' as PenaltyForm,
+  clip: null,
+} as const;
 
 /** WGAN-ALP as the paper runs it on CIFAR-10: λ = 100, K = 1; pass clip: [-1, 1] for images in [-1, 1]. */
 export const WGAN_ALP_DEFAULTS = { ...PENALTY_DEFAULTS, lambda: 100, K: 1 } as const satisfies PenaltyOptions;
 
 /** Progressive GAN with ALP, eq. 20: λ = 0.1, ε ~ U[0.1, 100], alp + alp², no clipping. */
-export const PROGRESSIVE_GAN_ALP = { ...WGAN_ALP_DEFAULTS, lambda: 0.1, eps: uniformEps(0.1, 100), form: 'abs+squared' } as const satisfies PenaltyOptions;
+export const PROGRESSIVE_GAN_ALP = {
+  ...WGAN_ALP_DEFAULTS,
+  lambda: 0.1,
+  eps: uniformEps(0.1, 100),
+  form: 'abs+squared',
+} as const satisfies PenaltyOptions;
 
 /** Semi-supervised ALR, the paper's best: msd on logits, K = 0, f(x) fixed, ε ~ U[1, 10], search clamped only. */
 export const SEMI_SUPERVISED_ALR = {
-  ...PENALTY_DEFAULTS, lambda: 1, K: 0, eps: uniformEps(1, 10), dY: 'msd', form: 'linear', searchClip: [-1, 1],
+  ...PENALTY_DEFAULTS,
+  lambda: 1,
+  K: 0,
+  eps: uniformEps(1, 10),
+  dY: 'msd',
+  form: 'linear',
+  searchClip: [-1, 1],
 } as const satisfies PenaltyOptions;
 
 /** The VAT baseline as the ALR code runs it: KL between softmaxes, one radius ε = 8, d_X Euclidean. */
-export const VAT_BASELINE = { ...SEMI_SUPERVISED_ALR, eps: { kind: 'fixed', value: 8 }, dY: 'kl' } as const satisfies PenaltyOptions;
+export const VAT_BASELINE = {
+  ...SEMI_SUPERVISED_ALR,
+  eps: { kind: 'fixed', value: 8 },
+  dY: 'kl',
+} as const satisfies PenaltyOptions;
 
 /** Search options with every default filled in. */
 export interface ResolvedSearch {
@@ -124,7 +148,15 @@ const SEARCH_SPEC: OptionSpec = {
   epsValues: instance(Tensor),
   trace: bool,
 };
-const PENALTY_SPEC: OptionSpec = { ...SEARCH_SPEC, lambda: any, K: any, form: any, clip: any, detachClean: bool, clean: instance(Tensor) };
+const PENALTY_SPEC: OptionSpec = {
+  ...SEARCH_SPEC,
+  lambda: any,
+  K: any,
+  form: any,
+  clip: any,
+  detachClean: bool,
+  clean: instance(Tensor),
+};
 
 /** Throws for a key that is not a search option (plus `extra`'s keys), naming the valid ones. */
 export function checkSearchKeys(caller: string, o: object | undefined, extra: OptionSpec = {}): void {
@@ -152,51 +184,79 @@ export function resolveSearch(caller: string, x: Batch, o: SearchOptions): Resol
     epsValues: o.epsValues,
     trace: o.trace ?? false,
   };
-  if (!Number.isInteger(r.k) || r.k < 0) throw new Error(`${caller}: k (power iterations) must be an integer >= 0, got ${r.k}`);
+  if (!Number.isInteger(r.k) || r.k < 0)
+    throw new Error(`${caller}: k (power iterations) must be an integer >= 0, got ${r.k}`);
   if (r.k > 1000) throw new Error(`${caller}: k (power iterations) must be at most 1000, got ${r.k}`);
   if (!(finite(r.xi) && r.xi > 0)) throw new Error(`${caller}: xi must be a finite number > 0, got ${r.xi}`);
-  if (!inProbeRange(r.xi)) throw new Error(`${caller}: xi ${r.xi} is outside [${PROBE_RANGE.min}, ${PROBE_RANGE.max}]: a float32 probe x + ξr would not move or every quotient would be ~0`);
+  if (!inProbeRange(r.xi))
+    throw new Error(
+      `${caller}: xi ${r.xi} is outside [${PROBE_RANGE.min}, ${PROBE_RANGE.max}]: a float32 probe x + ξr would not move or every quotient would be ~0`,
+    );
   if (typeof r.trace !== 'boolean') throw new Error(`${caller}: trace must be true or false, got ${String(r.trace)}`);
-  if (!OUTPUT_DISTANCES.includes(r.dY)) throw new Error(`${caller}: unknown dY '${r.dY}'; expected one of ${OUTPUT_DISTANCES.join(', ')}`);
+  if (!OUTPUT_DISTANCES.includes(r.dY))
+    throw new Error(`${caller}: unknown dY '${r.dY}'; expected one of ${OUTPUT_DISTANCES.join(', ')}`);
   checkEps(caller, r.eps);
   checkClip(caller, 'searchClip', r.searchClip);
-  if (x.rank < 1 || x.shape[0] === 0) throw new Error(`${caller}: x must have a non-empty batch axis, got ${shapeStr(x.shape)}`);
+  if (x.rank < 1 || x.shape[0] === 0)
+    throw new Error(`${caller}: x must have a non-empty batch axis, got ${shapeStr(x.shape)}`);
   if (r.r0 && r.r0.shape.join() !== x.shape.join()) {
     throw new Error(`${caller}: r0 has shape ${shapeStr(r.r0.shape)}, x has ${shapeStr(x.shape)}`);
   }
   if (r.epsValues && r.epsValues.shape.join() !== String(x.shape[0])) {
-    throw new Error(`${caller}: epsValues must have shape [${x.shape[0]}] (one per sample), got ${shapeStr(r.epsValues.shape)}`);
+    throw new Error(
+      `${caller}: epsValues must have shape [${x.shape[0]}] (one per sample), got ${shapeStr(r.epsValues.shape)}`,
+    );
   }
   return r;
 }
 
 /** Fills in the penalty defaults (`defaults` first, then the options) and validates everything once. */
-export function resolvePenalty(caller: string, x: Batch, o: PenaltyOptions, defaults: PenaltyOptions = PENALTY_DEFAULTS): ResolvedPenalty {
+export function resolvePenalty(
+  caller: string,
+  x: Batch,
+  o: PenaltyOptions,
+  defaults: PenaltyOptions = PENALTY_DEFAULTS,
+): ResolvedPenalty {
   if (o === undefined || o === null) o = {};
   if (typeof o !== 'object' || Array.isArray(o)) throw new Error(`${caller}: options must be an object`);
   // undefined values take the defaults (as when the key is absent)
   const given = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as PenaltyOptions;
   const m: PenaltyOptions = { ...defaults, ...given };
   const form = m.form ?? PENALTY_DEFAULTS.form;
-  if (!PENALTY_FORMS.includes(form)) throw new Error(`${caller}: unknown form '${form}'; expected one of ${PENALTY_FORMS.join(', ')}`);
+  if (!PENALTY_FORMS.includes(form))
+    throw new Error(`${caller}: unknown form '${form}'; expected one of ${PENALTY_FORMS.join(', ')}`);
   const lambda = m.lambda ?? PENALTY_DEFAULTS.lambda;
-  if (!(finite(lambda) && lambda >= 0)) throw new Error(`${caller}: lambda must be a finite number >= 0, got ${lambda}`);
+  if (!(finite(lambda) && lambda >= 0))
+    throw new Error(`${caller}: lambda must be a finite number >= 0, got ${lambda}`);
   const K = m.K ?? (form === 'linear' ? 0 : 1);
   if (!(finite(K) && K >= 0)) throw new Error(`${caller}: K must be a finite number >= 0, got ${K}`);
   const clip = m.clip ?? null;
   checkClip(caller, 'clip', clip);
   const search = resolveSearch(caller, x, {
-    xi: m.xi, k: m.k, dY: m.dY, eps: m.eps, r0: m.r0, epsValues: m.epsValues, trace: m.trace,
+    xi: m.xi,
+    k: m.k,
+    dY: m.dY,
+    eps: m.eps,
+    r0: m.r0,
+    epsValues: m.epsValues,
+    trace: m.trace,
     searchClip: m.searchClip === undefined ? clip : m.searchClip,
   });
-  if (m.detachClean !== undefined && typeof m.detachClean !== 'boolean') throw new Error(`${caller}: detachClean must be true or false, got ${String(m.detachClean)}`);
+  if (m.detachClean !== undefined && typeof m.detachClean !== 'boolean')
+    throw new Error(`${caller}: detachClean must be true or false, got ${String(m.detachClean)}`);
   return { ...search, lambda, K, form, clip, detachClean: m.detachClean ?? form === 'linear', clean: m.clean };
 }
 
 function checkEps(caller: string, eps: EpsDistribution): void {
-  if (!eps || typeof eps !== 'object') throw new Error(`${caller}: eps must be { kind: 'uniform' | 'logUniform', min, max } or { kind: 'fixed', value }, got ${JSON.stringify(eps)}`);
+  if (!eps || typeof eps !== 'object')
+    throw new Error(
+      `${caller}: eps must be { kind: 'uniform' | 'logUniform', min, max } or { kind: 'fixed', value }, got ${JSON.stringify(eps)}`,
+    );
   const range = (name: string, v: number) => {
-    if (!inProbeRange(v)) throw new Error(`${caller}: eps.${name} ${v} is outside [${PROBE_RANGE.min}, ${PROBE_RANGE.max}]: a float32 probe x + εr would not move or every quotient would be ~0`);
+    if (!inProbeRange(v))
+      throw new Error(
+        `${caller}: eps.${name} ${v} is outside [${PROBE_RANGE.min}, ${PROBE_RANGE.max}]: a float32 probe x + εr would not move or every quotient would be ~0`,
+      );
   };
   if (eps.kind === 'fixed') {
     checkOptions(`${caller} (option 'eps')`, eps, { kind: any, value: any });
@@ -204,17 +264,25 @@ function checkEps(caller: string, eps: EpsDistribution): void {
     range('value', eps.value);
   } else if (eps.kind === 'uniform' || eps.kind === 'logUniform') {
     checkOptions(`${caller} (option 'eps')`, eps, { kind: any, min: any, max: any });
-    if (!(typeof eps.min === 'number' && eps.min > 0)) throw new Error(`${caller}: eps.min must be > 0, got ${eps.min}`);
+    if (!(typeof eps.min === 'number' && eps.min > 0))
+      throw new Error(`${caller}: eps.min must be > 0, got ${eps.min}`);
     if (!(finite(eps.max) && eps.min <= eps.max)) {
       throw new Error(`${caller}: eps range [${eps.min}, ${eps.max}] is empty (eps.min must be <= eps.max)`);
     }
     range('min', eps.min);
     range('max', eps.max);
   } else {
-    throw new Error(`${caller}: unknown eps kind '${(eps as { kind: string }).kind}'; expected uniform, logUniform or fixed`);
+    throw new Error(
+      `${caller}: unknown eps kind '${(eps as { kind: string }).kind}'; expected uniform, logUniform or fixed`,
+    );
   }
 }
 
 export function checkClip(caller: string, name: string, c: readonly [number, number] | null | undefined): void {
-  if (c !== null && c !== undefined && !(Array.isArray(c) && c.length === 2 && finite(c[0]) && finite(c[1]) && c[0] < c[1])) throw new Error(`${caller}: ${name} must be [lo, hi] with lo < hi, got ${JSON.stringify(c)}`);
+  if (
+    c !== null &&
+    c !== undefined &&
+    !(Array.isArray(c) && c.length === 2 && finite(c[0]) && finite(c[1]) && c[0] < c[1])
+  )
+    throw new Error(`${caller}: ${name} must be [lo, hi] with lo < hi, got ${JSON.stringify(c)}`);
 }

@@ -8,14 +8,34 @@
 // r_adv, x̂ and d_X are constants; the θ-gradient is an ordinary first-order backprop through
 // the two forward passes f(x) and f(x̂) (alr/README.md, No double backprop): no second-order graph is recorded.
 import {
-  abs, add, detach, div, maximum, mean, mul, noGrad, perSampleNorm, positiveMask, shapeStr, sqrt, square, sub, sum, variance,
+  abs,
+  add,
+  detach,
+  div,
+  maximum,
+  mean,
+  mul,
+  noGrad,
+  perSampleNorm,
+  positiveMask,
+  shapeStr,
+  sqrt,
+  square,
+  sub,
+  sum,
+  variance,
   type Tensor,
 } from '../engine/web.js';
 import { auxiliaryPass, criticOutput, tracedPass, type Critic, type LayerStatistics } from './critic.js';
 import { inputDistance, outputDistance } from './distance.js';
-import { checkPenaltyKeys, resolvePenalty, type PenaltyForm, type PenaltyOptions, type ResolvedPenalty } from './options.js';
+import {
+  checkPenaltyKeys,
+  resolvePenalty,
+  type PenaltyForm,
+  type PenaltyOptions,
+  type ResolvedPenalty,
+} from './options.js';
 import { clipTo, searchDirection, type SearchResult } from './search.js';
-
 
 /** Scalars for logging, left on the GPU (read them through a Monitor). */
 export interface AlpMonitors {
@@ -100,7 +120,11 @@ function std(t: Tensor): Tensor {
  * The adversarial Lipschitz penalty at x (for WGAN: x = concat(real, fake)). The search, f(x)
  * and f(x̂) are auxiliary passes: BN critics use batch statistics without updating running ones.
  */
-export function adversarialLipschitzPenalty(critic: Critic, x: Tensor, opts: PenaltyOptions & { trace: true }): AlpResult & { trace: PenaltyTrace };
+export function adversarialLipschitzPenalty(
+  critic: Critic,
+  x: Tensor,
+  opts: PenaltyOptions & { trace: true },
+): AlpResult & { trace: PenaltyTrace };
 export function adversarialLipschitzPenalty(critic: Critic, x: Tensor, opts?: PenaltyOptions): AlpResult;
 export function adversarialLipschitzPenalty(critic: Critic, x: Tensor, opts: PenaltyOptions = {}): AlpResult {
   const caller = 'adversarialLipschitzPenalty';
@@ -113,9 +137,12 @@ export function penaltyAt(caller: string, critic: Critic, x: Tensor, o: Resolved
   const x0 = detach(x);
   const cleanStats: LayerStatistics[][] | undefined = o.trace ? [] : undefined;
   const hatStats: LayerStatistics[][] | undefined = o.trace ? [] : undefined;
-  const clean = o.clean ?? tracedPass(critic, () => auxiliaryPass(critic, () => criticOutput(critic, x0, caller)), cleanStats);
+  const clean =
+    o.clean ?? tracedPass(critic, () => auxiliaryPass(critic, () => criticOutput(critic, x0, caller)), cleanStats);
   if (clean.shape[0] !== x.shape[0]) {
-    throw new Error(`${caller}: clean f(x) has shape ${shapeStr(clean.shape)}, expected ${x.shape[0]} samples like x ${shapeStr(x.shape)}`);
+    throw new Error(
+      `${caller}: clean f(x) has shape ${shapeStr(clean.shape)}, expected ${x.shape[0]} samples like x ${shapeStr(x.shape)}`,
+    );
   }
   const search = searchDirection(critic, x0, o, clean);
 

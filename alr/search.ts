@@ -6,14 +6,33 @@
 //                    r  <- ∇_r mean_i d_Y(f(x)_i, f(x')_i) / ‖·‖     (f(x) held constant)
 //   r_adv = ε r_k,  ε ~ P_ε per sample
 import {
-  add, clamp, detach, exp, full, grad, mean, mul, noGrad, normalizePerSample, randUniform, requireGrad,
-  perSampleNorm, reshape, tidy, Tensor,
+  add,
+  clamp,
+  detach,
+  exp,
+  full,
+  grad,
+  mean,
+  mul,
+  noGrad,
+  normalizePerSample,
+  randUniform,
+  requireGrad,
+  perSampleNorm,
+  reshape,
+  tidy,
+  Tensor,
 } from '../engine/web.js';
 import { auxiliaryPass, criticOutput, tracedPass, type Critic, type LayerStatistics } from './critic.js';
 import { NORM_FLOOR, outputDistance } from './distance.js';
-import { checkSearchKeys, resolveSearch, type EpsDistribution, type ResolvedSearch, type SearchOptions } from './options.js';
+import {
+  checkSearchKeys,
+  resolveSearch,
+  type EpsDistribution,
+  type ResolvedSearch,
+  type SearchOptions,
+} from './options.js';
 import { instance } from '../engine/options.js';
-
 
 export interface SearchResult {
   /** r_k: unit length per sample (zero where the search gradient vanished) */
@@ -76,9 +95,21 @@ export function clipTo(x: Tensor, c: readonly [number, number] | null | undefine
  * the search holds f(x) constant); otherwise it is computed here. Only gradients with respect to
  * r are taken (first order, no parameter graph is kept).
  */
-export function adversarialDirection(critic: Critic, x: Tensor, opts: SearchOptions & { clean?: Tensor; trace: true }): SearchResult & { trace: SearchStep[] };
-export function adversarialDirection(critic: Critic, x: Tensor, opts?: SearchOptions & { clean?: Tensor }): SearchResult;
-export function adversarialDirection(critic: Critic, x: Tensor, opts: SearchOptions & { clean?: Tensor } = {}): SearchResult {
+export function adversarialDirection(
+  critic: Critic,
+  x: Tensor,
+  opts: SearchOptions & { clean?: Tensor; trace: true },
+): SearchResult & { trace: SearchStep[] };
+export function adversarialDirection(
+  critic: Critic,
+  x: Tensor,
+  opts?: SearchOptions & { clean?: Tensor },
+): SearchResult;
+export function adversarialDirection(
+  critic: Critic,
+  x: Tensor,
+  opts: SearchOptions & { clean?: Tensor } = {},
+): SearchResult {
   checkSearchKeys('adversarialDirection', opts, { clean: instance(Tensor) });
   return searchDirection(critic, x, resolveSearch('adversarialDirection', x, opts), opts?.clean);
 }
@@ -87,7 +118,9 @@ export function adversarialDirection(critic: Critic, x: Tensor, opts: SearchOpti
 export function searchDirection(critic: Critic, x: Tensor, o: ResolvedSearch, clean?: Tensor): SearchResult {
   return tidy(() => {
     const x0 = detach(x);
-    const y = clean ? detach(clean) : noGrad(() => auxiliaryPass(critic, () => criticOutput(critic, x0, 'adversarialDirection')));
+    const y = clean
+      ? detach(clean)
+      : noGrad(() => auxiliaryPass(critic, () => criticOutput(critic, x0, 'adversarialDirection')));
     let r = noGrad(() => normalizePerSample(o.r0 ?? randUniform(x.shape, -0.5, 0.5), NORM_FLOOR));
     let searchGrad: Tensor | null = null;
     const trace: SearchStep[] | undefined = o.trace ? [] : undefined;
@@ -97,14 +130,25 @@ export function searchDirection(critic: Critic, x: Tensor, o: ResolvedSearch, cl
         const rLeaf = requireGrad(detach(rIn));
         const probe = clipTo(add(x0, mul(rLeaf, o.xi)), o.searchClip);
         const sink: LayerStatistics[][] | undefined = trace ? [] : undefined;
-        const yProbe = tracedPass(critic, () => auxiliaryPass(critic, () => criticOutput(critic, probe, 'adversarialDirection')), sink);
+        const yProbe = tracedPass(
+          critic,
+          () => auxiliaryPass(critic, () => criticOutput(critic, probe, 'adversarialDirection')),
+          sink,
+        );
         const dPer = outputDistance(o.dY, y, yProbe);
         const [g] = grad(mean(dPer), [rLeaf]);
         // a zero gradient (dead ReLUs, all clipped) gives r = 0: x̂ = x, no penalty, no NaN
         const rOut = noGrad(() => normalizePerSample(g, NORM_FLOOR));
         if (!trace) return { rOut, g };
         const step: SearchStep = noGrad(() => ({
-          rIn, step: mul(rIn, o.xi), probe: detach(probe), yProbe: detach(yProbe), dY: detach(dPer), grad: g, gradNorm: perSampleNorm(g), rOut,
+          rIn,
+          step: mul(rIn, o.xi),
+          probe: detach(probe),
+          yProbe: detach(yProbe),
+          dY: detach(dPer),
+          grad: g,
+          gradNorm: perSampleNorm(g),
+          rOut,
           ...(sink?.[0] ? { batchStats: sink[0] } : {}),
         }));
         return { rOut, g, step };

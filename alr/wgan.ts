@@ -8,7 +8,13 @@
 import { add, concat, detach, mean, mul, neg, noGrad, shapeStr, slice, square, sub, Tensor } from '../engine/web.js';
 import { checkBatches, criticScores, type Critic } from './critic.js';
 import { any, bool, instance } from '../engine/options.js';
-import { checkPenaltyKeys, PROGRESSIVE_GAN_ALP, resolvePenalty, WGAN_ALP_DEFAULTS, type PenaltyOptions } from './options.js';
+import {
+  checkPenaltyKeys,
+  PROGRESSIVE_GAN_ALP,
+  resolvePenalty,
+  WGAN_ALP_DEFAULTS,
+  type PenaltyOptions,
+} from './options.js';
 import { penaltyAt, type AlpResult } from './penalty.js';
 
 export interface CriticStepResult {
@@ -40,7 +46,12 @@ export function wganAlpCriticLoss(
   opts ??= {};
   checkBatches(caller, real, fake);
   // checked on the shape of concat(real, fake) before it is made: a bad option allocates nothing
-  const o = resolvePenalty(caller, { shape: [real.shape[0] + fake.shape[0], ...real.shape.slice(1)], rank: real.rank }, opts, WGAN_ALP_DEFAULTS);
+  const o = resolvePenalty(
+    caller,
+    { shape: [real.shape[0] + fake.shape[0], ...real.shape.slice(1)], rank: real.rank },
+    opts,
+    WGAN_ALP_DEFAULTS,
+  );
   if (opts.sharedForward && critic.batchDependent) {
     throw new Error(
       `${caller}: sharedForward needs a critic whose samples are independent; this one normalises with batch statistics ` +
@@ -53,7 +64,8 @@ export function wganAlpCriticLoss(
   let dReal: Tensor, dFake: Tensor, penalty: AlpResult;
   if (opts.sharedForward) {
     penalty = penaltyAt(caller, critic, x, o);
-    if (penalty.clean.rank !== 1) throw new Error(`${caller}: the critic must output [B] or [B, 1] scores, got ${shapeStr(penalty.clean.shape)}`);
+    if (penalty.clean.rank !== 1)
+      throw new Error(`${caller}: the critic must output [B] or [B, 1] scores, got ${shapeStr(penalty.clean.shape)}`);
     dReal = slice(penalty.clean, 0, 0, B);
     dFake = slice(penalty.clean, 0, B);
   } else {
@@ -62,7 +74,13 @@ export function wganAlpCriticLoss(
     penalty = penaltyAt(caller, critic, x, o);
   }
   const wgan = sub(mean(dFake), mean(dReal));
-  return { loss: add(wgan, penalty.loss), wasserstein: noGrad(() => sub(mean(detach(dReal)), mean(detach(dFake)))), dReal, dFake, penalty };
+  return {
+    loss: add(wgan, penalty.loss),
+    wasserstein: noGrad(() => sub(mean(detach(dReal)), mean(detach(dFake)))),
+    dReal,
+    dFake,
+    penalty,
+  };
 }
 
 /** L_G = -mean D(G(z)) (gradients flow into the generator through `fake`). */
@@ -93,7 +111,8 @@ export function progressiveGanCriticLoss(
   opts ??= {};
   checkBatches(caller, real, fake);
   const { drift = 0.001, r0Fake, epsFake, ...rest } = opts;
-  if (!(typeof drift === 'number' && Number.isFinite(drift) && drift >= 0)) throw new Error(`${caller}: drift must be a finite number >= 0, got ${drift}`);
+  if (!(typeof drift === 'number' && Number.isFinite(drift) && drift >= 0))
+    throw new Error(`${caller}: drift must be a finite number >= 0, got ${drift}`);
   const o = resolvePenalty(caller, real, rest, PROGRESSIVE_GAN_ALP);
   const oFake = resolvePenalty(caller, fake, { ...rest, r0: r0Fake, epsValues: epsFake }, PROGRESSIVE_GAN_ALP);
   const xr = detach(real);

@@ -4,7 +4,10 @@ import { parseArgs } from 'node:util';
 
 type Spec = Record<string, { type: 'string' | 'boolean'; default?: string | boolean }>;
 
-export function benchArgs<S extends Spec>(usage: string, options: S): { [K in keyof S]: S[K]['type'] extends 'boolean' ? boolean : string } {
+export function benchArgs<S extends Spec>(
+  usage: string,
+  options: S,
+): { [K in keyof S]: S[K]['type'] extends 'boolean' ? boolean : string } {
   const argv = process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) {
     console.log(usage);

@@ -107,7 +107,9 @@ for (const wl of WORKLOADS) {
         cpu.push((cu.user + cu.system) / 1000);
       }
       const ms = median(wall);
-      console.log(`| ${wl.name} | ${op} | ${variant} | ${ms.toFixed(1)} | ${(flops / (ms * 1e6)).toFixed(2)} | ${median(cpu).toFixed(0)} |`);
+      console.log(
+        `| ${wl.name} | ${op} | ${variant} | ${ms.toFixed(1)} | ${(flops / (ms * 1e6)).toFixed(2)} | ${median(cpu).toFixed(0)} |`,
+      );
     }
   }
   dispose([x, w, gy]);

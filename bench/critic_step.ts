@@ -37,14 +37,18 @@ for (let r = 0; r < WARMUP + REPS; r++) {
   const cu = process.cpuUsage(c0);
   const cms = (cu.user + cu.system) / 1000;
   E.dispose(gs);
-  console.log(`${r < WARMUP ? 'warm-up' : 'run'} ${r}: ${ms.toFixed(0)} ms wall, ${cms.toFixed(0)} ms CPU, ${E.counters.dispatches - d0} dispatches`);
+  console.log(
+    `${r < WARMUP ? 'warm-up' : 'run'} ${r}: ${ms.toFixed(0)} ms wall, ${cms.toFixed(0)} ms CPU, ${E.counters.dispatches - d0} dispatches`,
+  );
   if (r >= WARMUP) {
     times.push(ms);
     cpu.push(cms);
   }
 }
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
-console.log(`median forward+backward: ${median(times).toFixed(0)} ms wall, ${median(cpu).toFixed(0)} ms CPU (${REPS} runs)`);
+console.log(
+  `median forward+backward: ${median(times).toFixed(0)} ms wall, ${median(cpu).toFixed(0)} ms CPU (${REPS} runs)`,
+);
 critic.dispose();
 x.dispose();
 await E.releaseDevice();

@@ -12,14 +12,21 @@ import { Critic as ResidualCritic } from '../nn/wgan.js';
 import { benchArgs, intFlag } from './cli.js';
 
 /** nn's Module seen through alr's Critic interface. */
-const fromModule = (m: Module): A.Critic => ({ forward: (x) => m.forward(x), parameters: () => m.parameters(), withoutStatUpdates });
-
-const args = benchArgs('usage: npx tsx bench/critic_steps.ts [--reps 3] [--batch 256] [--only mlp|resnet] [--resnet-batch 16]', {
-  reps: { type: 'string', default: '3' },
-  batch: { type: 'string', default: '256' },
-  only: { type: 'string', default: '' },
-  'resnet-batch': { type: 'string', default: '16' },
+const fromModule = (m: Module): A.Critic => ({
+  forward: (x) => m.forward(x),
+  parameters: () => m.parameters(),
+  withoutStatUpdates,
 });
+
+const args = benchArgs(
+  'usage: npx tsx bench/critic_steps.ts [--reps 3] [--batch 256] [--only mlp|resnet] [--resnet-batch 16]',
+  {
+    reps: { type: 'string', default: '3' },
+    batch: { type: 'string', default: '256' },
+    only: { type: 'string', default: '' },
+    'resnet-batch': { type: 'string', default: '16' },
+  },
+);
 if (!['', 'mlp', 'resnet'].includes(args.only)) {
   console.error(`--only: expected mlp or resnet, got '${args.only}'`);
   process.exit(1);
@@ -51,14 +58,27 @@ interface Row {
  * Methods run round-robin (one step of each per round), so a machine shared with other work
  * slows them alike and the ratios stay meaningful.
  */
-async function benchCritic(name: string, critic: A.Critic, real: E.Tensor, fake: E.Tensor, extra: [string, A.Critic][] = []): Promise<Row[]> {
+async function benchCritic(
+  name: string,
+  critic: A.Critic,
+  real: E.Tensor,
+  fake: E.Tensor,
+  extra: [string, A.Critic][] = [],
+): Promise<Row[]> {
   // every method gets the same critic; extra critics (e.g. spectrally normalised) run with no penalty
   const runs: [string, A.Critic, LossFn][] = [
     ...methods.map(([method, fn]): [string, A.Critic, LossFn] => [method, critic, fn]),
     ...extra.map(([method, c]): [string, A.Critic, LossFn] => [method, c, methods[0][1]]),
   ];
   const opts = runs.map(([, c]) => new E.Adam(c.parameters(), { lr: 1e-4, betas: [0.5, 0.9] }));
-  const rows: Row[] = runs.map(([method]) => ({ critic: name, method, ms: 0, dispatches: 0, peakMiB: 0, secondOrder: 0 }));
+  const rows: Row[] = runs.map(([method]) => ({
+    critic: name,
+    method,
+    ms: 0,
+    dispatches: 0,
+    peakMiB: 0,
+    secondOrder: 0,
+  }));
   const times: number[][] = runs.map(() => []);
   for (let round = 0; round < WARMUP + REPS; round++) {
     for (const [m, [, c, lossFn]] of runs.entries()) {
@@ -90,7 +110,11 @@ if (!only || only === 'mlp') {
   const critic = T.mlpCritic(T.randomDenseLayers([2, 512, 512, 512, 1], 1));
   E.manualSeed(2);
   const sn = fromModule(toyCritic(512, { spectralNorm: true }));
-  all.push(...(await benchCritic(`MLP 2-512x3-1, B=${B}`, critic, E.randNormal([B, 2]), E.randNormal([B, 2]), [['SN (no penalty)', sn]])));
+  all.push(
+    ...(await benchCritic(`MLP 2-512x3-1, B=${B}`, critic, E.randNormal([B, 2]), E.randNormal([B, 2]), [
+      ['SN (no penalty)', sn],
+    ])),
+  );
 }
 if (!only || only === 'resnet') {
   // nn's WGAN-GP residual critic at toy scale: DIM 32, 3x16x16 images in [-1, 1]
@@ -102,11 +126,15 @@ if (!only || only === 'resnet') {
 }
 
 const gpOf = (critic: string) => all.find((r) => r.critic === critic && r.method === 'GP')!.ms;
-console.log(`adapter: ${E.adapterName()}; median of ${REPS} steps after ${WARMUP} warm-up; one step = loss + parameter gradients + Adam\n`);
+console.log(
+  `adapter: ${E.adapterName()}; median of ${REPS} steps after ${WARMUP} warm-up; one step = loss + parameter gradients + Adam\n`,
+);
 console.log('| critic | method | ms / step | × GP | dispatches | peak MiB | 2nd-order nodes |');
 console.log('|---|---|---:|---:|---:|---:|---:|');
 for (const r of all) {
-  console.log(`| ${r.critic} | ${r.method} | ${r.ms.toFixed(1)} | ${(r.ms / gpOf(r.critic)).toFixed(2)} | ${r.dispatches} | ${r.peakMiB.toFixed(1)} | ${r.secondOrder} |`);
+  console.log(
+    `| ${r.critic} | ${r.method} | ${r.ms.toFixed(1)} | ${(r.ms / gpOf(r.critic)).toFixed(2)} | ${r.dispatches} | ${r.peakMiB.toFixed(1)} | ${r.secondOrder} |`,
+  );
 }
 for (const c of [...new Set(all.map((r) => r.critic))]) {
   const alp = all.find((r) => r.critic === c && r.method === 'ALP k=1')!.ms;

@@ -24,7 +24,9 @@ chain(N);
 const record = (performance.now() - t0) / N;
 await E.sync();
 const total = (performance.now() - t0) / N;
-console.log(`dispatch: ${(1000 * total).toFixed(1)} µs per tiny op end to end (${(1000 * record).toFixed(1)} µs of it recording on the host)`);
+console.log(
+  `dispatch: ${(1000 * total).toFixed(1)} µs per tiny op end to end (${(1000 * record).toFixed(1)} µs of it recording on the host)`,
+);
 
 // 2. submit + readback round trip
 const one = E.ones([1]);
@@ -38,7 +40,10 @@ E.manualSeed(0);
 const sizes = [2, 64, 64, 1];
 const params: E.Tensor[] = [];
 for (let i = 0; i + 1 < sizes.length; i++) {
-  params.push(E.requireGrad(E.randUniform([sizes[i], sizes[i + 1]], -0.5, 0.5)), E.requireGrad(E.zeros([sizes[i + 1]])));
+  params.push(
+    E.requireGrad(E.randUniform([sizes[i], sizes[i + 1]], -0.5, 0.5)),
+    E.requireGrad(E.zeros([sizes[i + 1]])),
+  );
 }
 const opt = new Adam(params, { lr: 1e-3 });
 const xb = E.randUniform([256, 2], -1, 1);
@@ -63,5 +68,7 @@ for (let i = 0; i < steps; i++) {
 }
 await E.sync();
 const ms = (performance.now() - t0) / steps;
-console.log(`MLP 2-64-64-1 batch 256 Adam: ${ms.toFixed(2)} ms/step = ${(1000 / ms).toFixed(0)} steps/s, ${(E.counters.dispatches - d0) / steps} dispatches/step`);
+console.log(
+  `MLP 2-64-64-1 batch 256 Adam: ${ms.toFixed(2)} ms/step = ${(1000 / ms).toFixed(0)} steps/s, ${(E.counters.dispatches - d0) / steps} dispatches/step`,
+);
 await E.releaseDevice();

@@ -11,7 +11,9 @@ import { runPortableSuite } from './conformance/suite.js';
 
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
-  console.log('usage: npm run gpu-check [-- --no-bench]\n  adapter, limits, portable suite, variant tuning, then the bench step suite (--no-bench skips it)');
+  console.log(
+    'usage: npm run gpu-check [-- --no-bench]\n  adapter, limits, portable suite, variant tuning, then the bench step suite (--no-bench skips it)',
+  );
   process.exit(0);
 }
 
@@ -23,7 +25,9 @@ await E.initDevice();
 const info = E.deviceInfo();
 const l = E.device().limits;
 console.log(`# gpu-check on ${E.adapterName()}\n`);
-console.log(`- backend: ${info.backend}; vendor ${info.vendor}, architecture ${info.architecture}, device ${info.device || '-'}, driver ${info.description || '-'}`);
+console.log(
+  `- backend: ${info.backend}; vendor ${info.vendor}, architecture ${info.architecture}, device ${info.device || '-'}, driver ${info.description || '-'}`,
+);
 console.log(`- features: ${info.features.join(', ')}; fixed subgroup size: ${info.subgroupSize || 'none'}`);
 console.log(
   `- limits: storage binding ${(l.maxStorageBufferBindingSize / 2 ** 20).toFixed(0)} MiB, buffer ${(l.maxBufferSize / 2 ** 20).toFixed(0)} MiB, ` +
@@ -61,12 +65,17 @@ const tuned = measured.load()[E.adapterName()] ?? {};
 console.log('\n## Tuned variants (matmul 64/256/1024, conv 3x3 16x64x16x16 -> 128 in three directions)\n');
 console.log('| op [variants]: shape class | winner |\n|---|---|');
 for (const [k, v] of Object.entries(tuned)) console.log(`| ${k} | ${v} |`);
-if (!Object.keys(tuned).length) console.log('| (none: the adapter has no timestamp queries, so the heuristic choice stands) | |');
+if (!Object.keys(tuned).length)
+  console.log('| (none: the adapter has no timestamp queries, so the heuristic choice stands) | |');
 await E.releaseDevice();
 
 if (!args.includes('--no-bench')) {
   console.log('\n## Bench: steps\n');
-  const bench = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--filter', 'step', '--filter', 'residual critic'], { stdio: 'inherit' });
+  const bench = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', 'bench/run.ts', '--filter', 'step', '--filter', 'residual critic'],
+    { stdio: 'inherit' },
+  );
   if (bench.status !== 0) process.exitCode = 1;
 }
 if (report.failed) {

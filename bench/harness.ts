@@ -65,21 +65,60 @@ export interface RepPolicy {
   crawlMs?: number;
 }
 
-export const OURS_POLICY: RepPolicy = { warmup: 2, minReps: 3, maxReps: 15, budgetMs: 3000, slowMs: 4000, slowReps: 2, crawlMs: 20000 };
+export const OURS_POLICY: RepPolicy = {
+  warmup: 2,
+  minReps: 3,
+  maxReps: 15,
+  budgetMs: 3000,
+  slowMs: 4000,
+  slowReps: 2,
+  crawlMs: 20000,
+};
 /** The tfjs-webgpu peer takes seconds per conv: one warm-up and one rep for anything over 1 s. */
-export const SLOW_PEER_POLICY: RepPolicy = { warmup: 1, minReps: 2, maxReps: 10, budgetMs: 2000, slowMs: 1000, slowReps: 1 };
-export const FAST_PEER_POLICY: RepPolicy = { warmup: 2, minReps: 3, maxReps: 15, budgetMs: 2000, slowMs: 2000, slowReps: 2 };
-export const QUICK_POLICY: RepPolicy = { warmup: 1, minReps: 2, maxReps: 2, budgetMs: 0, slowMs: Infinity, slowReps: 2 };
+export const SLOW_PEER_POLICY: RepPolicy = {
+  warmup: 1,
+  minReps: 2,
+  maxReps: 10,
+  budgetMs: 2000,
+  slowMs: 1000,
+  slowReps: 1,
+};
+export const FAST_PEER_POLICY: RepPolicy = {
+  warmup: 2,
+  minReps: 3,
+  maxReps: 15,
+  budgetMs: 2000,
+  slowMs: 2000,
+  slowReps: 2,
+};
+export const QUICK_POLICY: RepPolicy = {
+  warmup: 1,
+  minReps: 2,
+  maxReps: 2,
+  budgetMs: 0,
+  slowMs: Infinity,
+  slowReps: 2,
+};
 
 /** Whole critic steps, timed in rounds (GP and ALP, one each): at least three rounds, even of slow steps. */
-export const STEPS_POLICY: RepPolicy = { warmup: 2, minReps: 3, maxReps: 15, budgetMs: 3000, slowMs: Infinity, slowReps: 3 };
+export const STEPS_POLICY: RepPolicy = {
+  warmup: 2,
+  minReps: 3,
+  maxReps: 15,
+  budgetMs: 3000,
+  slowMs: Infinity,
+  slowReps: 3,
+};
 
 /**
  * Runs `iter` (which returns its own elapsed ms, or one per workload of a round, so the caller
  * decides what is timed) under a repetition policy; returns the timed samples and the number of
  * warm-ups done. A round is as slow as its slowest workload and costs their sum.
  */
-export async function repeat<T extends number | number[]>(policy: RepPolicy, iter: () => Promise<T>): Promise<{ times: T[]; warmup: number }> {
+export async function repeat<T extends number | number[]>(
+  policy: RepPolicy,
+  iter: () => Promise<T>,
+): Promise<{ times: T[]; warmup: number }> {
   const slowest = (t: T) => (typeof t === 'number' ? t : Math.max(...t.filter((x) => x !== undefined)));
   const cost = (t: T) => (typeof t === 'number' ? t : t.reduce((a, b) => a + (b ?? 0), 0));
   // the first run compiles shaders and may tune kernel variants: judge speed by the last warm-up
@@ -128,7 +167,10 @@ export class PeerBudget {
   }
 
   /** Why `w` should be skipped, or null to run it. Target workloads always run. */
-  skipReason(w: { kind: string; dir?: string; mode?: string; oursMs?: number; target?: boolean }, runsPerSlow: number): string | null {
+  skipReason(
+    w: { kind: string; dir?: string; mode?: string; oursMs?: number; target?: boolean },
+    runsPerSlow: number,
+  ): string | null {
     if (w.target) return null;
     const elapsed = performance.now() - this.start;
     const left = this.budgetMs - elapsed;
@@ -163,7 +205,14 @@ export interface Args {
 export const PEER_BUDGET_S = { 'tfjs-webgpu': 360, 'tfjs-wasm': 120, 'pytorch-cpu': 120, 'pytorch-cpu-2t': 60 };
 
 export function parseArgs(argv: string[]): Args {
-  const a: Args = { quick: false, filter: [], json: null, peers: [...PEERS], eager: false, peerBudget: { ...PEER_BUDGET_S } };
+  const a: Args = {
+    quick: false,
+    filter: [],
+    json: null,
+    peers: [...PEERS],
+    eager: false,
+    peerBudget: { ...PEER_BUDGET_S },
+  };
   for (let i = 0; i < argv.length; i++) {
     const f = argv[i];
     const value = () => {
@@ -177,10 +226,23 @@ export function parseArgs(argv: string[]): Args {
     else if (f === '--no-peer') a.peers = [];
     else if (f === '--eager') a.eager = true;
     else if (f === '--peer') {
-      const names = value().split(',').map((s) => s.trim()).filter(Boolean);
+      const names = value()
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       a.peers = names.map((n) => {
-        const p = PEERS.find((x) => x === n || (n === 'torch' && x === 'pytorch-cpu') || (n === 'torch2' && x === 'pytorch-cpu-2t') || (n === 'wasm' && x === 'tfjs-wasm') || (n === 'webgpu' && x === 'tfjs-webgpu'));
-        if (!p) throw new Error(`bench: unknown peer '${n}'; choose from ${PEERS.join(', ')} (or torch, torch2, wasm, webgpu)`);
+        const p = PEERS.find(
+          (x) =>
+            x === n ||
+            (n === 'torch' && x === 'pytorch-cpu') ||
+            (n === 'torch2' && x === 'pytorch-cpu-2t') ||
+            (n === 'wasm' && x === 'tfjs-wasm') ||
+            (n === 'webgpu' && x === 'tfjs-webgpu'),
+        );
+        if (!p)
+          throw new Error(
+            `bench: unknown peer '${n}'; choose from ${PEERS.join(', ')} (or torch, torch2, wasm, webgpu)`,
+          );
         return p;
       });
     } else if (f === '--peer-budget') {
@@ -207,7 +269,8 @@ export function selected(id: string, filter: string[]): boolean {
 
 // ---------- output ----------
 
-const fx = (v: number | undefined, d = 2) => (v === undefined || !Number.isFinite(v) ? '' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(d));
+const fx = (v: number | undefined, d = 2) =>
+  v === undefined || !Number.isFinite(v) ? '' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(d);
 
 /** peer ms / ours ms: above 1 means ours is faster. */
 export function speedup(rows: Row[], workload: string, peer: Impl): number | undefined {
@@ -221,7 +284,9 @@ export function markdownTables(rows: Row[]): string {
   const groups = [...new Set(rows.map((r) => r.group))];
   for (const g of groups) {
     out.push(`### ${g}`, '');
-    out.push('| workload | impl | median ms | min–max ms | reps | GFLOP/s | GB/s | disp/it | submits/it | variant | ours faster by |');
+    out.push(
+      '| workload | impl | median ms | min–max ms | reps | GFLOP/s | GB/s | disp/it | submits/it | variant | ours faster by |',
+    );
     out.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|');
     for (const r of rows.filter((x) => x.group === g)) {
       if (r.ms === undefined) {
@@ -254,7 +319,8 @@ export function targets(rows: Row[]): TargetResult[] {
   const ids = targetIds();
   const res: TargetResult[] = [];
   const has = (id: string) => rows.some((r) => r.workload === id);
-  const why = (id: string) => rows.filter((x) => x.workload === id && x.ms === undefined).map((x) => `${x.impl}: ${x.skipped}`);
+  const why = (id: string) =>
+    rows.filter((x) => x.workload === id && x.ms === undefined).map((x) => `${x.impl}: ${x.skipped}`);
   const vsPeer = (label: string, wanted: string[], min: number, extra?: (o: Row) => string | null) => {
     for (const id of wanted) {
       const target = wanted.length > 1 ? `${label}: ${id}` : label;
@@ -270,7 +336,12 @@ export function targets(rows: Row[]): TargetResult[] {
       }
       const o = rows.find((x) => x.workload === id && x.impl === 'ours')!;
       const problem = extra?.(o) ?? null;
-      res.push({ target, measured: `${fx(r)}x${problem ? ` (${problem})` : ''}`, met: r >= min && !problem ? 'yes' : 'no', ratio: r });
+      res.push({
+        target,
+        measured: `${fx(r)}x${problem ? ` (${problem})` : ''}`,
+        met: r >= min && !problem ? 'yes' : 'no',
+        ratio: r,
+      });
     }
   };
   vsPeer('residual critic DIM 128 batch 64 fwd+bwd >= 10x vs tfjs-webgpu', [ids.critic], 10);
@@ -289,10 +360,16 @@ export function targets(rows: Row[]): TargetResult[] {
   };
   const vsTorch = (label: string, id: string, limit: number, strict = false) => {
     const [o, t, t2] = [ms('ours', id), ms('pytorch-cpu', id), ms('pytorch-cpu-2t', id)];
-    if (o === undefined || t === undefined) return res.push({ target: label, measured: missing([id]), met: 'not measured' });
+    if (o === undefined || t === undefined)
+      return res.push({ target: label, measured: missing([id]), met: 'not measured' });
     const two = t2 === undefined ? '' : `; ${fx(o / t2)}x PyTorch with 2 threads (${fx(t2)} ms)`;
     const met = strict ? o / t < limit : o / t <= limit;
-    res.push({ target: label, measured: `${fx(o / t)}x (${fx(o)} vs ${fx(t)} ms)${two}`, met: met ? 'yes' : 'no', ratio: o / t });
+    res.push({
+      target: label,
+      measured: `${fx(o / t)}x (${fx(o)} vs ${fx(t)} ms)${two}`,
+      met: met ? 'yes' : 'no',
+      ratio: o / t,
+    });
   };
   vsTorch('toy MLP step no slower than PyTorch CPU', ids.mlp, 1);
   for (const p of ids.steps) {
@@ -301,7 +378,11 @@ export function targets(rows: Row[]): TargetResult[] {
       vsTorch(`GP critic step <= 2x PyTorch CPU's, ${p.label}`, p.gp, 2);
       vsTorch(`ALP(k=1) critic step <= 2x PyTorch CPU's, ${p.label}`, p.alp, 2);
       const d = rows.find((x) => x.impl === 'ours' && x.workload === p.alp)?.dispatches;
-      res.push({ target: `ALP(k=1) critic step in <= 64 dispatches, ${p.label}`, measured: d === undefined ? missing([p.alp]) : `${d}`, met: d === undefined ? 'not measured' : d <= 64 ? 'yes' : 'no' });
+      res.push({
+        target: `ALP(k=1) critic step in <= 64 dispatches, ${p.label}`,
+        measured: d === undefined ? missing([p.alp]) : `${d}`,
+        met: d === undefined ? 'not measured' : d <= 64 ? 'yes' : 'no',
+      });
     } else if (p.label.includes('64+64')) {
       vsTorch(`ALP(k=1) critic step ahead of PyTorch CPU, ${p.label}`, p.alp, 1, true);
     } else {

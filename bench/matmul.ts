@@ -4,7 +4,18 @@
 // "CPU ms" is this process's CPU time per call: on a software adapter (lavapipe) the shader
 // runs on the process's own threads, so it stays meaningful when other jobs share the cores.
 import os from 'node:os';
-import { adapterName, deviceInfo, dispose, initDevice, matmul, randUniform, releaseDevice, setOption, sync, type Tensor } from '../engine/index.js';
+import {
+  adapterName,
+  deviceInfo,
+  dispose,
+  initDevice,
+  matmul,
+  randUniform,
+  releaseDevice,
+  setOption,
+  sync,
+  type Tensor,
+} from '../engine/index.js';
 import { benchArgs, intFlag } from './cli.js';
 
 const USAGE = `usage: npx tsx bench/matmul.ts [--full] [--reps N]`;
@@ -23,7 +34,9 @@ const median = (xs: number[]) => {
 await initDevice();
 const variants = ['register', 'tiled', ...(deviceInfo().subgroupSize ? ['subgroup'] : [])];
 console.log(`# matmul, ${adapterName()}\n`);
-console.log(`median of ${reps} runs after one warm-up; f32, C = A·B, all matrices S×S; load average at start ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores\n`);
+console.log(
+  `median of ${reps} runs after one warm-up; f32, C = A·B, all matrices S×S; load average at start ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores\n`,
+);
 console.log('| S | variant | median ms | GFLOP/s | CPU ms |');
 console.log('|---:|---|---:|---:|---:|');
 for (const s of sizes) {

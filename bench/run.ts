@@ -12,8 +12,21 @@ import { adapterName, counters, deviceInfo, initDevice, releaseDevice, sync } fr
 import { timestampsSupported } from '../engine/index.js';
 import { groupProfile, startProfile, stopProfile } from '../engine/index.js';
 import {
-  markdownTables, measuredRow, OURS_POLICY, parseArgs, QUICK_POLICY, repeat, selected, STEPS_POLICY, targets, targetsTable,
-  type Args, type Impl, type PeerInfo, type Row, USAGE,
+  markdownTables,
+  measuredRow,
+  OURS_POLICY,
+  parseArgs,
+  QUICK_POLICY,
+  repeat,
+  selected,
+  STEPS_POLICY,
+  targets,
+  targetsTable,
+  type Args,
+  type Impl,
+  type PeerInfo,
+  type Row,
+  USAGE,
 } from './harness.js';
 import { runPeer } from './peers/spawn.js';
 import { TorchSteps } from './peers/torch_steps.js';
@@ -55,7 +68,14 @@ async function timedOnce(p: Prepared): Promise<{ ms: number; counts: Counts }> {
   runOnce(p);
   await sync();
   const ms = performance.now() - t0;
-  return { ms, counts: { dispatches: counters.dispatches - c0.dispatches, submits: counters.submits - c0.submits, readbacks: counters.readbacks - c0.readbacks } };
+  return {
+    ms,
+    counts: {
+      dispatches: counters.dispatches - c0.dispatches,
+      submits: counters.submits - c0.submits,
+      readbacks: counters.readbacks - c0.readbacks,
+    },
+  };
 }
 
 /**
@@ -112,7 +132,15 @@ async function benchOurs(ws: Workload[], quick: boolean, torchSteps: TorchPeers)
         mine.push({ ...bases[i], skipped: failed.get(i) });
         continue;
       }
-      const row = { ...measuredRow(bases[i], rounds.times.map((t) => t[i]), rounds.warmup, w), ...counts[i] };
+      const row = {
+        ...measuredRow(
+          bases[i],
+          rounds.times.map((t) => t[i]),
+          rounds.warmup,
+          w,
+        ),
+        ...counts[i],
+      };
       // one more (profiled) iteration names the kernels; too costly for whole critic steps
       mine.push(row.ms! < PROFILE_UNDER_MS ? { ...row, variant: await kernelsOf(preps[i]) } : row);
     }
@@ -120,7 +148,9 @@ async function benchOurs(ws: Workload[], quick: boolean, torchSteps: TorchPeers)
       ws.map((w, i): Row => {
         const base: Row = { workload: w.id, group: w.group, impl: peer.impl };
         const t = rounds.times.map((r) => r[ws.length * (j + 1) + i]);
-        return peer.failed || t.some((x) => x === undefined) ? { ...base, skipped: `error: ${peer.failed ?? 'no time'}` } : measuredRow(base, t, rounds.warmup, w);
+        return peer.failed || t.some((x) => x === undefined)
+          ? { ...base, skipped: `error: ${peer.failed ?? 'no time'}` }
+          : measuredRow(base, t, rounds.warmup, w);
       }),
     );
     for (const t of torch) await t.steps.drop(key).catch(() => undefined);
@@ -164,7 +194,11 @@ function peerPlan(work: Workload[], rows: Row[], peer: Impl): Workload[] {
   const ws = work
     // whole critic steps: PyTorch only, timed alongside ours (benchOurs); PyTorch with 2 threads: the toy MLP step only
     .filter((w) => w.kind !== 'criticStep' && (peer !== 'pytorch-cpu-2t' || w.kind === 'mlp'))
-    .map((w) => ({ ...w, oursMs: rows.find((r) => r.workload === w.id && r.impl === 'ours')?.ms, target: ids.has(w.id) }));
+    .map((w) => ({
+      ...w,
+      oursMs: rows.find((r) => r.workload === w.id && r.impl === 'ours')?.ms,
+      target: ids.has(w.id),
+    }));
   const cost = (w: Workload) => w.oursMs ?? Infinity;
   const byCost = (a: Workload, b: Workload) => cost(a) - cost(b);
   return [...ws.filter((w) => ids.has(w.id)).sort(byCost), ...ws.filter((w) => !ids.has(w.id)).sort(byCost)];
@@ -206,7 +240,11 @@ async function main(args: Args): Promise<void> {
 
   for (const peer of args.peers) {
     log(`${peer}:`);
-    const res = await runPeer(peer, peerPlan(work, rows, peer), { quick: args.quick, budget: args.peerBudget[peer], log });
+    const res = await runPeer(peer, peerPlan(work, rows, peer), {
+      quick: args.quick,
+      budget: args.peerBudget[peer],
+      log,
+    });
     if (res.info) peerInfo.push(res.info);
     if (res.skipped) {
       peerNotes.push(`${peer} skipped: ${res.skipped}`);
@@ -216,16 +254,21 @@ async function main(args: Args): Promise<void> {
   }
 
   // ours first, then peers in the order given, grouped by workload in suite order
-  const order = (r: Row) => work.findIndex((w) => w.id === r.workload) * 10 + (r.impl === 'ours' ? 0 : 1 + args.peers.indexOf(r.impl as never));
+  const order = (r: Row) =>
+    work.findIndex((w) => w.id === r.workload) * 10 + (r.impl === 'ours' ? 0 : 1 + args.peers.indexOf(r.impl as never));
   rows.sort((a, b) => order(a) - order(b));
   const t = targets(rows);
 
   const out: string[] = [];
   out.push(`## Benchmarks${args.quick ? ' (--quick: tiny sizes, not representative)' : ''}`, '');
   out.push(`- adapter: ${adapter}`);
-  out.push(`- driver: ${info.description || 'n/a'}; vendor ${info.vendor}, architecture ${info.architecture}, backend ${info.backend}`);
+  out.push(
+    `- driver: ${info.description || 'n/a'}; vendor ${info.vendor}, architecture ${info.architecture}, backend ${info.backend}`,
+  );
   for (const p of peerInfo) {
-    out.push(`- ${p.impl}: ${[p.adapter && `adapter ${p.adapter}`, p.version && `version ${p.version}`, p.threads && `${p.threads} thread(s)`, p.note].filter(Boolean).join(', ')}`);
+    out.push(
+      `- ${p.impl}: ${[p.adapter && `adapter ${p.adapter}`, p.version && `version ${p.version}`, p.threads && `${p.threads} thread(s)`, p.note].filter(Boolean).join(', ')}`,
+    );
   }
   for (const n of peerNotes) out.push(`- ${n}`);
   out.push(`- median of timed reps after warm-up; "ours faster by" = peer median / ours median`, '');
@@ -236,7 +279,16 @@ async function main(args: Args): Promise<void> {
   console.log(out.join('\n'));
 
   if (args.json) {
-    const doc = { date: new Date().toISOString(), args, adapter, device: info, peers: peerInfo, peerNotes, rows, targets: t };
+    const doc = {
+      date: new Date().toISOString(),
+      args,
+      adapter,
+      device: info,
+      peers: peerInfo,
+      peerNotes,
+      rows,
+      targets: t,
+    };
     fs.writeFileSync(args.json, JSON.stringify(doc, null, 1));
     log(`wrote ${args.json}`);
   }

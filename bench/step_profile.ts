@@ -14,7 +14,8 @@ import { toyCritic } from '../nn/toy.js';
 import { Critic as ResidualCritic } from '../nn/wgan.js';
 import { benchArgs, intFlag } from './cli.js';
 
-const USAGE = 'usage: npx tsx bench/step_profile.ts [--critic resnet|mlp] [--method alp|gp] [--half 8] [--reps 3] [--log-steps] [--section <prefix>] [--compiled]';
+const USAGE =
+  'usage: npx tsx bench/step_profile.ts [--critic resnet|mlp] [--method alp|gp] [--half 8] [--reps 3] [--log-steps] [--section <prefix>] [--compiled]';
 const args = benchArgs(USAGE, {
   critic: { type: 'string', default: 'resnet' },
   method: { type: 'string', default: 'alp' },
@@ -98,7 +99,9 @@ for (let r = 0; r < 2 + REPS; r++) {
   records.push(recordMs);
   if (args['log-steps']) {
     const c = process.cpuUsage(c0);
-    console.error(`step ${r - 1}: ${walls[walls.length - 1].toFixed(0)} ms, CPU ${((c.user + c.system) / 1000).toFixed(0)} ms`);
+    console.error(
+      `step ${r - 1}: ${walls[walls.length - 1].toFixed(0)} ms, CPU ${((c.user + c.system) / 1000).toFixed(0)} ms`,
+    );
   }
   if (r === 2) console.error(`${E.counters.dispatches - d0} dispatches per step`);
 }
@@ -111,9 +114,16 @@ step();
 const rows = await E.stopProfile();
 const gpu = rows.reduce((s, r) => s + r.totalMs, 0);
 
-console.log(`## ${args.method.toUpperCase()} critic step${args.compiled ? ' (compiled)' : ''}, ${resnet ? 'residual critic DIM 128' : `MLP 2-${TOY_DIM}x3-1`}, B ${HALF}+${HALF}`);
-if (args.compiled) console.log(`${compiled.stats.dispatches} dispatches per replay (${compiled.stats.recordedDispatches} recorded, ${compiled.fusion?.kernels.length ?? 0} fused kernels); fallback: ${compiled.fallbackReason ?? 'none'}`);
-console.log(`adapter ${E.adapterName()}; wall ${median(walls).toFixed(1)} ms (median of ${REPS}), of which recording on the host ${median(records).toFixed(1)} ms; GPU ${gpu.toFixed(1)} ms (profiled run, one pass per dispatch)\n`);
+console.log(
+  `## ${args.method.toUpperCase()} critic step${args.compiled ? ' (compiled)' : ''}, ${resnet ? 'residual critic DIM 128' : `MLP 2-${TOY_DIM}x3-1`}, B ${HALF}+${HALF}`,
+);
+if (args.compiled)
+  console.log(
+    `${compiled.stats.dispatches} dispatches per replay (${compiled.stats.recordedDispatches} recorded, ${compiled.fusion?.kernels.length ?? 0} fused kernels); fallback: ${compiled.fallbackReason ?? 'none'}`,
+  );
+console.log(
+  `adapter ${E.adapterName()}; wall ${median(walls).toFixed(1)} ms (median of ${REPS}), of which recording on the host ${median(records).toFixed(1)} ms; GPU ${gpu.toFixed(1)} ms (profiled run, one pass per dispatch)\n`,
+);
 console.log('| section | fwd ms | bwd ms | dispatches | main kernels (ms) |');
 console.log('|---|---:|---:|---:|---|');
 for (const s of [...new Set(rows.map((r) => r.section))].sort()) {
@@ -130,7 +140,9 @@ for (const s of [...new Set(rows.map((r) => r.section))].sort()) {
 console.log('\n' + E.formatProfile(rows).split('\n').slice(0, 14).join('\n'));
 if (args.section) {
   const mine = byKernel(rows.filter((r) => r.section.startsWith(args.section)));
-  console.log(`\nsection ${args.section}:\n` + mine.map((k) => `${k.key} ×${k.calls} ${k.totalMs.toFixed(2)}`).join('\n'));
+  console.log(
+    `\nsection ${args.section}:\n` + mine.map((k) => `${k.key} ×${k.calls} ${k.totalMs.toFixed(2)}`).join('\n'),
+  );
 }
 compiled.dispose();
 opt.dispose();

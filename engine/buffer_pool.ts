@@ -51,7 +51,10 @@ class BufferPool {
 
   acquire(bytes: number, usage = STORAGE_USAGE): GPUBuffer {
     const limit = this.bindingLimit();
-    if (bytes > limit) throw new Error(`engine: a buffer of ${formatBytes(bytes)} is more than the device's maxStorageBufferBindingSize (${formatBytes(limit)})`);
+    if (bytes > limit)
+      throw new Error(
+        `engine: a buffer of ${formatBytes(bytes)} is more than the device's maxStorageBufferBindingSize (${formatBytes(limit)})`,
+      );
     const size = Math.min(sizeClass(bytes), Math.max(256, Math.ceil(limit / 4) * 4));
     const key = `${size}:${usage}`;
     let buf = this.free.get(key)?.pop();
@@ -159,7 +162,7 @@ class BufferPool {
 export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let i = 0;
-  while (n >= 1024 && i < units.length - 1) (n /= 1024, i++);
+  while (n >= 1024 && i < units.length - 1) (n /= 1024), i++;
   return `${Number(n.toPrecision(3))} ${units[i]}`;
 }
 

@@ -55,7 +55,10 @@ export interface Capture {
 let open: Capture | null = null;
 
 export function beginCapture(): Capture {
-  if (open) throw new Error('compile: a compiled step was called while another one was being captured (nested compiled steps are not supported)');
+  if (open)
+    throw new Error(
+      'compile: a compiled step was called while another one was being captured (nested compiled steps are not supported)',
+    );
   open = { commands: [], acquired: new Set(), external: new Set(), failure: null };
   return open;
 }
@@ -89,7 +92,9 @@ export function noteAcquire(buf: GPUBuffer): void {
 
 export function noteRelease(buf: GPUBuffer): void {
   if (open?.external.has(buf)) {
-    refuseCapture('the step releases a tensor that existed before it (e.g. it replaces a .grad or a state tensor instead of updating it in place); a replay would read freed memory');
+    refuseCapture(
+      'the step releases a tensor that existed before it (e.g. it replaces a .grad or a state tensor instead of updating it in place); a replay would read freed memory',
+    );
   }
 }
 
@@ -100,6 +105,6 @@ function noteUse(buf: GPUBuffer): void {
 export function recordCommand(c: Command): void {
   if (!open) return;
   if (c.kind === 'dispatch') for (const b of c.bindings) noteUse(b.buffer);
-  if (c.kind === 'copy') (noteUse(c.src), noteUse(c.dst));
+  if (c.kind === 'copy') noteUse(c.src), noteUse(c.dst);
   open.commands.push(c);
 }

@@ -17,7 +17,9 @@ export interface ClipGradNormOptions {
 const CLIP_OPTIONS: OptionSpec = {
   norm: (v, key, where) => {
     if (v === Infinity || v === 'inf' || inRange(v, { gt: 0 })) return;
-    throw new Error(`${where}: option '${key}' must be a number > 0, Infinity or 'inf', got ${typeof v === 'string' ? JSON.stringify(v) : String(v)}`);
+    throw new Error(
+      `${where}: option '${key}' must be a number > 0, Infinity or 'inf', got ${typeof v === 'string' ? JSON.stringify(v) : String(v)}`,
+    );
   },
 };
 
@@ -40,7 +42,9 @@ export function clipGrads(grads: readonly Tensor[], maxNorm: number, opts: ClipG
   if (!live.length) return zeros([]);
   return noGrad(() =>
     tidy(() => {
-      const parts = live.map((g) => (p === Infinity ? max(abs(g)) : sum(p === 2 ? square(g) : p === 1 ? abs(g) : pow(abs(g), p))));
+      const parts = live.map((g) =>
+        p === Infinity ? max(abs(g)) : sum(p === 2 ? square(g) : p === 1 ? abs(g) : pow(abs(g), p)),
+      );
       const all = parts.length === 1 ? parts[0] : stack(parts);
       const total = p === Infinity ? max(all) : p === 1 ? sum(all) : pow(sum(all), 1 / p);
       const coef = minimum(rdiv(add(total, 1e-6), maxNorm), 1);
@@ -56,12 +60,17 @@ export function clipGrads(grads: readonly Tensor[], maxNorm: number, opts: ClipG
  */
 export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number, opts: ClipGradNormOptions = {}): Tensor {
   const op = 'clipGradNorm';
-  if (params == null || typeof (params as Iterable<Tensor>)[Symbol.iterator] !== 'function') throw new Error(`${op}: params must be an array of tensors`);
+  if (params == null || typeof (params as Iterable<Tensor>)[Symbol.iterator] !== 'function')
+    throw new Error(`${op}: params must be an array of tensors`);
   const list = [...params];
   list.forEach((t, i) => {
     if (!(t instanceof Tensor)) throw new Error(`${op}: params[${i}] is not a tensor`);
   });
   checkOptions(op, opts, CLIP_OPTIONS);
   checkNumber(op, 'maxNorm', maxNorm, { min: 0 });
-  return clipGrads(list.flatMap((t) => (t.grad ? [t.grad] : [])), maxNorm, opts);
+  return clipGrads(
+    list.flatMap((t) => (t.grad ? [t.grad] : [])),
+    maxNorm,
+    opts,
+  );
 }

@@ -84,7 +84,9 @@ function template(result: unknown, outputs: Tensor[]): (outs: Tensor[]) => unkno
     return (outs) => Object.fromEntries(parts.map(([k, p]) => [k, p(outs)]));
   }
   if (result === undefined || result === null || typeof result !== 'object') return () => result;
-  throw new Error(`compile: a compiled step may return tensors, arrays and plain objects of them, got ${Object.prototype.toString.call(result)}`);
+  throw new Error(
+    `compile: a compiled step may return tensors, arrays and plain objects of them, got ${Object.prototype.toString.call(result)}`,
+  );
 }
 
 function copyOf(t: Tensor): Tensor {
@@ -97,7 +99,7 @@ function buffersOf(commands: Command[]): Set<GPUBuffer> {
   const set = new Set<GPUBuffer>();
   for (const c of commands) {
     if (c.kind === 'dispatch') for (const b of c.bindings) set.add(b.buffer);
-    else if (c.kind === 'copy') (set.add(c.src), set.add(c.dst));
+    else if (c.kind === 'copy') set.add(c.src), set.add(c.dst);
   }
   return set;
 }
@@ -111,7 +113,15 @@ function plan(commands: Command[]): ReplayPlan {
     if (c.kind !== 'dispatch') return c;
     const s = c.kernel.uniforms ? slot++ : 0;
     if (c.params) image.set(c.params, s * UNIFORM_SLOT_BYTES);
-    return { kind: 'dispatch', name: c.kernel.name, kernel: c.kernel, bindings: c.bindings, slot: s, groups: c.groups, dynamic: c.dynamic };
+    return {
+      kind: 'dispatch',
+      name: c.kernel.name,
+      kernel: c.kernel,
+      bindings: c.bindings,
+      slot: s,
+      groups: c.groups,
+      dynamic: c.dynamic,
+    };
   });
   return new ReplayPlan(items, image);
 }
@@ -129,7 +139,10 @@ function plan(commands: Command[]): ReplayPlan {
  * data-dependent host branches out of compiled steps. Releasing a tensor the step uses (a
  * parameter, an optimiser) makes the next call capture again.
  */
-export function compile<A extends Tensor[], R>(fn: (...args: A) => R, options: CompileOptions = {}): CompiledStep<A, R> {
+export function compile<A extends Tensor[], R>(
+  fn: (...args: A) => R,
+  options: CompileOptions = {},
+): CompiledStep<A, R> {
   if (typeof fn !== 'function') throw new Error(`compile: expected a function, got ${typeof fn}`);
   const opts = checkOptions('compile', options, OPTION_SPEC);
   const entries = new Map<string, Entry>();
@@ -189,8 +202,8 @@ export function compile<A extends Tensor[], R>(fn: (...args: A) => R, options: C
     const fused = opts.fuse === false ? { commands: cap.commands, report: null } : fuseCommands(cap.commands, live);
     e.fusion = fused.report;
     for (const b of used) {
-      if (live.has(b)) (pool.pin(b), e.pinned.push(b));
-      else (pool.reserve(b), e.reserved.push(b));
+      if (live.has(b)) pool.pin(b), e.pinned.push(b);
+      else pool.reserve(b), e.reserved.push(b);
     }
     e.plan = plan(fused.commands);
     stats.recordedDispatches = cap.commands.filter((c) => c.kind === 'dispatch').length;
@@ -199,7 +212,9 @@ export function compile<A extends Tensor[], R>(fn: (...args: A) => R, options: C
   };
 
   const replay = (e: Entry, args: A): R => {
-    args.forEach((a, i) => copyBuffer(a.binding('compile').buffer, e.placeholders[i].binding('compile').buffer, a.size * 4));
+    args.forEach((a, i) =>
+      copyBuffer(a.binding('compile').buffer, e.placeholders[i].binding('compile').buffer, a.size * 4),
+    );
     e.plan!.run();
     stats.replays++;
     return e.rebuild!(e.outputs.map(copyOf)) as R;
@@ -207,7 +222,10 @@ export function compile<A extends Tensor[], R>(fn: (...args: A) => R, options: C
 
   const step = (...args: A): R => {
     args.forEach((a, i) => {
-      if (!(a instanceof Tensor)) throw new Error(`compile: argument ${i} is not a tensor (a compiled step takes tensors; close over everything else)`);
+      if (!(a instanceof Tensor))
+        throw new Error(
+          `compile: argument ${i} is not a tensor (a compiled step takes tensors; close over everything else)`,
+        );
       if (a.disposed) throw new Error(`compile: argument ${i} ${shapeStr(a.shape)} was already released`);
     });
     // inside another step's capture, run the ops so that capture records them
@@ -215,7 +233,18 @@ export function compile<A extends Tensor[], R>(fn: (...args: A) => R, options: C
     const key = argKey(args);
     let e = entries.get(key);
     if (!e || e.device !== device()) {
-      e = { calls: 0, device: device(), placeholders: [], outputs: [], rebuild: null, plan: null, pinned: [], reserved: [], fallback: null, fusion: null };
+      e = {
+        calls: 0,
+        device: device(),
+        placeholders: [],
+        outputs: [],
+        rebuild: null,
+        plan: null,
+        pinned: [],
+        reserved: [],
+        fallback: null,
+        fusion: null,
+      };
       entries.set(key, e);
     }
     latest = e;

@@ -51,7 +51,10 @@ async function adapterFrom(gpu: GPU): Promise<GPUAdapter> {
   } catch (e) {
     throw new Error(`No WebGPU adapter (${platform().name}): ${(e as Error).message}. ${HINT}`);
   }
-  if (!adapter) throw new Error(`No WebGPU adapter found (${platform().name}${config.backend() ? `, backend ${config.backend()}` : ''}). ${HINT}`);
+  if (!adapter)
+    throw new Error(
+      `No WebGPU adapter found (${platform().name}${config.backend() ? `, backend ${config.backend()}` : ''}). ${HINT}`,
+    );
   return adapter;
 }
 
@@ -89,7 +92,9 @@ async function start(source?: GpuSource): Promise<State> {
     device = await deviceFrom(adapter);
   }
   // a device handed in tells its adapter's info itself (adapterInfo); older hosts: nothing
-  const ai = (adapter?.info ?? (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo ?? {}) as GPUAdapterInfo;
+  const ai = (adapter?.info ??
+    (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo ??
+    {}) as GPUAdapterInfo;
   const s: State = {
     gpu,
     adapter,
@@ -120,7 +125,10 @@ async function start(source?: GpuSource): Promise<State> {
 
 /** Kernels that assume one subgroup per workgroup need a size that cannot vary between launches. */
 function fixedSubgroupSize(device: GPUDevice, ai: GPUAdapterInfo): number {
-  const { subgroupMinSize: lo, subgroupMaxSize: hi } = ai as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
+  const { subgroupMinSize: lo, subgroupMaxSize: hi } = ai as GPUAdapterInfo & {
+    subgroupMinSize?: number;
+    subgroupMaxSize?: number;
+  };
   return device.features.has('subgroups') && lo && lo === hi ? lo : 0;
 }
 

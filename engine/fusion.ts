@@ -8,7 +8,18 @@
 import type { Command, DispatchCommand } from './capture.js';
 import { device } from './device.js';
 import { kernel, Params, uniformBytes, type Binding, type Kernel } from './runtime.js';
-import { collapseDims, FUSED_HELPERS, fusedFunctions, fusedMapKernel, leafBuffers, rootFn, rootVec4, type FusedInput, type FusedLeaves, type FusedMap } from '../shaders/fused.js';
+import {
+  collapseDims,
+  FUSED_HELPERS,
+  fusedFunctions,
+  fusedMapKernel,
+  leafBuffers,
+  rootFn,
+  rootVec4,
+  type FusedInput,
+  type FusedLeaves,
+  type FusedMap,
+} from '../shaders/fused.js';
 import { reduceKernel, type ReduceHooks } from '../shaders/reduce.js';
 import { WG, type BufferDecl } from '../shaders/kernel.js';
 
@@ -102,7 +113,8 @@ interface Host {
 }
 
 /** The storage bindings a host kernel reads (its output is counted with the tree's). */
-const hostInputs = (h: Host) => (h.cmd.stores ? h.cmd.bindings.length - 1 : h.prologue ? h.prologue.leafBindings.size : 1);
+const hostInputs = (h: Host) =>
+  h.cmd.stores ? h.cmd.bindings.length - 1 : h.prologue ? h.prologue.leafBindings.size : 1;
 
 const contiguousStrides = (shape: number[]) => {
   const s: number[] = [];
@@ -134,9 +146,16 @@ export function fuseCommands(commands: Command[], live: Set<GPUBuffer>): { comma
       (writesOf.get(b) ?? writesOf.set(b, []).get(b)!).push(i);
     }
   });
-  const writtenBetween = (b: GPUBuffer, from: number, to: number) => (writesOf.get(b) ?? []).some((w) => w > from && w < to);
+  const writtenBetween = (b: GPUBuffer, from: number, to: number) =>
+    (writesOf.get(b) ?? []).some((w) => w > from && w < to);
   /** A value written at p that only the command at i reads, in a step temporary, whose inputs still hold at i. */
-  const movable = (p: number, buffer: GPUBuffer, reads: { buffer: GPUBuffer; at: number }[], i: number, out: GPUBuffer) =>
+  const movable = (
+    p: number,
+    buffer: GPUBuffer,
+    reads: { buffer: GPUBuffer; at: number }[],
+    i: number,
+    out: GPUBuffer,
+  ) =>
     !consumed.has(p) &&
     !live.has(buffer) &&
     readers[p].size === 1 &&
@@ -150,7 +169,12 @@ export function fuseCommands(commands: Command[], live: Set<GPUBuffer>): { comma
   commands.forEach((c, i) => {
     if (c.kind === 'dispatch' && c.map) {
       const m = c.map;
-      const tree: Tree = { map: { expr: m.expr, p0: m.p0, p1: m.p1, shape: m.shape, inputs: [] }, ops: [], reads: [], leafBindings: new Map() };
+      const tree: Tree = {
+        map: { expr: m.expr, p0: m.p0, p1: m.p1, shape: m.shape, inputs: [] },
+        ops: [],
+        reads: [],
+        leafBindings: new Map(),
+      };
       let bindings = 1; // the output
       const mergedHere = new Set<number>();
       m.inputs.forEach((x, k) => {
@@ -159,16 +183,20 @@ export function fuseCommands(commands: Command[], live: Set<GPUBuffer>): { comma
         const host = p !== undefined ? hosts.get(p) : undefined;
         if (p !== undefined && mergedHere.has(p)) {
           // the same producer read through a second input (x * x): call it again
-          tree.map.inputs.push(producer ? { kind: 'map', map: producer.map, strides: x.strides, offset: x.offset } : { kind: 'acc' });
+          tree.map.inputs.push(
+            producer ? { kind: 'map', map: producer.map, strides: x.strides, offset: x.offset } : { kind: 'acc' },
+          );
           return;
         }
         const left = m.inputs.length - k - 1;
-        const sameElements = x.offset === 0 && x.strides.every((st, d) => st === contiguousStrides(m.shape)[d] || m.shape[d] === 1);
+        const sameElements =
+          x.offset === 0 && x.strides.every((st, d) => st === contiguousStrides(m.shape)[d] || m.shape[d] === 1);
         if (
           producer &&
           // a map running in a host's stores may feed one more map there, element for element
           (!producer.host || (!tree.host && sameElements && numel(m.shape) === numel(producer.map.shape))) &&
-          bindings + (producer.host ? hostInputs(producer.host) : 0) + producer.leafBindings.size + left <= maxBindings &&
+          bindings + (producer.host ? hostInputs(producer.host) : 0) + producer.leafBindings.size + left <=
+            maxBindings &&
           movable(p!, x.buffer, producer.reads, i, m.out) &&
           numel(m.shape) <= MAX_RECOMPUTE * numel(producer.map.shape)
         ) {
@@ -211,13 +239,34 @@ export function fuseCommands(commands: Command[], live: Set<GPUBuffer>): { comma
     } else if (c.kind === 'dispatch' && c.stores) {
       const out = c.stores.out;
       const reads = c.bindings.filter((b) => b.buffer !== out).map((b) => ({ buffer: b.buffer, at: i }));
-      hosts.set(i, { index: i, cmd: c, reads, ops: [c.kernel.name], out, final: true, outElements: c.stores.outElements });
+      hosts.set(i, {
+        index: i,
+        cmd: c,
+        reads,
+        ops: [c.kernel.name],
+        out,
+        final: true,
+        outElements: c.stores.outElements,
+      });
     } else if (c.kind === 'dispatch' && c.reduce) {
       const r = c.reduce;
-      const host: Host = { index: i, cmd: c, reads: [{ buffer: r.src, at: i }], ops: [c.kernel.name], out: r.out, final: r.chunks === 1 || r.twoLevel, outElements: r.outer * r.inner };
+      const host: Host = {
+        index: i,
+        cmd: c,
+        reads: [{ buffer: r.src, at: i }],
+        ops: [c.kernel.name],
+        out: r.out,
+        final: r.chunks === 1 || r.twoLevel,
+        outElements: r.outer * r.inner,
+      };
       const p = writerAt.get(r.src);
       const producer = p !== undefined ? trees.get(p) : undefined;
-      if (producer && !producer.host && movable(p!, r.src, producer.reads, i, r.out) && numel(producer.map.shape) === r.outer * r.r * r.inner) {
+      if (
+        producer &&
+        !producer.host &&
+        movable(p!, r.src, producer.reads, i, r.out) &&
+        numel(producer.map.shape) === r.outer * r.r * r.inner
+      ) {
         consumed.add(p!);
         host.prologue = producer;
         host.reads = producer.reads;
@@ -239,7 +288,8 @@ export function fuseCommands(commands: Command[], live: Set<GPUBuffer>): { comma
     if (tree?.host) fused = emitHost(tree.host, tree, c as DispatchCommand & { map: MapInfo });
     else if (tree && tree.ops.length > 1) fused = emit(tree, c as DispatchCommand & { map: MapInfo });
     else if (host?.prologue) fused = emitHost(host, null, null);
-    if (fused !== c) report.kernels.push({ ops: tree?.ops ?? host!.ops, wgsl: (fused as DispatchCommand).kernel.wgsl() });
+    if (fused !== c)
+      report.kernels.push({ ops: tree?.ops ?? host!.ops, wgsl: (fused as DispatchCommand).kernel.wgsl() });
     if (fused.kind === 'dispatch') report.dispatchesAfter++;
     out.push(fused);
   });
@@ -247,7 +297,10 @@ export function fuseCommands(commands: Command[], live: Set<GPUBuffer>): { comma
 }
 
 /** Numbers a tree's leaves (one binding per buffer, scalar loads): for the fused work around a host kernel. */
-function hookLeaves(tree: Tree, prefix: string): { leaves: FusedLeaves; bindings: Binding[]; buffers: ReturnType<typeof leafBuffers> } {
+function hookLeaves(
+  tree: Tree,
+  prefix: string,
+): { leaves: FusedLeaves; bindings: Binding[]; buffers: ReturnType<typeof leafBuffers> } {
   const byBuffer = new Map<GPUBuffer, number>();
   const bindings: Binding[] = [];
   tree.leafBindings.forEach((bd, leaf) => {
@@ -261,7 +314,11 @@ function hookLeaves(tree: Tree, prefix: string): { leaves: FusedLeaves; bindings
 }
 
 /** A reduction with its prologue (the map feeding its loads) and/or epilogue (the map of its result, written to that map's output). */
-function emitHost(host: Host, epilogue: Tree | null, consumer: (DispatchCommand & { map: MapInfo }) | null): DispatchCommand {
+function emitHost(
+  host: Host,
+  epilogue: Tree | null,
+  consumer: (DispatchCommand & { map: MapInfo }) | null,
+): DispatchCommand {
   const c = host.cmd;
   if (c.stores) {
     // the kernel's own bindings (its output now the consumer's), then the stores' leaves
@@ -273,7 +330,14 @@ function emitHost(host: Host, epilogue: Tree | null, consumer: (DispatchCommand 
     const out = c.stores.out;
     const bindings = c.bindings.map((b) => (b.buffer === out ? { buffer: consumer!.map.out, bytes: b.bytes } : b));
     const k = c.stores.withStore(store);
-    return { kind: 'dispatch', kernel: k, bindings: [...bindings, ...h.bindings], params: c.params, dynamic: null, groups: c.groups };
+    return {
+      kind: 'dispatch',
+      kernel: k,
+      bindings: [...bindings, ...h.bindings],
+      params: c.params,
+      dynamic: null,
+      groups: c.groups,
+    };
   }
   const r = c.reduce!;
   const hooks: ReduceHooks = {};
@@ -319,7 +383,10 @@ function emit(tree: Tree, c: DispatchCommand & { map: MapInfo }): DispatchComman
   const bindings: Binding[] = [];
   const decls: FusedLeaves['decls'] = [];
   const rootStrided = root.inputs.filter((x) => x.kind !== 'acc') as Exclude<FusedInput, { kind: 'acc' }>[];
-  const dims = collapseDims(root.shape, rootStrided.map((x) => x.strides));
+  const dims = collapseDims(
+    root.shape,
+    rootStrided.map((x) => x.strides),
+  );
   const rank = dims.shape.length;
   tree.leafBindings.forEach((bd, leaf) => {
     if (leaf.kind !== 'leaf') return;
@@ -350,6 +417,14 @@ function emit(tree: Tree, c: DispatchCommand & { map: MapInfo }): DispatchComman
   const k = kernel(`fused.${tree.ops.join('+')}`, key, decl);
   bindings.push({ buffer: c.map.out, bytes: n * 4 });
   const groups = Math.ceil((vec4 ? n / 4 : Math.ceil(n / 4)) / WG);
-  const split: [number, number, number] = groups <= 65535 ? [groups, 1, 1] : [Math.ceil(groups / Math.ceil(groups / 65535)), Math.ceil(groups / 65535), 1];
-  return { kind: 'dispatch', kernel: k, bindings, params: uniformBytes(k, new Params().u32(0, n)), dynamic: null, groups: split };
+  const split: [number, number, number] =
+    groups <= 65535 ? [groups, 1, 1] : [Math.ceil(groups / Math.ceil(groups / 65535)), Math.ceil(groups / 65535), 1];
+  return {
+    kind: 'dispatch',
+    kernel: k,
+    bindings,
+    params: uniformBytes(k, new Params().u32(0, n)),
+    dynamic: null,
+    groups: split,
+  };
 }

@@ -28,9 +28,11 @@ const GRADCHECK_SPEC: OptionSpec = {
 
 function checkGradcheck(op: string, fn: unknown, inputs: unknown, opts: GradcheckOptions): void {
   checkOptions(op, opts, GRADCHECK_SPEC);
-  if ((opts.atol ?? DEFAULTS.atol) === 0 && (opts.rtol ?? DEFAULTS.rtol) === 0) throw new Error(`${op}: atol and rtol are both 0; no float32 gradient passes that`);
+  if ((opts.atol ?? DEFAULTS.atol) === 0 && (opts.rtol ?? DEFAULTS.rtol) === 0)
+    throw new Error(`${op}: atol and rtol are both 0; no float32 gradient passes that`);
   if (typeof fn !== 'function') throw new Error(`${op}: fn must be a function, got ${typeof fn}`);
-  if (!Array.isArray(inputs) || !inputs.length || inputs.some((t) => !(t instanceof Tensor))) throw new Error(`${op}: inputs must be a non-empty array of tensors`);
+  if (!Array.isArray(inputs) || !inputs.length || inputs.some((t) => !(t instanceof Tensor)))
+    throw new Error(`${op}: inputs must be a non-empty array of tensors`);
 }
 
 export interface GradcheckOptions {
@@ -68,7 +70,12 @@ export interface GradcheckReport {
 
 type Fn = (...xs: Tensor[]) => Tensor;
 
-async function objective(fn: Fn, values: Float64Array[], shapes: (readonly number[])[], v: Float64Array): Promise<number> {
+async function objective(
+  fn: Fn,
+  values: Float64Array[],
+  shapes: (readonly number[])[],
+  v: Float64Array,
+): Promise<number> {
   const out = tidy(() => fn(...values.map((x, i) => requireGrad(tensor(Float32Array.from(x), shapes[i])))));
   const y = await out.toFloat32();
   out.dispose();

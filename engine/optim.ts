@@ -11,7 +11,6 @@ import { adamKernel, sgdKernel } from '../shaders/optim.js';
 import { read, WG, write, type KernelDecl } from '../shaders/kernel.js';
 import { any, arrayOf, bool, checkOptions, num, unsupported, type OptionSpec } from './options.js';
 
-
 function checkParams(op: string, params: Tensor[]): Tensor[] {
   const seen = new Set<Tensor>();
   params.forEach((p, i) => {
@@ -41,7 +40,8 @@ function stepGrads(op: string, params: Tensor[], grads?: Tensor[]): Tensor[] {
   }
   return params.map((p, i) => {
     const g = grads ? grads[i] : p.grad;
-    if (!g) throw new Error(`${op}: parameter ${i} ${shapeStr(p.shape)} has no gradient (run backward first or pass grads)`);
+    if (!g)
+      throw new Error(`${op}: parameter ${i} ${shapeStr(p.shape)} has no gradient (run backward first or pass grads)`);
     if (g.shape.join() !== p.shape.join()) {
       throw new Error(`${op}: gradient ${i} has shape ${shapeStr(g.shape)}, parameter ${i} has ${shapeStr(p.shape)}`);
     }
@@ -56,7 +56,10 @@ function stepGrads(op: string, params: Tensor[], grads?: Tensor[]): Tensor[] {
  * still use it by binding the rounded-up length: pooled buffers come in 16-byte multiples, and
  * the padding lanes compute values that nothing reads.
  */
-function launch(op: string, ts: Tensor[]): { vec: boolean; count: number; groups: [number, number]; bindings: Binding[] } {
+function launch(
+  op: string,
+  ts: Tensor[],
+): { vec: boolean; count: number; groups: [number, number]; bindings: Binding[] } {
   const n = ts[0].size;
   const bindings = ts.map((t) => t.binding(op));
   const padded = Math.ceil(n / 4) * 16;
@@ -97,9 +100,13 @@ function paramGroups(op: string, params: Tensor[] | ParamGroup[], lr: number, we
     if (!g || !Array.isArray(g.params)) throw new Error(`${op}: parameter group ${j} needs a params array`);
     checkOptions(`${op}: parameter group ${j}`, g, GROUP_SPEC);
     const glr = g.lr === undefined ? lr : checkLr(`${op}: group ${j}`, g.lr);
-    if (g.lr !== undefined && lr === 0 && glr !== 0) throw new Error(`${op}: group ${j} sets lr ${glr} but the base lr is 0; give the base lr a value > 0`);
-    for (const p of g.params) (flat.push(p), groupOf.push(j));
-    return { lrRatio: lr === 0 ? 1 : glr / lr, weightDecay: g.weightDecay === undefined ? weightDecay : checkWeightDecay(`${op}: group ${j}`, g.weightDecay) };
+    if (g.lr !== undefined && lr === 0 && glr !== 0)
+      throw new Error(`${op}: group ${j} sets lr ${glr} but the base lr is 0; give the base lr a value > 0`);
+    for (const p of g.params) flat.push(p), groupOf.push(j);
+    return {
+      lrRatio: lr === 0 ? 1 : glr / lr,
+      weightDecay: g.weightDecay === undefined ? weightDecay : checkWeightDecay(`${op}: group ${j}`, g.weightDecay),
+    };
   });
   return { params: checkParams(op, flat), groupOf, groups };
 }
@@ -159,7 +166,8 @@ export class Adam {
     }
     this.betas = [b1, b2];
     this.eps = opts.eps ?? 1e-8;
-    if (!(typeof this.eps === 'number' && this.eps > 0 && Number.isFinite(this.eps))) throw new Error(`Adam: eps must be > 0, got ${this.eps}`);
+    if (!(typeof this.eps === 'number' && this.eps > 0 && Number.isFinite(this.eps)))
+      throw new Error(`Adam: eps must be > 0, got ${this.eps}`);
     this.weightDecay = checkWeightDecay('Adam', opts.weightDecay ?? 0);
     this.groups = paramGroups(new.target.name, params, this.lrValue, this.weightDecay);
     this.params = this.groups.params;
@@ -204,7 +212,7 @@ export class Adam {
       // each tensor starts on a workgroup boundary (see adamKernel)
       const starts: number[] = [];
       let end = 0;
-      for (const l of group) (starts.push(end), (end += Math.ceil(l.count / WG) * WG));
+      for (const l of group) starts.push(end), (end += Math.ceil(l.count / WG) * WG);
       const { lrRatio, weightDecay } = this.groups.groups[groupId];
       const counts = group.map((l) => l.count);
       const u = () => {
@@ -212,11 +220,24 @@ export class Adam {
         const stepSize = lr / (1 - b1 ** this.t);
         const sqrtBc2 = Math.sqrt(1 - b2 ** this.t);
         return new Params()
-          .f32(stepSize, b1, b2, this.eps, this.decoupled ? 0 : weightDecay, sqrtBc2, this.decoupled ? 1 - lr * weightDecay : 1)
+          .f32(
+            stepSize,
+            b1,
+            b2,
+            this.eps,
+            this.decoupled ? 0 : weightDecay,
+            sqrtBc2,
+            this.decoupled ? 1 - lr * weightDecay : 1,
+          )
           .dims8(starts)
           .dims8(counts);
       };
-      dispatch(k, group.flatMap((l) => l.bindings), u, groups1d(end));
+      dispatch(
+        k,
+        group.flatMap((l) => l.bindings),
+        u,
+        groups1d(end),
+      );
       group = [];
     };
     this.params.forEach((p, i) => {
@@ -239,7 +260,8 @@ export class Adam {
   /** Restores a state saved from state() (moments as host arrays). */
   loadState(s: { step: number; m: Float32Array[]; v: Float32Array[] }): void {
     this.alive('Adam.loadState');
-    if (!Number.isInteger(s.step) || s.step < 0) throw new Error(`Adam.loadState: step must be an integer >= 0, got ${s.step}`);
+    if (!Number.isInteger(s.step) || s.step < 0)
+      throw new Error(`Adam.loadState: step must be an integer >= 0, got ${s.step}`);
     for (const key of ['m', 'v'] as const) {
       const arrs = s[key];
       if (!Array.isArray(arrs) || arrs.length !== this.params.length) {
@@ -247,7 +269,9 @@ export class Adam {
       }
       arrs.forEach((a, i) => {
         if (a.length !== this.params[i].size) {
-          throw new Error(`Adam.loadState: ${key}[${i}] has ${a.length} values, parameter ${i} ${shapeStr(this.params[i].shape)} has ${this.params[i].size}`);
+          throw new Error(
+            `Adam.loadState: ${key}[${i}] has ${a.length} values, parameter ${i} ${shapeStr(this.params[i].shape)} has ${this.params[i].size}`,
+          );
         }
       });
     }
@@ -364,11 +388,14 @@ export class SGD {
     checkOptions('SGD', opts, SGD_SPEC);
     this.lrValue = checkLr('SGD', opts.lr ?? 1e-3);
     this.momentum = opts.momentum ?? 0;
-    if (!(typeof this.momentum === 'number' && this.momentum >= 0 && Number.isFinite(this.momentum))) throw new Error(`SGD: momentum must be >= 0, got ${this.momentum}`);
+    if (!(typeof this.momentum === 'number' && this.momentum >= 0 && Number.isFinite(this.momentum)))
+      throw new Error(`SGD: momentum must be >= 0, got ${this.momentum}`);
     this.dampening = opts.dampening ?? 0;
     this.nesterov = opts.nesterov ?? false;
     if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) {
-      throw new Error(`SGD: nesterov needs momentum > 0 and dampening 0 (as PyTorch), got momentum ${this.momentum}, dampening ${this.dampening}`);
+      throw new Error(
+        `SGD: nesterov needs momentum > 0 and dampening 0 (as PyTorch), got momentum ${this.momentum}, dampening ${this.dampening}`,
+      );
     }
     this.weightDecay = checkWeightDecay('SGD', opts.weightDecay ?? 0);
     this.groups = paramGroups('SGD', params, this.lrValue, this.weightDecay);
@@ -392,11 +419,16 @@ export class SGD {
     this.params.forEach((p, i) => {
       if (p.size === 0) return;
       const { vec, count, groups, bindings } = launch('SGD.step', mom ? [p, gs[i], this.bufs![i]] : [p, gs[i]]);
-      const k = full ? kernel('sgd', `sgd-full:${vec}`, () => sgdFullKernel(vec)) : kernel('sgd', `sgd:${vec}:${mom}`, () => sgdKernel(vec, mom));
+      const k = full
+        ? kernel('sgd', `sgd-full:${vec}`, () => sgdFullKernel(vec))
+        : kernel('sgd', `sgd:${vec}:${mom}`, () => sgdKernel(vec, mom));
       const g = this.groups.groups[this.groups.groupOf[i]];
       // lr and the first-step flag are host state: a replayed step reads them again
       const u = () => {
-        const p = new Params().u32(count).f32(this.lrValue * g.lrRatio, this.momentum, g.weightDecay).u32(this.steps === 0 ? 1 : 0);
+        const p = new Params()
+          .u32(count)
+          .f32(this.lrValue * g.lrRatio, this.momentum, g.weightDecay)
+          .u32(this.steps === 0 ? 1 : 0);
         return full ? p.f32(1 - this.dampening).u32(this.nesterov ? 1 : 0) : p;
       };
       dispatch(k, bindings, u, groups);
@@ -412,12 +444,19 @@ export class SGD {
   /** Restores step count and momentum buffers (so a resumed run continues exactly). */
   restoreState(step: number, slots: Record<string, Float32Array[]>): void {
     if (this.disposed) throw new Error('SGD.restoreState: the optimiser was disposed');
-    if (!Number.isInteger(step) || step < 0) throw new Error(`SGD.restoreState: step must be an integer >= 0, got ${step}`);
+    if (!Number.isInteger(step) || step < 0)
+      throw new Error(`SGD.restoreState: step must be an integer >= 0, got ${step}`);
     if (this.bufs) {
       const arrs = slots.momentum_buffer;
-      if (!arrs || arrs.length !== this.params.length) throw new Error(`SGD.restoreState: momentum_buffer has ${arrs?.length} arrays for ${this.params.length} parameters`);
+      if (!arrs || arrs.length !== this.params.length)
+        throw new Error(
+          `SGD.restoreState: momentum_buffer has ${arrs?.length} arrays for ${this.params.length} parameters`,
+        );
       arrs.forEach((a, i) => {
-        if (a.length !== this.params[i].size) throw new Error(`SGD.restoreState: momentum_buffer[${i}] has ${a.length} values, parameter ${i} has ${this.params[i].size}`);
+        if (a.length !== this.params[i].size)
+          throw new Error(
+            `SGD.restoreState: momentum_buffer[${i}] has ${a.length} values, parameter ${i} has ${this.params[i].size}`,
+          );
       });
       this.bufs.forEach((b, i) => upload(b.binding('SGD.restoreState').buffer, Float32Array.from(arrs[i])));
     }

@@ -17,11 +17,14 @@ function describe(v: unknown): string {
 
 /** Edits (insert, delete, substitute, swap two neighbours) between a and b. */
 function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
       d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
   return d[a.length][b.length];
@@ -189,7 +192,8 @@ export const object =
 export const unsupported = (why: string, accepted: readonly unknown[] = [false]): Check =>
   Object.assign(
     ((v, key, where) => {
-      if (!accepted.includes(v)) throw new Error(`${where}: option '${key}' is not supported (${why}), got ${describe(v)}`);
+      if (!accepted.includes(v))
+        throw new Error(`${where}: option '${key}' is not supported (${why}), got ${describe(v)}`);
     }) as Check,
     { unsupported: true as const },
   );

@@ -70,7 +70,7 @@ export const webPlatform: Platform = {
     if (!gpu) {
       throw new Error(
         'No WebGPU here: navigator.gpu is missing. Use a browser with WebGPU (Chrome/Edge 113+, Safari 26+, Firefox 141+), ' +
-          'Deno with --unstable-webgpu, or Node through the package\'s Node entry point; or pass a GPU, GPUAdapter or GPUDevice to initDevice().',
+          "Deno with --unstable-webgpu, or Node through the package's Node entry point; or pass a GPU, GPUAdapter or GPUDevice to initDevice().",
       );
     }
     return gpu;

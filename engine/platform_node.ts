@@ -49,7 +49,9 @@ export async function dawnGpu(): Promise<GPU> {
   try {
     dawn = await import('webgpu');
   } catch (e) {
-    throw new Error(`engine: the 'webgpu' package (Dawn for Node) could not be loaded: ${(e as Error).message}. Run \`npm install webgpu\`, or pass a GPUDevice to initDevice().`);
+    throw new Error(
+      `engine: the 'webgpu' package (Dawn for Node) could not be loaded: ${(e as Error).message}. Run \`npm install webgpu\`, or pass a GPUDevice to initDevice().`,
+    );
   }
   Object.assign(globalThis, dawn.globals);
   return dawn.create(dawnOptions());

@@ -52,13 +52,23 @@ export async function stopProfile(): Promise<KernelTime[]> {
   return [...t.entries()]
     .map(([key, e]) => {
       const [sec, pass, kernel] = key.split(SEP);
-      return { kernel, section: sec, backward: pass === 'b', calls: e.calls, totalMs: e.ns / 1e6, meanUs: e.ns / 1e3 / e.calls };
+      return {
+        kernel,
+        section: sec,
+        backward: pass === 'b',
+        calls: e.calls,
+        totalMs: e.ns / 1e6,
+        meanUs: e.ns / 1e3 / e.calls,
+      };
     })
     .sort((a, b) => b.totalMs - a.totalMs);
 }
 
 /** Rows merged by `key` (e.g. by kernel alone, or by section), sorted by total time. */
-export function groupProfile(rows: KernelTime[], key: (r: KernelTime) => string): (Omit<KernelTime, 'kernel' | 'section' | 'backward'> & { key: string })[] {
+export function groupProfile(
+  rows: KernelTime[],
+  key: (r: KernelTime) => string,
+): (Omit<KernelTime, 'kernel' | 'section' | 'backward'> & { key: string })[] {
   const m = new Map<string, { calls: number; totalMs: number }>();
   for (const r of rows) {
     const e = m.get(key(r)) ?? { calls: 0, totalMs: 0 };
@@ -77,7 +87,9 @@ export function formatProfile(rows: KernelTime[]): string {
   const total = merged.reduce((s, r) => s + r.totalMs, 0);
   const lines = ['| kernel | calls | total ms | mean µs | share |', '|---|---:|---:|---:|---:|'];
   for (const r of merged) {
-    lines.push(`| ${r.key} | ${r.calls} | ${r.totalMs.toFixed(3)} | ${r.meanUs.toFixed(1)} | ${((100 * r.totalMs) / total).toFixed(1)}% |`);
+    lines.push(
+      `| ${r.key} | ${r.calls} | ${r.totalMs.toFixed(3)} | ${r.meanUs.toFixed(1)} | ${((100 * r.totalMs) / total).toFixed(1)}% |`,
+    );
   }
   return lines.join('\n');
 }

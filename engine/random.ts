@@ -28,13 +28,23 @@ export function getRngState(): RngState {
 }
 
 export function setRngState(s: RngState): void {
-  if (!(s && Number.isInteger(s.seed) && s.seed >= 0 && s.seed <= 0xffffffff && Number.isSafeInteger(s.counter) && s.counter >= 0)) {
-    throw new Error(`setRngState: expected { seed: an integer in [0, 2^32), counter: an integer >= 0 }, got ${JSON.stringify(s)}`);
+  if (
+    !(
+      s &&
+      Number.isInteger(s.seed) &&
+      s.seed >= 0 &&
+      s.seed <= 0xffffffff &&
+      Number.isSafeInteger(s.counter) &&
+      s.counter >= 0
+    )
+  ) {
+    throw new Error(
+      `setRngState: expected { seed: an integer in [0, 2^32), counter: an integer >= 0 }, got ${JSON.stringify(s)}`,
+    );
   }
   state.seed = s.seed;
   state.counter = s.counter;
 }
-
 
 function draw(dist: Distribution, shape: Shape, p0: number, p1: number): Tensor {
   const out = Tensor.empty(shape);
@@ -51,7 +61,12 @@ function draw(dist: Distribution, shape: Shape, p0: number, p1: number): Tensor 
       .u32(size)
       .f32(p0, p1);
   };
-  dispatch(kernel(`random.${dist}`, `random.${dist}`, () => randomKernel(dist)), [out.binding(`random.${dist}`)], params, groups1d(blocks));
+  dispatch(
+    kernel(`random.${dist}`, `random.${dist}`, () => randomKernel(dist)),
+    [out.binding(`random.${dist}`)],
+    params,
+    groups1d(blocks),
+  );
   return out;
 }
 
@@ -80,7 +95,8 @@ export class HostRng {
     return this.a;
   }
   setState(s: number): void {
-    if (!(Number.isInteger(s) && s >= 0 && s <= 0xffffffff)) throw new Error(`HostRng.setState: the state must be an integer in [0, 2^32), got ${JSON.stringify(s)}`);
+    if (!(Number.isInteger(s) && s >= 0 && s <= 0xffffffff))
+      throw new Error(`HostRng.setState: the state must be an integer in [0, 2^32), got ${JSON.stringify(s)}`);
     this.a = s >>> 0;
   }
   /** uniform on [0, 1) */

@@ -34,7 +34,13 @@ export function kernel(name: string, key: string, declare: () => KernelDecl): Ke
   if (!k) {
     const decl = declare();
     let code: string | undefined;
-    k = { name, key, bindings: decl.buffers.map((b) => b.access), uniforms: decl.params !== undefined, wgsl: () => (code ??= kernelWGSL(decl)) };
+    k = {
+      name,
+      key,
+      bindings: decl.buffers.map((b) => b.access),
+      uniforms: decl.params !== undefined,
+      wgsl: () => (code ??= kernelWGSL(decl)),
+    };
     if (kernels.size >= MAX_KERNELS) kernels.delete(kernels.keys().next().value as string);
     kernels.set(id, k);
   }
@@ -53,15 +59,15 @@ export class Params {
   private words: number[] = [];
   private kinds: ('u' | 'i' | 'f')[] = [];
   u32(...v: number[]): this {
-    for (const x of v) (this.words.push(x >>> 0), this.kinds.push('u'));
+    for (const x of v) this.words.push(x >>> 0), this.kinds.push('u');
     return this;
   }
   i32(...v: number[]): this {
-    for (const x of v) (this.words.push(x | 0), this.kinds.push('i'));
+    for (const x of v) this.words.push(x | 0), this.kinds.push('i');
     return this;
   }
   f32(...v: number[]): this {
-    for (const x of v) (this.words.push(x), this.kinds.push('f'));
+    for (const x of v) this.words.push(x), this.kinds.push('f');
     return this;
   }
   /** Pads to a 16-byte boundary (before a vec4 or array field). */
@@ -172,7 +178,8 @@ function layoutFor(k: Kernel): GPUBindGroupLayout {
   let layout = layouts.get(sig);
   if (layout) return layout;
   const entries: GPUBindGroupLayoutEntry[] = [];
-  if (k.uniforms) entries.push({ binding: 0, visibility: ShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } });
+  if (k.uniforms)
+    entries.push({ binding: 0, visibility: ShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } });
   k.bindings.forEach((b, i) =>
     entries.push({
       binding: i + 1,
@@ -295,7 +302,12 @@ onDeviceRelease(() => bindGroups.clear());
 
 /** Sizes of the runtime's caches, for tests and memory logs. */
 export function cacheStats(): { pipelines: number; bindGroups: number; layouts: number; stagingBuffers: number } {
-  return { pipelines: pipelines.size, bindGroups: bindGroups.size, layouts: layouts.size, stagingBuffers: stagingFree.length };
+  return {
+    pipelines: pipelines.size,
+    bindGroups: bindGroups.size,
+    layouts: layouts.size,
+    stagingBuffers: stagingFree.length,
+  };
 }
 
 function bufferId(b: GPUBuffer): number {
@@ -305,7 +317,7 @@ function bufferId(b: GPUBuffer): number {
 }
 
 function bindGroupFor(c: Compiled, uniforms: boolean, bindings: Binding[], uniformBuffer?: GPUBuffer): GPUBindGroup {
-  const ubuf = uniforms ? uniformBuffer ?? arena() : null;
+  const ubuf = uniforms ? (uniformBuffer ?? arena()) : null;
   const sizes = bindings.map((b) => Math.max(4, b.bytes));
   let key = c.sig + (ubuf ? `|u${bufferId(ubuf)}` : '');
   bindings.forEach((b, i) => (key += `|${bufferId(b.buffer)}:${sizes[i]}`));
@@ -313,7 +325,9 @@ function bindGroupFor(c: Compiled, uniforms: boolean, bindings: Binding[], unifo
   if (!g) {
     const entries: GPUBindGroupEntry[] = [];
     if (ubuf) entries.push({ binding: 0, resource: { buffer: ubuf, offset: 0, size: UNIFORM_SLOT } });
-    bindings.forEach((b, i) => entries.push({ binding: i + 1, resource: { buffer: b.buffer, offset: 0, size: sizes[i] } }));
+    bindings.forEach((b, i) =>
+      entries.push({ binding: i + 1, resource: { buffer: b.buffer, offset: 0, size: sizes[i] } }),
+    );
     g = device().createBindGroup({ layout: c.layout, entries });
     counters.bindGroups++;
     bindGroups.set(key, g);
@@ -350,7 +364,9 @@ export function dispatch(
   if (gx === 0 || gy === 0 || gz === 0) return;
   const maxGroups = device().limits.maxComputeWorkgroupsPerDimension;
   if (gx > maxGroups || gy > maxGroups || gz > maxGroups) {
-    throw new Error(`engine: kernel '${k.name}' needs ${gx}x${gy}x${gz} workgroups; the adapter allows ${maxGroups} per dimension`);
+    throw new Error(
+      `engine: kernel '${k.name}' needs ${gx}x${gy}x${gz} workgroups; the adapter allows ${maxGroups} per dimension`,
+    );
   }
   if (k.uniforms && !params) throw new Error(`engine: kernel '${k.name}' needs uniforms`);
   const build = typeof params === 'function' ? params : null;
@@ -374,7 +390,8 @@ export function dispatch(
 export function uniformBytes(k: Kernel, p: Params): Uint8Array {
   const buf = new ArrayBuffer(UNIFORM_SLOT * 2);
   const n = p.writeTo(new DataView(buf), 0);
-  if (n > UNIFORM_SLOT) throw new Error(`engine: kernel '${k.name}' uniforms are ${n} bytes, the limit is ${UNIFORM_SLOT}`);
+  if (n > UNIFORM_SLOT)
+    throw new Error(`engine: kernel '${k.name}' uniforms are ${n} bytes, the limit is ${UNIFORM_SLOT}`);
   return new Uint8Array(buf, 0, n);
 }
 
@@ -382,7 +399,14 @@ export function uniformBytes(k: Kernel, p: Params): Uint8Array {
  * Encodes a dispatch with its uniforms in this batch's arena. Bind groups come from the cache,
  * keyed by the layout and the buffers (the arena binds with a dynamic offset).
  */
-function encodeDispatch(name: string, c: Compiled, bindings: Binding[], uniforms: Uint8Array | null, groups: [number, number, number], onTime?: (ns: number) => void): void {
+function encodeDispatch(
+  name: string,
+  c: Compiled,
+  bindings: Binding[],
+  uniforms: Uint8Array | null,
+  groups: [number, number, number],
+  onTime?: (ns: number) => void,
+): void {
   const timed = (onTime || profileHook) && timestampsSupported();
   if (batch.arenaUsed >= ARENA_SLOTS || (timed && batch.timings && batch.timings.used >= QUERY_CAPACITY)) flush();
   let offsets: number[] = [];
@@ -393,7 +417,7 @@ function encodeDispatch(name: string, c: Compiled, bindings: Binding[], uniforms
     batch.arenaUsed++;
   }
   const bindGroup = bindGroupFor(c, uniforms !== null, bindings);
-  encodeBound(name, c.pipeline, bindGroup, offsets, groups, timed ? onTime ?? (() => {}) : null);
+  encodeBound(name, c.pipeline, bindGroup, offsets, groups, timed ? (onTime ?? (() => {})) : null);
 }
 
 /** Sets the pipeline and bind group and dispatches; a timed dispatch gets a pass of its own. */
@@ -492,7 +516,9 @@ export function releaseBuffer(buf: GPUBuffer): void {
 /** Copies host data into a buffer, ordered after everything already recorded. */
 export function upload(buf: GPUBuffer, data: ArrayBufferView): void {
   counters.uploads++;
-  refuseCapture('the step uploads host data (E.tensor or a host-indexed gather inside it); pass such data as an argument of the compiled step');
+  refuseCapture(
+    'the step uploads host data (E.tensor or a host-indexed gather inside it); pass such data as an argument of the compiled step',
+  );
   const bytes = data.byteLength;
   if (bytes === 0) return;
   const src = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, bytes); // (never a SharedArrayBuffer here)
@@ -599,7 +625,15 @@ export async function sync(): Promise<void> {
 
 /** A command of a captured step, ready to encode with no per-op host work. */
 export type ReplayItem =
-  | { kind: 'dispatch'; name: string; kernel: Kernel; bindings: Binding[]; slot: number; groups: [number, number, number]; dynamic: (() => Uint8Array) | null }
+  | {
+      kind: 'dispatch';
+      name: string;
+      kernel: Kernel;
+      bindings: Binding[];
+      slot: number;
+      groups: [number, number, number];
+      dynamic: (() => Uint8Array) | null;
+    }
   | { kind: 'copy'; src: GPUBuffer; dst: GPUBuffer; bytes: number; dstOffset: number }
   | { kind: 'effect'; run: () => void };
 
@@ -629,13 +663,18 @@ export class ReplayPlan {
   private ringEntry(i: number): { buffer: GPUBuffer; groups: (GPUBindGroup | null)[] } {
     let r = this.ring[i];
     if (!r) {
-      const buffer = device().createBuffer({ size: this.image.byteLength, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST });
+      const buffer = device().createBuffer({
+        size: this.image.byteLength,
+        usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST,
+      });
       const groups = this.items.map((it, j) => {
         if (it.kind !== 'dispatch') return null;
         const c = this.compiled[j]!;
         const entries: GPUBindGroupEntry[] = [];
         if (it.kernel.uniforms) entries.push({ binding: 0, resource: { buffer, offset: 0, size: UNIFORM_SLOT } });
-        it.bindings.forEach((b, k) => entries.push({ binding: k + 1, resource: { buffer: b.buffer, offset: 0, size: Math.max(4, b.bytes) } }));
+        it.bindings.forEach((b, k) =>
+          entries.push({ binding: k + 1, resource: { buffer: b.buffer, offset: 0, size: Math.max(4, b.bytes) } }),
+        );
         counters.bindGroups++;
         return device().createBindGroup({ layout: c.layout, entries });
       });
@@ -659,7 +698,15 @@ export class ReplayPlan {
       if (it.kind === 'dispatch') {
         if (timedAll && batch.timings && batch.timings.used >= QUERY_CAPACITY) flush();
         // a replay has no profiler sections of its own (they were set while recording)
-        encodeBound(it.name, this.compiled[j]!.pipeline, r.groups[j]!, it.kernel.uniforms ? [it.slot * UNIFORM_SLOT] : [], it.groups, timedAll ? () => {} : null, 'compiled step (replay)');
+        encodeBound(
+          it.name,
+          this.compiled[j]!.pipeline,
+          r.groups[j]!,
+          it.kernel.uniforms ? [it.slot * UNIFORM_SLOT] : [],
+          it.groups,
+          timedAll ? () => {} : null,
+          'compiled step (replay)',
+        );
       } else if (it.kind === 'copy') {
         endPass();
         encoder().copyBufferToBuffer(it.src, 0, it.dst, it.dstOffset, Math.ceil(it.bytes / 4) * 4);

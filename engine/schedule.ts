@@ -15,10 +15,12 @@ export interface HasLr {
 export type LrShape = (t: number) => number;
 
 const positiveInt = (op: string, name: string, v: number) => {
-  if (!(typeof v === 'number' && Number.isInteger(v) && v >= 1)) throw new Error(`${op}: ${name} must be an integer >= 1, got ${v}`);
+  if (!(typeof v === 'number' && Number.isInteger(v) && v >= 1))
+    throw new Error(`${op}: ${name} must be an integer >= 1, got ${v}`);
 };
 const fraction = (op: string, name: string, v: number) => {
-  if (!(typeof v === 'number' && Number.isFinite(v) && v >= 0)) throw new Error(`${op}: ${name} must be a finite number >= 0, got ${v}`);
+  if (!(typeof v === 'number' && Number.isFinite(v) && v >= 0))
+    throw new Error(`${op}: ${name} must be a finite number >= 0, got ${v}`);
 };
 
 /** Linear decay from 1 to `final` over `total` steps, then constant (WGAN-GP's schedule: final 0). */
@@ -49,7 +51,8 @@ export function stepDecay(every: number, gamma = 0.1): LrShape {
 /** Linear warm-up from 1/steps to 1 over `steps`, then `after` counted from the end of warm-up. */
 export function withWarmup(steps: number, after: LrShape = () => 1): LrShape {
   positiveInt('withWarmup', 'steps', steps);
-  if (typeof after !== 'function') throw new Error(`withWarmup: after must be a schedule shape (a function of the step), got ${typeof after}`);
+  if (typeof after !== 'function')
+    throw new Error(`withWarmup: after must be a schedule shape (a function of the step), got ${typeof after}`);
   return (t) => (t < steps ? (t + 1) / steps : after(t - steps));
 }
 
@@ -59,20 +62,27 @@ export class LrSchedule {
   private t = 0;
 
   /** Sets each optimiser's lr to its current lr × shape(0) now, and × shape(t) after t step() calls. */
-  constructor(optimizers: HasLr | HasLr[], readonly shape: LrShape) {
+  constructor(
+    optimizers: HasLr | HasLr[],
+    readonly shape: LrShape,
+  ) {
     this.optimizers = Array.isArray(optimizers) ? optimizers : [optimizers];
     if (!this.optimizers.length) throw new Error('LrSchedule: no optimiser given');
     this.optimizers.forEach((o, i) => {
       if (!(o && typeof o.lr === 'number')) throw new Error(`LrSchedule: optimiser ${i} has no numeric lr`);
     });
-    if (typeof shape !== 'function') throw new Error(`LrSchedule: shape must be a function of the step (linearDecay, cosineDecay, ...), got ${typeof shape}`);
+    if (typeof shape !== 'function')
+      throw new Error(
+        `LrSchedule: shape must be a function of the step (linearDecay, cosineDecay, ...), got ${typeof shape}`,
+      );
     this.baseLr = this.optimizers.map((o) => o.lr);
     this.apply();
   }
 
   private apply(): void {
     const f = this.shape(this.t);
-    if (!(Number.isFinite(f) && f >= 0)) throw new Error(`LrSchedule: the schedule gave factor ${f} at step ${this.t}; expected a finite number >= 0`);
+    if (!(Number.isFinite(f) && f >= 0))
+      throw new Error(`LrSchedule: the schedule gave factor ${f} at step ${this.t}; expected a finite number >= 0`);
     this.optimizers.forEach((o, i) => (o.lr = this.baseLr[i] * f));
   }
 
@@ -93,7 +103,8 @@ export class LrSchedule {
 
   loadState(s: { step: number }): void {
     checkOptions('LrSchedule.loadState', s, { step: any });
-    if (!(Number.isInteger(s?.step) && s.step >= 0)) throw new Error(`LrSchedule.loadState: step must be an integer >= 0, got ${s.step}`);
+    if (!(Number.isInteger(s?.step) && s.step >= 0))
+      throw new Error(`LrSchedule.loadState: step must be an integer >= 0, got ${s.step}`);
     this.t = s.step;
     this.apply();
   }

@@ -24,7 +24,9 @@ export function broadcastShapes(op: string, ...shapes: Shape[]): number[] {
       const v = k >= 0 ? s[k] : 1;
       if (v === 1) continue;
       if (d !== 1 && d !== v) {
-        throw new Error(`${op}: shapes ${shapes.map(shapeStr).join(' and ')} cannot be broadcast together (axis ${i}: ${d} vs ${v})`);
+        throw new Error(
+          `${op}: shapes ${shapes.map(shapeStr).join(' and ')} cannot be broadcast together (axis ${i}: ${d} vs ${v})`,
+        );
       }
       d = v;
     }

@@ -34,7 +34,10 @@ interface LeakInfo {
 }
 
 function creationSite(): string | undefined {
-  const lines = (new Error().stack ?? '').split('\n').slice(1).map((l) => l.trim());
+  const lines = (new Error().stack ?? '')
+    .split('\n')
+    .slice(1)
+    .map((l) => l.trim());
   return lines.find((l) => !/[\\/]engine[\\/]/.test(l) && !l.includes('node:internal'))?.replace(/^at /, '');
 }
 
@@ -46,7 +49,9 @@ const leakRegistry = new FinalizationRegistry<LeakInfo>((info) => {
       const what = `tensor #${info.id} ${shapeStr(info.shape)} ${info.dtype}${info.op ? ` (output of '${info.op}')` : ''}`;
       console.warn(
         `engine: ${what} was garbage-collected without dispose(); its GPU buffer (${formatBytes(info.storage.bytes)}) stays allocated. ` +
-          (info.site ? `It was created at ${info.site}. ` : 'Set ALR_LEAK_SITES=1 to name where leaked tensors are created. ') +
+          (info.site
+            ? `It was created at ${info.site}. `
+            : 'Set ALR_LEAK_SITES=1 to name where leaked tensors are created. ') +
           'Wrap training steps in tidy() or call dispose(). (warned once; leaks.collected counts them all)',
       );
     }
@@ -62,7 +67,9 @@ export function checkShape(shape: Shape, op: string): void {
   }
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) {
-      throw new Error(`${op}: shape [${[...shape].map(String).join(', ')}] has dimension ${d}; dimensions must be non-negative integers`);
+      throw new Error(
+        `${op}: shape [${[...shape].map(String).join(', ')}] has dimension ${d}; dimensions must be non-negative integers`,
+      );
     }
   }
 }
@@ -109,7 +116,13 @@ export class Tensor {
     this.dtype = dtype;
     this.storage = storage;
     scopes[scopes.length - 1]?.add(this);
-    this.leakInfo = { storage, id: this.id, shape: this.shape, dtype, site: config.leakSites() ? creationSite() : undefined };
+    this.leakInfo = {
+      storage,
+      id: this.id,
+      shape: this.shape,
+      dtype,
+      site: config.leakSites() ? creationSite() : undefined,
+    };
     leakRegistry.register(this, this.leakInfo, this);
   }
 
@@ -120,7 +133,9 @@ export class Tensor {
     const bytes = numel(shape) * 4;
     const limit = pool.bindingLimit();
     if (bytes > limit) {
-      throw new Error(`engine: a tensor of shape ${shapeStr(shape)} needs ${formatBytes(bytes)}, more than the device's maxStorageBufferBindingSize (${formatBytes(limit)})`);
+      throw new Error(
+        `engine: a tensor of shape ${shapeStr(shape)} needs ${formatBytes(bytes)}, more than the device's maxStorageBufferBindingSize (${formatBytes(limit)})`,
+      );
     }
     return new Tensor(shape, dtype, new Storage(pool.acquire(bytes), bytes));
   }
@@ -145,7 +160,9 @@ export class Tensor {
 
   private liveStorage(op: string): Storage {
     if (!this.storage) {
-      throw new Error(`${op}: tensor #${this.id}${this.name ? ` '${this.name}'` : ''} ${shapeStr(this.shape)} was already released`);
+      throw new Error(
+        `${op}: tensor #${this.id}${this.name ? ` '${this.name}'` : ''} ${shapeStr(this.shape)} was already released`,
+      );
     }
     return this.storage;
   }
@@ -202,7 +219,9 @@ function releasedNode(t: Tensor, node: GradNode): GradNode {
     op: node.op,
     inputs: node.inputs, // so a pass that does not need this tensor's gradient still skips it
     backward: () => {
-      throw new Error(`backward: ${what} was released before the backward pass reached it; dispose it after grad()/backward()`);
+      throw new Error(
+        `backward: ${what} was released before the backward pass reached it; dispose it after grad()/backward()`,
+      );
     },
   };
 }

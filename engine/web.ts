@@ -10,7 +10,21 @@ setGradOps({ add: (a, b) => add(a, b), onesLike, zerosLike, sumTo });
 
 export * from './device.js';
 export { memoryStats, resetPeakMemory, type MemoryStats } from './buffer_pool.js';
-export { counters, cacheStats, sync, flush, endStep, checkKernel, kernel, dispatch, Params, settleTimings, timestampsSupported, type Kernel, type Binding } from './runtime.js';
+export {
+  counters,
+  cacheStats,
+  sync,
+  flush,
+  endStep,
+  checkKernel,
+  kernel,
+  dispatch,
+  Params,
+  settleTimings,
+  timestampsSupported,
+  type Kernel,
+  type Binding,
+} from './runtime.js';
 export { isCpuAdapter } from './tune.js';
 export { gpuWait } from './wait.js';
 export { read, write, kernelWGSL, type KernelDecl, type BufferDecl } from '../shaders/kernel.js';
@@ -19,10 +33,36 @@ export { grad, backward, noGrad, requireGrad, record, zeroGrad, isGradEnabled, t
 export * from './random.js';
 export * from './ops/create.js';
 export {
-  abs, add, clamp, cos, div, exp, ge, leakyRelu, log, maximum, minimum, mul, neg, positiveMask, pow, rdiv,
-  reciprocal, relu, rsub, sigmoid, sign, sin, sqrt, square, sub, tanh, where,
+  abs,
+  add,
+  clamp,
+  cos,
+  div,
+  exp,
+  ge,
+  leakyRelu,
+  log,
+  maximum,
+  minimum,
+  mul,
+  neg,
+  positiveMask,
+  pow,
+  rdiv,
+  reciprocal,
+  relu,
+  rsub,
+  sigmoid,
+  sign,
+  sin,
+  sqrt,
+  square,
+  sub,
+  tanh,
+  where,
   // deprecated aliases, kept for code written against 0.1: positive -> positiveMask, geScalar(x, s) -> ge(x, s)
-  positive, geScalar,
+  positive,
+  geScalar,
 } from './ops/elementwise.js';
 export * from './ops/shape.js';
 export { sum, max } from './ops/reduce.js';

@@ -18,7 +18,13 @@ import { loadCheckpoint, readSafetensors, toyCritic, toyGenerator, type MLP } fr
 import { adversarialLipschitzPenalty, Monitor, sampleEps, WGAN_ALP_DEFAULTS, type Critic } from '../alr/index.js';
 import { schemePenalty, WarmStart, type SearchScheme } from './common/schemes.js';
 import {
-  defaultSettings, groundTruth, groundTruthSummary, markdownTable, runSetting, type GroundTruth, type SettingResult,
+  defaultSettings,
+  groundTruth,
+  groundTruthSummary,
+  markdownTable,
+  runSetting,
+  type GroundTruth,
+  type SettingResult,
 } from './common/study.js';
 import { asCritic } from '../nn/index.js';
 import { toySampler, TOY_DATASETS, type ToyDataset } from './common/toy_data.js';
@@ -76,7 +82,8 @@ export const STUDY_DEFAULTS: Omit<AlrStudyOptions, 'out'> = {
 
 export function studyOptions(opts: Record<string, unknown>): AlrStudyOptions {
   const o = { ...STUDY_DEFAULTS, ...(opts as Partial<AlrStudyOptions>) } as AlrStudyOptions;
-  if (!TOY_DATASETS.includes(o.dataset)) throw new Error(`--dataset: expected one of ${TOY_DATASETS.join(', ')}, got '${o.dataset}'`);
+  if (!TOY_DATASETS.includes(o.dataset))
+    throw new Error(`--dataset: expected one of ${TOY_DATASETS.join(', ')}, got '${o.dataset}'`);
   if (typeof o.gtRadii === 'string') o.gtRadii = String(o.gtRadii).split(',').map(Number);
   if (o.quick) {
     Object.assign(o, {
@@ -91,7 +98,8 @@ export function studyOptions(opts: Record<string, unknown>): AlrStudyOptions {
       wganBatch: Math.min(o.wganBatch, 32),
     });
   }
-  if (!(o.points >= 2 && o.points % 2 === 0)) throw new Error(`--points: expected an even number >= 2, got ${o.points}`);
+  if (!(o.points >= 2 && o.points % 2 === 0))
+    throw new Error(`--points: expected an even number >= 2, got ${o.points}`);
   if (!o.gtRadii.every((r) => r > 0)) throw new Error(`--gt-radii: expected numbers > 0, got ${o.gtRadii.join(',')}`);
   return o;
 }
@@ -124,7 +132,22 @@ export interface StudyReport {
   critic: string;
   groundTruth: ReturnType<typeof groundTruthSummary>;
   settings: Omit<SettingResult, 'quotients'>[];
-  equalCost: { cost: number; paper: string; rows: { name: string; detectionRate: number; detectionRateAtEps: number; cosGrad: number; cosTruth: number; cosTruthAtEps: number; fractionOfTruth: number; fractionOfTruthAtEps: number; meanQuotient: number; ms: number }[] }[];
+  equalCost: {
+    cost: number;
+    paper: string;
+    rows: {
+      name: string;
+      detectionRate: number;
+      detectionRateAtEps: number;
+      cosGrad: number;
+      cosTruth: number;
+      cosTruthAtEps: number;
+      fractionOfTruth: number;
+      fractionOfTruthAtEps: number;
+      meanQuotient: number;
+      ms: number;
+    }[];
+  }[];
   wgan?: WganSchemeResult[];
 }
 
@@ -158,7 +181,13 @@ function equalCostTable(rows: SettingResult[]): StudyReport['equalCost'] {
 
 async function plots(out: string, gt: GroundTruth, rows: SettingResult[], K: number): Promise<void> {
   // found quotient against the ground truth, with the diagonal and the line q = K
-  const pick = ['paper k=0 ξ=10 ε~U[0.1,10]', 'paper k=1 ξ=10 ε~U[0.1,10]', 'paper k=5 ξ=10 ε~U[0.1,10]', 'ascent s=1', 'warm k=1 (5 steps, same points)'];
+  const pick = [
+    'paper k=0 ξ=10 ε~U[0.1,10]',
+    'paper k=1 ξ=10 ε~U[0.1,10]',
+    'paper k=5 ξ=10 ε~U[0.1,10]',
+    'ascent s=1',
+    'warm k=1 (5 steps, same points)',
+  ];
   const colors = ['#999999', '#1f5fbf', '#2ca02c', '#d62728', '#ff7f0e'];
   const top = Math.max(K * 1.5, ...gt.quotient) * 1.05;
   const diag: number[] = [];
@@ -171,24 +200,51 @@ async function plots(out: string, gt: GroundTruth, rows: SettingResult[], K: num
     r.quotients.forEach((q, i) => pts.push(gt.quotient[i], q));
     sets.push({ points: pts, color: colors[j], name });
   });
-  await saveScatter(path.join(out, 'scatter.png'), sets, { xMin: 0, xMax: top, yMin: 0, yMax: top }, {
-    title: 'quotient found vs ground truth, per sample', xTitle: 'ground-truth quotient', yTitle: 'quotient the search found', legendOutside: true,
-  });
+  await saveScatter(
+    path.join(out, 'scatter.png'),
+    sets,
+    { xMin: 0, xMax: top, yMin: 0, yMax: top },
+    {
+      title: 'quotient found vs ground truth, per sample',
+      xTitle: 'ground-truth quotient',
+      yTitle: 'quotient the search found',
+      legendOutside: true,
+    },
+  );
 
   // one chart per P_ε
   const paper = rows.filter((r) => r.scheme === 'paper');
   const epsGroups = [...new Set(paper.map((r) => r.eps))];
   const xis = [...new Set(paper.map((r) => r.xi))];
-  const curve = (eps: string, xi: number, key: 'detectionRate' | 'detectionRateAtEps' | 'cosGrad' | 'cosTruthAtEps', name: string) => {
+  const curve = (
+    eps: string,
+    xi: number,
+    key: 'detectionRate' | 'detectionRateAtEps' | 'cosGrad' | 'cosTruthAtEps',
+    name: string,
+  ) => {
     const rs = paper.filter((r) => r.eps === eps && r.xi === xi);
     return { name, x: rs.map((r) => r.k), y: rs.map((r) => r[key]) };
   };
   for (const [j, eps] of epsGroups.entries()) {
     const suffix = j === 0 ? '' : `_eps${j}`;
-    const det = [...xis.map((xi) => curve(eps, xi, 'detectionRate', `sup ξ=${xi}`)), ...xis.slice(0, 2).map((xi) => curve(eps, xi, 'detectionRateAtEps', `at ε ξ=${xi}`))];
-    await saveLines(path.join(out, `detection_vs_k${suffix}.png`), det, { title: `detection rate of true violations (q > ${K}), ε ~ ${eps}`, xTitle: 'power iterations k', yTitle: 'detection rate' });
-    const cos = [...xis.map((xi) => curve(eps, xi, 'cosGrad', `∇f ξ=${xi}`)), ...xis.slice(0, 2).map((xi) => curve(eps, xi, 'cosTruthAtEps', `truth@ε ξ=${xi}`))];
-    await saveLines(path.join(out, `cosine_vs_k${suffix}.png`), cos, { title: `alignment of r_k with ∇f(x) and with the true direction, ε ~ ${eps}`, xTitle: 'power iterations k', yTitle: '|cos|' });
+    const det = [
+      ...xis.map((xi) => curve(eps, xi, 'detectionRate', `sup ξ=${xi}`)),
+      ...xis.slice(0, 2).map((xi) => curve(eps, xi, 'detectionRateAtEps', `at ε ξ=${xi}`)),
+    ];
+    await saveLines(path.join(out, `detection_vs_k${suffix}.png`), det, {
+      title: `detection rate of true violations (q > ${K}), ε ~ ${eps}`,
+      xTitle: 'power iterations k',
+      yTitle: 'detection rate',
+    });
+    const cos = [
+      ...xis.map((xi) => curve(eps, xi, 'cosGrad', `∇f ξ=${xi}`)),
+      ...xis.slice(0, 2).map((xi) => curve(eps, xi, 'cosTruthAtEps', `truth@ε ξ=${xi}`)),
+    ];
+    await saveLines(path.join(out, `cosine_vs_k${suffix}.png`), cos, {
+      title: `alignment of r_k with ∇f(x) and with the true direction, ε ~ ${eps}`,
+      xTitle: 'power iterations k',
+      yTitle: '|cos|',
+    });
   }
 }
 
@@ -252,7 +308,13 @@ export async function runSchemeWgan(spec: WganSchemeSpec, o: AlrStudyOptions): P
         const xLeaf = warm?.source === 'gradient' ? E.requireGrad(E.detach(x)) : x;
         const clean = critic.forward(xLeaf); // shared by the WGAN term and the penalty (no BN)
         const pen = schemePenalty(critic, x, {
-          ...WGAN_ALP_DEFAULTS, k: spec.k, scheme: spec.scheme, warm, radii: spec.radii, ascentSteps: spec.ascentSteps, clean,
+          ...WGAN_ALP_DEFAULTS,
+          k: spec.k,
+          scheme: spec.scheme,
+          warm,
+          radii: spec.radii,
+          ascentSteps: spec.ascentSteps,
+          clean,
         });
         passes = pen.passes;
         const loss = E.add(E.sub(E.mean(E.slice(clean, 0, B)), E.mean(E.slice(clean, 0, 0, B))), pen.loss);
@@ -260,7 +322,10 @@ export async function runSchemeWgan(spec: WganSchemeSpec, o: AlrStudyOptions): P
         const grads = E.grad(loss, warm?.source === 'gradient' ? [...params, xLeaf] : params);
         optD.step(grads.slice(0, params.length));
         if (warm?.source === 'gradient') warm.update(null, grads[params.length]); // per sample a multiple of ∇_x f(x)
-        return { wasserstein: E.noGrad(() => E.sub(E.mean(E.slice(clean, 0, 0, B)), E.mean(E.slice(clean, 0, B)))), violations: pen.monitors.violations };
+        return {
+          wasserstein: E.noGrad(() => E.sub(E.mean(E.slice(clean, 0, 0, B)), E.mean(E.slice(clean, 0, B)))),
+          violations: pen.monitors.violations,
+        };
       });
       if (c === 4) monitor.push(mon, iter);
       E.dispose(mon);
@@ -290,7 +355,8 @@ export async function runSchemeWgan(spec: WganSchemeSpec, o: AlrStudyOptions): P
   const gt = await groundTruth(critic, x, { radii: [0.1, 1, 10], restarts: 3, steps: 15 });
   const probe = E.tidy(() => adversarialLipschitzPenalty(critic, x, WGAN_ALP_DEFAULTS).ratio);
   const q = await probe.toFloat32();
-  let trueV = 0, det = 0;
+  let trueV = 0,
+    det = 0;
   for (let i = 0; i < 2 * n; i++) {
     if (gt.quotient[i] > 1) {
       trueV++;
@@ -319,7 +385,8 @@ export async function runSchemeWgan(spec: WganSchemeSpec, o: AlrStudyOptions): P
 }
 
 function wganTable(rows: WganSchemeResult[]): string {
-  const head = '| scheme | passes / critic step | wall s | W estimate | violations / 2B | sample W1 | final true viol. (of 128) | paper k=1 detects | max true q |';
+  const head =
+    '| scheme | passes / critic step | wall s | W estimate | violations / 2B | sample W1 | final true viol. (of 128) | paper k=1 detects | max true q |';
   const sep = '|---|---|---|---|---|---|---|---|---|';
   return [
     head,
@@ -338,7 +405,10 @@ export async function runWganSchemes(o: AlrStudyOptions): Promise<WganSchemeResu
     if (o.wganSchemes && !o.wganSchemes.includes(i)) continue;
     rows.push(await runSchemeWgan(spec, o));
     if (o.progress) console.error(`wgan ${spec.label}: ${JSON.stringify(rows[rows.length - 1])}`);
-    writeFileSafe(path.join(o.out, 'wgan.md'), `# Toy WGAN-ALP per search scheme (${o.wganIters} iterations, dim ${o.wganDim}, batch ${o.wganBatch}, seed ${o.seed})\n\n${wganTable(rows)}\n`);
+    writeFileSafe(
+      path.join(o.out, 'wgan.md'),
+      `# Toy WGAN-ALP per search scheme (${o.wganIters} iterations, dim ${o.wganDim}, batch ${o.wganBatch}, seed ${o.seed})\n\n${wganTable(rows)}\n`,
+    );
     writeJson(path.join(o.out, 'wgan.json'), rows);
   }
   return rows;
@@ -353,7 +423,17 @@ export async function runAlrStudy(o: AlrStudyOptions): Promise<StudyReport> {
   let ckpt = o.checkpoint;
   if (!ckpt && !o.wganOnly) {
     const dir = path.join(o.out, 'toy_critic');
-    await runToyWgan({ ...TOY_DEFAULTS, dataset: o.dataset, iters: o.trainIters, dim: o.dim, batch: o.quick ? 64 : TOY_DEFAULTS.batch, every: o.trainIters, seed: o.seed, out: dir, progress: o.progress });
+    await runToyWgan({
+      ...TOY_DEFAULTS,
+      dataset: o.dataset,
+      iters: o.trainIters,
+      dim: o.dim,
+      batch: o.quick ? 64 : TOY_DEFAULTS.batch,
+      every: o.trainIters,
+      seed: o.seed,
+      out: dir,
+      progress: o.progress,
+    });
     ckpt = path.join(dir, 'checkpoint.safetensors');
   }
   if (o.wganOnly) {
@@ -374,7 +454,11 @@ export async function runAlrStudy(o: AlrStudyOptions): Promise<StudyReport> {
     if (!atEps.has(key)) {
       E.manualSeed(o.seed + 19);
       const eps = E.keep(sampleEps(s.eps, o.points));
-      const truth = await groundTruth(critic, x, { sampleRadii: await eps.toFloat32(), restarts: o.gtRestarts, steps: o.gtSteps });
+      const truth = await groundTruth(critic, x, {
+        sampleRadii: await eps.toFloat32(),
+        restarts: o.gtRestarts,
+        steps: o.gtSteps,
+      });
       atEps.set(key, { eps, truth });
     }
     const { eps, truth } = atEps.get(key)!;
@@ -406,8 +490,16 @@ export async function runAlrStudy(o: AlrStudyOptions): Promise<StudyReport> {
 function studyMarkdown(r: StudyReport, rows: SettingResult[]): string {
   const g = r.groundTruth;
   const eq = r.equalCost
-    .map((e) => `### cost ${e.cost} passes (paper: ${e.paper})\n\n| setting | detection (sup) | detection at ε | cos ∇f | cos truth at ε | q / truth | q / truth at ε | mean q | ms |\n|---|---|---|---|---|---|---|---|---|\n` +
-      e.rows.map((x) => `| ${x.name} | ${x.detectionRate.toFixed(3)} | ${x.detectionRateAtEps.toFixed(3)} | ${x.cosGrad.toFixed(3)} | ${x.cosTruthAtEps.toFixed(3)} | ${x.fractionOfTruth.toFixed(3)} | ${x.fractionOfTruthAtEps.toFixed(3)} | ${x.meanQuotient.toFixed(3)} | ${x.ms.toFixed(1)} |`).join('\n'))
+    .map(
+      (e) =>
+        `### cost ${e.cost} passes (paper: ${e.paper})\n\n| setting | detection (sup) | detection at ε | cos ∇f | cos truth at ε | q / truth | q / truth at ε | mean q | ms |\n|---|---|---|---|---|---|---|---|---|\n` +
+        e.rows
+          .map(
+            (x) =>
+              `| ${x.name} | ${x.detectionRate.toFixed(3)} | ${x.detectionRateAtEps.toFixed(3)} | ${x.cosGrad.toFixed(3)} | ${x.cosTruthAtEps.toFixed(3)} | ${x.fractionOfTruth.toFixed(3)} | ${x.fractionOfTruthAtEps.toFixed(3)} | ${x.meanQuotient.toFixed(3)} | ${x.ms.toFixed(1)} |`,
+          )
+          .join('\n'),
+    )
     .join('\n\n');
   return `# ALR search study (seed ${r.options.seed})
 
@@ -436,20 +528,58 @@ ${eq}
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const cli = program('alr_study', 'How good is the adversarial direction? ALR search settings and schemes vs a ground-truth search', 'out/alr_study')
+  const cli = program(
+    'alr_study',
+    'How good is the adversarial direction? ALR search settings and schemes vs a ground-truth search',
+    'out/alr_study',
+  )
     .option('--checkpoint <file>', 'toy_wgan checkpoint (default: train a toy critic first)')
     .option('--dataset <name>', `toy dataset: ${TOY_DATASETS.join(', ')}`, STUDY_DEFAULTS.dataset)
-    .option('--train-iters <n>', 'iterations of the toy critic trained without --checkpoint', (v) => intArg('--train-iters', v, 1), STUDY_DEFAULTS.trainIters)
+    .option(
+      '--train-iters <n>',
+      'iterations of the toy critic trained without --checkpoint',
+      (v) => intArg('--train-iters', v, 1),
+      STUDY_DEFAULTS.trainIters,
+    )
     .option('--dim <n>', 'hidden width of the trained toy models', (v) => intArg('--dim', v, 1), STUDY_DEFAULTS.dim)
-    .option('--points <n>', 'points studied (half real, half generated)', (v) => intArg('--points', v, 2), STUDY_DEFAULTS.points)
+    .option(
+      '--points <n>',
+      'points studied (half real, half generated)',
+      (v) => intArg('--points', v, 2),
+      STUDY_DEFAULTS.points,
+    )
     .option('--K <x>', 'Lipschitz target defining a violation', (v) => numArg('--K', v), STUDY_DEFAULTS.K)
-    .option('--gt-restarts <n>', 'ground truth: restarts per radius', (v) => intArg('--gt-restarts', v, 1), STUDY_DEFAULTS.gtRestarts)
+    .option(
+      '--gt-restarts <n>',
+      'ground truth: restarts per radius',
+      (v) => intArg('--gt-restarts', v, 1),
+      STUDY_DEFAULTS.gtRestarts,
+    )
     .option('--gt-steps <n>', 'ground truth: ascent steps', (v) => intArg('--gt-steps', v, 1), STUDY_DEFAULTS.gtSteps)
-    .option('--gt-radii <list>', 'ground truth: comma-separated radii', (v) => v.split(',').map(Number), STUDY_DEFAULTS.gtRadii)
-    .option('--wgan-iters <n>', 'toy WGAN iterations per scheme (0: skip)', (v) => intArg('--wgan-iters', v, 0), STUDY_DEFAULTS.wganIters)
-    .option('--wgan-dim <n>', 'hidden width in the WGAN runs', (v) => intArg('--wgan-dim', v, 1), STUDY_DEFAULTS.wganDim)
+    .option(
+      '--gt-radii <list>',
+      'ground truth: comma-separated radii',
+      (v) => v.split(',').map(Number),
+      STUDY_DEFAULTS.gtRadii,
+    )
+    .option(
+      '--wgan-iters <n>',
+      'toy WGAN iterations per scheme (0: skip)',
+      (v) => intArg('--wgan-iters', v, 0),
+      STUDY_DEFAULTS.wganIters,
+    )
+    .option(
+      '--wgan-dim <n>',
+      'hidden width in the WGAN runs',
+      (v) => intArg('--wgan-dim', v, 1),
+      STUDY_DEFAULTS.wganDim,
+    )
     .option('--wgan-only', 'skip the search study, only the WGAN runs', false)
-    .option('--wgan-schemes <list>', `comma-separated indices into: ${WGAN_SCHEMES.map((s, i) => `${i} ${s.label}`).join('; ')}`, (v) => v.split(',').map((t) => intArg('--wgan-schemes', t, 0)))
+    .option(
+      '--wgan-schemes <list>',
+      `comma-separated indices into: ${WGAN_SCHEMES.map((s, i) => `${i} ${s.label}`).join('; ')}`,
+      (v) => v.split(',').map((t) => intArg('--wgan-schemes', t, 0)),
+    )
     .option('--wgan-batch <n>', 'batch in the WGAN runs', (v) => intArg('--wgan-batch', v, 2), STUDY_DEFAULTS.wganBatch)
     .parse();
   await main(async () => {
@@ -461,7 +591,15 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     }
     console.log(`ground truth: ${JSON.stringify(r.groundTruth)}`);
     for (const e of r.equalCost) {
-      console.log(`cost ${e.cost}: ` + e.rows.map((x) => `${x.name}: det ${x.detectionRate.toFixed(3)} det@ε ${x.detectionRateAtEps.toFixed(3)} cos∇f ${x.cosGrad.toFixed(3)} cosT@ε ${x.cosTruthAtEps.toFixed(3)} q/T ${x.fractionOfTruth.toFixed(3)} q/T@ε ${x.fractionOfTruthAtEps.toFixed(3)}`).join(' | '));
+      console.log(
+        `cost ${e.cost}: ` +
+          e.rows
+            .map(
+              (x) =>
+                `${x.name}: det ${x.detectionRate.toFixed(3)} det@ε ${x.detectionRateAtEps.toFixed(3)} cos∇f ${x.cosGrad.toFixed(3)} cosT@ε ${x.cosTruthAtEps.toFixed(3)} q/T ${x.fractionOfTruth.toFixed(3)} q/T@ε ${x.fractionOfTruthAtEps.toFixed(3)}`,
+            )
+            .join(' | '),
+      );
     }
     console.log(`wrote ${path.resolve(o.out, 'study.md')}`);
   });

@@ -12,15 +12,38 @@ import { pathToFileURL } from 'node:url';
 import * as E from '../engine/index.js';
 import { Monitor } from '../alr/index.js';
 import { Adam } from '../engine/index.js';
-import { ConvClassifier, loadCheckpoint, saveCheckpoint, type ConvClassifierOptions, type Module } from '../nn/index.js';
+import {
+  ConvClassifier,
+  loadCheckpoint,
+  saveCheckpoint,
+  type ConvClassifierOptions,
+  type Module,
+} from '../nn/index.js';
 import { saveLines } from './common/plot.js';
-import { ensureDir, intArg, main, Metrics, numArg, NONNEG_ARG, program, Progress, writeJson, writeConfig } from './training/run.js';
+import {
+  ensureDir,
+  intArg,
+  main,
+  Metrics,
+  numArg,
+  NONNEG_ARG,
+  program,
+  Progress,
+  writeJson,
+  writeConfig,
+} from './training/run.js';
 import { metadataJson, resumeStep, stopIfNonFinite } from './training/guard.js';
 import { Batcher, oneHot, toFloat, type BatcherState } from './training/data/batches.js';
 import { FASHION_MNIST_DIR, loadFashionMnist, subset, type ImageSet } from './training/data/images.js';
 
 /** The architecture used for cFID / cIS: ConvLarge's shape, narrow, one conv per stage. */
-export const METRIC_CLASSIFIER: ConvClassifierOptions = { inChannels: 1, numClasses: 10, widths: [32, 48, 64], convsPerStage: 1, dropout: 0.1 };
+export const METRIC_CLASSIFIER: ConvClassifierOptions = {
+  inChannels: 1,
+  numClasses: 10,
+  widths: [32, 48, 64],
+  convsPerStage: 1,
+  dropout: 0.1,
+};
 
 /** Negative log-likelihood of one-hot targets from logits, averaged over the batch. */
 export function nllLoss(logits: E.Tensor, target: E.Tensor): E.Tensor {
@@ -39,7 +62,9 @@ export async function accuracy(clf: Module, set: ImageSet, chunk = 250): Promise
     for (let off = 0; off < set.n; off += chunk) {
       const b = Math.min(chunk, set.n - off);
       const idx = Array.from({ length: b }, (_, i) => off + i);
-      const logits = E.tidy(() => E.noGrad(() => clf.forward(E.tensor(toFloat(set, idx, null), [b, set.c, set.h, set.w]))));
+      const logits = E.tidy(() =>
+        E.noGrad(() => clf.forward(E.tensor(toFloat(set, idx, null), [b, set.c, set.h, set.w]))),
+      );
       const v = await logits.toFloat32();
       logits.dispose();
       const k = v.length / b;
@@ -63,7 +88,13 @@ export function splitValidation(set: ImageSet, valPerClass: number, seed: number
   const val = byClass.flatMap((c) => c.slice(0, valPerClass));
   const isVal = new Set(val);
   const train = [...Array(set.n).keys()].filter((i) => !isVal.has(i));
-  return { train: subset(set, train), val: subset(set, val.sort((a, b) => a - b)) };
+  return {
+    train: subset(set, train),
+    val: subset(
+      set,
+      val.sort((a, b) => a - b),
+    ),
+  };
 }
 
 /** Builds the classifier described by <dir>/classifier.json and loads <dir>/classifier.safetensors (eval use). */
@@ -71,7 +102,9 @@ export async function loadClassifier(dir: string): Promise<ConvClassifier> {
   const cfgFile = path.join(dir, 'classifier.json');
   const wFile = path.join(dir, 'classifier.safetensors');
   if (!fs.existsSync(cfgFile) || !fs.existsSync(wFile)) {
-    throw new Error(`loadClassifier: ${dir} has no classifier.json / classifier.safetensors; train one with experiments/fmnist_classifier.ts --out ${dir}`);
+    throw new Error(
+      `loadClassifier: ${dir} has no classifier.json / classifier.safetensors; train one with experiments/fmnist_classifier.ts --out ${dir}`,
+    );
   }
   const cfg = JSON.parse(fs.readFileSync(cfgFile, 'utf8')) as { arch: ConvClassifierOptions };
   const clf = new ConvClassifier(cfg.arch);
@@ -97,8 +130,17 @@ export interface ClassifierOptions {
 }
 
 export const CLASSIFIER_DEFAULTS: Omit<ClassifierOptions, 'out'> = {
-  data: FASHION_MNIST_DIR, steps: 1500, batch: 64, lr: 2e-3, valPerClass: 200, limit: 0, every: 250, retrain: false,
-  seed: 0, resume: false, progress: true,
+  data: FASHION_MNIST_DIR,
+  steps: 1500,
+  batch: 64,
+  lr: 2e-3,
+  valPerClass: 200,
+  limit: 0,
+  every: 250,
+  retrain: false,
+  seed: 0,
+  resume: false,
+  progress: true,
 };
 
 export interface ClassifierSummary {
@@ -158,7 +200,12 @@ export async function runClassifier(o: ClassifierOptions): Promise<ClassifierSum
       const row = { step: step + 1, seconds: (performance.now() - t0) / 1000, trainLoss, valAccuracy };
       metrics.write(row);
       progress.update(step + 1, `loss=${trainLoss.toFixed(3)} val=${(100 * valAccuracy).toFixed(1)}%`);
-      await saveCheckpoint(ckpt, { modules: { C: clf }, optimizers: { C: opt }, step: step + 1, metadata: { batcher: JSON.stringify(batcher.state()) } });
+      await saveCheckpoint(ckpt, {
+        modules: { C: clf },
+        optimizers: { C: opt },
+        step: step + 1,
+        metadata: { batcher: JSON.stringify(batcher.state()) },
+      });
     } else progress.update(step + 1);
   }
   progress.stop();
@@ -167,11 +214,22 @@ export async function runClassifier(o: ClassifierOptions): Promise<ClassifierSum
   const testAccuracy = await accuracy(clf, test);
   await saveCheckpoint(path.join(o.out, 'classifier.safetensors'), { modules: clf, rng: false });
   const rows = Metrics.read(metrics.file);
-  await saveLines(path.join(o.out, 'curves.png'), [
-    { name: 'training loss', x: rows.map((r) => r.step), y: rows.map((r) => r.trainLoss) },
-    { name: 'validation accuracy', x: rows.map((r) => r.step), y: rows.map((r) => r.valAccuracy) },
-  ], { title: 'Fashion-MNIST metric classifier', xTitle: 'step', yTitle: 'loss / accuracy' });
-  const summary: ClassifierSummary = { arch: METRIC_CLASSIFIER, steps: o.steps, valAccuracy, testAccuracy, wallSeconds: (performance.now() - t0) / 1000, cached: false };
+  await saveLines(
+    path.join(o.out, 'curves.png'),
+    [
+      { name: 'training loss', x: rows.map((r) => r.step), y: rows.map((r) => r.trainLoss) },
+      { name: 'validation accuracy', x: rows.map((r) => r.step), y: rows.map((r) => r.valAccuracy) },
+    ],
+    { title: 'Fashion-MNIST metric classifier', xTitle: 'step', yTitle: 'loss / accuracy' },
+  );
+  const summary: ClassifierSummary = {
+    arch: METRIC_CLASSIFIER,
+    steps: o.steps,
+    valAccuracy,
+    testAccuracy,
+    wallSeconds: (performance.now() - t0) / 1000,
+    cached: false,
+  };
   writeJson(cfgFile, summary);
   writeJson(path.join(o.out, 'summary.json'), summary);
   clf.dispose();
@@ -181,12 +239,21 @@ export async function runClassifier(o: ClassifierOptions): Promise<ClassifierSum
 
 export function classifierCli() {
   const d = CLASSIFIER_DEFAULTS;
-  return program('fmnist_classifier', 'Trains (once) the Fashion-MNIST classifier behind cFID / cIS', 'out/fmnist_classifier')
+  return program(
+    'fmnist_classifier',
+    'Trains (once) the Fashion-MNIST classifier behind cFID / cIS',
+    'out/fmnist_classifier',
+  )
     .option('--data <dir>', 'folder with the Fashion-MNIST IDX files', d.data)
     .option('--steps <n>', 'training steps', (v) => intArg('--steps', v, 1), d.steps)
     .option('--batch <n>', 'batch size', (v) => intArg('--batch', v, 1), d.batch)
     .option('--lr <x>', 'Adam lr (cosine decay to 0)', (v) => numArg('--lr', v, NONNEG_ARG), d.lr)
-    .option('--val-per-class <n>', 'validation images per class held out of train', (v) => intArg('--val-per-class', v, 1), d.valPerClass)
+    .option(
+      '--val-per-class <n>',
+      'validation images per class held out of train',
+      (v) => intArg('--val-per-class', v, 1),
+      d.valPerClass,
+    )
     .option('--limit <n>', 'use only the first n training images (0 = all)', (v) => intArg('--limit', v, 0), d.limit)
     .option('--every <n>', 'validation + checkpoint every n steps', (v) => intArg('--every', v, 1), d.every)
     .option('--retrain', 'train even if <out>/classifier.safetensors exists', false)
@@ -195,7 +262,13 @@ export function classifierCli() {
 
 export function classifierOptions(opts: Record<string, unknown>): ClassifierOptions {
   const o = { ...CLASSIFIER_DEFAULTS, ...(opts as Partial<ClassifierOptions>) } as ClassifierOptions;
-  if (opts.quick) Object.assign(o, { steps: Math.min(o.steps, 4), every: 2, batch: Math.min(o.batch, 16), valPerClass: Math.min(o.valPerClass, 2) });
+  if (opts.quick)
+    Object.assign(o, {
+      steps: Math.min(o.steps, 4),
+      every: 2,
+      batch: Math.min(o.batch, 16),
+      valPerClass: Math.min(o.valPerClass, 2),
+    });
   return o;
 }
 
@@ -203,6 +276,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const cli = classifierCli().parse();
   await main(async () => {
     const s = await runClassifier(classifierOptions(cli.opts()));
-    console.log(`${s.cached ? 'cached' : 'trained'} classifier: validation ${(100 * s.valAccuracy).toFixed(2)}%, test ${(100 * s.testAccuracy).toFixed(2)}% (${s.wallSeconds.toFixed(1)} s)`);
+    console.log(
+      `${s.cached ? 'cached' : 'trained'} classifier: validation ${(100 * s.valAccuracy).toFixed(2)}%, test ${(100 * s.testAccuracy).toFixed(2)}% (${s.wallSeconds.toFixed(1)} s)`,
+    );
   });
 }

@@ -38,7 +38,11 @@ export function meanCov(x: ArrayLike<number>, n: number, d: number): { mu: Float
  * Eigen-decomposition of a symmetric d×d matrix by cyclic Jacobi rotations:
  * A = V diag(values) Vᵀ, V's columns the eigenvectors (row-major, V[i*d + k] = v_k[i]).
  */
-export function symmetricEigen(a: ArrayLike<number>, d: number, maxSweeps = 100): { values: Float64Array; vectors: Float64Array } {
+export function symmetricEigen(
+  a: ArrayLike<number>,
+  d: number,
+  maxSweeps = 100,
+): { values: Float64Array; vectors: Float64Array } {
   if (a.length !== d * d) throw new Error(`symmetricEigen: ${a.length} values are not a ${d}×${d} matrix`);
   const A = Float64Array.from(a);
   const V = new Float64Array(d * d);
@@ -122,16 +126,24 @@ function matmulSq(a: Float64Array, b: Float64Array, d: number): Float64Array {
  * (C1^{1/2} C2 C1^{1/2} is symmetric PSD and has the eigenvalues of C1 C2, so its root's trace is
  * tr sqrtm(C1 C2) without a non-symmetric square root.)
  */
-export function frechetDistance(mu1: ArrayLike<number>, c1: ArrayLike<number>, mu2: ArrayLike<number>, c2: ArrayLike<number>): number {
+export function frechetDistance(
+  mu1: ArrayLike<number>,
+  c1: ArrayLike<number>,
+  mu2: ArrayLike<number>,
+  c2: ArrayLike<number>,
+): number {
   const d = mu1.length;
   if (mu2.length !== d || c1.length !== d * d || c2.length !== d * d) {
-    throw new Error(`frechetDistance: mismatched sizes: mu ${mu1.length} and ${mu2.length}, covariances ${c1.length} and ${c2.length} (expected ${d}×${d})`);
+    throw new Error(
+      `frechetDistance: mismatched sizes: mu ${mu1.length} and ${mu2.length}, covariances ${c1.length} and ${c2.length} (expected ${d}×${d})`,
+    );
   }
   let diff = 0;
   for (let i = 0; i < d; i++) diff += (mu1[i] - mu2[i]) ** 2;
   const s1 = sqrtmPsd(c1, d);
   const m = matmulSq(matmulSq(s1, Float64Array.from(c2), d), s1, d);
-  for (let i = 0; i < d; i++) for (let j = i + 1; j < d; j++) m[i * d + j] = m[j * d + i] = (m[i * d + j] + m[j * d + i]) / 2;
+  for (let i = 0; i < d; i++)
+    for (let j = i + 1; j < d; j++) m[i * d + j] = m[j * d + i] = (m[i * d + j] + m[j * d + i]) / 2;
   const { values } = symmetricEigen(m, d);
   let trRoot = 0;
   for (const v of values) trRoot += Math.sqrt(Math.max(v, 0));
@@ -144,9 +156,15 @@ export function frechetDistance(mu1: ArrayLike<number>, c1: ArrayLike<number>, m
  * Inception-Score analogue from softmax rows [n, k]: exp(mean_x KL(p(y|x) ‖ p(y))), computed on
  * `splits` equal parts (mean and std over parts, as the Inception Score code).
  */
-export function inceptionScore(probs: ArrayLike<number>, n: number, k: number, splits = 1): { mean: number; std: number } {
+export function inceptionScore(
+  probs: ArrayLike<number>,
+  n: number,
+  k: number,
+  splits = 1,
+): { mean: number; std: number } {
   if (probs.length !== n * k) throw new Error(`inceptionScore: ${probs.length} values are not [${n}, ${k}]`);
-  if (!(Number.isInteger(splits) && splits >= 1 && splits <= n)) throw new Error(`inceptionScore: splits must be in 1..${n}, got ${splits}`);
+  if (!(Number.isInteger(splits) && splits >= 1 && splits <= n))
+    throw new Error(`inceptionScore: splits must be in 1..${n}, got ${splits}`);
   const scores: number[] = [];
   for (let s = 0; s < splits; s++) {
     const lo = Math.floor((s * n) / splits);
@@ -180,7 +198,12 @@ export interface ClassifierOutputs {
  * (a [b, C, H, W] tensor the caller creates; it is disposed here), returning penultimate
  * features and softmax probabilities. One readback per batch.
  */
-export async function classifierOutputs(clf: ConvClassifier, n: number, batch: number, make: (b: number, offset: number) => E.Tensor): Promise<ClassifierOutputs> {
+export async function classifierOutputs(
+  clf: ConvClassifier,
+  n: number,
+  batch: number,
+  make: (b: number, offset: number) => E.Tensor,
+): Promise<ClassifierOutputs> {
   const wasTraining = clf.namedModules().map(([, m]) => m.training);
   for (const [, m] of clf.namedModules()) m.training = false;
   try {
@@ -213,7 +236,11 @@ export async function classifierOutputs(clf: ConvClassifier, n: number, batch: n
 }
 
 /** cFID between two feature sets and cIS of the second (the generated one). */
-export function classifierScores(real: ClassifierOutputs, gen: ClassifierOutputs, splits = 1): { cFID: number; cIS: number; cISstd: number } {
+export function classifierScores(
+  real: ClassifierOutputs,
+  gen: ClassifierOutputs,
+  splits = 1,
+): { cFID: number; cIS: number; cISstd: number } {
   const a = meanCov(real.features, real.n, real.featureDim);
   const b = meanCov(gen.features, gen.n, gen.featureDim);
   const is = inceptionScore(gen.probs, gen.n, gen.classes, splits);

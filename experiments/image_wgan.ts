@@ -38,21 +38,53 @@ import { pathToFileURL } from 'node:url';
 import * as E from '../engine/index.js';
 import { Adam } from '../engine/index.js';
 import {
-  Conv2d, Critic as CriticNet, EMA, Generator, Linear, loadCheckpoint, readImageFolder, spectralNorm, withoutStatUpdates,
-  type Module, type Norm,
+  Conv2d,
+  Critic as CriticNet,
+  EMA,
+  Generator,
+  Linear,
+  loadCheckpoint,
+  readImageFolder,
+  spectralNorm,
+  withoutStatUpdates,
+  type Module,
+  type Norm,
 } from '../nn/index.js';
 import {
-  adversarialLipschitzPenalty, criticStepMonitors, gradNormAtInterpolates, uniformEps, wganAlpCriticLoss,
+  adversarialLipschitzPenalty,
+  criticStepMonitors,
+  gradNormAtInterpolates,
+  uniformEps,
+  wganAlpCriticLoss,
   WGAN_ALP_DEFAULTS,
 } from '../alr/index.js';
 import { asCritic } from '../nn/index.js';
 import { imageGrid, saveLines, saveSamples } from './common/plot.js';
-import { ensureDir, intArg, main, memoryFields, numArg, PROBE_ARG, NONNEG_ARG, program, writeJson, writeConfig } from './training/run.js';
+import {
+  ensureDir,
+  intArg,
+  main,
+  memoryFields,
+  numArg,
+  PROBE_ARG,
+  NONNEG_ARG,
+  program,
+  writeJson,
+  writeConfig,
+} from './training/run.js';
 import { requireFinite, stopIfNonFinite } from './training/guard.js';
 import { plainCriticLoss, runWganLoop, type EvaluationContext } from './training/wgan_loop.js';
 import { Batcher, toFloat, type BatcherState } from './training/data/batches.js';
 import { FASHION_MNIST_DIR, loadCifar10, loadFashionMnist, padTo, type ImageSet } from './training/data/images.js';
-import { alpLossUnder, GAN_FLAG_DEFAULTS, ganFlagOptions, ganFlags, generatorLossUnder, gradPenaltyCriticLoss, type GanFlags } from './common/gan_options.js';
+import {
+  alpLossUnder,
+  GAN_FLAG_DEFAULTS,
+  ganFlagOptions,
+  ganFlags,
+  generatorLossUnder,
+  gradPenaltyCriticLoss,
+  type GanFlags,
+} from './common/gan_options.js';
 import { classifierOutputs, classifierScores, type ClassifierOutputs } from './image_metrics.js';
 import { loadClassifier } from './fmnist_classifier.js';
 
@@ -112,19 +144,58 @@ export interface ImageWganOptions extends GanFlags {
 }
 
 const COMMON = {
-  zDim: 128, criticIters: 5, beta1: 0, beta2: 0.9, k: WGAN_ALP_DEFAULTS.k, xi: WGAN_ALP_DEFAULTS.xi, epsMin: WGAN_ALP_DEFAULTS.eps.min, epsMax: WGAN_ALP_DEFAULTS.eps.max, reg: 'alp' as ImageRegulariser,
-  norm: 'none' as Norm, seed: 0, resume: false, progress: true, evalEvery: 0, classifier: '', folder: '', ...GAN_FLAG_DEFAULTS,
+  zDim: 128,
+  criticIters: 5,
+  beta1: 0,
+  beta2: 0.9,
+  k: WGAN_ALP_DEFAULTS.k,
+  xi: WGAN_ALP_DEFAULTS.xi,
+  epsMin: WGAN_ALP_DEFAULTS.eps.min,
+  epsMax: WGAN_ALP_DEFAULTS.eps.max,
+  reg: 'alp' as ImageRegulariser,
+  norm: 'none' as Norm,
+  seed: 0,
+  resume: false,
+  progress: true,
+  evalEvery: 0,
+  classifier: '',
+  folder: '',
+  ...GAN_FLAG_DEFAULTS,
 };
 
 /** Per-config defaults. cifar10 is the paper's setting (alr/README.md, Setups); fmnist is sized for an hour on lavapipe. */
 export const CONFIG_DEFAULTS: Record<ImageConfig, Omit<ImageWganOptions, 'out'>> = {
   cifar10: {
-    ...COMMON, config: 'cifar10', data: 'data/cifar-10-batches-bin', size: 32, dim: 128, iters: 100_000, batch: 64, genBatch: 128,
-    lr: 2e-4, decayIters: 100_000, flip: true, every: 100, sampleEvery: 1000, evalSamples: 0,
+    ...COMMON,
+    config: 'cifar10',
+    data: 'data/cifar-10-batches-bin',
+    size: 32,
+    dim: 128,
+    iters: 100_000,
+    batch: 64,
+    genBatch: 128,
+    lr: 2e-4,
+    decayIters: 100_000,
+    flip: true,
+    every: 100,
+    sampleEvery: 1000,
+    evalSamples: 0,
   },
   fmnist: {
-    ...COMMON, config: 'fmnist', data: FASHION_MNIST_DIR, size: 28, dim: 16, iters: 1500, batch: 16, genBatch: 32,
-    lr: 5e-4, decayIters: 1500, flip: false, every: 10, sampleEvery: 100, evalSamples: 2000,
+    ...COMMON,
+    config: 'fmnist',
+    data: FASHION_MNIST_DIR,
+    size: 28,
+    dim: 16,
+    iters: 1500,
+    batch: 16,
+    genBatch: 32,
+    lr: 5e-4,
+    decayIters: 1500,
+    flip: false,
+    every: 10,
+    sampleEvery: 100,
+    evalSamples: 2000,
   },
 };
 
@@ -138,18 +209,28 @@ export function loadTrainSet(o: Pick<ImageWganOptions, 'config' | 'data' | 'size
 }
 
 /** The --folder images as an ImageSet (uint8 NCHW), resized and centre-cropped to --size. */
-export async function loadFolderSet(o: Pick<ImageWganOptions, 'config' | 'folder' | 'size' | 'channels'>): Promise<ImageSet> {
+export async function loadFolderSet(
+  o: Pick<ImageWganOptions, 'config' | 'folder' | 'size' | 'channels'>,
+): Promise<ImageSet> {
   const channels = o.channels ?? (o.config === 'cifar10' ? 3 : 1);
   if (channels !== 1 && channels !== 3) throw new Error(`image_wgan: --channels must be 1 or 3, got ${channels}`);
   const d = await readImageFolder(o.folder, { size: o.size, channels });
-  if (d.classes.length > 256) throw new Error(`image_wgan: ${o.folder} has ${d.classes.length} classes; at most 256 are supported`);
+  if (d.classes.length > 256)
+    throw new Error(`image_wgan: ${o.folder} has ${d.classes.length} classes; at most 256 are supported`);
   return { images: d.pixels, labels: Uint8Array.from(d.targets), n: d.n, c: d.c, h: d.h, w: d.w };
 }
 
 function buildModels(o: ImageWganOptions, channels: number): { G: Generator; D: CriticNet } {
-  const G = new Generator({ dim: o.dim, zDim: o.zDim, outChannels: channels, startSize: o.size === 28 ? 7 : 4, upBlocks: o.size === 28 ? 2 : 3 });
+  const G = new Generator({
+    dim: o.dim,
+    zDim: o.zDim,
+    outChannels: channels,
+    startSize: o.size === 28 ? 7 : 4,
+    upBlocks: o.size === 28 ? 2 : 3,
+  });
   const D = new CriticNet({ dim: o.dim, inChannels: channels, norm: o.norm });
-  if (o.reg === 'sn') for (const [, m] of D.namedModules()) if (m instanceof Conv2d || m instanceof Linear) spectralNorm(m);
+  if (o.reg === 'sn')
+    for (const [, m] of D.namedModules()) if (m instanceof Conv2d || m instanceof Linear) spectralNorm(m);
   return { G, D };
 }
 
@@ -166,15 +247,29 @@ export interface ImageWganSummary {
 }
 
 export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummary> {
-  if (!(o.iters >= 1 && o.criticIters >= 1 && o.batch >= 2 && o.genBatch >= 1 && o.dim >= 1 && o.every >= 1 && o.sampleEvery >= 1)) {
-    throw new Error(`image_wgan: iters, critic-iters, gen-batch, dim, every, sample-every must be >= 1 and batch >= 2 (got ${JSON.stringify(o)})`);
+  if (
+    !(
+      o.iters >= 1 &&
+      o.criticIters >= 1 &&
+      o.batch >= 2 &&
+      o.genBatch >= 1 &&
+      o.dim >= 1 &&
+      o.every >= 1 &&
+      o.sampleEvery >= 1
+    )
+  ) {
+    throw new Error(
+      `image_wgan: iters, critic-iters, gen-batch, dim, every, sample-every must be >= 1 and batch >= 2 (got ${JSON.stringify(o)})`,
+    );
   }
-  if (o.config === 'fmnist' && o.size !== 28 && o.size !== 32) throw new Error(`image_wgan: --size must be 28 or 32, got ${o.size}`);
+  if (o.config === 'fmnist' && o.size !== 28 && o.size !== 32)
+    throw new Error(`image_wgan: --size must be 28 or 32, got ${o.size}`);
   const lambda = o.lambda ?? defaultImageLambda(o.reg);
   ensureDir(o.out);
   writeConfig(o.out, o);
   E.manualSeed(o.seed);
-  if (o.folder && o.classifier) throw new Error('image_wgan: --classifier scores Fashion-MNIST samples; it cannot be used with --folder');
+  if (o.folder && o.classifier)
+    throw new Error('image_wgan: --classifier scores Fashion-MNIST samples; it cannot be used with --folder');
   const train = o.folder ? await loadFolderSet(o) : loadTrainSet(o);
   const [C, H, W] = [train.c, train.h, train.w];
   const batcher = new Batcher(train, { batch: o.batch, seed: o.seed + 1, flip: o.flip });
@@ -195,14 +290,17 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
   // cFID / cIS: a trained classifier and the real test images' features (computed once)
   const clf = o.classifier && o.config === 'fmnist' && o.evalSamples >= 2 ? await loadClassifier(o.classifier) : null;
   let realOut: ClassifierOutputs | null = null;
-  const generate = (b: number, gen: Module = G) => withoutStatUpdates(() => E.noGrad(() => gen.forward(E.randNormal([b, o.zDim]))));
+  const generate = (b: number, gen: Module = G) =>
+    withoutStatUpdates(() => E.noGrad(() => gen.forward(E.randNormal([b, o.zDim]))));
   const toClassifierSize = (x: E.Tensor) => (x.shape[2] === 28 ? x : E.slice(E.slice(x, 2, 2, 30), 3, 2, 30));
   const evalClassifier = async (gen: Module = G): Promise<Record<string, number>> => {
     if (!clf) return {};
     if (!realOut) {
       const test = loadFashionMnist(o.data, 'test');
       const n = Math.min(o.evalSamples, test.n);
-      realOut = await classifierOutputs(clf, n, 100, (b, off) => E.tensor(toFloat(test, range(off, b), null), [b, 1, 28, 28]));
+      realOut = await classifierOutputs(clf, n, 100, (b, off) =>
+        E.tensor(toFloat(test, range(off, b), null), [b, 1, 28, 28]),
+      );
     }
     const out = await classifierOutputs(clf, o.evalSamples, 100, (b) => toClassifierSize(generate(b, gen)));
     const s = classifierScores(realOut, out, 1);
@@ -221,7 +319,8 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
   };
 
   if (o.evalOnly) {
-    if (!clf) throw new Error('image_wgan: --eval-only needs --config fmnist, --classifier <dir> and --eval-samples >= 2');
+    if (!clf)
+      throw new Error('image_wgan: --eval-only needs --config fmnist, --classifier <dir> and --eval-samples >= 2');
     if (!fs.existsSync(ckpt)) throw new Error(`image_wgan: --eval-only: no checkpoint at ${ckpt}`);
     const { step } = await loadCheckpoint(ckpt, { modules, optimizers: { G: optG, D: optD }, rng: false });
     const scores: Record<string, number> = { step: step ?? 0, samples: o.evalSamples, ...(await evalBoth()) };
@@ -237,7 +336,17 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
     clf.dispose();
     optG.dispose();
     optD.dispose();
-    return { config: o.config, reg: o.reg, norm: o.norm, lambda, iters: scores.step, wallSeconds: 0, secondsPerIter: NaN, final: scores, samples: '' };
+    return {
+      config: o.config,
+      reg: o.reg,
+      norm: o.norm,
+      lambda,
+      iters: scores.step,
+      wallSeconds: 0,
+      secondsPerIter: NaN,
+      final: scores,
+      samples: '',
+    };
   }
   let samples = '';
 
@@ -248,7 +357,14 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
       let mon: Record<string, E.Tensor>;
       if (o.reg === 'alp') {
         const s = wganAlpCriticLoss(critic, real, fake, {
-          lambda, k: o.k, xi: o.xi, eps: uniformEps(o.epsMin, o.epsMax), clip: [-1, 1], form: 'one-sided', dY: 'abs', K: 1,
+          lambda,
+          k: o.k,
+          xi: o.xi,
+          eps: uniformEps(o.epsMin, o.epsMax),
+          clip: [-1, 1],
+          form: 'one-sided',
+          dY: 'abs',
+          K: 1,
           // per-sample critics: the WGAN term reuses the penalty's D(x) (same values, one pass less)
           sharedForward: o.norm !== 'batch',
         });
@@ -258,7 +374,9 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
         const s = gradPenaltyCriticLoss(critic, real, fake, { lambda, reg: o.reg, norm: o.penaltyNorm ?? 'l2', loss });
         lossD = s.loss;
         mon = {
-          wasserstein: s.wasserstein, penaltyLoss: E.detach(s.penalty.loss), criticLoss: E.detach(lossD),
+          wasserstein: s.wasserstein,
+          penaltyLoss: E.detach(s.penalty.loss),
+          criticLoss: E.detach(lossD),
           gradNormPenalty: E.noGrad(() => E.mean(s.penalty.gradNorm)),
         };
       } else {
@@ -298,22 +416,39 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
       const fake = generate(o.batch);
       // the same ALP probe in every run, so violation counts compare across regularisers
       const alp = adversarialLipschitzPenalty(critic, E.concat([real, fake], 0), {
-        lambda: 1, eps: uniformEps(o.epsMin, o.epsMax), xi: o.xi, k: o.k, clip: [-1, 1],
+        lambda: 1,
+        eps: uniformEps(o.epsMin, o.epsMax),
+        xi: o.xi,
+        k: o.k,
+        clip: [-1, 1],
       });
       return {
         gradNorm: gradNormAtInterpolates(critic, real, fake),
         probeViolations: alp.monitors.violations,
         probeRatioMean: alp.monitors.ratioMean,
-        grid: wantSamples ? withoutStatUpdates(() => E.noGrad(() => G.forward(E.tensor(zHost, [nGrid, o.zDim])))) : null,
-        emaGrid: wantSamples && ema ? withoutStatUpdates(() => E.noGrad(() => ema.module.forward(E.tensor(zHost, [nGrid, o.zDim])))) : null,
+        grid: wantSamples
+          ? withoutStatUpdates(() => E.noGrad(() => G.forward(E.tensor(zHost, [nGrid, o.zDim]))))
+          : null,
+        emaGrid:
+          wantSamples && ema
+            ? withoutStatUpdates(() => E.noGrad(() => ema.module.forward(E.tensor(zHost, [nGrid, o.zDim]))))
+            : null,
       };
     });
     const [gradNorm, probeViolations, probeRatio, grid, emaGrid] = await Promise.all([
-      diag.gradNorm.item(), diag.probeViolations.item(), diag.probeRatioMean.item(), diag.grid ? diag.grid.toFloat32() : null,
+      diag.gradNorm.item(),
+      diag.probeViolations.item(),
+      diag.probeRatioMean.item(),
+      diag.grid ? diag.grid.toFloat32() : null,
       diag.emaGrid ? diag.emaGrid.toFloat32() : null,
     ]);
     E.dispose(diag);
-    stopIfNonFinite('image_wgan', [{ step: iter, gradNormInterp: gradNorm, probeRatioMean: probeRatio }], iter, checkpoint);
+    stopIfNonFinite(
+      'image_wgan',
+      [{ step: iter, gradNormInterp: gradNorm, probeRatioMean: probeRatio }],
+      iter,
+      checkpoint,
+    );
     if (grid) requireFinite('image_wgan', 'generated samples', grid, iter);
     if (emaGrid) requireFinite('image_wgan', 'samples of the averaged generator', emaGrid, iter);
     const avg = mean;
@@ -341,7 +476,12 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
     return row;
   };
 
-  const { lastRow, wallSeconds, itersRun, rows: all } = await runWganLoop({
+  const {
+    lastRow,
+    wallSeconds,
+    itersRun,
+    rows: all,
+  } = await runWganLoop({
     name: 'image_wgan',
     out: o.out,
     iters: o.iters,
@@ -365,13 +505,23 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
       return logged;
     },
     evaluate,
-    progressText: (row) => `W=${row.wasserstein?.toFixed(3)} viol=${row.probeViolations}${row.cFID !== undefined ? ` cFID=${row.cFID.toFixed(2)}` : ''}`,
+    progressText: (row) =>
+      `W=${row.wasserstein?.toFixed(3)} viol=${row.probeViolations}${row.cFID !== undefined ? ` cFID=${row.cFID.toFixed(2)}` : ''}`,
   });
   const NAMES: Record<string, string> = {
-    wasserstein: 'critic W estimate', criticLoss: 'critic loss', generatorLoss: 'generator loss', penaltyLoss: 'penalty (λ·term)',
-    probeViolations: 'probe (fixed ALP search)', violations: 'training penalty', gradNormInterp: '‖∇D‖ at interpolates',
-    gradNormPenalty: '‖∇D‖ in the GP/LP term', probeRatioMean: 'mean ALP quotient (probe)', cFID: 'cFID', cIS: 'cIS',
-    emaCFID: `cFID, EMA ${o.ema}`, emaCIS: `cIS, EMA ${o.ema}`,
+    wasserstein: 'critic W estimate',
+    criticLoss: 'critic loss',
+    generatorLoss: 'generator loss',
+    penaltyLoss: 'penalty (λ·term)',
+    probeViolations: 'probe (fixed ALP search)',
+    violations: 'training penalty',
+    gradNormInterp: '‖∇D‖ at interpolates',
+    gradNormPenalty: '‖∇D‖ in the GP/LP term',
+    probeRatioMean: 'mean ALP quotient (probe)',
+    cFID: 'cFID',
+    cIS: 'cIS',
+    emaCFID: `cFID, EMA ${o.ema}`,
+    emaCIS: `cIS, EMA ${o.ema}`,
   };
   // only the metrics this run logged, each without the rows that lack it
   const series = (keys: string[]) =>
@@ -382,15 +532,35 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
       })
       .filter((s) => s.x.length);
   const run = `${o.config} ${o.reg.toUpperCase()}/${o.norm}`;
-  await saveLines(path.join(o.out, 'curves.png'), series(['wasserstein', 'criticLoss', 'generatorLoss', 'penaltyLoss']), { title: `${run}: losses and W estimate`, yTitle: 'value' });
-  await saveLines(path.join(o.out, 'violations.png'), series(['probeViolations', 'violations']), { title: `${run}: ALP violations per batch (ratio > K)`, yTitle: 'samples' });
-  await saveLines(path.join(o.out, 'gradnorm.png'), series(['gradNormInterp', 'gradNormPenalty', 'probeRatioMean']), { title: `${run}: ‖∇D‖ and the ALP quotient`, yTitle: 'value' });
+  await saveLines(
+    path.join(o.out, 'curves.png'),
+    series(['wasserstein', 'criticLoss', 'generatorLoss', 'penaltyLoss']),
+    { title: `${run}: losses and W estimate`, yTitle: 'value' },
+  );
+  await saveLines(path.join(o.out, 'violations.png'), series(['probeViolations', 'violations']), {
+    title: `${run}: ALP violations per batch (ratio > K)`,
+    yTitle: 'samples',
+  });
+  await saveLines(path.join(o.out, 'gradnorm.png'), series(['gradNormInterp', 'gradNormPenalty', 'probeRatioMean']), {
+    title: `${run}: ‖∇D‖ and the ALP quotient`,
+    yTitle: 'value',
+  });
   if (all.some((r) => r.cFID !== undefined)) {
-    await saveLines(path.join(o.out, 'scores.png'), series(['cFID', 'cIS', 'emaCFID', 'emaCIS']), { title: `${run}: classifier-based cFID and cIS`, yTitle: 'score' });
+    await saveLines(path.join(o.out, 'scores.png'), series(['cFID', 'cIS', 'emaCFID', 'emaCIS']), {
+      title: `${run}: classifier-based cFID and cIS`,
+      yTitle: 'score',
+    });
   }
   const summary: ImageWganSummary = {
-    config: o.config, reg: o.reg, norm: o.norm, lambda, iters: o.iters, wallSeconds,
-    secondsPerIter: itersRun ? wallSeconds / itersRun : NaN, final: lastRow, samples,
+    config: o.config,
+    reg: o.reg,
+    norm: o.norm,
+    lambda,
+    iters: o.iters,
+    wallSeconds,
+    secondsPerIter: itersRun ? wallSeconds / itersRun : NaN,
+    final: lastRow,
+    samples,
   };
   writeJson(path.join(o.out, 'summary.json'), summary);
   iteration.dispose();
@@ -408,12 +578,27 @@ function range(off: number, n: number): number[] {
 
 export function imageCli() {
   const f = CONFIG_DEFAULTS.fmnist;
-  return ganFlags(program('image_wgan', 'WGAN on Fashion-MNIST or CIFAR-10 with a selectable Lipschitz regulariser and critic normalisation', 'out/image_wgan'))
+  return ganFlags(
+    program(
+      'image_wgan',
+      'WGAN on Fashion-MNIST or CIFAR-10 with a selectable Lipschitz regulariser and critic normalisation',
+      'out/image_wgan',
+    ),
+  )
     .option('--config <name>', `${CONFIGS.join(' | ')} (cifar10 = the paper's setting)`, 'fmnist')
-    .option('--data <dir>', `data folder (default: ${FASHION_MNIST_DIR} for fmnist, ${CONFIG_DEFAULTS.cifar10.data} for cifar10)`)
+    .option(
+      '--data <dir>',
+      `data folder (default: ${FASHION_MNIST_DIR} for fmnist, ${CONFIG_DEFAULTS.cifar10.data} for cifar10)`,
+    )
     .option('--size <n>', 'fmnist image size: 28 or 32 (padded)', (v) => intArg('--size', v, 28))
-    .option('--folder <dir>', 'train on PNG / JPEG files under <dir>/<class>/ (resized and centre-cropped to --size) instead of the config\'s data set', '')
-    .option('--channels <n>', '--folder images: 1 (grey) or 3 (RGB); default 1 for fmnist, 3 for cifar10', (v) => intArg('--channels', v, 1))
+    .option(
+      '--folder <dir>',
+      "train on PNG / JPEG files under <dir>/<class>/ (resized and centre-cropped to --size) instead of the config's data set",
+      '',
+    )
+    .option('--channels <n>', '--folder images: 1 (grey) or 3 (RGB); default 1 for fmnist, 3 for cifar10', (v) =>
+      intArg('--channels', v, 1),
+    )
     .option('--reg <name>', `regulariser: ${IMAGE_REGULARISERS.join(', ')}`, 'alp')
     .option('--norm <name>', `critic normalisation: ${NORMS.join(', ')} (batch = WGAN-BN)`, 'none')
     .option('--dim <n>', `channels of every block (fmnist ${f.dim}, cifar10 128)`, (v) => intArg('--dim', v, 1))
@@ -421,8 +606,12 @@ export function imageCli() {
     .option('--critic-iters <n>', 'critic steps per generator step', (v) => intArg('--critic-iters', v, 1))
     .option('--batch <n>', `critic batch (fmnist ${f.batch}, cifar10 64)`, (v) => intArg('--batch', v, 2))
     .option('--gen-batch <n>', 'generator batch (default 2 × batch)', (v) => intArg('--gen-batch', v, 1))
-    .option('--lr <x>', `Adam lr (fmnist ${f.lr}, cifar10 2e-4), β = (0, 0.9), linear decay to 0`, (v) => numArg('--lr', v, NONNEG_ARG))
-    .option('--decay-iters <n>', 'lr reaches 0 after this many generator steps (default: iters; cifar10 100000)', (v) => intArg('--decay-iters', v, 1))
+    .option('--lr <x>', `Adam lr (fmnist ${f.lr}, cifar10 2e-4), β = (0, 0.9), linear decay to 0`, (v) =>
+      numArg('--lr', v, NONNEG_ARG),
+    )
+    .option('--decay-iters <n>', 'lr reaches 0 after this many generator steps (default: iters; cifar10 100000)', (v) =>
+      intArg('--decay-iters', v, 1),
+    )
     .option('--lambda <x>', 'penalty weight (default: ALP 100, GP/LP 10)', (v) => numArg('--lambda', v, NONNEG_ARG))
     .option('--k <n>', 'ALP power iterations', (v) => intArg('--k', v, 0))
     .option('--xi <x>', 'ALP search step ξ', (v) => numArg('--xi', v, PROBE_ARG))
@@ -432,27 +621,46 @@ export function imageCli() {
     .option('--every <n>', 'metrics + checkpoint every n iterations', (v) => intArg('--every', v, 1))
     .option('--sample-every <n>', 'sample grid every n iterations', (v) => intArg('--sample-every', v, 1))
     .option('--classifier <dir>', 'folder of a trained fmnist classifier (fmnist_classifier.ts) for cFID / cIS', '')
-    .option('--eval-every <n>', 'cFID / cIS every n iterations (0: at the end only)', (v) => intArg('--eval-every', v, 0))
+    .option('--eval-every <n>', 'cFID / cIS every n iterations (0: at the end only)', (v) =>
+      intArg('--eval-every', v, 0),
+    )
     .option('--eval-samples <n>', 'samples for cFID / cIS', (v) => intArg('--eval-samples', v, 2))
-    .option('--eval-only', 'only compute cFID / cIS of <out>/checkpoint.safetensors (needs --classifier) into <out>/scores.json', false)
+    .option(
+      '--eval-only',
+      'only compute cFID / cIS of <out>/checkpoint.safetensors (needs --classifier) into <out>/scores.json',
+      false,
+    )
     .option('--resume', 'continue from <out>/checkpoint.safetensors if present', false)
     .option('--eager', 'run every op eagerly instead of replaying the compiled iteration (same results)', false);
 }
 
 export function imageOptions(opts: Record<string, unknown>): ImageWganOptions {
   const config = opts.config as ImageConfig;
-  if (!CONFIGS.includes(config)) throw new Error(`--config: expected one of ${CONFIGS.join(', ')}, got '${opts.config}'`);
-  if (!IMAGE_REGULARISERS.includes(opts.reg as ImageRegulariser)) throw new Error(`--reg: expected one of ${IMAGE_REGULARISERS.join(', ')}, got '${opts.reg}'`);
-  if (!NORMS.includes(opts.norm as Norm)) throw new Error(`--norm: expected one of ${NORMS.join(', ')}, got '${opts.norm}'`);
-  if (config === 'cifar10' && opts.size !== undefined && opts.size !== 32) throw new Error(`--size: cifar10 images are 32×32, got ${opts.size}`);
-  if (opts.channels !== undefined && !opts.folder) throw new Error('--channels: only --folder images have a choice of channels');
+  if (!CONFIGS.includes(config))
+    throw new Error(`--config: expected one of ${CONFIGS.join(', ')}, got '${opts.config}'`);
+  if (!IMAGE_REGULARISERS.includes(opts.reg as ImageRegulariser))
+    throw new Error(`--reg: expected one of ${IMAGE_REGULARISERS.join(', ')}, got '${opts.reg}'`);
+  if (!NORMS.includes(opts.norm as Norm))
+    throw new Error(`--norm: expected one of ${NORMS.join(', ')}, got '${opts.norm}'`);
+  if (config === 'cifar10' && opts.size !== undefined && opts.size !== 32)
+    throw new Error(`--size: cifar10 images are 32×32, got ${opts.size}`);
+  if (opts.channels !== undefined && !opts.folder)
+    throw new Error('--channels: only --folder images have a choice of channels');
   const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
   if (opts.flip !== false) delete given.flip; // commander's default true must not override fmnist's false
   const o = { ...CONFIG_DEFAULTS[config], ...given, ...ganFlagOptions(opts, opts.reg as string) } as ImageWganOptions;
   if (given.genBatch === undefined) o.genBatch = 2 * o.batch;
   if (given.decayIters === undefined && config === 'fmnist') o.decayIters = o.iters;
   if (opts.quick) {
-    Object.assign(o, { iters: Math.min(o.iters, 4), every: 2, sampleEvery: 2, dim: Math.min(o.dim, 8), batch: Math.min(o.batch, 8), criticIters: Math.min(o.criticIters, 2), evalSamples: Math.min(o.evalSamples, 40) });
+    Object.assign(o, {
+      iters: Math.min(o.iters, 4),
+      every: 2,
+      sampleEvery: 2,
+      dim: Math.min(o.dim, 8),
+      batch: Math.min(o.batch, 8),
+      criticIters: Math.min(o.criticIters, 2),
+      evalSamples: Math.min(o.evalSamples, 40),
+    });
     o.genBatch = Math.min(o.genBatch, 2 * o.batch);
     if (given.decayIters === undefined && config === 'fmnist') o.decayIters = o.iters;
   }
@@ -464,8 +672,9 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   await main(async () => {
     const s = await runImageWgan(imageOptions(cli.opts()));
     if (cli.opts().evalOnly) return console.log(`scores: ${JSON.stringify(s.final)}`);
-    console.log(`${s.config}/${s.reg}/${s.norm}: ${s.iters} iterations in ${s.wallSeconds.toFixed(1)} s (${s.secondsPerIter.toFixed(2)} s/iter); final ${JSON.stringify(s.final)}`);
+    console.log(
+      `${s.config}/${s.reg}/${s.norm}: ${s.iters} iterations in ${s.wallSeconds.toFixed(1)} s (${s.secondsPerIter.toFixed(2)} s/iter); final ${JSON.stringify(s.final)}`,
+    );
     if (s.samples) console.log(`samples: ${path.resolve(s.samples)}`);
   });
 }
-

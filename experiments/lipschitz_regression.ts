@@ -18,7 +18,19 @@ import { lipschitzRegressor, loadCheckpoint, saveCheckpoint, type MLP } from '..
 import { adversarialLipschitzPenalty, auxiliaryPass, gradientNorm, uniformEps } from '../alr/index.js';
 import { asCritic } from '../nn/index.js';
 import { contactSheet, saveHeatmap, savePng } from './common/plot.js';
-import { ensureDir, intArg, main, Metrics, numArg, PROBE_ARG, NONNEG_ARG, program, Progress, writeJson, writeConfig } from './training/run.js';
+import {
+  ensureDir,
+  intArg,
+  main,
+  Metrics,
+  numArg,
+  PROBE_ARG,
+  NONNEG_ARG,
+  program,
+  Progress,
+  writeJson,
+  writeConfig,
+} from './training/run.js';
 import { resumeStep } from './training/guard.js';
 import { writeFileSafe } from './training/files.js';
 
@@ -168,7 +180,11 @@ export interface LrMetrics {
 /** The per-run proxies of appendix A.4 on the grid (a uniform grid = expectation under U[-4, 4]²). */
 export function gridMetrics(f: ArrayLike<number>, gn: ArrayLike<number>, n: number): LrMetrics {
   const pts = gridPoints(n);
-  let mt = 0, mo = 0, ge = 0, mx = 0, above = 0;
+  let mt = 0,
+    mo = 0,
+    ge = 0,
+    mx = 0,
+    above = 0;
   for (let i = 0; i < n * n; i++) {
     const r = Math.hypot(pts[2 * i], pts[2 * i + 1]);
     mt += (f[i] - targetAt(r)) ** 2;
@@ -204,13 +220,18 @@ export interface LrSummary {
 }
 
 function checkOptions(o: LrOptions): void {
-  if (!LR_REGS.includes(o.reg)) throw new Error(`lipschitz_regression: --reg must be one of ${LR_REGS.join(', ')}, got '${o.reg}'`);
+  if (!LR_REGS.includes(o.reg))
+    throw new Error(`lipschitz_regression: --reg must be one of ${LR_REGS.join(', ')}, got '${o.reg}'`);
   if (!(o.iters >= 1 && o.batch >= 2 && o.regBatch >= 2 && o.grid >= 2 && o.every >= 1 && o.ckptEvery >= 1)) {
-    throw new Error(`lipschitz_regression: iters, every, ckpt-every >= 1; batch, reg-batch, grid >= 2 (got ${JSON.stringify(o)})`);
+    throw new Error(
+      `lipschitz_regression: iters, every, ckpt-every >= 1; batch, reg-batch, grid >= 2 (got ${JSON.stringify(o)})`,
+    );
   }
   if (!(o.lambda >= 0)) throw new Error(`lipschitz_regression: --lambda must be >= 0, got ${o.lambda}`);
-  if (!(Number.isInteger(o.k) && o.k >= 0)) throw new Error(`lipschitz_regression: --k must be an integer >= 0, got ${o.k}`);
-  if (o.reduction !== 'sq' && o.reduction !== 'abs') throw new Error(`lipschitz_regression: --reduction must be sq or abs, got '${o.reduction}'`);
+  if (!(Number.isInteger(o.k) && o.k >= 0))
+    throw new Error(`lipschitz_regression: --k must be an integer >= 0, got ${o.k}`);
+  if (o.reduction !== 'sq' && o.reduction !== 'abs')
+    throw new Error(`lipschitz_regression: --reduction must be sq or abs, got '${o.reduction}'`);
 }
 
 /** One configuration into <o.out>/<runName(o)>/. */
@@ -255,7 +276,14 @@ export async function runLipschitzRegression(o: LrOptions): Promise<LrSummary> {
           mon.penalty = E.detach(pen);
         } else {
           const a = adversarialLipschitzPenalty(critic, xr, {
-            lambda: o.lambda, k: o.k, xi: o.xi, eps: uniformEps(o.epsMin, o.epsMax), K: 1, dY: 'abs', form: alpForm, detachClean: false,
+            lambda: o.lambda,
+            k: o.k,
+            xi: o.xi,
+            eps: uniformEps(o.epsMin, o.epsMax),
+            K: 1,
+            dY: 'abs',
+            form: alpForm,
+            detachClean: false,
           });
           loss = E.add(loss, a.loss);
           mon.penalty = E.detach(a.loss);
@@ -284,27 +312,44 @@ export async function runLipschitzRegression(o: LrOptions): Promise<LrSummary> {
       E.dispose(mon);
       const row: Record<string, number> = { step: iter + 1, seconds: seconds() };
       names.forEach((k, i) => (row[k] = vals[i]));
-      if (!vals.every(Number.isFinite)) throw new Error(`lipschitz_regression ${name}: non-finite loss at iteration ${iter + 1}: ${JSON.stringify(row)}`);
+      if (!vals.every(Number.isFinite))
+        throw new Error(
+          `lipschitz_regression ${name}: non-finite loss at iteration ${iter + 1}: ${JSON.stringify(row)}`,
+        );
       metrics.write(row);
       lastLoss = row;
       progress.update(iter + 1, `mse=${row.mse.toFixed(4)}`);
     } else progress.update(iter + 1);
     await E.endStep(); // submit, bound the queue, let Dawn recycle finished work
     if ((iter + 1) % o.ckptEvery === 0 && iter + 1 < o.iters) {
-      await saveCheckpoint(ckpt, { modules: model, optimizers: { model: opt }, step: iter + 1, metadata: { options: JSON.stringify(o), wallSeconds: String(seconds()) } });
+      await saveCheckpoint(ckpt, {
+        modules: model,
+        optimizers: { model: opt },
+        step: iter + 1,
+        metadata: { options: JSON.stringify(o), wallSeconds: String(seconds()) },
+      });
     }
   }
   compiled.dispose();
   progress.stop();
   metrics.close();
   const trainSeconds = seconds();
-  await saveCheckpoint(ckpt, { modules: model, optimizers: { model: opt }, step: o.iters, metadata: { options: JSON.stringify(o), wallSeconds: String(trainSeconds) } });
+  await saveCheckpoint(ckpt, {
+    modules: model,
+    optimizers: { model: opt },
+    step: o.iters,
+    metadata: { options: JSON.stringify(o), wallSeconds: String(trainSeconds) },
+  });
 
   const { f, gn } = await fieldOnGrid(model, o.grid);
   const m = gridMetrics(f, gn, o.grid);
   const label = runLabel(o);
   const heat = path.join(dir, 'heatmap.png');
-  await saveHeatmap(heat, gn, o.grid, FRAME, { title: `${label}: max ${m.maxGradNorm.toFixed(2)}`, colorTitle: '‖∇f(x)‖', domain: [0, 1] });
+  await saveHeatmap(heat, gn, o.grid, FRAME, {
+    title: `${label}: max ${m.maxGradNorm.toFixed(2)}`,
+    colorTitle: '‖∇f(x)‖',
+    domain: [0, 1],
+  });
   const { out: _out, progress: _p, resume: _r, ...options } = o;
   const summary: LrSummary = {
     name,
@@ -359,7 +404,9 @@ export function summaryTable(rows: LrSummary[], base: LrOptions): string {
   const head = [
     `# A.4 Lipschitz regression: ${rows.length} runs, ${base.iters} iterations, seed ${base.seed}, grid ${base.grid}²`,
     '',
-    `Assumptions: ${Object.entries(a).map(([k, v]) => `${k}: ${v}`).join('; ')}. ALP: P_ε = U[${base.epsMin}, ${base.epsMax}], K = 1, d_Y = abs.`,
+    `Assumptions: ${Object.entries(a)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('; ')}. ALP: P_ε = U[${base.epsMin}, ${base.epsMax}], K = 1, d_Y = abs.`,
     '',
     '| run | MSE target | MSE f_opt | mean abs(‖∇f‖−‖∇f_opt‖) | max ‖∇f‖ | frac ‖∇f‖>1.05 | final penalty | wall s |',
     '|---|---|---|---|---|---|---|---|',
@@ -372,7 +419,10 @@ export function summaryTable(rows: LrSummary[], base: LrOptions): string {
 }
 
 /** Runs (or skips, if finished) every configuration, then writes the sheet and summary.md. */
-export async function runGrid(base: LrOptions, configs: Config[]): Promise<{ summaries: LrSummary[]; sheet: string; table: string }> {
+export async function runGrid(
+  base: LrOptions,
+  configs: Config[],
+): Promise<{ summaries: LrSummary[]; sheet: string; table: string }> {
   ensureDir(base.out);
   const summaries: LrSummary[] = [];
   for (const c of configs) {
@@ -386,7 +436,10 @@ export async function runGrid(base: LrOptions, configs: Config[]): Promise<{ sum
   }
   const optFile = path.join(base.out, 'f_opt.png');
   await saveOptHeatmap(optFile, base.grid);
-  const items = [{ file: optFile, label: 'f_opt (eq. 28)' }, ...summaries.map((s) => ({ file: s.heatmap, label: s.label }))];
+  const items = [
+    { file: optFile, label: 'f_opt (eq. 28)' },
+    ...summaries.map((s) => ({ file: s.heatmap, label: s.label })),
+  ];
   const sheet = path.join(base.out, 'contact_sheet.png');
   savePng(await contactSheet(items, 6, 260), sheet);
   const table = path.join(base.out, 'summary.md');
@@ -395,7 +448,11 @@ export async function runGrid(base: LrOptions, configs: Config[]): Promise<{ sum
 }
 
 export function lrCli() {
-  return program('lipschitz_regression', 'ALR appendix A.4: 2-D Lipschitz regression heat maps', 'out/lipschitz_regression')
+  return program(
+    'lipschitz_regression',
+    'ALR appendix A.4: 2-D Lipschitz regression heat maps',
+    'out/lipschitz_regression',
+  )
     .option('--grid', 'run the whole grid (both BN settings) and write summary.md + contact sheet', false)
     .option('--reg <name>', `regulariser: ${LR_REGS.join(', ')}`, LR_DEFAULTS.reg)
     .option('--lambda <x>', 'LP/ALP weight λ', (v) => numArg('--lambda', v, NONNEG_ARG), LR_DEFAULTS.lambda)
@@ -404,12 +461,31 @@ export function lrCli() {
     .option('--iters <n>', 'training iterations (paper: 2^14)', (v) => intArg('--iters', v, 1), LR_DEFAULTS.iters)
     .option('--lr <x>', 'ASSUMPTION: Adam learning rate', (v) => numArg('--lr', v, NONNEG_ARG), LR_DEFAULTS.lr)
     .option('--xi <x>', 'ASSUMPTION: ALP search step ξ', (v) => numArg('--xi', v, PROBE_ARG), LR_DEFAULTS.xi)
-    .option('--eps-min <x>', 'ALP ε ~ U[eps-min, eps-max]', (v) => numArg('--eps-min', v, PROBE_ARG), LR_DEFAULTS.epsMin)
-    .option('--eps-max <x>', 'ALP ε ~ U[eps-min, eps-max]', (v) => numArg('--eps-max', v, PROBE_ARG), LR_DEFAULTS.epsMax)
-    .option('--reduction <r>', "ASSUMPTION: ALP reduction 'sq' = mean(alp²) or 'abs' = mean(alp)", LR_DEFAULTS.reduction)
+    .option(
+      '--eps-min <x>',
+      'ALP ε ~ U[eps-min, eps-max]',
+      (v) => numArg('--eps-min', v, PROBE_ARG),
+      LR_DEFAULTS.epsMin,
+    )
+    .option(
+      '--eps-max <x>',
+      'ALP ε ~ U[eps-min, eps-max]',
+      (v) => numArg('--eps-max', v, PROBE_ARG),
+      LR_DEFAULTS.epsMax,
+    )
+    .option(
+      '--reduction <r>',
+      "ASSUMPTION: ALP reduction 'sq' = mean(alp²) or 'abs' = mean(alp)",
+      LR_DEFAULTS.reduction,
+    )
     .option('--heat-grid <n>', 'heat-map resolution', (v) => intArg('--heat-grid', v, 2), LR_DEFAULTS.grid)
     .option('--every <n>', 'log the loss every n iterations', (v) => intArg('--every', v, 1), LR_DEFAULTS.every)
-    .option('--ckpt-every <n>', 'checkpoint every n iterations', (v) => intArg('--ckpt-every', v, 1), LR_DEFAULTS.ckptEvery)
+    .option(
+      '--ckpt-every <n>',
+      'checkpoint every n iterations',
+      (v) => intArg('--ckpt-every', v, 1),
+      LR_DEFAULTS.ckptEvery,
+    )
     .option('--only <names>', 'with --grid: only these run names (comma-separated, e.g. bn_lp_l1,bn_alp_l1_k5)')
     .option('--resume', 'continue a single run from its checkpoint', false)
     .option('--eager', 'run every op eagerly instead of replaying the compiled step (same results)', false);
@@ -436,7 +512,13 @@ export function lrOptions(opts: Record<string, unknown>): LrOptions {
     resume: Boolean(opts.resume),
     progress: opts.progress !== false,
   };
-  if (opts.quick) Object.assign(o, { iters: Math.min(o.iters, 30), every: 10, grid: Math.min(o.grid, 48), regBatch: Math.min(o.regBatch, 128) });
+  if (opts.quick)
+    Object.assign(o, {
+      iters: Math.min(o.iters, 30),
+      every: 10,
+      grid: Math.min(o.grid, 48),
+      regBatch: Math.min(o.regBatch, 128),
+    });
   checkOptions(o);
   return o;
 }
@@ -446,15 +528,22 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   await main(async () => {
     const opts = cli.opts();
     const o = lrOptions(opts);
-    const given = (names: string[]) => names.filter((n) => cli.getOptionValueSource(n) === 'cli').map((n) => `--${n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+    const given = (names: string[]) =>
+      names
+        .filter((n) => cli.getOptionValueSource(n) === 'cli')
+        .map((n) => `--${n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
     if (opts.grid || opts.quick) {
       // the grid sets these per run: a value given here would be silently ignored
       const ignored = given(['reg', 'lambda', 'k', 'bn', 'resume']);
-      if (ignored.length) throw new Error(`lipschitz_regression: ${ignored.join(', ')} ${ignored.length > 1 ? 'are' : 'is'} set per run by the ${opts.grid ? '--grid' : '--quick'} grid; drop ${ignored.length > 1 ? 'them' : 'it'}, or run one configuration without --grid/--quick`);
+      if (ignored.length)
+        throw new Error(
+          `lipschitz_regression: ${ignored.join(', ')} ${ignored.length > 1 ? 'are' : 'is'} set per run by the ${opts.grid ? '--grid' : '--quick'} grid; drop ${ignored.length > 1 ? 'them' : 'it'}, or run one configuration without --grid/--quick`,
+        );
       const only = opts.only ? String(opts.only).split(',').filter(Boolean) : null;
       const all = gridConfigs(Boolean(opts.quick));
       const unknown = (only ?? []).filter((n) => !all.some((c) => runName(c) === n));
-      if (unknown.length) throw new Error(`--only: unknown run(s) ${unknown.join(', ')}; known: ${all.map(runName).join(', ')}`);
+      if (unknown.length)
+        throw new Error(`--only: unknown run(s) ${unknown.join(', ')}; known: ${all.map(runName).join(', ')}`);
       const r = await runGrid(o, only ? all.filter((c) => only.includes(runName(c))) : all);
       console.log(fs.readFileSync(r.table, 'utf8'));
       console.log(`contact sheet: ${path.resolve(r.sheet)}\ntable: ${path.resolve(r.table)}`);

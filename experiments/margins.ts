@@ -81,7 +81,12 @@ export const MARGIN_DEFAULTS: Omit<MarginOptions, 'out'> = {
 };
 
 /** Roll (label -1) and the roll scaled by 1.5 (label +1), as toy_data's swiss roll (/ 7.5). */
-export function twoRolls(perClass: number, noise: number, seed: number, divisor = 7.5): { x: Float32Array; y: Float32Array } {
+export function twoRolls(
+  perClass: number,
+  noise: number,
+  seed: number,
+  divisor = 7.5,
+): { x: Float32Array; y: Float32Array } {
   const rng = new HostRng(seed);
   const n = 2 * perClass;
   const x = new Float32Array(2 * n);
@@ -148,7 +153,13 @@ function direction(p: 'l1' | 'l2' | 'linf', gx: number, gy: number, s: number): 
  * Distance to the first sign change of f along x + t·d, t ∈ (0, tMax]: coarse scan, then
  * bisection, all points of a round in one batched forward. Infinity where none was found.
  */
-async function lineSearch(model: MLP, x: Float32Array, d: Float32Array, sgn: Float32Array, o: MarginOptions): Promise<Float32Array> {
+async function lineSearch(
+  model: MLP,
+  x: Float32Array,
+  d: Float32Array,
+  sgn: Float32Array,
+  o: MarginOptions,
+): Promise<Float32Array> {
   const n = sgn.length;
   const pts = new Float32Array(2 * n * o.steps);
   for (let i = 0; i < n; i++) {
@@ -191,7 +202,12 @@ async function lineSearch(model: MLP, x: Float32Array, d: Float32Array, sgn: Flo
 const meanOf = (v: number[]) => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN);
 
 /** Trains one classifier and measures its margins on the test set. */
-export async function runMargin(pen: Penalty, seed: number, o: MarginOptions, pictureFile?: string): Promise<MarginResult> {
+export async function runMargin(
+  pen: Penalty,
+  seed: number,
+  o: MarginOptions,
+  pictureFile?: string,
+): Promise<MarginResult> {
   const t0 = performance.now();
   E.manualSeed(seed);
   const train = twoRolls(o.perClass, o.noise, 1000 + seed, o.divisor);
@@ -226,7 +242,10 @@ export async function runMargin(pen: Penalty, seed: number, o: MarginOptions, pi
   const finalLoss = lossT ? await lossT.item() : NaN;
   lossT?.dispose();
   // one readback per run (these runs are short): a diverged one is reported, not tabulated
-  if (!Number.isFinite(finalLoss)) throw new Error(`margins: training diverged: the loss is ${finalLoss} after ${o.iters} iterations (seed ${seed}); try a smaller --lr or --lambda`);
+  if (!Number.isFinite(finalLoss))
+    throw new Error(
+      `margins: training diverged: the loss is ${finalLoss} after ${o.iters} iterations (seed ${seed}); try a smaller --lr or --lambda`,
+    );
   X.dispose();
   Y.dispose();
 
@@ -280,7 +299,6 @@ export async function runMargin(pen: Penalty, seed: number, o: MarginOptions, pi
   };
 }
 
-
 function stats(v: number[]): { mean: number; std: number } {
   const m = meanOf(v);
   const s = v.length > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1)) : 0;
@@ -306,10 +324,19 @@ export function marginTable(results: MarginResult[], o: MarginOptions): string {
   const used = PENALTIES.filter((p) => rowsFor(p.id).length);
   for (const p of used) {
     const rs = rowsFor(p.id);
-    lines.push(`| ${p.label} | ${pm(rs.map((r) => r.firstOrder.l1))} | ${pm(rs.map((r) => r.firstOrder.l2))} | ${pm(rs.map((r) => r.firstOrder.linf))} | ${pm(rs.map((r) => r.accuracy))} |`);
+    lines.push(
+      `| ${p.label} | ${pm(rs.map((r) => r.firstOrder.l1))} | ${pm(rs.map((r) => r.firstOrder.l2))} | ${pm(rs.map((r) => r.firstOrder.linf))} | ${pm(rs.map((r) => r.accuracy))} |`,
+    );
   }
-  lines.push('', `Check: distance to the decision boundary by line search along the steepest L_p direction (up to t = ${o.tMax}; found = fraction of points with a crossing).`, '');
-  lines.push('| penalty | L1 distance | L2 distance | L∞ distance | found (L1/L2/L∞) | train loss | s/run |', '|---|---|---|---|---|---|---|');
+  lines.push(
+    '',
+    `Check: distance to the decision boundary by line search along the steepest L_p direction (up to t = ${o.tMax}; found = fraction of points with a crossing).`,
+    '',
+  );
+  lines.push(
+    '| penalty | L1 distance | L2 distance | L∞ distance | found (L1/L2/L∞) | train loss | s/run |',
+    '|---|---|---|---|---|---|---|',
+  );
   for (const p of used) {
     const rs = rowsFor(p.id);
     const f = (k: 'l1' | 'l2' | 'linf') => meanOf(rs.map((r) => r.lineSearchFound[k])).toFixed(2);
@@ -321,7 +348,13 @@ export function marginTable(results: MarginResult[], o: MarginOptions): string {
 }
 
 /** Decision function picture of a trained model (contours of f) with the test points. */
-async function picture(model: MLP, test: { x: Float32Array; y: Float32Array }, title: string, file: string, o: MarginOptions): Promise<void> {
+async function picture(
+  model: MLP,
+  test: { x: Float32Array; y: Float32Array },
+  title: string,
+  file: string,
+  o: MarginOptions,
+): Promise<void> {
   const n = 64;
   const R = 3 * (7.5 / o.divisor);
   const frame = { xMin: -R, xMax: R, yMin: -R, yMax: R };
@@ -351,7 +384,8 @@ export async function runMargins(o: MarginOptions): Promise<{ results: MarginRes
   writeConfig(o.out, o);
   const pens = o.penalties.map((id) => {
     const p = PENALTIES.find((q) => q.id === id);
-    if (!p) throw new Error(`margins: unknown penalty '${id}'; expected one of ${PENALTIES.map((q) => q.id).join(', ')}`);
+    if (!p)
+      throw new Error(`margins: unknown penalty '${id}'; expected one of ${PENALTIES.map((q) => q.id).join(', ')}`);
     return p;
   });
   const results: MarginResult[] = [];
@@ -366,13 +400,17 @@ export async function runMargins(o: MarginOptions): Promise<{ results: MarginRes
       const r = await runMargin(p, seed, o, s === 0 ? path.join(runs, `${seed}_${p.id}.png`) : undefined);
       writeJson(file, r);
       results.push(r);
-      console.error(`seed ${seed} ${p.id}: acc ${r.accuracy.toFixed(3)} L2 margin ${r.firstOrder.l2.toFixed(4)} (line search ${r.lineSearch.l2.toFixed(4)}) ${r.seconds.toFixed(1)} s`);
+      console.error(
+        `seed ${seed} ${p.id}: acc ${r.accuracy.toFixed(3)} L2 margin ${r.firstOrder.l2.toFixed(4)} (line search ${r.lineSearch.l2.toFixed(4)}) ${r.seconds.toFixed(1)} s`,
+      );
     }
   }
   writeJson(path.join(o.out, 'results.json'), { options: o, results });
   const table = path.join(o.out, 'summary.md');
   writeFileSafe(table, marginTable(results, o));
-  const pics = pens.map((p) => ({ file: path.join(runs, `${o.seed}_${p.id}.png`), label: p.label })).filter((i) => fs.existsSync(i.file));
+  const pics = pens
+    .map((p) => ({ file: path.join(runs, `${o.seed}_${p.id}.png`), label: p.label }))
+    .filter((i) => fs.existsSync(i.file));
   const sheet = path.join(o.out, 'boundaries.png');
   if (pics.length) savePng(await contactSheet(pics, 4, 300), sheet);
   return { results, table, sheet };
@@ -385,11 +423,25 @@ export function marginsCli() {
     .option('--lambda <x>', 'penalty weight λ', (v) => numArg('--lambda', v, NONNEG_ARG), MARGIN_DEFAULTS.lambda)
     .option('--lr <x>', 'Adam learning rate', (v) => numArg('--lr', v, NONNEG_ARG), MARGIN_DEFAULTS.lr)
     .option('--hidden <n>', 'hidden width', (v) => intArg('--hidden', v, 1), MARGIN_DEFAULTS.hidden)
-    .option('--per-class <n>', 'train and test points per class', (v) => intArg('--per-class', v, 2), MARGIN_DEFAULTS.perClass)
+    .option(
+      '--per-class <n>',
+      'train and test points per class',
+      (v) => intArg('--per-class', v, 2),
+      MARGIN_DEFAULTS.perClass,
+    )
     .option('--noise <x>', 'swiss-roll noise (before / 7.5)', (v) => numArg('--noise', v), MARGIN_DEFAULTS.noise)
-    .option('--divisor <x>', 'divide the rolls by this (7.5 = toy_data scale, 1 = sklearn raw)', (v) => numArg('--divisor', v), MARGIN_DEFAULTS.divisor)
+    .option(
+      '--divisor <x>',
+      'divide the rolls by this (7.5 = toy_data scale, 1 = sklearn raw)',
+      (v) => numArg('--divisor', v),
+      MARGIN_DEFAULTS.divisor,
+    )
     .option('--t-max <x>', 'line search range', (v) => numArg('--t-max', v), MARGIN_DEFAULTS.tMax)
-    .option('--penalties <list>', `comma-separated subset of ${PENALTIES.map((p) => p.id).join(',')}`, MARGIN_DEFAULTS.penalties.join(','))
+    .option(
+      '--penalties <list>',
+      `comma-separated subset of ${PENALTIES.map((p) => p.id).join(',')}`,
+      MARGIN_DEFAULTS.penalties.join(','),
+    )
     .option('--eager', 'run every op eagerly instead of replaying the compiled step (same results)', false);
 }
 
@@ -409,7 +461,15 @@ export function marginOptions(opts: Record<string, unknown>): MarginOptions {
     penalties: String(opts.penalties).split(',').filter(Boolean),
     out: opts.out as string,
   };
-  if (opts.quick) Object.assign(o, { seeds: Math.min(o.seeds, 2), iters: Math.min(o.iters, 40), perClass: Math.min(o.perClass, 64), hidden: Math.min(o.hidden, 32), steps: 16, bisect: 8 });
+  if (opts.quick)
+    Object.assign(o, {
+      seeds: Math.min(o.seeds, 2),
+      iters: Math.min(o.iters, 40),
+      perClass: Math.min(o.perClass, 64),
+      hidden: Math.min(o.hidden, 32),
+      steps: 16,
+      bisect: 8,
+    });
   return o;
 }
 

@@ -33,7 +33,14 @@ import { pathToFileURL } from 'node:url';
 import * as E from '../engine/index.js';
 import { Adam } from '../engine/index.js';
 import {
-  asCritic, Critic as CriticNet, Generator, loadCheckpoint, toyCritic, toyGenerator, withoutStatUpdates, type Module,
+  asCritic,
+  Critic as CriticNet,
+  Generator,
+  loadCheckpoint,
+  toyCritic,
+  toyGenerator,
+  withoutStatUpdates,
+  type Module,
 } from '../nn/index.js';
 import { auxiliaryPass, criticOutput, NORM_FLOOR, sampleEps, SEARCH_DEFAULTS, type Critic } from '../alr/index.js';
 import { quotientAt, repeatBatch, schemeSearch } from './common/schemes.js';
@@ -111,7 +118,10 @@ export function stat(v: number[]): Stat {
 
 /** ln Γ(x) (Lanczos). */
 function lnGamma(x: number): number {
-  const c = [76.18009172947146, -86.50532032941678, 24.01409824083091, -1.231739572450155, 0.001208650973866179, -0.000005395239384953];
+  const c = [
+    76.18009172947146, -86.50532032941678, 24.01409824083091, -1.231739572450155, 0.001208650973866179,
+    -0.000005395239384953,
+  ];
   let y = x;
   const t = x + 5.5 - (x + 0.5) * Math.log(x + 5.5);
   let s = 1.000000000190015;
@@ -125,11 +135,15 @@ export function incompleteBeta(x: number, a: number, b: number): number {
   if (x >= 1) return 1;
   const front = Math.exp(lnGamma(a + b) - lnGamma(a) - lnGamma(b) + a * Math.log(x) + b * Math.log(1 - x));
   const cf = (x: number, a: number, b: number) => {
-    let c = 1, d = 1 - ((a + b) * x) / (a + 1);
+    let c = 1,
+      d = 1 - ((a + b) * x) / (a + 1);
     d = 1 / (Math.abs(d) < 1e-300 ? 1e-300 : d);
     let h = d;
     for (let m = 1; m <= 300; m++) {
-      for (const num of [(m * (b - m) * x) / ((a + 2 * m - 1) * (a + 2 * m)), (-(a + m) * (a + b + m) * x) / ((a + 2 * m) * (a + 2 * m + 1))]) {
+      for (const num of [
+        (m * (b - m) * x) / ((a + 2 * m - 1) * (a + 2 * m)),
+        (-(a + m) * (a + b + m) * x) / ((a + 2 * m) * (a + 2 * m + 1)),
+      ]) {
         d = 1 + num * d;
         d = 1 / (Math.abs(d) < 1e-300 ? 1e-300 : d);
         c = 1 + num / c;
@@ -148,7 +162,8 @@ export function welch(a: Stat, b: Stat): { t: number; df: number; p: number } {
   const va = a.std ** 2 / a.n;
   const vb = b.std ** 2 / b.n;
   const se = Math.sqrt(va + vb);
-  if (!(se > 0)) return { t: a.mean === b.mean ? 0 : Infinity * Math.sign(a.mean - b.mean), df: NaN, p: a.mean === b.mean ? 1 : 0 };
+  if (!(se > 0))
+    return { t: a.mean === b.mean ? 0 : Infinity * Math.sign(a.mean - b.mean), df: NaN, p: a.mean === b.mean ? 1 : 0 };
   const t = (a.mean - b.mean) / se;
   const df = (va + vb) ** 2 / (va ** 2 / (a.n - 1) + vb ** 2 / (b.n - 1));
   const p = incompleteBeta(df / (df + t * t), df / 2, 0.5);
@@ -162,7 +177,9 @@ function absCos(a: Float32Array, b: Float32Array, batch: number): number[] {
   const D = a.length / batch;
   const out: number[] = [];
   for (let i = 0; i < batch; i++) {
-    let dot = 0, na = 0, nb = 0;
+    let dot = 0,
+      na = 0,
+      nb = 0;
     for (let j = i * D; j < (i + 1) * D; j++) {
       dot += a[j] * b[j];
       na += a[j] * a[j];
@@ -177,7 +194,13 @@ function absCos(a: Float32Array, b: Float32Array, batch: number): number[] {
  * The baseline: m random directions per sample (r ~ U[-0.5, 0.5]^D, normalised, as ALR's r₀) at
  * the sample's ε; returns the best quotient and its direction. Passes: f(x) plus m forwards.
  */
-async function randomBest(critic: Critic, x: E.Tensor, eps: E.Tensor, m: number, clip: readonly [number, number] | null) {
+async function randomBest(
+  critic: Critic,
+  x: E.Tensor,
+  eps: E.Tensor,
+  m: number,
+  clip: readonly [number, number] | null,
+) {
   const B = x.shape[0];
   const D = x.size / B;
   const t = E.tidy(() =>
@@ -219,10 +242,15 @@ const imageShape = (c: number, s: number) => [c, s, s];
 
 /** Test images as [n, c, s, s] floats in [-1, 1) (padded to s, repeated over c channels). */
 function testImages(set: ImageSet, n: number, offset: number, c: number, s: number): Float32Array {
-  const src = toFloat(padTo(set, s), Array.from({ length: n }, (_, i) => (offset + i) % set.n), null);
+  const src = toFloat(
+    padTo(set, s),
+    Array.from({ length: n }, (_, i) => (offset + i) % set.n),
+    null,
+  );
   if (c === 1) return src;
   const out = new Float32Array(n * c * s * s);
-  for (let i = 0; i < n; i++) for (let ch = 0; ch < c; ch++) out.set(src.subarray(i * s * s, (i + 1) * s * s), (i * c + ch) * s * s);
+  for (let i = 0; i < n; i++)
+    for (let ch = 0; ch < c; ch++) out.set(src.subarray(i * s * s, (i + 1) * s * s), (i * c + ch) * s * s);
   return out;
 }
 
@@ -243,13 +271,27 @@ async function buildCase(name: CriticCase, o: SearchVsRandomOptions, test: () =>
       const dir = path.join(o.out, 'train_toy');
       const ckpt = path.join(dir, 'checkpoint.safetensors');
       if (!fs.existsSync(path.join(dir, 'summary.json'))) {
-        await runToyWgan({ ...TOY_DEFAULTS, reg: 'alp', iters: o.toyIters, every: o.toyIters, out: dir, seed: o.seed, progress: o.progress, resume: true });
+        await runToyWgan({
+          ...TOY_DEFAULTS,
+          reg: 'alp',
+          iters: o.toyIters,
+          every: o.toyIters,
+          out: dir,
+          seed: o.seed,
+          progress: o.progress,
+          resume: true,
+        });
       }
       await loadModels(ckpt, { G, D });
     }
     const n = o.toyPoints / 2;
     return {
-      name, dim: 2, trained, critic: asCritic(D), clip: null, modules: [G, D],
+      name,
+      dim: 2,
+      trained,
+      critic: asCritic(D),
+      clip: null,
+      modules: [G, D],
       points: (seed) => {
         const real = toySampler('8gaussians', 1000 + seed).sample(n);
         return E.tidy(() => E.noGrad(() => E.concat([E.tensor(real, [n, 2]), G.forward(E.randNormal([n, 2]))], 0)));
@@ -259,24 +301,50 @@ async function buildCase(name: CriticCase, o: SearchVsRandomOptions, test: () =>
   const cifar = name === 'cifar';
   const c = cifar ? 3 : 1;
   const s = cifar ? 32 : 28;
-  const G = new Generator({ dim: o.imageDim, zDim: 128, outChannels: c, startSize: s === 28 ? 7 : 4, upBlocks: s === 28 ? 2 : 3 });
+  const G = new Generator({
+    dim: o.imageDim,
+    zDim: 128,
+    outChannels: c,
+    startSize: s === 28 ? 7 : 4,
+    upBlocks: s === 28 ? 2 : 3,
+  });
   const D = new CriticNet({ dim: o.imageDim, inChannels: c });
   const trained = name === 'fmnist-trained';
   if (trained) {
     const dir = path.join(o.out, 'train_fmnist');
     if (!fs.existsSync(path.join(dir, 'summary.json'))) {
-      const io = imageOptions({ config: 'fmnist', reg: 'alp', norm: 'none', dim: o.imageDim, iters: o.imageIters, data: o.data, out: dir, seed: o.seed, progress: o.progress });
+      const io = imageOptions({
+        config: 'fmnist',
+        reg: 'alp',
+        norm: 'none',
+        dim: o.imageDim,
+        iters: o.imageIters,
+        data: o.data,
+        out: dir,
+        seed: o.seed,
+        progress: o.progress,
+      });
       await runImageWgan({ ...io, every: o.imageIters, sampleEvery: o.imageIters, resume: true });
     }
     await loadModels(path.join(dir, 'checkpoint.safetensors'), { G, D });
   }
   const n = o.imagePoints / 2;
   return {
-    name, dim: c * s * s, trained, critic: asCritic(D), clip: [-1, 1], modules: [G, D],
+    name,
+    dim: c * s * s,
+    trained,
+    critic: asCritic(D),
+    clip: [-1, 1],
+    modules: [G, D],
     points: (seed) => {
       const real = testImages(test(), n, seed * n, c, s);
       return E.tidy(() =>
-        E.noGrad(() => E.concat([E.tensor(real, [n, ...imageShape(c, s)]), withoutStatUpdates(() => G.forward(E.randNormal([n, 128])))], 0)),
+        E.noGrad(() =>
+          E.concat(
+            [E.tensor(real, [n, ...imageShape(c, s)]), withoutStatUpdates(() => G.forward(E.randNormal([n, 128])))],
+            0,
+          ),
+        ),
       );
     },
   };
@@ -334,7 +402,12 @@ export async function runSearchVsRandom(o: SearchVsRandomOptions): Promise<Study
       const B = x.shape[0];
       const eps = E.keep(sampleEps(EPS, B));
       const epsHost = await eps.toFloat32();
-      const truth = await groundTruth(cs.critic, x, { sampleRadii: epsHost, restarts: o.gtRestarts, steps: o.gtSteps, clip: cs.clip });
+      const truth = await groundTruth(cs.critic, x, {
+        sampleRadii: epsHost,
+        restarts: o.gtRestarts,
+        steps: o.gtSteps,
+        clip: cs.clip,
+      });
       const viol = Array.from(truth.quotient, (q) => q > o.K);
       const sorted = Float32Array.from(truth.quotient).sort();
       const median = (sorted[(B - 1) >> 1] + sorted[B >> 1]) / 2;
@@ -352,9 +425,18 @@ export async function runSearchVsRandom(o: SearchVsRandomOptions): Promise<Study
       };
       for (const xi of o.xis) {
         for (const k of o.ks) {
-          const res = schemeSearch(cs.critic, x, { scheme: 'paper', k, xi, eps: EPS, epsValues: eps, clip: cs.clip, searchClip: cs.clip });
+          const res = schemeSearch(cs.critic, x, {
+            scheme: 'paper',
+            k,
+            xi,
+            eps: EPS,
+            epsValues: eps,
+            clip: cs.clip,
+            searchClip: cs.clip,
+          });
           const [q, dir] = await Promise.all([res.quotient!.toFloat32(), res.direction.toFloat32()]);
-          for (const t of [res.quotient!, res.direction, res.eps, res.rAdv, res.searchGrad]) if (t && !t.disposed) t.dispose();
+          for (const t of [res.quotient!, res.direction, res.eps, res.rAdv, res.searchGrad])
+            if (t && !t.disposed) t.dispose();
           record(`paper|${xi}|${k}`, q, dir);
         }
       }
@@ -363,17 +445,35 @@ export async function runSearchVsRandom(o: SearchVsRandomOptions): Promise<Study
         record(`random|${k}`, r.quotient, r.direction);
       }
       E.dispose([x, eps]);
-      if (o.progress) console.error(`${name}: seed ${seed + 1}/${o.seeds} (${((performance.now() - tc) / 1000).toFixed(0)} s)`);
+      if (o.progress)
+        console.error(`${name}: seed ${seed + 1}/${o.seeds} (${((performance.now() - tc) / 1000).toFixed(0)} s)`);
     }
     const samples = o.seeds * (name.startsWith('toy') ? o.toyPoints : o.imagePoints);
-    truthInfo[name] = { quotient: stat(gtQ), gradNorm: stat(gtG), violating, samples, seconds: (performance.now() - tc) / 1000 };
+    truthInfo[name] = {
+      quotient: stat(gtQ),
+      gradNorm: stat(gtG),
+      violating,
+      samples,
+      seconds: (performance.now() - tc) / 1000,
+    };
     for (const [key, a] of acc) {
       const [method, ...rest] = key.split('|');
       const xi = method === 'paper' ? Number(rest[0]) : null;
       const k = Number(method === 'paper' ? rest[1] : rest[0]);
       rows.push({
-        critic: name, dim: cs.dim, trained: cs.trained, method: method as Row['method'], xi, k, passes: 2 + 2 * k,
-        cos: stat(a.cos), detection: stat(a.det), detectionMedian: stat(a.detMed), quotient: stat(a.q), violations: violating, samples,
+        critic: name,
+        dim: cs.dim,
+        trained: cs.trained,
+        method: method as Row['method'],
+        xi,
+        k,
+        passes: 2 + 2 * k,
+        cos: stat(a.cos),
+        detection: stat(a.det),
+        detectionMedian: stat(a.detMed),
+        quotient: stat(a.q),
+        violations: violating,
+        samples,
       });
     }
     for (const m of cs.modules) m.dispose();
@@ -391,7 +491,8 @@ type Metric = 'cos' | 'detection' | 'detectionMedian';
 const METRIC_TEXT: Record<Metric, string> = {
   cos: '**|cos(r_adv, ∇ₓf)|**, mean ± sample std (n samples):',
   detection: '**Detection rate** of true violations (truth q > K), mean ± sample std (n violating samples):',
-  detectionMedian: '**Detection rate at the median**: of the samples whose truth q exceeds the batch median, the fraction whose searched q does too (n such samples):',
+  detectionMedian:
+    '**Detection rate at the median**: of the samples whose truth q exceeds the batch median, the fraction whose searched q does too (n such samples):',
 };
 
 const f = (v: number, d = 3) => (Number.isFinite(v) ? v.toFixed(d) : '–');
@@ -400,7 +501,16 @@ const pText = (p: number) => (p < 1e-4 ? '< 1e-4' : p.toPrecision(2));
 
 /** Paper (ξ, k) vs the random baseline at the same k: Δ mean, Welch t, p. */
 export function comparisons(r: StudyResult, metric: Metric) {
-  const out: { critic: CriticCase; xi: number; k: number; paper: Stat; random: Stat; t: number; df: number; p: number }[] = [];
+  const out: {
+    critic: CriticCase;
+    xi: number;
+    k: number;
+    paper: Stat;
+    random: Stat;
+    t: number;
+    df: number;
+    p: number;
+  }[] = [];
   for (const p of r.rows.filter((x) => x.method === 'paper' && x.k > 0)) {
     const b = r.rows.find((x) => x.method === 'random' && x.critic === p.critic && x.k === p.k);
     if (!b || p[metric].n < 2 || b[metric].n < 2) continue;
@@ -412,27 +522,48 @@ export function comparisons(r: StudyResult, metric: Metric) {
 
 export function markdown(r: StudyResult): string {
   const lines: string[] = [];
-  lines.push(`Ground truth per sample at its own ε (projected ascent, ${r.options.gtRestarts} restarts × ${r.options.gtSteps} steps); K = ${r.options.K}; ${r.options.seeds} seeds.`, '');
-  lines.push('| critic | input dim | trained | samples | violating (truth q > K) | truth q | ‖∇f‖ | seconds |', '|---|---|---|---|---|---|---|---|');
+  lines.push(
+    `Ground truth per sample at its own ε (projected ascent, ${r.options.gtRestarts} restarts × ${r.options.gtSteps} steps); K = ${r.options.K}; ${r.options.seeds} seeds.`,
+    '',
+  );
+  lines.push(
+    '| critic | input dim | trained | samples | violating (truth q > K) | truth q | ‖∇f‖ | seconds |',
+    '|---|---|---|---|---|---|---|---|',
+  );
   for (const [name, t] of Object.entries(r.truth)) {
     const row = r.rows.find((x) => x.critic === name)!;
-    lines.push(`| ${name} | ${row.dim} | ${row.trained ? 'yes' : 'no'} | ${t.samples} | ${t.violating} | ${ms(t.quotient)} | ${ms(t.gradNorm)} | ${t.seconds.toFixed(0)} |`);
+    lines.push(
+      `| ${name} | ${row.dim} | ${row.trained ? 'yes' : 'no'} | ${t.samples} | ${t.violating} | ${ms(t.quotient)} | ${ms(t.gradNorm)} | ${t.seconds.toFixed(0)} |`,
+    );
   }
   for (const metric of ['cos', 'detection', 'detectionMedian'] as const) {
     lines.push('', METRIC_TEXT[metric], '');
     const ks = [...new Set(r.rows.map((x) => x.k))].sort((a, b) => a - b);
     const xis = [...new Set(r.rows.filter((x) => x.xi !== null).map((x) => x.xi!))].sort((a, b) => a - b);
-    lines.push(`| critic | k (passes) | random, best of 1 + 2k | ${xis.map((x) => `paper ξ = ${x}`).join(' | ')} |`, `|---|---|---|${xis.map(() => '---|').join('')}`);
+    lines.push(
+      `| critic | k (passes) | random, best of 1 + 2k | ${xis.map((x) => `paper ξ = ${x}`).join(' | ')} |`,
+      `|---|---|---|${xis.map(() => '---|').join('')}`,
+    );
     for (const name of Object.keys(r.truth)) {
       for (const k of ks) {
         const cell = (x: Row | undefined) => (x ? ms(x[metric]) : '–');
         const rand = r.rows.find((x) => x.critic === name && x.method === 'random' && x.k === k);
-        lines.push(`| ${name} | ${k} (${2 + 2 * k}) | ${cell(rand)} | ${xis.map((xi) => cell(r.rows.find((x) => x.critic === name && x.method === 'paper' && x.xi === xi && x.k === k))).join(' | ')} |`);
+        lines.push(
+          `| ${name} | ${k} (${2 + 2 * k}) | ${cell(rand)} | ${xis.map((xi) => cell(r.rows.find((x) => x.critic === name && x.method === 'paper' && x.xi === xi && x.k === k))).join(' | ')} |`,
+        );
       }
     }
-    lines.push('', `Welch t-tests, paper − random at the same k (${metric}):`, '', '| critic | ξ | k | Δ mean | t | df | p |', '|---|---|---|---|---|---|---|');
+    lines.push(
+      '',
+      `Welch t-tests, paper − random at the same k (${metric}):`,
+      '',
+      '| critic | ξ | k | Δ mean | t | df | p |',
+      '|---|---|---|---|---|---|---|',
+    );
     for (const c of comparisons(r, metric)) {
-      lines.push(`| ${c.critic} | ${c.xi} | ${c.k} | ${f(c.paper.mean - c.random.mean)} | ${f(c.t, 2)} | ${f(c.df, 0)} | ${pText(c.p)} |`);
+      lines.push(
+        `| ${c.critic} | ${c.xi} | ${c.k} | ${f(c.paper.mean - c.random.mean)} | ${f(c.t, 2)} | ${f(c.df, 0)} | ${pText(c.p)} |`,
+      );
     }
   }
   lines.push('', `${r.seconds.toFixed(0)} s in all.`);
@@ -443,28 +574,62 @@ async function charts(out: string, r: StudyResult): Promise<void> {
   const names = Object.keys(r.truth);
   for (const [metric, title, file] of [
     ['cos', '|cos(r_adv, ∇f)|: paper search vs random directions at equal critic passes', 'cos_vs_k.png'],
-    ['detection', 'detection rate of true violations (q > K at the sample\'s ε)', 'detection_vs_k.png'],
+    ['detection', "detection rate of true violations (q > K at the sample's ε)", 'detection_vs_k.png'],
     ['detectionMedian', 'detection rate at the median (truth q above the batch median)', 'detection_median_vs_k.png'],
   ] as const) {
     const values = r.rows
       .filter((x) => Number.isFinite(x[metric].mean))
       .map((x) => {
         const se = x[metric].n > 1 ? x[metric].std / Math.sqrt(x[metric].n) : 0;
-        return { critic: `${x.critic} (${x.dim})`, k: x.k, search: x.method === 'paper' ? `paper ξ=${x.xi}` : 'random, best of 1+2k', y: x[metric].mean, lo: x[metric].mean - 2 * se, hi: x[metric].mean + 2 * se };
+        return {
+          critic: `${x.critic} (${x.dim})`,
+          k: x.k,
+          search: x.method === 'paper' ? `paper ξ=${x.xi}` : 'random, best of 1+2k',
+          y: x[metric].mean,
+          lo: x[metric].mean - 2 * se,
+          hi: x[metric].mean + 2 * se,
+        };
       });
-    const color = { field: 'search', type: 'nominal', title: null, sort: ['random, best of 1+2k', ...r.options.xis.map((x) => `paper ξ=${x}`)] };
+    const color = {
+      field: 'search',
+      type: 'nominal',
+      title: null,
+      sort: ['random, best of 1+2k', ...r.options.xis.map((x) => `paper ξ=${x}`)],
+    };
     const xEnc = { field: 'k', type: 'ordinal', title: 'k (passes 2 + 2k)', axis: { labelAngle: 0 } };
     const spec = {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       title: { text: title, subtitle: 'mean over samples pooled across seeds; bars: ±2 standard errors' },
       data: { values },
-      facet: { column: { field: 'critic', type: 'nominal', title: null, sort: names.map((n) => `${n} (${r.rows.find((x) => x.critic === n)!.dim})`) } },
+      facet: {
+        column: {
+          field: 'critic',
+          type: 'nominal',
+          title: null,
+          sort: names.map((n) => `${n} (${r.rows.find((x) => x.critic === n)!.dim})`),
+        },
+      },
       spec: {
         width: 170,
         height: 220,
         layer: [
-          { mark: { type: 'line', point: { size: 30 } }, encoding: { x: xEnc, y: { field: 'y', type: 'quantitative', title: metric === 'cos' ? '|cos|' : 'detection rate', scale: { domain: [0, 1] } }, color } },
-          { mark: { type: 'rule' }, encoding: { x: xEnc, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color } },
+          {
+            mark: { type: 'line', point: { size: 30 } },
+            encoding: {
+              x: xEnc,
+              y: {
+                field: 'y',
+                type: 'quantitative',
+                title: metric === 'cos' ? '|cos|' : 'detection rate',
+                scale: { domain: [0, 1] },
+              },
+              color,
+            },
+          },
+          {
+            mark: { type: 'rule' },
+            encoding: { x: xEnc, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color },
+          },
         ],
       },
     } as unknown as VegaLiteSpec;
@@ -482,18 +647,42 @@ const list = <T>(flag: string, v: string, parse: (s: string) => T): T[] => {
 
 export function svrCli() {
   const d = SVR_DEFAULTS;
-  return program('search_vs_random', "ALR's adversarial search vs random directions at equal critic passes (input dims 2, 784, 3072)", 'out/search_vs_random')
+  return program(
+    'search_vs_random',
+    "ALR's adversarial search vs random directions at equal critic passes (input dims 2, 784, 3072)",
+    'out/search_vs_random',
+  )
     .option('--critics <list>', `critics to study: ${CRITICS.join(', ')}`, CRITICS.join(','))
     .option('--seeds <n>', 'seeds (batches and draws) per critic', (v) => intArg('--seeds', v, 1), d.seeds)
-    .option('--toy-points <n>', 'points per seed for the toy critics (even)', (v) => intArg('--toy-points', v, 2), d.toyPoints)
-    .option('--image-points <n>', 'points per seed for the image critics (even)', (v) => intArg('--image-points', v, 2), d.imagePoints)
+    .option(
+      '--toy-points <n>',
+      'points per seed for the toy critics (even)',
+      (v) => intArg('--toy-points', v, 2),
+      d.toyPoints,
+    )
+    .option(
+      '--image-points <n>',
+      'points per seed for the image critics (even)',
+      (v) => intArg('--image-points', v, 2),
+      d.imagePoints,
+    )
     .option('--xis <list>', 'probe distances ξ', d.xis.join(','))
     .option('--ks <list>', 'power iterations k', d.ks.join(','))
     .option('--K <x>', 'Lipschitz target defining a violation', (v) => numArg('--K', v, { min: 0 }), d.K)
-    .option('--gt-restarts <n>', 'ground truth: restarts (±∇f first)', (v) => intArg('--gt-restarts', v, 1), d.gtRestarts)
+    .option(
+      '--gt-restarts <n>',
+      'ground truth: restarts (±∇f first)',
+      (v) => intArg('--gt-restarts', v, 1),
+      d.gtRestarts,
+    )
     .option('--gt-steps <n>', 'ground truth: projected ascent steps', (v) => intArg('--gt-steps', v, 1), d.gtSteps)
     .option('--toy-iters <n>', 'WGAN-ALP iterations for toy-trained', (v) => intArg('--toy-iters', v, 1), d.toyIters)
-    .option('--image-iters <n>', 'WGAN-ALP iterations for fmnist-trained', (v) => intArg('--image-iters', v, 1), d.imageIters)
+    .option(
+      '--image-iters <n>',
+      'WGAN-ALP iterations for fmnist-trained',
+      (v) => intArg('--image-iters', v, 1),
+      d.imageIters,
+    )
     .option('--image-dim <n>', 'residual critic width (784 and 3072)', (v) => intArg('--image-dim', v, 1), d.imageDim)
     .option('--data <dir>', 'Fashion-MNIST folder', d.data);
 }
@@ -503,7 +692,8 @@ export function svrOptions(opts: Record<string, unknown>): SearchVsRandomOptions
   const o = { ...SVR_DEFAULTS, ...given } as SearchVsRandomOptions;
   if (typeof opts.critics === 'string') {
     o.critics = list('--critics', opts.critics, (s) => {
-      if (!CRITICS.includes(s as CriticCase)) throw new Error(`--critics: expected some of ${CRITICS.join(', ')}, got '${s}'`);
+      if (!CRITICS.includes(s as CriticCase))
+        throw new Error(`--critics: expected some of ${CRITICS.join(', ')}, got '${s}'`);
       return s as CriticCase;
     });
   }
@@ -520,8 +710,21 @@ export function svrOptions(opts: Record<string, unknown>): SearchVsRandomOptions
       return n;
     });
   }
-  if (o.toyPoints % 2 || o.imagePoints % 2) throw new Error(`--toy-points / --image-points: expected even numbers (half real, half generated), got ${o.toyPoints} / ${o.imagePoints}`);
-  if (o.quick) Object.assign(o, { seeds: Math.min(o.seeds, 2), toyPoints: Math.min(o.toyPoints, 32), imagePoints: Math.min(o.imagePoints, 4), gtRestarts: Math.min(o.gtRestarts, 3), gtSteps: Math.min(o.gtSteps, 4), toyIters: Math.min(o.toyIters, 4), imageIters: Math.min(o.imageIters, 2), imageDim: Math.min(o.imageDim, 8) });
+  if (o.toyPoints % 2 || o.imagePoints % 2)
+    throw new Error(
+      `--toy-points / --image-points: expected even numbers (half real, half generated), got ${o.toyPoints} / ${o.imagePoints}`,
+    );
+  if (o.quick)
+    Object.assign(o, {
+      seeds: Math.min(o.seeds, 2),
+      toyPoints: Math.min(o.toyPoints, 32),
+      imagePoints: Math.min(o.imagePoints, 4),
+      gtRestarts: Math.min(o.gtRestarts, 3),
+      gtSteps: Math.min(o.gtSteps, 4),
+      toyIters: Math.min(o.toyIters, 4),
+      imageIters: Math.min(o.imageIters, 2),
+      imageDim: Math.min(o.imageDim, 8),
+    });
   return o;
 }
 

@@ -20,10 +20,27 @@ import { pathToFileURL } from 'node:url';
 import * as E from '../engine/index.js';
 import { Adam } from '../engine/index.js';
 import { ConvClassifier, loadCheckpoint, saveCheckpoint, type ConvClassifierOptions } from '../nn/index.js';
-import { adversarialLipschitzPenalty, Monitor, SEMI_SUPERVISED_ALR, VAT_BASELINE, type PenaltyOptions } from '../alr/index.js';
+import {
+  adversarialLipschitzPenalty,
+  Monitor,
+  SEMI_SUPERVISED_ALR,
+  VAT_BASELINE,
+  type PenaltyOptions,
+} from '../alr/index.js';
 import { asCritic } from '../nn/index.js';
 import { saveBars, saveLines } from './common/plot.js';
-import { ensureDir, intArg, main, Metrics, numArg, NONNEG_ARG, program, Progress, writeJson, writeConfig } from './training/run.js';
+import {
+  ensureDir,
+  intArg,
+  main,
+  Metrics,
+  numArg,
+  NONNEG_ARG,
+  program,
+  Progress,
+  writeJson,
+  writeConfig,
+} from './training/run.js';
 import { metadataJson, resumeStep, stopIfNonFinite } from './training/guard.js';
 import { Batcher, oneHot, type BatcherState } from './training/data/batches.js';
 import { FASHION_MNIST_DIR, loadFashionMnist, subset, type ImageSet } from './training/data/images.js';
@@ -34,7 +51,13 @@ export const METHODS = ['supervised', 'vat', 'alr'] as const;
 export type Method = (typeof METHODS)[number];
 
 /** ConvLarge's layout at widths this machine can train (the full size is infeasible on a software GPU). */
-export const SEMISUP_CLASSIFIER: ConvClassifierOptions = { inChannels: 1, numClasses: 10, widths: [16, 32, 32], convsPerStage: 1, dropout: 0.3 };
+export const SEMISUP_CLASSIFIER: ConvClassifierOptions = {
+  inChannels: 1,
+  numClasses: 10,
+  widths: [16, 32, 32],
+  convsPerStage: 1,
+  dropout: 0.3,
+};
 
 export interface SemisupOptions {
   data: string;
@@ -58,22 +81,51 @@ export interface SemisupOptions {
 }
 
 export const SEMISUP_DEFAULTS: Omit<SemisupOptions, 'out'> = {
-  data: FASHION_MNIST_DIR, methods: [...METHODS], seeds: [0], labeled: 100, valPerClass: 100, steps: 400, labeledBatch: 32,
-  unlabeledBatch: 64, lr: 1e-3, entropyWeight: 1, every: 50, seed: 0, resume: false, progress: true,
+  data: FASHION_MNIST_DIR,
+  methods: [...METHODS],
+  seeds: [0],
+  labeled: 100,
+  valPerClass: 100,
+  steps: 400,
+  labeledBatch: 32,
+  unlabeledBatch: 64,
+  lr: 1e-3,
+  entropyWeight: 1,
+  every: 50,
+  seed: 0,
+  resume: false,
+  progress: true,
 };
 
 /** Class-balanced split: `labeled` and `val` per class, the rest unlabelled (fixed by `seed`). */
-export function semisupSplit(set: ImageSet, labeled: number, val: number, seed: number): { labeled: ImageSet; val: ImageSet; unlabeled: ImageSet } {
+export function semisupSplit(
+  set: ImageSet,
+  labeled: number,
+  val: number,
+  seed: number,
+): { labeled: ImageSet; val: ImageSet; unlabeled: ImageSet } {
   const rng = new E.HostRng(seed);
   const byClass: number[][] = Array.from({ length: 10 }, () => []);
   rng.shuffle([...Array(set.n).keys()]).forEach((i) => byClass[set.labels[i]].push(i));
   for (const [c, idx] of byClass.entries()) {
-    if (idx.length < labeled + val + 1) throw new Error(`semisup: class ${c} has ${idx.length} images, need ${labeled} labelled + ${val} validation + at least 1 unlabelled`);
+    if (idx.length < labeled + val + 1)
+      throw new Error(
+        `semisup: class ${c} has ${idx.length} images, need ${labeled} labelled + ${val} validation + at least 1 unlabelled`,
+      );
   }
   return {
-    labeled: subset(set, byClass.flatMap((c) => c.slice(0, labeled))),
-    val: subset(set, byClass.flatMap((c) => c.slice(labeled, labeled + val))),
-    unlabeled: subset(set, byClass.flatMap((c) => c.slice(labeled + val))),
+    labeled: subset(
+      set,
+      byClass.flatMap((c) => c.slice(0, labeled)),
+    ),
+    val: subset(
+      set,
+      byClass.flatMap((c) => c.slice(labeled, labeled + val)),
+    ),
+    unlabeled: subset(
+      set,
+      byClass.flatMap((c) => c.slice(labeled + val)),
+    ),
   };
 }
 
@@ -96,7 +148,12 @@ export interface RunResult {
   wallSeconds: number;
 }
 
-async function runOne(o: SemisupOptions, method: Method, seed: number, data: { labeled: ImageSet; val: ImageSet; unlabeled: ImageSet; test: ImageSet }): Promise<RunResult> {
+async function runOne(
+  o: SemisupOptions,
+  method: Method,
+  seed: number,
+  data: { labeled: ImageSet; val: ImageSet; unlabeled: ImageSet; test: ImageSet },
+): Promise<RunResult> {
   const dir = ensureDir(path.join(o.out, `${method}_seed${seed}`));
   writeConfig(dir, { ...o, method, seed });
   const done = path.join(dir, 'summary.json');
@@ -141,7 +198,12 @@ async function runOne(o: SemisupOptions, method: Method, seed: number, data: { l
         loss = E.add(E.add(nll, pen), E.mul(ent, o.entropyWeight));
       }
       opt.step(E.grad(loss, clf.parameters()));
-      return E.noGrad(() => ({ loss: E.detach(loss), nll: E.detach(nll), penalty: E.detach(pen), entropy: E.detach(ent) }));
+      return E.noGrad(() => ({
+        loss: E.detach(loss),
+        nll: E.detach(nll),
+        penalty: E.detach(pen),
+        entropy: E.detach(ent),
+      }));
     });
     monitor.push(parts, step + 1);
     E.dispose(parts);
@@ -153,10 +215,20 @@ async function runOne(o: SemisupOptions, method: Method, seed: number, data: { l
       const [loss, nll, penalty, entropy] = ['loss', 'nll', 'penalty', 'entropy'].map(avg);
       val = await accuracy(clf, data.val);
       best = Math.max(best, val);
-      metrics.write({ step: step + 1, seconds: (performance.now() - t0) / 1000, loss, nll, penalty, entropy, valAccuracy: val });
+      metrics.write({
+        step: step + 1,
+        seconds: (performance.now() - t0) / 1000,
+        loss,
+        nll,
+        penalty,
+        entropy,
+        valAccuracy: val,
+      });
       progress.update(step + 1, `nll=${nll.toFixed(3)} val=${(100 * val).toFixed(1)}%`);
       await saveCheckpoint(ckpt, {
-        modules: { C: clf }, optimizers: { C: opt }, step: step + 1,
+        modules: { C: clf },
+        optimizers: { C: opt },
+        step: step + 1,
         metadata: { labeled: JSON.stringify(lab.state()), unlabeled: JSON.stringify(unl.state()), best: String(best) },
       });
     } else progress.update(step + 1);
@@ -165,7 +237,14 @@ async function runOne(o: SemisupOptions, method: Method, seed: number, data: { l
   metrics.close();
   if (Number.isNaN(val)) val = await accuracy(clf, data.val);
   const testAccuracy = await accuracy(clf, data.test);
-  const result: RunResult = { method, seed, valAccuracy: val, testAccuracy, bestValAccuracy: Math.max(best, val), wallSeconds: (performance.now() - t0) / 1000 };
+  const result: RunResult = {
+    method,
+    seed,
+    valAccuracy: val,
+    testAccuracy,
+    bestValAccuracy: Math.max(best, val),
+    wallSeconds: (performance.now() - t0) / 1000,
+  };
   writeJson(done, result);
   clf.dispose();
   opt.dispose();
@@ -185,7 +264,8 @@ export async function runSemisup(o: SemisupOptions): Promise<RunResult[]> {
   // one split for all runs (seed --seed), so methods and seeds share the labelled set
   const split = semisupSplit(train, o.labeled, o.valPerClass, o.seed + 11);
   const results: RunResult[] = [];
-  for (const seed of o.seeds) for (const method of o.methods) results.push(await runOne(o, method, seed, { ...split, test }));
+  for (const seed of o.seeds)
+    for (const method of o.methods) results.push(await runOne(o, method, seed, { ...split, test }));
   writeJson(path.join(o.out, 'results.json'), { options: o, results });
   const table = [
     `| method | validation % | test % | runs |`,
@@ -195,17 +275,29 @@ export async function runSemisup(o: SemisupOptions): Promise<RunResult[]> {
       return `| ${m} | ${meanStd(r.map((x) => x.valAccuracy))} | ${meanStd(r.map((x) => x.testAccuracy))} | ${r.length} |`;
     }),
   ].join('\n');
-  writeFileSafe(path.join(o.out, 'results.md'), `Fashion-MNIST, ${o.labeled} labels per class, ${o.steps} steps, seeds ${o.seeds.join(', ')}\n\n${table}\n`);
-  await saveBars(path.join(o.out, 'accuracy.png'), o.methods.map((m) => ({ name: m, values: results.filter((r) => r.method === m).map((r) => r.testAccuracy) })), {
-    title: 'test accuracy (bars: mean over seeds, dots: seeds)', yTitle: 'test accuracy',
-  });
+  writeFileSafe(
+    path.join(o.out, 'results.md'),
+    `Fashion-MNIST, ${o.labeled} labels per class, ${o.steps} steps, seeds ${o.seeds.join(', ')}\n\n${table}\n`,
+  );
+  await saveBars(
+    path.join(o.out, 'accuracy.png'),
+    o.methods.map((m) => ({ name: m, values: results.filter((r) => r.method === m).map((r) => r.testAccuracy) })),
+    {
+      title: 'test accuracy (bars: mean over seeds, dots: seeds)',
+      yTitle: 'test accuracy',
+    },
+  );
   const curves = o.methods.flatMap((m) =>
     o.seeds.map((s) => {
       const rows = Metrics.read(path.join(o.out, `${m}_seed${s}`, 'metrics.jsonl'));
       return { name: `${m}/${s}`, x: rows.map((r) => r.step), y: rows.map((r) => r.valAccuracy) };
     }),
   );
-  await saveLines(path.join(o.out, 'curves.png'), curves, { title: 'validation accuracy (method/seed)', xTitle: 'step', yTitle: 'accuracy' });
+  await saveLines(path.join(o.out, 'curves.png'), curves, {
+    title: 'validation accuracy (method/seed)',
+    xTitle: 'step',
+    yTitle: 'accuracy',
+  });
   return results;
 }
 
@@ -219,21 +311,46 @@ export function semisupCli() {
     .option('--val-per-class <n>', 'validation images per class', (v) => intArg('--val-per-class', v, 1), d.valPerClass)
     .option('--steps <n>', 'training steps per run', (v) => intArg('--steps', v, 1), d.steps)
     .option('--labeled-batch <n>', 'labelled batch (paper 32)', (v) => intArg('--labeled-batch', v, 1), d.labeledBatch)
-    .option('--unlabeled-batch <n>', 'unlabelled batch (paper 128)', (v) => intArg('--unlabeled-batch', v, 1), d.unlabeledBatch)
+    .option(
+      '--unlabeled-batch <n>',
+      'unlabelled batch (paper 128)',
+      (v) => intArg('--unlabeled-batch', v, 1),
+      d.unlabeledBatch,
+    )
     .option('--lr <x>', 'Adam lr, constant (paper 3e-4 for 200k steps)', (v) => numArg('--lr', v, NONNEG_ARG), d.lr)
     .option('--entropy-weight <x>', 'λ_em of the entropy term', (v) => numArg('--entropy-weight', v), d.entropyWeight)
-    .option('--lambda <x>', 'override the presets\' λ (1)', (v) => numArg('--lambda', v, NONNEG_ARG))
+    .option('--lambda <x>', "override the presets' λ (1)", (v) => numArg('--lambda', v, NONNEG_ARG))
     .option('--every <n>', 'validation + checkpoint every n steps', (v) => intArg('--every', v, 1), d.every)
     .option('--resume', 'continue unfinished runs from their checkpoints and reuse finished ones', false);
 }
 
 export function semisupOptions(opts: Record<string, unknown>): SemisupOptions {
-  const methods = String(opts.methods).split(',').map((s) => s.trim()).filter(Boolean);
-  for (const m of methods) if (!METHODS.includes(m as Method)) throw new Error(`--methods: unknown method '${m}'; expected ${METHODS.join(', ')}`);
-  const seeds = String(opts.seeds).split(',').map((s) => intArg('--seeds', s.trim(), 0));
-  const o = { ...SEMISUP_DEFAULTS, ...(opts as Partial<SemisupOptions>), methods: methods as Method[], seeds } as SemisupOptions;
+  const methods = String(opts.methods)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const m of methods)
+    if (!METHODS.includes(m as Method))
+      throw new Error(`--methods: unknown method '${m}'; expected ${METHODS.join(', ')}`);
+  const seeds = String(opts.seeds)
+    .split(',')
+    .map((s) => intArg('--seeds', s.trim(), 0));
+  const o = {
+    ...SEMISUP_DEFAULTS,
+    ...(opts as Partial<SemisupOptions>),
+    methods: methods as Method[],
+    seeds,
+  } as SemisupOptions;
   if (opts.lambda === undefined) delete o.lambda;
-  if (opts.quick) Object.assign(o, { steps: Math.min(o.steps, 4), every: 2, labeled: Math.min(o.labeled, 4), valPerClass: Math.min(o.valPerClass, 2), labeledBatch: Math.min(o.labeledBatch, 8), unlabeledBatch: Math.min(o.unlabeledBatch, 8) });
+  if (opts.quick)
+    Object.assign(o, {
+      steps: Math.min(o.steps, 4),
+      every: 2,
+      labeled: Math.min(o.labeled, 4),
+      valPerClass: Math.min(o.valPerClass, 2),
+      labeledBatch: Math.min(o.labeledBatch, 8),
+      unlabeledBatch: Math.min(o.unlabeledBatch, 8),
+    });
   return o;
 }
 

@@ -9,7 +9,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { REGULARISERS, runToyWgan, toyCli, toyOptions, type Regulariser, type ToyWganOptions, type ToyWganSummary } from './toy_wgan.js';
+import {
+  REGULARISERS,
+  runToyWgan,
+  toyCli,
+  toyOptions,
+  type Regulariser,
+  type ToyWganOptions,
+  type ToyWganSummary,
+} from './toy_wgan.js';
 import { contactSheet, saveLines, savePng } from './common/plot.js';
 import { ensureDir, main, Metrics, writeConfig } from './training/run.js';
 import { writeFileSafe } from './training/files.js';
@@ -31,7 +39,8 @@ export interface CompareResult {
   table: string;
 }
 
-const cell = (v: number | undefined, d = 4) => (v === undefined || !Number.isFinite(v) ? '–' : Math.abs(v) >= 1000 ? v.toExponential(2) : v.toFixed(d));
+const cell = (v: number | undefined, d = 4) =>
+  v === undefined || !Number.isFinite(v) ? '–' : Math.abs(v) >= 1000 ? v.toExponential(2) : v.toFixed(d);
 
 export function compareTable(base: ToyWganOptions, rows: ToyWganSummary[]): string {
   const out = [
@@ -76,10 +85,19 @@ export async function runToyCompare(base: ToyWganOptions, regs: Regulariser[] = 
       const rows = metrics.get(r)!;
       return { name: r, x: rows.map((row) => row.step), y: rows.map((row) => row[c.key] ?? NaN) };
     });
-    curves.push(await saveLines(file, series, { title: `${base.dataset}: ${c.title}`, yTitle: c.title, logY: c.key === 'gradNormInterp' }));
+    curves.push(
+      await saveLines(file, series, {
+        title: `${base.dataset}: ${c.title}`,
+        yTitle: c.title,
+        logY: c.key === 'gradNormInterp',
+      }),
+    );
   }
   const sheet = path.join(base.out, 'samples_sheet.png');
-  const items = summaries.map((s) => ({ file: path.join(base.out, s.reg, 'samples.png'), label: `${s.reg}${PENALISED.includes(s.reg) ? ` λ=${s.lambda}` : ''} W1=${cell(s.final.w1, 3)}` }));
+  const items = summaries.map((s) => ({
+    file: path.join(base.out, s.reg, 'samples.png'),
+    label: `${s.reg}${PENALISED.includes(s.reg) ? ` λ=${s.lambda}` : ''} W1=${cell(s.final.w1, 3)}`,
+  }));
   savePng(await contactSheet(items, Math.min(3, items.length), 300), sheet);
   const table = path.join(base.out, 'summary.md');
   writeFileSafe(table, compareTable(base, summaries));
@@ -94,7 +112,10 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   cli.parse();
   await main(async () => {
     const opts = cli.opts();
-    if (cli.getOptionValueSource('reg') === 'cli') throw new Error(`toy_compare: --reg is not an option here: every regulariser runs (${COMPARED.join(', ')}; --with-clip adds clip)`);
+    if (cli.getOptionValueSource('reg') === 'cli')
+      throw new Error(
+        `toy_compare: --reg is not an option here: every regulariser runs (${COMPARED.join(', ')}; --with-clip adds clip)`,
+      );
     const o = toyOptions({ ...opts, reg: 'alp', out: opts.out === 'out/toy_wgan' ? 'out/toy_compare' : opts.out });
     const regs: Regulariser[] = opts.withClip ? [...COMPARED, 'clip'] : COMPARED;
     if (!regs.every((r) => REGULARISERS.includes(r))) throw new Error('toy_compare: unknown regulariser');

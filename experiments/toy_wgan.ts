@@ -32,10 +32,29 @@ import { toySampler, TOY_DATASETS, type ToyDataset } from './common/toy_data.js'
 import { exactW1, modeCoverage } from './common/toy_metrics.js';
 import { saveLines, saveSampleChart } from './common/plot.js';
 import { scatterSpec } from './training/chart.js';
-import { ensureDir, intArg, main, memoryFields, numArg, PROBE_ARG, NONNEG_ARG, program, writeJson, writeConfig } from './training/run.js';
+import {
+  ensureDir,
+  intArg,
+  main,
+  memoryFields,
+  numArg,
+  PROBE_ARG,
+  NONNEG_ARG,
+  program,
+  writeJson,
+  writeConfig,
+} from './training/run.js';
 import { requireFinite, stopIfNonFinite } from './training/guard.js';
 import { plainCriticLoss, runWganLoop, type EvaluationContext } from './training/wgan_loop.js';
-import { alpLossUnder, GAN_FLAG_DEFAULTS, ganFlagOptions, ganFlags, generatorLossUnder, gradPenaltyCriticLoss, type GanFlags } from './common/gan_options.js';
+import {
+  alpLossUnder,
+  GAN_FLAG_DEFAULTS,
+  ganFlagOptions,
+  ganFlags,
+  generatorLossUnder,
+  gradPenaltyCriticLoss,
+  type GanFlags,
+} from './common/gan_options.js';
 
 export const REGULARISERS = ['alp', 'gp', 'lp', 'sn', 'clip', 'none'] as const;
 export type Regulariser = (typeof REGULARISERS)[number];
@@ -115,7 +134,9 @@ export interface ToyWganSummary {
 
 export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
   if (!(o.iters >= 1 && o.criticIters >= 1 && o.batch >= 2 && o.dim >= 1 && o.every >= 1)) {
-    throw new Error(`toy_wgan: iters, critic-iters, dim and every must be >= 1 and batch >= 2 (got ${JSON.stringify(o)})`);
+    throw new Error(
+      `toy_wgan: iters, critic-iters, dim and every must be >= 1 and batch >= 2 (got ${JSON.stringify(o)})`,
+    );
   }
   const lambda = o.lambda ?? defaultLambda(o.reg);
   ensureDir(o.out);
@@ -191,7 +212,12 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
       // the averaged generator on the same z: no extra draws, so the raw run is the run without --ema
       const fakeEma = ema ? E.noGrad(() => ema.module.forward(z)) : null;
       // the same ALP probe in every run, so violation counts compare across regularisers
-      const alp = adversarialLipschitzPenalty(critic, E.concat([r, fake], 0), { lambda: 1, eps: uniformEps(o.epsMin, o.epsMax), xi: o.xi, k: o.k });
+      const alp = adversarialLipschitzPenalty(critic, E.concat([r, fake], 0), {
+        lambda: 1,
+        eps: uniformEps(o.epsMin, o.epsMax),
+        xi: o.xi,
+        k: o.k,
+      });
       return {
         fake,
         fakeEma,
@@ -240,7 +266,12 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
         row.emaFractionNear = cov.fractionNear;
       }
     }
-    stopIfNonFinite('toy_wgan', [{ step: iter, gradNormInterp: gradNorm, probeRatioMean: probeRatio }], iter, checkpoint);
+    stopIfNonFinite(
+      'toy_wgan',
+      [{ step: iter, gradNormInterp: gradNorm, probeRatioMean: probeRatio }],
+      iter,
+      checkpoint,
+    );
     const run = `${o.dataset} ${o.reg.toUpperCase()} λ=${lambda}${loss !== 'wgan' ? ` ${loss}` : ''}`;
     const chart = (points: Float32Array, what: string, w1: number) =>
       scatterSpec(
@@ -250,14 +281,21 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
         ],
         FRAME,
         // a grey field: the orange and blue points stay visible on every value
-        { title: `${run} iter ${iter}  W1≈${w1.toFixed(3)}`, field: { values: field, n: GRID, title: 'critic D(x)', scheme: 'greys' } },
+        {
+          title: `${run} iter ${iter}  W1≈${w1.toFixed(3)}`,
+          field: { values: field, n: GRID, title: 'critic D(x)', scheme: 'greys' },
+        },
       );
     picture = await saveSampleChart(chart(fake, 'generated', row.w1), o.out, iter);
     if (fakeEma) await saveSampleChart(chart(fakeEma, `EMA ${o.ema} generator`, row.emaW1), o.out, iter, 'ema_samples');
     return row;
   };
 
-  const { lastRow, wallSeconds, rows: all } = await runWganLoop({
+  const {
+    lastRow,
+    wallSeconds,
+    rows: all,
+  } = await runWganLoop({
     name: 'toy_wgan',
     out: o.out,
     iters: o.iters,
@@ -267,7 +305,11 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
     label: `${o.dataset}/${o.reg}`,
     modules: ema ? { G, D, ema } : { G, D },
     optimizers: { G: optG, D: optD },
-    hostState: { key: 'sampler', get: () => sampler.state(), set: (v) => sampler.setState(v as ReturnType<typeof sampler.state>) },
+    hostState: {
+      key: 'sampler',
+      get: () => sampler.state(),
+      set: (v) => sampler.setState(v as ReturnType<typeof sampler.state>),
+    },
     options: o,
     iteration: () => {
       // the data is uploaded outside the compiled iteration, in the order the steps use it
@@ -280,14 +322,25 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
     progressText: (row) => `W=${row.wasserstein?.toFixed(3)} W1=${row.w1.toFixed(3)}`,
   });
   const names: Record<string, string> = {
-    wasserstein: 'critic W estimate', w1: 'sample W1', gradNormInterp: '‖∇D‖ at interpolates', ...(ema ? { emaW1: `sample W1, EMA ${o.ema}` } : {}),
+    wasserstein: 'critic W estimate',
+    w1: 'sample W1',
+    gradNormInterp: '‖∇D‖ at interpolates',
+    ...(ema ? { emaW1: `sample W1, EMA ${o.ema}` } : {}),
   };
   await saveLines(
     path.join(o.out, 'curves.png'),
     Object.entries(names).map(([k, name]) => ({ name, x: all.map((r) => r.step), y: all.map((r) => r[k] ?? NaN) })),
     { title: `${o.dataset} ${o.reg.toUpperCase()} λ=${lambda}: training curves`, yTitle: 'value' },
   );
-  const summary: ToyWganSummary = { dataset: o.dataset, reg: o.reg, lambda, iters: o.iters, wallSeconds, final: lastRow, picture };
+  const summary: ToyWganSummary = {
+    dataset: o.dataset,
+    reg: o.reg,
+    lambda,
+    iters: o.iters,
+    wallSeconds,
+    final: lastRow,
+    picture,
+  };
   writeJson(path.join(o.out, 'summary.json'), summary);
   iteration.dispose();
   for (const m of [G, D]) m.dispose();
@@ -303,31 +356,66 @@ function toySnCritic(dim: number): MLP {
 }
 
 export function toyCli() {
-  return ganFlags(program('toy_wgan', 'WGAN on a 2-D toy dataset with a selectable Lipschitz regulariser', 'out/toy_wgan')
-    .option('--dataset <name>', `one of ${TOY_DATASETS.join(', ')}`, TOY_DEFAULTS.dataset)
-    .option('--reg <name>', `regulariser: ${REGULARISERS.join(', ')}`, TOY_DEFAULTS.reg)
-    .option('--iters <n>', 'generator iterations', (v) => intArg('--iters', v, 1), TOY_DEFAULTS.iters)
-    .option('--critic-iters <n>', 'critic steps per generator step', (v) => intArg('--critic-iters', v, 1), TOY_DEFAULTS.criticIters)
-    .option('--batch <n>', 'batch size', (v) => intArg('--batch', v, 2), TOY_DEFAULTS.batch)
-    .option('--dim <n>', 'hidden width of both MLPs (gan_toy.py uses 512)', (v) => intArg('--dim', v, 1), TOY_DEFAULTS.dim)
-    .option('--lambda <x>', 'penalty weight (default: ALP 100, GP/LP 0.1)', (v) => numArg('--lambda', v, NONNEG_ARG))
-    .option('--k <n>', 'ALP power iterations', (v) => intArg('--k', v, 0), TOY_DEFAULTS.k)
-    .option('--xi <x>', 'ALP search step ξ', (v) => numArg('--xi', v, PROBE_ARG), TOY_DEFAULTS.xi)
-    .option('--eps-min <x>', 'ALP ε ~ U[eps-min, eps-max]', (v) => numArg('--eps-min', v, PROBE_ARG), TOY_DEFAULTS.epsMin)
-    .option('--eps-max <x>', 'ALP ε ~ U[eps-min, eps-max]', (v) => numArg('--eps-max', v, PROBE_ARG), TOY_DEFAULTS.epsMax)
-    .option('--lr <x>', 'Adam learning rate (β = 0.5, 0.9)', (v) => numArg('--lr', v, NONNEG_ARG), TOY_DEFAULTS.lr)
-    .option('--every <n>', 'metrics, picture and checkpoint every n iterations', (v) => intArg('--every', v, 1), TOY_DEFAULTS.every)
-    .option('--resume', 'continue from <out>/checkpoint.safetensors if present', false)
-    .option('--eager', 'run every op eagerly instead of replaying the compiled iteration (same results)', false));
+  return ganFlags(
+    program('toy_wgan', 'WGAN on a 2-D toy dataset with a selectable Lipschitz regulariser', 'out/toy_wgan')
+      .option('--dataset <name>', `one of ${TOY_DATASETS.join(', ')}`, TOY_DEFAULTS.dataset)
+      .option('--reg <name>', `regulariser: ${REGULARISERS.join(', ')}`, TOY_DEFAULTS.reg)
+      .option('--iters <n>', 'generator iterations', (v) => intArg('--iters', v, 1), TOY_DEFAULTS.iters)
+      .option(
+        '--critic-iters <n>',
+        'critic steps per generator step',
+        (v) => intArg('--critic-iters', v, 1),
+        TOY_DEFAULTS.criticIters,
+      )
+      .option('--batch <n>', 'batch size', (v) => intArg('--batch', v, 2), TOY_DEFAULTS.batch)
+      .option(
+        '--dim <n>',
+        'hidden width of both MLPs (gan_toy.py uses 512)',
+        (v) => intArg('--dim', v, 1),
+        TOY_DEFAULTS.dim,
+      )
+      .option('--lambda <x>', 'penalty weight (default: ALP 100, GP/LP 0.1)', (v) => numArg('--lambda', v, NONNEG_ARG))
+      .option('--k <n>', 'ALP power iterations', (v) => intArg('--k', v, 0), TOY_DEFAULTS.k)
+      .option('--xi <x>', 'ALP search step ξ', (v) => numArg('--xi', v, PROBE_ARG), TOY_DEFAULTS.xi)
+      .option(
+        '--eps-min <x>',
+        'ALP ε ~ U[eps-min, eps-max]',
+        (v) => numArg('--eps-min', v, PROBE_ARG),
+        TOY_DEFAULTS.epsMin,
+      )
+      .option(
+        '--eps-max <x>',
+        'ALP ε ~ U[eps-min, eps-max]',
+        (v) => numArg('--eps-max', v, PROBE_ARG),
+        TOY_DEFAULTS.epsMax,
+      )
+      .option('--lr <x>', 'Adam learning rate (β = 0.5, 0.9)', (v) => numArg('--lr', v, NONNEG_ARG), TOY_DEFAULTS.lr)
+      .option(
+        '--every <n>',
+        'metrics, picture and checkpoint every n iterations',
+        (v) => intArg('--every', v, 1),
+        TOY_DEFAULTS.every,
+      )
+      .option('--resume', 'continue from <out>/checkpoint.safetensors if present', false)
+      .option('--eager', 'run every op eagerly instead of replaying the compiled iteration (same results)', false),
+  );
 }
 
 export function toyOptions(opts: Record<string, unknown>): ToyWganOptions {
-  if (!TOY_DATASETS.includes(opts.dataset as ToyDataset)) throw new Error(`--dataset: expected one of ${TOY_DATASETS.join(', ')}, got '${opts.dataset}'`);
-  if (!REGULARISERS.includes(opts.reg as Regulariser)) throw new Error(`--reg: expected one of ${REGULARISERS.join(', ')}, got '${opts.reg}'`);
+  if (!TOY_DATASETS.includes(opts.dataset as ToyDataset))
+    throw new Error(`--dataset: expected one of ${TOY_DATASETS.join(', ')}, got '${opts.dataset}'`);
+  if (!REGULARISERS.includes(opts.reg as Regulariser))
+    throw new Error(`--reg: expected one of ${REGULARISERS.join(', ')}, got '${opts.reg}'`);
   const flags = ganFlagOptions(opts, opts.reg as string);
   const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
   const o = { ...TOY_DEFAULTS, ...(given as Partial<ToyWganOptions>), ...flags } as ToyWganOptions;
-  if (opts.quick) Object.assign(o, { iters: Math.min(o.iters, 20), every: 10, dim: Math.min(o.dim, 32), batch: Math.min(o.batch, 64) });
+  if (opts.quick)
+    Object.assign(o, {
+      iters: Math.min(o.iters, 20),
+      every: 10,
+      dim: Math.min(o.dim, 32),
+      batch: Math.min(o.batch, 64),
+    });
   return o;
 }
 
@@ -335,7 +423,9 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const cli = toyCli().parse();
   await main(async () => {
     const s = await runToyWgan(toyOptions(cli.opts()));
-    console.log(`${s.dataset}/${s.reg}: ${s.iters} iterations in ${s.wallSeconds.toFixed(1)} s; final ${JSON.stringify(s.final)}`);
+    console.log(
+      `${s.dataset}/${s.reg}: ${s.iters} iterations in ${s.wallSeconds.toFixed(1)} s; final ${JSON.stringify(s.final)}`,
+    );
     console.log(`picture: ${path.resolve(s.picture)}`);
   });
 }

@@ -53,7 +53,12 @@ export class ResidualBlock extends Module {
     opts: ResidualBlockOptions = {},
   ) {
     super();
-    checkOptions('ResidualBlock', opts, { resample: oneOf(['up', 'down', null]), norm: NORM_CHECK, kernelSize: num({ int: true, min: 1 }), init: INIT_SCHEME_CHECK });
+    checkOptions('ResidualBlock', opts, {
+      resample: oneOf(['up', 'down', null]),
+      norm: NORM_CHECK,
+      kernelSize: num({ int: true, min: 1 }),
+      init: INIT_SCHEME_CHECK,
+    });
     const resample = opts.resample ?? null;
     const norm = opts.norm ?? 'none';
     const k = opts.kernelSize ?? 3;
@@ -69,7 +74,8 @@ export class ResidualBlock extends Module {
     if (resample === 'down') this.conv2 = this.registerModule('conv2', new ConvMeanPool(mid, outDim, k, he));
     else this.conv2 = this.registerModule('conv2', new Conv2d(mid, outDim, k, he));
     if (resample === 'up') this.shortcut = this.registerModule('shortcut', new UpsampleConv(inDim, outDim, 1, glorot));
-    else if (resample === 'down') this.shortcut = this.registerModule('shortcut', new ConvMeanPool(inDim, outDim, 1, glorot));
+    else if (resample === 'down')
+      this.shortcut = this.registerModule('shortcut', new ConvMeanPool(inDim, outDim, 1, glorot));
     else if (inDim !== outDim) this.shortcut = this.registerModule('shortcut', new Conv2d(inDim, outDim, 1, glorot));
     else this.shortcut = null;
   }

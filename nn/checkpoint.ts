@@ -48,34 +48,60 @@ export interface LoadOptions extends CheckpointParts {
 }
 
 /** Metadata keys the checkpoint itself writes; the user's `metadata` may not use them. */
-const isReserved = (key: string) => key === 'format' || key === 'step' || key.startsWith('rng.') || key.startsWith('optim.');
+const isReserved = (key: string) =>
+  key === 'format' || key === 'step' || key.startsWith('rng.') || key.startsWith('optim.');
 
 const modulesCheck: Check = (v, key, where) => {
-  const ok = v !== null && typeof v === 'object' && (typeof (v as Module).stateDict === 'function' || Object.values(v).every((m) => m && typeof (m as Module).stateDict === 'function'));
+  const ok =
+    v !== null &&
+    typeof v === 'object' &&
+    (typeof (v as Module).stateDict === 'function' ||
+      Object.values(v).every((m) => m && typeof (m as Module).stateDict === 'function'));
   if (!ok) throw new Error(`${where}: option '${key}' must be a Module or an object of Modules`);
 };
 const optimizersCheck: Check = (v, key, where) => {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error(`${where}: option '${key}' must be an object of optimisers`);
+  if (v === null || typeof v !== 'object' || Array.isArray(v))
+    throw new Error(`${where}: option '${key}' must be an object of optimisers`);
   for (const [k, o] of Object.entries(v)) {
     const entry = o as Partial<OptimizerEntry> | null;
     const opt = entry && 'optimizer' in entry ? entry.optimizer : entry;
-    if (!opt || typeof (opt as Checkpointable).checkpointState !== 'function' || typeof (opt as Checkpointable).restoreState !== 'function') {
+    if (
+      !opt ||
+      typeof (opt as Checkpointable).checkpointState !== 'function' ||
+      typeof (opt as Checkpointable).restoreState !== 'function'
+    ) {
       throw new Error(`${where}: optimizers.${k} must be an optimiser (Adam, AdamW, SGD) or { optimizer, paramNames }`);
     }
-    if (entry && 'optimizer' in entry) checkOptions(`${where} (optimizers.${k})`, entry, { optimizer: () => {}, paramNames: (p, n, w) => {
-      if (!Array.isArray(p) || p.some((x) => typeof x !== 'string')) throw new Error(`${w}: ${n} must be an array of strings`);
-    } });
+    if (entry && 'optimizer' in entry)
+      checkOptions(`${where} (optimizers.${k})`, entry, {
+        optimizer: () => {},
+        paramNames: (p, n, w) => {
+          if (!Array.isArray(p) || p.some((x) => typeof x !== 'string'))
+            throw new Error(`${w}: ${n} must be an array of strings`);
+        },
+      });
   }
 };
 const metadataCheck: Check = (v, key, where) => {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error(`${where}: option '${key}' must be an object of strings`);
+  if (v === null || typeof v !== 'object' || Array.isArray(v))
+    throw new Error(`${where}: option '${key}' must be an object of strings`);
   for (const [k, s] of Object.entries(v)) {
-    if (typeof s !== 'string') throw new Error(`${where}: metadata '${k}' must be a string, got ${typeof s} (JSON.stringify it)`);
-    if (isReserved(k)) throw new Error(`${where}: metadata key '${k}' is reserved for the checkpoint's own entries (format, step, rng.*, optim.*)`);
+    if (typeof s !== 'string')
+      throw new Error(`${where}: metadata '${k}' must be a string, got ${typeof s} (JSON.stringify it)`);
+    if (isReserved(k))
+      throw new Error(
+        `${where}: metadata key '${k}' is reserved for the checkpoint's own entries (format, step, rng.*, optim.*)`,
+      );
   }
 };
 const PARTS_SPEC: OptionSpec = { modules: modulesCheck, optimizers: optimizersCheck };
-const SAVE_SPEC: OptionSpec = { ...PARTS_SPEC, step: num({ int: true, min: 0 }), rng: bool, metadata: metadataCheck, allowNonFinite: bool };
+const SAVE_SPEC: OptionSpec = {
+  ...PARTS_SPEC,
+  step: num({ int: true, min: 0 }),
+  rng: bool,
+  metadata: metadataCheck,
+  allowNonFinite: bool,
+};
 const LOAD_SPEC: OptionSpec = { ...PARTS_SPEC, rng: bool, strict: bool, allowNonFinite: bool };
 
 /** Validates loadCheckpoint's options (also before a file is read). */
@@ -101,11 +127,18 @@ export function nonFiniteReport(tensors: Iterable<[string, ArrayLike<number>]>):
 }
 
 /** A metadata value that must be an integer in [min, max]; names the file and key otherwise. */
-function metaInt(metadata: Record<string, string>, key: string, problems: string[], max = Number.MAX_SAFE_INTEGER): number {
+function metaInt(
+  metadata: Record<string, string>,
+  key: string,
+  problems: string[],
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   const raw = metadata[key];
   const v = Number(raw);
   if (raw === undefined || raw.trim() === '' || !Number.isInteger(v) || v < 0 || v > max) {
-    problems.push(`metadata '${key}' must be an integer in [0, ${max}], got ${raw === undefined ? 'nothing' : JSON.stringify(raw)}`);
+    problems.push(
+      `metadata '${key}' must be an integer in [0, ${max}], got ${raw === undefined ? 'nothing' : JSON.stringify(raw)}`,
+    );
     return 0;
   }
   return v;
@@ -127,7 +160,10 @@ function optimizerEntries(parts: CheckpointParts): [string, OptimizerEntry][] {
   return Object.entries(parts.optimizers ?? {}).map(([k, o]) => {
     if ('optimizer' in o) return [k, o];
     const m = isModule(parts.modules) ? parts.modules : parts.modules[k];
-    if (!m) throw new Error(`checkpoint: optimizer '${k}' has no module '${k}' to name its parameters; pass { optimizer, paramNames }`);
+    if (!m)
+      throw new Error(
+        `checkpoint: optimizer '${k}' has no module '${k}' to name its parameters; pass { optimizer, paramNames }`,
+      );
     return [k, { optimizer: o, paramNames: m.namedParameters().map(([n]) => n) }];
   });
 }
@@ -139,7 +175,11 @@ const slotName = (key: string, param: string, slot: string) => `optim.${key}.${p
  * unless `allowNonFinite`; `path` names the destination in errors, and `previous` (whether a
  * checkpoint is already there) what the error says was kept.
  */
-export async function encodeCheckpoint(opts: SaveOptions, path = 'checkpoint', previous?: boolean): Promise<Uint8Array> {
+export async function encodeCheckpoint(
+  opts: SaveOptions,
+  path = 'checkpoint',
+  previous?: boolean,
+): Promise<Uint8Array> {
   checkParts('saveCheckpoint', opts, SAVE_SPEC);
   const entries: [string, Tensor][] = moduleEntries(opts);
   const metadata: Record<string, string> = { format: CHECKPOINT_FORMAT, ...opts.metadata };
@@ -153,7 +193,9 @@ export async function encodeCheckpoint(opts: SaveOptions, path = 'checkpoint', p
     const st = optimizer.checkpointState();
     for (const [slot, ts] of Object.entries(st.slots)) {
       if (ts.length !== paramNames.length) {
-        throw new Error(`saveCheckpoint: optimizer '${k}' has ${ts.length} parameters but ${paramNames.length} names were given`);
+        throw new Error(
+          `saveCheckpoint: optimizer '${k}' has ${ts.length} parameters but ${paramNames.length} names were given`,
+        );
       }
       paramNames.forEach((p, i) => entries.push([slotName(k, p, slot), ts[i]]));
     }
@@ -171,7 +213,11 @@ export async function encodeCheckpoint(opts: SaveOptions, path = 'checkpoint', p
   if (bad) {
     throw new Error(
       `saveCheckpoint: ${path}${opts.step !== undefined ? ` (step ${opts.step})` : ''}: not written, non-finite values in ${bad}; ` +
-        (previous === undefined ? 'a previous checkpoint there, if any, is untouched' : previous ? 'the previous checkpoint is untouched' : 'there was no previous checkpoint'),
+        (previous === undefined
+          ? 'a previous checkpoint there, if any, is untouched'
+          : previous
+            ? 'the previous checkpoint is untouched'
+            : 'there was no previous checkpoint'),
     );
   }
   return encodeSafetensors(out, metadata);
@@ -204,7 +250,8 @@ export function restoreCheckpoint(
     const t = tensors.get(n);
     if (!t) problems.push(`missing: ${n} [${shape.join(', ')}]`);
     else if (t.dtype !== 'F32') problems.push(`dtype mismatch: ${n} expects F32, file has ${t.dtype}`);
-    else if (t.shape.join() !== shape.join()) problems.push(`shape mismatch: ${n} expects [${shape.join(', ')}], file has [${t.shape.join(', ')}]`);
+    else if (t.shape.join() !== shape.join())
+      problems.push(`shape mismatch: ${n} expects [${shape.join(', ')}], file has [${t.shape.join(', ')}]`);
   }
   if (opts.strict ?? true) {
     const unexpected = [...tensors.keys()].filter((n) => !want.has(n));
@@ -212,16 +259,22 @@ export function restoreCheckpoint(
   }
   const optimSteps = optim.map(([k]) => metaInt(metadata, `optim.${k}.step`, problems));
   const step = metadata.step !== undefined ? metaInt(metadata, 'step', problems) : null;
-  const restoreRng = (opts.rng ?? true) && (metadata['rng.seed'] !== undefined || metadata['rng.counter'] !== undefined);
+  const restoreRng =
+    (opts.rng ?? true) && (metadata['rng.seed'] !== undefined || metadata['rng.counter'] !== undefined);
   const rng = restoreRng
-    ? { seed: metaInt(metadata, 'rng.seed', problems, 2 ** 32 - 1), counter: metaInt(metadata, 'rng.counter', problems) }
+    ? {
+        seed: metaInt(metadata, 'rng.seed', problems, 2 ** 32 - 1),
+        counter: metaInt(metadata, 'rng.counter', problems),
+      }
     : null;
   if (!problems.length && !opts.allowNonFinite) {
     const bad = nonFiniteReport([...want.keys()].map((n) => [n, tensors.get(n)!.data]));
     if (bad) problems.push(`non-finite values in ${bad} (pass allowNonFinite to load them anyway)`);
   }
   if (problems.length) {
-    const hint = problems.some((p) => p.startsWith('unexpected')) ? ' (to load only some of the file, pass strict: false)' : '';
+    const hint = problems.some((p) => p.startsWith('unexpected'))
+      ? ' (to load only some of the file, pass strict: false)'
+      : '';
     throw new Error(`loadCheckpoint: ${path}: ${problems.length} problem(s)${hint}:\n  ${problems.join('\n  ')}`);
   }
 
@@ -245,7 +298,11 @@ export function restoreCheckpoint(
 }
 
 /** Loads checkpoint bytes (from encodeCheckpoint) into existing modules and optimisers. */
-export function loadCheckpointBytes(bytes: Uint8Array, opts: LoadOptions, source = 'checkpoint'): { step: number | null; metadata: Record<string, string>; internal: Record<string, string> } {
+export function loadCheckpointBytes(
+  bytes: Uint8Array,
+  opts: LoadOptions,
+  source = 'checkpoint',
+): { step: number | null; metadata: Record<string, string>; internal: Record<string, string> } {
   checkLoadOptions(opts); // before the bytes are decoded
   return restoreCheckpoint(decodeSafetensors(bytes, source), opts, source);
 }

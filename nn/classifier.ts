@@ -46,7 +46,11 @@ export class ConvClassifier extends Module {
     const n = opts.convsPerStage ?? 3;
     const slope = opts.slope ?? 0.1;
     const p = opts.dropout ?? 0.5;
-    const unit = (cin: number, cout: number, k: number) => [new Conv2d(cin, cout, k, { init: 'torch' }), new BatchNorm2d(cout), new LeakyReLU(slope)];
+    const unit = (cin: number, cout: number, k: number) => [
+      new Conv2d(cin, cout, k, { init: 'torch' }),
+      new BatchNorm2d(cout),
+      new LeakyReLU(slope),
+    ];
     const stage = (cin: number, cout: number) => {
       const layers: Module[] = [];
       for (let i = 0; i < n; i++) layers.push(...unit(i === 0 ? cin : cout, cout, 3));
@@ -56,7 +60,10 @@ export class ConvClassifier extends Module {
     };
     this.stage1 = this.registerModule('stage1', stage(opts.inChannels ?? 3, c1));
     this.stage2 = this.registerModule('stage2', stage(c1, c2));
-    this.stage3 = this.registerModule('stage3', new Sequential(...unit(c2, c3, 3), ...unit(c3, c2, 1), ...unit(c2, c1, 1)));
+    this.stage3 = this.registerModule(
+      'stage3',
+      new Sequential(...unit(c2, c3, 3), ...unit(c3, c2, 1), ...unit(c2, c1, 1)),
+    );
     this.fc = this.registerModule('fc', new Linear(c1, opts.numClasses ?? 10, { init: 'torch' }));
   }
 

@@ -24,7 +24,14 @@ export function asCritic(m: Module): ModuleCritic {
     batchStatistics<T>(fn: () => T) {
       const names = new Map(m.namedModules().map(([name, mod]) => [mod, name || '(root)']));
       const { result, stats } = recordBatchStatistics(fn);
-      return { result, stats: stats.map((s) => ({ layer: names.get(s.module) ?? s.module.constructor.name, mean: s.mean, variance: s.variance })) };
+      return {
+        result,
+        stats: stats.map((s) => ({
+          layer: names.get(s.module) ?? s.module.constructor.name,
+          mean: s.mean,
+          variance: s.variance,
+        })),
+      };
     },
     // read at each use: train() / eval() may change it
     get batchDependent() {

@@ -67,11 +67,15 @@ export class BatchSampler {
   ) {
     if (!o || typeof o !== 'object') throw new Error('BatchSampler: options { batch, ... } are required');
     checkOptions('BatchSampler', o, SAMPLER_SPEC);
-    if (!(Number.isInteger(n) && n >= 1)) throw new Error(`BatchSampler: the data set size must be an integer >= 1, got ${n}`);
-    if (!(Number.isInteger(o.batch) && o.batch >= 1)) throw new Error(`BatchSampler: batch must be an integer >= 1, got ${o.batch}`);
+    if (!(Number.isInteger(n) && n >= 1))
+      throw new Error(`BatchSampler: the data set size must be an integer >= 1, got ${n}`);
+    if (!(Number.isInteger(o.batch) && o.batch >= 1))
+      throw new Error(`BatchSampler: batch must be an integer >= 1, got ${o.batch}`);
     this.remainder = o.remainder ?? 'partial';
-    if (!REMAINDERS.includes(this.remainder)) throw new Error(`BatchSampler: remainder must be one of ${REMAINDERS.join(', ')}, got '${o.remainder}'`);
-    if (this.remainder === 'drop' && o.batch > n) throw new Error(`BatchSampler: batch ${o.batch} > ${n} samples with remainder 'drop' yields no batch`);
+    if (!REMAINDERS.includes(this.remainder))
+      throw new Error(`BatchSampler: remainder must be one of ${REMAINDERS.join(', ')}, got '${o.remainder}'`);
+    if (this.remainder === 'drop' && o.batch > n)
+      throw new Error(`BatchSampler: batch ${o.batch} > ${n} samples with remainder 'drop' yields no batch`);
     this.batch = o.batch;
     this.shuffle = o.shuffle ?? true;
     this.rng = o.rng ?? new HostRng(o.seed ?? 0);
@@ -111,13 +115,21 @@ export class BatchSampler {
   }
 
   setState(s: SamplerState): void {
-    if (!s || typeof s !== 'object') throw new Error(`BatchSampler.setState: expected { rng, order, pos, epoch }, got ${JSON.stringify(s)}`);
+    if (!s || typeof s !== 'object')
+      throw new Error(`BatchSampler.setState: expected { rng, order, pos, epoch }, got ${JSON.stringify(s)}`);
     checkOptions('BatchSampler.setState', s, STATE_SPEC);
-    for (const key of ['rng', 'order', 'pos'] as const) if (s[key] === undefined) throw new Error(`BatchSampler.setState: the saved state has no '${key}'`);
-    if (s.order.length && (s.order.length !== this.n || s.order.some((i) => !(Number.isInteger(i) && i >= 0 && i < this.n)))) {
-      throw new Error(`BatchSampler.setState: the saved order (${s.order.length} indices) does not fit this data set of ${this.n}`);
+    for (const key of ['rng', 'order', 'pos'] as const)
+      if (s[key] === undefined) throw new Error(`BatchSampler.setState: the saved state has no '${key}'`);
+    if (
+      s.order.length &&
+      (s.order.length !== this.n || s.order.some((i) => !(Number.isInteger(i) && i >= 0 && i < this.n)))
+    ) {
+      throw new Error(
+        `BatchSampler.setState: the saved order (${s.order.length} indices) does not fit this data set of ${this.n}`,
+      );
     }
-    if (!(Number.isInteger(s.pos) && s.pos >= 0 && s.pos <= s.order.length)) throw new Error(`BatchSampler.setState: position ${s.pos} is outside the saved order`);
+    if (!(Number.isInteger(s.pos) && s.pos >= 0 && s.pos <= s.order.length))
+      throw new Error(`BatchSampler.setState: position ${s.pos} is outside the saved order`);
     this.rng.setState(s.rng);
     this.order = [...s.order];
     this.pos = s.pos;
@@ -139,7 +151,10 @@ export class DataLoader {
     if (!tensors.length) throw new Error('DataLoader: needs at least one tensor');
     const n = tensors[0].shape[0];
     for (const [i, t] of tensors.entries()) {
-      if (t.rank < 1 || t.shape[0] !== n) throw new Error(`DataLoader: tensor ${i} has shape [${t.shape.join(', ')}]; every tensor needs the leading axis ${n}`);
+      if (t.rank < 1 || t.shape[0] !== n)
+        throw new Error(
+          `DataLoader: tensor ${i} has shape [${t.shape.join(', ')}]; every tensor needs the leading axis ${n}`,
+        );
     }
     this.sampler = new BatchSampler(n, o);
   }

@@ -4,7 +4,20 @@
 // group's limit), and a buffer copy for each buffer (BatchNorm running statistics, spectral
 // norm's u, v): nothing is read back. The copy is a child named `module`, so checkpoints save it
 // under AveragedModel's names (`module.0.weight`, ...).
-import { assign, device, dispatch, kernel, keep, noGrad, Params, requireGrad, shapeStr, Tensor, tidy, type Binding } from '../engine/web.js';
+import {
+  assign,
+  device,
+  dispatch,
+  kernel,
+  keep,
+  noGrad,
+  Params,
+  requireGrad,
+  shapeStr,
+  Tensor,
+  tidy,
+  type Binding,
+} from '../engine/web.js';
 import { checkOptions, num } from '../engine/options.js';
 import { emaKernel } from '../shaders/ema.js';
 import { WG } from '../shaders/kernel.js';
@@ -89,7 +102,8 @@ export class EMA extends Module {
 
   constructor(source: Module, opts: EMAOptions = {}) {
     super();
-    if (!(source instanceof Module)) throw new Error(`EMA: expected a Module to average, got ${source === null ? 'null' : typeof source}`);
+    if (!(source instanceof Module))
+      throw new Error(`EMA: expected a Module to average, got ${source === null ? 'null' : typeof source}`);
     const o = checkOptions('EMA', opts, { decay: num({ min: 0, max: 1 }) });
     this.decayValue = o.decay ?? 0.999;
     this.source = source;
@@ -126,7 +140,10 @@ export class EMA extends Module {
   update(decay = this.decayValue): void {
     checkOptions('EMA.update', { decay }, { decay: num({ min: 0, max: 1 }) });
     for (const [e, p] of [...this.pairs, ...this.bufferPairs]) {
-      if (e.disposed || p.disposed) throw new Error(`EMA.update: tensor ${shapeStr(p.shape)} ${e.disposed ? 'of the average' : 'of the source'} was released`);
+      if (e.disposed || p.disposed)
+        throw new Error(
+          `EMA.update: tensor ${shapeStr(p.shape)} ${e.disposed ? 'of the average' : 'of the source'} was released`,
+        );
     }
     const w = 1 - decay;
     const perDispatch = Math.max(1, Math.min(8, Math.floor(device().limits.maxStorageBuffersPerShaderStage / 2)));
@@ -137,10 +154,18 @@ export class EMA extends Module {
       const k = kernel('ema', `ema:${vec}:${group.length}`, () => emaKernel(vec, group.length));
       const starts: number[] = [];
       let end = 0;
-      for (const l of group) (starts.push(end), (end += Math.ceil(l.count / WG) * WG));
+      for (const l of group) starts.push(end), (end += Math.ceil(l.count / WG) * WG);
       const groups = Math.ceil(end / WG);
       const gy = Math.ceil(groups / 65535);
-      dispatch(k, group.flatMap((l) => l.bindings), new Params().f32(w).dims8(starts).dims8(group.map((l) => l.count)), [Math.ceil(groups / gy), gy]);
+      dispatch(
+        k,
+        group.flatMap((l) => l.bindings),
+        new Params()
+          .f32(w)
+          .dims8(starts)
+          .dims8(group.map((l) => l.count)),
+        [Math.ceil(groups / gy), gy],
+      );
       group = [];
     };
     for (const [e, p] of this.pairs) {

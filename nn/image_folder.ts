@@ -51,7 +51,9 @@ let canvasModule: Promise<Canvas> | null = null;
 function loadCanvas(): Promise<Canvas> {
   canvasModule ??= import('@napi-rs/canvas').catch((e: Error) => {
     canvasModule = null;
-    throw new Error(`ImageFolder: decoding images needs the @napi-rs/canvas package (npm install @napi-rs/canvas): ${e.message}`);
+    throw new Error(
+      `ImageFolder: decoding images needs the @napi-rs/canvas package (npm install @napi-rs/canvas): ${e.message}`,
+    );
   });
   return canvasModule;
 }
@@ -60,7 +62,9 @@ function loadCanvas(): Promise<Canvas> {
 function listFiles(dir: string, exts: Set<string>): string[] {
   const out: string[] = [];
   const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    for (const e of fs
+      .readdirSync(d, { withFileTypes: true })
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
       const p = path.join(d, e.name);
       if (e.isDirectory()) walk(p);
       else if (exts.has(path.extname(e.name).toLowerCase())) out.push(p);
@@ -82,7 +86,9 @@ export async function readImageFolder(root: string, opts: ImageFolderOptions): P
   if (o.size === undefined) throw new Error(`${where}: option 'size' is required (the output's height and width)`);
   const size = o.size;
   const C = o.channels ?? 3;
-  const exts = new Set((o.extensions ?? ['.png', '.jpg', '.jpeg']).map((e) => (e.startsWith('.') ? e : `.${e}`).toLowerCase()));
+  const exts = new Set(
+    (o.extensions ?? ['.png', '.jpg', '.jpeg']).map((e) => (e.startsWith('.') ? e : `.${e}`).toLowerCase()),
+  );
   if (!fs.existsSync(root)) throw new Error(`${where}: folder ${root} does not exist`);
   if (!fs.statSync(root).isDirectory()) throw new Error(`${where}: ${root} is not a folder`);
   const classes = fs
@@ -90,19 +96,25 @@ export async function readImageFolder(root: string, opts: ImageFolderOptions): P
     .filter((e) => e.isDirectory())
     .map((e) => e.name)
     .sort();
-  if (!classes.length) throw new Error(`${where}: ${root} has no class folders (expected ${root}/<class>/<image>.png, as torchvision's ImageFolder)`);
+  if (!classes.length)
+    throw new Error(
+      `${where}: ${root} has no class folders (expected ${root}/<class>/<image>.png, as torchvision's ImageFolder)`,
+    );
   const files: string[] = [];
   const targets: number[] = [];
   const empty: string[] = [];
   classes.forEach((c, k) => {
     const fsOfClass = listFiles(path.join(root, c), exts);
     if (!fsOfClass.length) empty.push(c);
-    for (const f of fsOfClass) (files.push(f), targets.push(k));
+    for (const f of fsOfClass) files.push(f), targets.push(k);
   });
   const extList = [...exts].join(', ');
-  if (!files.length) throw new Error(`${where}: no image files (${extList}) under ${root} (class folders: ${classes.join(', ')})`);
+  if (!files.length)
+    throw new Error(`${where}: no image files (${extList}) under ${root} (class folders: ${classes.join(', ')})`);
   if (empty.length && !o.allowEmpty) {
-    throw new Error(`${where}: no image files (${extList}) in class folder(s) ${empty.map((c) => path.join(root, c)).join(', ')} (pass allowEmpty: true to keep such classes)`);
+    throw new Error(
+      `${where}: no image files (${extList}) in class folder(s) ${empty.map((c) => path.join(root, c)).join(', ')} (pass allowEmpty: true to keep such classes)`,
+    );
   }
   const { createCanvas, loadImage } = await loadCanvas();
   const canvas = createCanvas(size, size);
@@ -122,7 +134,9 @@ export async function readImageFolder(root: string, opts: ImageFolderOptions): P
     try {
       img = await loadImage(bytes);
     } catch (e) {
-      throw new Error(`${where}: cannot decode ${file} as an image (${(e as Error).message || 'unsupported or corrupt data'})`);
+      throw new Error(
+        `${where}: cannot decode ${file} as an image (${(e as Error).message || 'unsupported or corrupt data'})`,
+      );
     }
     const w = img.width;
     const h = img.height;

@@ -76,7 +76,9 @@ export class Linear extends WeightLayer {
   forward(x: Tensor, opts: { relu?: boolean } = {}): Tensor {
     checkOptions('Linear.forward', opts, { relu: bool });
     if (x.rank !== 2 || x.shape[1] !== this.inFeatures) {
-      throw new Error(`Linear(${this.inFeatures}, ${this.outFeatures}): expected input [N, ${this.inFeatures}], got ${shapeStr(x.shape)}`);
+      throw new Error(
+        `Linear(${this.inFeatures}, ${this.outFeatures}): expected input [N, ${this.inFeatures}], got ${shapeStr(x.shape)}`,
+      );
     }
     return linear(x, this.effectiveWeight(), this.bias, opts);
   }
@@ -113,7 +115,7 @@ export class Conv2d extends WeightLayer {
       init: initCheck,
       dilation: unsupported('dilated convolutions are not implemented', [1]),
       groups: unsupported('grouped convolutions are not implemented', [1]),
-      paddingMode: unsupported("only zero padding is implemented", ['zeros']),
+      paddingMode: unsupported('only zero padding is implemented', ['zeros']),
     });
     this.stride = opts.stride ?? 1;
     this.padding = opts.padding ?? Math.floor((kernelSize - 1) / 2);
@@ -196,14 +198,23 @@ export abstract class BatchNorm extends Module {
     }
     if (this.training && recordingBatchStatistics()) {
       const axes = [...Array(x.rank).keys()].filter((a) => a !== 1);
-      noGrad(() => noteBatchStatistics({ module: this, mean: mean(detach(x), axes), variance: variance(detach(x), axes) }));
+      noGrad(() =>
+        noteBatchStatistics({ module: this, mean: mean(detach(x), axes), variance: variance(detach(x), axes) }),
+      );
     }
-    return batchNorm(x, this.getParameter('weight')!, this.getParameter('bias')!, this.getBuffer('running_mean')!, this.getBuffer('running_var')!, {
-      training: this.training,
-      momentum: this.momentum,
-      eps: this.eps,
-      updateStats: statUpdatesEnabled(),
-    });
+    return batchNorm(
+      x,
+      this.getParameter('weight')!,
+      this.getParameter('bias')!,
+      this.getBuffer('running_mean')!,
+      this.getBuffer('running_var')!,
+      {
+        training: this.training,
+        momentum: this.momentum,
+        eps: this.eps,
+        updateStats: statUpdatesEnabled(),
+      },
+    );
   }
 }
 
@@ -238,11 +249,19 @@ export class LayerNorm extends Module {
   }
   forward(x: Tensor): Tensor {
     if (x.rank < 2 || x.shape[1] !== this.numChannels) {
-      throw new Error(`LayerNorm(${this.numChannels}): expected input [N, ${this.numChannels}, ...], got ${shapeStr(x.shape)}`);
+      throw new Error(
+        `LayerNorm(${this.numChannels}): expected input [N, ${this.numChannels}, ...], got ${shapeStr(x.shape)}`,
+      );
     }
     const perChannel = [1, this.numChannels, ...Array(x.rank - 2).fill(1)];
     const axes = [...Array(x.rank).keys()].slice(1);
-    return layerNorm(x, axes, reshape(this.getParameter('weight')!, perChannel), reshape(this.getParameter('bias')!, perChannel), this.eps);
+    return layerNorm(
+      x,
+      axes,
+      reshape(this.getParameter('weight')!, perChannel),
+      reshape(this.getParameter('bias')!, perChannel),
+      this.eps,
+    );
   }
 }
 
@@ -256,7 +275,9 @@ export class LeakyReLU extends Module {
   constructor(readonly slope = 0.01) {
     super();
     if (typeof slope === 'object' && slope !== null) {
-      throw new Error(`LeakyReLU: takes the negative slope as a number (new LeakyReLU(0.2)), got an object with ${Object.keys(slope).join(', ') || 'no keys'}`);
+      throw new Error(
+        `LeakyReLU: takes the negative slope as a number (new LeakyReLU(0.2)), got an object with ${Object.keys(slope).join(', ') || 'no keys'}`,
+      );
     }
     checkNumber('LeakyReLU', 'slope', slope);
   }

@@ -85,7 +85,8 @@ export class GroupNorm extends Module {
     super();
     positiveInt('GroupNorm', 'numGroups', numGroups);
     positiveInt('GroupNorm', 'numChannels', numChannels);
-    if (numChannels % numGroups !== 0) throw new Error(`GroupNorm: numChannels ${numChannels} must be divisible by numGroups ${numGroups}`);
+    if (numChannels % numGroups !== 0)
+      throw new Error(`GroupNorm: numChannels ${numChannels} must be divisible by numGroups ${numGroups}`);
     const o = checkOptions('GroupNorm', opts, { eps: num({ gt: 0 }), affine: bool });
     this.eps = o.eps ?? 1e-5;
     this.affine = o.affine ?? true;
@@ -96,9 +97,13 @@ export class GroupNorm extends Module {
   }
   forward(x: Tensor): Tensor {
     if (x.rank < 2 || x.shape[1] !== this.numChannels) {
-      throw new Error(`GroupNorm(${this.numGroups}, ${this.numChannels}): expected input [N, ${this.numChannels}, ...], got ${shapeStr(x.shape)}`);
+      throw new Error(
+        `GroupNorm(${this.numGroups}, ${this.numChannels}): expected input [N, ${this.numChannels}, ...], got ${shapeStr(x.shape)}`,
+      );
     }
-    return groupNorm(x, this.numGroups, this.getParameter('weight') ?? null, this.getParameter('bias') ?? null, { eps: this.eps });
+    return groupNorm(x, this.numGroups, this.getParameter('weight') ?? null, this.getParameter('bias') ?? null, {
+      eps: this.eps,
+    });
   }
 }
 
@@ -129,7 +134,12 @@ export class InstanceNorm2d extends Module {
   ) {
     super();
     positiveInt('InstanceNorm2d', 'numFeatures', numFeatures);
-    const o = checkOptions('InstanceNorm2d', opts, { eps: num({ gt: 0 }), affine: bool, trackRunningStats: bool, momentum: num({ min: 0, max: 1 }) });
+    const o = checkOptions('InstanceNorm2d', opts, {
+      eps: num({ gt: 0 }),
+      affine: bool,
+      trackRunningStats: bool,
+      momentum: num({ min: 0, max: 1 }),
+    });
     this.eps = o.eps ?? 1e-5;
     this.affine = o.affine ?? false;
     this.trackRunningStats = o.trackRunningStats ?? false;
@@ -145,7 +155,9 @@ export class InstanceNorm2d extends Module {
   }
   forward(x: Tensor): Tensor {
     if (x.rank !== 4 || x.shape[1] !== this.numFeatures) {
-      throw new Error(`InstanceNorm2d(${this.numFeatures}): expected input [N, ${this.numFeatures}, H, W], got ${shapeStr(x.shape)}`);
+      throw new Error(
+        `InstanceNorm2d(${this.numFeatures}): expected input [N, ${this.numFeatures}, H, W], got ${shapeStr(x.shape)}`,
+      );
     }
     const w = this.getParameter('weight') ?? null;
     const b = this.getParameter('bias') ?? null;
@@ -154,7 +166,10 @@ export class InstanceNorm2d extends Module {
     if (rm && rv && !this.training) return batchNorm(x, w, b, rm, rv, { training: false, eps: this.eps });
     if (rm && rv && statUpdatesEnabled()) {
       const hw = x.shape[2] * x.shape[3];
-      if (hw < 2) throw new Error(`InstanceNorm2d: running statistics need more than one value per channel, input ${shapeStr(x.shape)}`);
+      if (hw < 2)
+        throw new Error(
+          `InstanceNorm2d: running statistics need more than one value per channel, input ${shapeStr(x.shape)}`,
+        );
       const m = this.momentum;
       tidy(() =>
         noGrad(() => {
@@ -212,7 +227,8 @@ export class ConvTranspose2d extends Module {
     this.stride = o.stride ?? 1;
     this.padding = o.padding ?? 0;
     this.outputPadding = o.outputPadding ?? 0;
-    if (this.outputPadding >= this.stride) throw new Error(`${where}: outputPadding ${this.outputPadding} must be smaller than stride ${this.stride}`);
+    if (this.outputPadding >= this.stride)
+      throw new Error(`${where}: outputPadding ${this.outputPadding} must be smaller than stride ${this.stride}`);
     const init = o.init ?? 'he';
     const shape = [inChannels, outChannels, kernelSize, kernelSize];
     this.registerParameter('weight', initWeight(shape, init));
@@ -226,9 +242,15 @@ export class ConvTranspose2d extends Module {
   }
   forward(x: Tensor): Tensor {
     if (x.rank !== 4 || x.shape[1] !== this.inChannels) {
-      throw new Error(`ConvTranspose2d(${this.inChannels}, ${this.outChannels}, ${this.kernelSize}): expected input [N, ${this.inChannels}, H, W], got ${shapeStr(x.shape)}`);
+      throw new Error(
+        `ConvTranspose2d(${this.inChannels}, ${this.outChannels}, ${this.kernelSize}): expected input [N, ${this.inChannels}, H, W], got ${shapeStr(x.shape)}`,
+      );
     }
-    return convTranspose2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, outputPadding: this.outputPadding });
+    return convTranspose2d(x, this.weight, this.bias, {
+      stride: this.stride,
+      padding: this.padding,
+      outputPadding: this.outputPadding,
+    });
   }
 }
 
@@ -299,7 +321,9 @@ export class SelfAttention2d extends Module {
   }
   forward(x: Tensor): Tensor {
     if (x.rank !== 4 || x.shape[1] !== this.channels) {
-      throw new Error(`SelfAttention2d(${this.channels}): expected input [N, ${this.channels}, H, W], got ${shapeStr(x.shape)}`);
+      throw new Error(
+        `SelfAttention2d(${this.channels}): expected input [N, ${this.channels}, H, W], got ${shapeStr(x.shape)}`,
+      );
     }
     const [B, C, H, W] = x.shape;
     const n = H * W;

@@ -88,7 +88,8 @@ export abstract class Module {
   abstract forward(x: Tensor): Tensor;
 
   private checkName(name: string): void {
-    if (!NAME.test(name)) throw new Error(`${this.constructor.name}: invalid member name '${name}' (letters, digits, _)`);
+    if (!NAME.test(name))
+      throw new Error(`${this.constructor.name}: invalid member name '${name}' (letters, digits, _)`);
     if (this.params.has(name) || this.buffers.has(name) || this.children.has(name)) {
       throw new Error(`${this.constructor.name}: '${name}' is already registered`);
     }
@@ -204,7 +205,9 @@ export abstract class Module {
       if (!s) {
         if (strict) problems.push(`missing: ${n} ${shapeStr(t.shape)}`);
       } else if (s.shape.join() !== t.shape.join() || s.dtype !== t.dtype) {
-        problems.push(`shape mismatch: ${n} expects ${shapeStr(t.shape)} ${t.dtype}, got ${shapeStr(s.shape)} ${s.dtype}`);
+        problems.push(
+          `shape mismatch: ${n} expects ${shapeStr(t.shape)} ${t.dtype}, got ${shapeStr(s.shape)} ${s.dtype}`,
+        );
       }
     }
     if (strict) {
@@ -213,8 +216,11 @@ export abstract class Module {
       }
     }
     if (problems.length) {
-      const hint = strict && problems.some((p) => !p.startsWith('shape')) ? '\n  (to load a subset, pass { strict: false })' : '';
-      throw new Error(`${this.constructor.name}.loadStateDict: ${problems.length} problem(s):\n  ${problems.join('\n  ')}${hint}`);
+      const hint =
+        strict && problems.some((p) => !p.startsWith('shape')) ? '\n  (to load a subset, pass { strict: false })' : '';
+      throw new Error(
+        `${this.constructor.name}.loadStateDict: ${problems.length} problem(s):\n  ${problems.join('\n  ')}${hint}`,
+      );
     }
     for (const [n, t] of own) {
       const s = src.get(n);
@@ -229,7 +235,8 @@ export abstract class Module {
    * every call: training or eval, inside withoutStatUpdates, noGrad or an ALR search or trace.
    */
   registerForwardHook(hook: ForwardHook): HookHandle {
-    if (typeof hook !== 'function') throw new Error(`${this.constructor.name}.registerForwardHook: hook must be a function, got ${typeof hook}`);
+    if (typeof hook !== 'function')
+      throw new Error(`${this.constructor.name}.registerForwardHook: hook must be a function, got ${typeof hook}`);
     let hooks = forwardHooks.get(this);
     if (!hooks) {
       const table = new Map<number, ForwardHook>();
@@ -242,7 +249,10 @@ export abstract class Module {
         for (const h of [...table.values()]) {
           const r = h(this, args, out);
           if (r !== undefined) {
-            if (!(r instanceof Tensor)) throw new Error(`${this.constructor.name}: a forward hook returned ${typeof r}, expected a tensor or undefined`);
+            if (!(r instanceof Tensor))
+              throw new Error(
+                `${this.constructor.name}: a forward hook returned ${typeof r}, expected a tensor or undefined`,
+              );
             out = r;
           }
         }
@@ -250,7 +260,13 @@ export abstract class Module {
       };
       Object.defineProperty(this, 'forward', { value: wrapped, writable: true, configurable: true, enumerable: false });
       unwrapHooks.set(this, () => {
-        if (own) Object.defineProperty(this, 'forward', { value: inner, writable: true, configurable: true, enumerable: false });
+        if (own)
+          Object.defineProperty(this, 'forward', {
+            value: inner,
+            writable: true,
+            configurable: true,
+            enumerable: false,
+          });
         else delete (this as { forward?: unknown }).forward;
       });
     }

@@ -12,12 +12,29 @@ export interface StTensor {
 }
 
 export const ARRAYS = { F32: Float32Array, I32: Int32Array, U32: Uint32Array } as const;
-const KNOWN_DTYPES = new Set(['BOOL', 'U8', 'I8', 'F8_E5M2', 'F8_E4M3', 'I16', 'U16', 'F16', 'BF16', 'I32', 'U32', 'F32', 'F64', 'I64', 'U64']);
+const KNOWN_DTYPES = new Set([
+  'BOOL',
+  'U8',
+  'I8',
+  'F8_E5M2',
+  'F8_E4M3',
+  'I16',
+  'U16',
+  'F16',
+  'BF16',
+  'I32',
+  'U32',
+  'F32',
+  'F64',
+  'I64',
+  'U64',
+]);
 /** Largest header the reference implementation accepts (100 MB). */
 const MAX_HEADER = 100_000_000;
 
 export function checkHost(): void {
-  if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new Error('safetensors: this reader/writer assumes a little-endian host');
+  if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1)
+    throw new Error('safetensors: this reader/writer assumes a little-endian host');
 }
 
 export function numel(shape: number[]): number {
@@ -25,7 +42,10 @@ export function numel(shape: number[]): number {
 }
 
 /** Serialises tensors (in the given order) and string metadata to safetensors bytes. */
-export function encodeSafetensors(tensors: Iterable<[string, StTensor]>, metadata: Record<string, string> = {}): Uint8Array {
+export function encodeSafetensors(
+  tensors: Iterable<[string, StTensor]>,
+  metadata: Record<string, string> = {},
+): Uint8Array {
   checkHost();
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) {
@@ -37,8 +57,10 @@ export function encodeSafetensors(tensors: Iterable<[string, StTensor]>, metadat
   const parts: Uint8Array[] = [];
   let off = 0;
   for (const [name, t] of tensors) {
-    if (name === '__metadata__' || name in header) throw new Error(`safetensors: duplicate or reserved tensor name '${name}'`);
-    if (!(t.data instanceof ARRAYS[t.dtype])) throw new Error(`safetensors: '${name}' is ${t.dtype} but its data is a ${t.data.constructor.name}`);
+    if (name === '__metadata__' || name in header)
+      throw new Error(`safetensors: duplicate or reserved tensor name '${name}'`);
+    if (!(t.data instanceof ARRAYS[t.dtype]))
+      throw new Error(`safetensors: '${name}' is ${t.dtype} but its data is a ${t.data.constructor.name}`);
     if (numel(t.shape) !== t.data.length) {
       throw new Error(`safetensors: '${name}' has ${t.data.length} values for shape [${t.shape.join(', ')}]`);
     }
@@ -84,7 +106,11 @@ export function headerLength(first8: Uint8Array, fileLen: number, fail: (m: stri
  * structural problem (JSON error, unknown dtype, offsets out of range or overlapping, byte counts
  * that do not match the shape, a data section of the wrong length) throws.
  */
-export function parseHeader(json: Uint8Array, dataLen: number, fail: (m: string) => never): { entries: SafetensorsEntry[]; metadata: Record<string, string> } {
+export function parseHeader(
+  json: Uint8Array,
+  dataLen: number,
+  fail: (m: string) => never,
+): { entries: SafetensorsEntry[]; metadata: Record<string, string> } {
   let header: unknown;
   try {
     header = JSON.parse(new TextDecoder().decode(json));
@@ -105,19 +131,30 @@ export function parseHeader(json: Uint8Array, dataLen: number, fail: (m: string)
     }
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (!e || typeof e !== 'object') fail(`entry '${name}' is not an object`);
-    if (typeof e.dtype !== 'string' || !KNOWN_DTYPES.has(e.dtype)) fail(`'${name}' has unknown dtype ${JSON.stringify(e.dtype)}`);
+    if (typeof e.dtype !== 'string' || !KNOWN_DTYPES.has(e.dtype))
+      fail(`'${name}' has unknown dtype ${JSON.stringify(e.dtype)}`);
     const dtype = e.dtype as string;
     if (!(dtype in ARRAYS)) fail(`'${name}' has dtype ${dtype}; only F32, I32 and U32 are supported`);
     const shape = e.shape;
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) fail(`'${name}' has an invalid shape ${JSON.stringify(shape)}`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0))
+      fail(`'${name}' has an invalid shape ${JSON.stringify(shape)}`);
     const offs = e.data_offsets;
-    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((d) => Number.isInteger(d) && d >= 0) || offs[0] > offs[1]) {
+    if (
+      !Array.isArray(offs) ||
+      offs.length !== 2 ||
+      !offs.every((d) => Number.isInteger(d) && d >= 0) ||
+      offs[0] > offs[1]
+    ) {
       fail(`'${name}' has invalid data_offsets ${JSON.stringify(offs)}`);
     }
     const [begin, end] = offs as [number, number];
     const want = numel(shape as number[]) * 4;
-    if (end - begin !== want) fail(`'${name}' spans ${end - begin} bytes but ${dtype} [${(shape as number[]).join(', ')}] needs ${want}`);
-    if (end > dataLen) fail(`'${name}' data_offsets [${begin}, ${end}] are out of range: the data section has ${dataLen} bytes (truncated?)`);
+    if (end - begin !== want)
+      fail(`'${name}' spans ${end - begin} bytes but ${dtype} [${(shape as number[]).join(', ')}] needs ${want}`);
+    if (end > dataLen)
+      fail(
+        `'${name}' data_offsets [${begin}, ${end}] are out of range: the data section has ${dataLen} bytes (truncated?)`,
+      );
     entries.push({ name, dtype: dtype as StDType, shape: shape as number[], begin, end });
   }
   // the tensors must tile the data section exactly: no overlaps, holes or trailing bytes
@@ -131,12 +168,17 @@ export function parseHeader(json: Uint8Array, dataLen: number, fail: (m: string)
   return { entries, metadata };
 }
 
-export const failer = (source: string) => (msg: string): never => {
-  throw new Error(`safetensors: ${source}: ${msg}`);
-};
+export const failer =
+  (source: string) =>
+  (msg: string): never => {
+    throw new Error(`safetensors: ${source}: ${msg}`);
+  };
 
 /** Parses safetensors bytes; every structural problem throws an error naming `source`. */
-export function decodeSafetensors(bytes: Uint8Array, source = '<bytes>'): { tensors: Map<string, StTensor>; metadata: Record<string, string> } {
+export function decodeSafetensors(
+  bytes: Uint8Array,
+  source = '<bytes>',
+): { tensors: Map<string, StTensor>; metadata: Record<string, string> } {
   checkHost();
   const fail = failer(source);
   const n = headerLength(bytes.subarray(0, 8), bytes.length, fail);
@@ -149,4 +191,3 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<bytes>'): { tens
   }
   return { tensors, metadata };
 }
-

@@ -4,7 +4,16 @@ import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs
 import { constants } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
-import { ARRAYS, checkHost, encodeSafetensors, failer, headerLength, numel, parseHeader, type StTensor } from './safetensors.js';
+import {
+  ARRAYS,
+  checkHost,
+  encodeSafetensors,
+  failer,
+  headerLength,
+  numel,
+  parseHeader,
+  type StTensor,
+} from './safetensors.js';
 
 /**
  * Writes bytes to `path` atomically: a temp file in the same directory, fsync, rename, fsync of
@@ -28,9 +37,22 @@ export async function writeFileAtomic(path: string, data: Uint8Array): Promise<v
   } catch (e) {
     await rm(tmp, { force: true });
     const err = e as NodeJS.ErrnoException;
-    const existed = await stat(path).then(() => true, () => false);
-    const why = err.code === 'ENOSPC' ? 'ENOSPC: no space left on device' : err.code ? `${err.code}: ${err.message}` : err.message;
-    throw Object.assign(new Error(`${path}: not written (${why}); ${existed ? 'the previous file there is kept unchanged' : 'there was no previous file'}`), { code: err.code });
+    const existed = await stat(path).then(
+      () => true,
+      () => false,
+    );
+    const why =
+      err.code === 'ENOSPC'
+        ? 'ENOSPC: no space left on device'
+        : err.code
+          ? `${err.code}: ${err.message}`
+          : err.message;
+    throw Object.assign(
+      new Error(
+        `${path}: not written (${why}); ${existed ? 'the previous file there is kept unchanged' : 'there was no previous file'}`,
+      ),
+      { code: err.code },
+    );
   }
   await removeOrphans(dir, basename(path));
   const dh = await open(dir, 'r');
@@ -60,7 +82,11 @@ function processAlive(pid: number): boolean {
   }
 }
 
-export async function writeSafetensors(path: string, tensors: Iterable<[string, StTensor]>, metadata: Record<string, string> = {}): Promise<void> {
+export async function writeSafetensors(
+  path: string,
+  tensors: Iterable<[string, StTensor]>,
+  metadata: Record<string, string> = {},
+): Promise<void> {
   await writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }
 
@@ -69,7 +95,9 @@ export async function writeSafetensors(path: string, tensors: Iterable<[string, 
  * tensor straight into its own array, so a corrupt header allocates nothing and a large file
  * needs no second copy of itself in memory.
  */
-export async function readSafetensors(path: string): Promise<{ tensors: Map<string, StTensor>; metadata: Record<string, string> }> {
+export async function readSafetensors(
+  path: string,
+): Promise<{ tensors: Map<string, StTensor>; metadata: Record<string, string> }> {
   checkHost();
   const fail = failer(path);
   const fh = await open(path, 'r');

@@ -1,7 +1,21 @@
 // Spectral normalisation as torch.nn.utils.spectral_norm: the trainable weight becomes
 // `weight_orig`, buffers `weight_u` [out] and `weight_v` [in·k·k] persist the power-iteration
 // vectors, and forward uses W / σ with σ = uᵀ W v (W viewed as [out, -1]).
-import { assign, div, keep, matmul, maximum, mul, noGrad, randNormal, reshape, sqrt, sum, tidy, type Tensor } from '../engine/web.js';
+import {
+  assign,
+  div,
+  keep,
+  matmul,
+  maximum,
+  mul,
+  noGrad,
+  randNormal,
+  reshape,
+  sqrt,
+  sum,
+  tidy,
+  type Tensor,
+} from '../engine/web.js';
 import { statUpdatesEnabled } from './module.js';
 import { checkOptions, num, unsupported } from '../engine/options.js';
 import type { Conv2d, Linear, WeightLayer } from './layers.js';
@@ -31,7 +45,12 @@ function mv(w: Tensor, x: Tensor, transpose = false): Tensor {
  * u and v start as normalised N(0, I) draws from the engine RNG.
  */
 export function spectralNorm<M extends Linear | Conv2d>(m: M, opts: SpectralNormOptions = {}): M {
-  checkOptions('spectralNorm', opts, { nPowerIterations: num({ int: true, min: 1 }), eps: num({ gt: 0 }), name: unsupported("only 'weight' is normalised", ['weight']), dim: unsupported('the output axis (0) is the one kept', [0]) });
+  checkOptions('spectralNorm', opts, {
+    nPowerIterations: num({ int: true, min: 1 }),
+    eps: num({ gt: 0 }),
+    name: unsupported("only 'weight' is normalised", ['weight']),
+    dim: unsupported('the output axis (0) is the one kept', [0]),
+  });
   if (typeof m?.renameParameter !== 'function') throw new Error('spectralNorm: expects an nn.Linear or nn.Conv2d');
   const iters = opts.nPowerIterations ?? 1;
   const eps = opts.eps ?? 1e-12;

@@ -54,7 +54,11 @@ export function summary(module: Module, inputShape: readonly number[]): Summary 
   const totalParams = module.numParameters();
   const stateBytes = 4 * (totalParams + module.namedBuffers().reduce((s, [, t]) => s + t.size, 0));
   const label = (r: SummaryRow) => `${'  '.repeat(r.depth)}${r.name ? `${r.name.split('.').pop()} ` : ''}(${r.type})`;
-  const cells = rows.map((r) => [label(r), r.outputShape ? shapeStr(r.outputShape) : '--', r.params ? r.params.toLocaleString('en-US') : '--']);
+  const cells = rows.map((r) => [
+    label(r),
+    r.outputShape ? shapeStr(r.outputShape) : '--',
+    r.params ? r.params.toLocaleString('en-US') : '--',
+  ]);
   const head = ['Layer (type)', 'Output shape', 'Param #'];
   const width = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(width[i]) : x.padStart(width[i]))).join('   ');
@@ -68,7 +72,9 @@ export function summary(module: Module, inputShape: readonly number[]): Summary 
     `Input shape: ${shapeStr(inputShape)}`,
     `Total params: ${totalParams.toLocaleString('en-US')}`,
     `Parameters and buffers: ${(stateBytes / 2 ** 20).toFixed(2)} MiB (f32)`,
-    ...(rows.some((r) => !r.outputShape) ? ['-- output shape: not called in the pass (e.g. a ReLU fused into the Linear before it)'] : []),
+    ...(rows.some((r) => !r.outputShape)
+      ? ['-- output shape: not called in the pass (e.g. a ReLU fused into the Linear before it)']
+      : []),
     rule,
   ].join('\n');
   return { rows, totalParams, stateBytes, text };

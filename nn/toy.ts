@@ -29,12 +29,21 @@ export class MLP extends Sequential {
     readonly sizes: number[],
     opts: MLPOptions = {},
   ) {
-    checkOptions('MLP', opts, { hiddenInit: oneOf(WEIGHT_INITS), lastInit: oneOf(WEIGHT_INITS), batchNorm: bool, spectralNorm: bool, squeeze: bool });
-    if (!Array.isArray(sizes) || sizes.length < 2) throw new Error(`MLP: sizes must be an array of at least 2 layer sizes, got ${JSON.stringify(sizes)}`);
+    checkOptions('MLP', opts, {
+      hiddenInit: oneOf(WEIGHT_INITS),
+      lastInit: oneOf(WEIGHT_INITS),
+      batchNorm: bool,
+      spectralNorm: bool,
+      squeeze: bool,
+    });
+    if (!Array.isArray(sizes) || sizes.length < 2)
+      throw new Error(`MLP: sizes must be an array of at least 2 layer sizes, got ${JSON.stringify(sizes)}`);
     const layers: Module[] = [];
     for (let i = 0; i + 1 < sizes.length; i++) {
       const last = i + 2 === sizes.length;
-      let lin = new Linear(sizes[i], sizes[i + 1], { init: last ? (opts.lastInit ?? 'glorot') : (opts.hiddenInit ?? 'he') });
+      let lin = new Linear(sizes[i], sizes[i + 1], {
+        init: last ? (opts.lastInit ?? 'glorot') : (opts.hiddenInit ?? 'he'),
+      });
       if (opts.spectralNorm) lin = spectralNorm(lin);
       layers.push(lin);
       if (!last) {
@@ -50,7 +59,7 @@ export class MLP extends Sequential {
     for (let i = 0; i < this.layers.length; i++) {
       const m = this.layers[i];
       // a Linear followed by ReLU runs as one kernel (bias and relu in the matmul's epilogue)
-      if (m instanceof Linear && this.layers[i + 1] instanceof ReLU) y = m.forward(y, { relu: true }), i++;
+      if (m instanceof Linear && this.layers[i + 1] instanceof ReLU) (y = m.forward(y, { relu: true })), i++;
       else y = m.forward(y);
     }
     return this.squeeze ? reshape(y, [y.shape[0]]) : y;

@@ -38,12 +38,20 @@ export class Critic extends Module {
 
   constructor(opts: CriticOptions = {}) {
     super();
-    checkOptions('Critic', opts, { dim: num({ int: true, min: 1 }), inChannels: num({ int: true, min: 1 }), norm: oneOf(['none', 'batch', 'layer']), init: oneOf(['alr', 'gp']) });
+    checkOptions('Critic', opts, {
+      dim: num({ int: true, min: 1 }),
+      inChannels: num({ int: true, min: 1 }),
+      norm: oneOf(['none', 'batch', 'layer']),
+      init: oneOf(['alr', 'gp']),
+    });
     const dim = (this.dim = opts.dim ?? 128);
     this.inChannels = opts.inChannels ?? 3;
     const norm = (this.norm = opts.norm ?? 'none');
     const init = opts.init ?? 'alr';
-    this.block1 = this.registerModule('block1', new OptimizedResBlockDisc1(this.inChannels, dim, { norm: norm === 'batch' ? 'batch' : 'none', init }));
+    this.block1 = this.registerModule(
+      'block1',
+      new OptimizedResBlockDisc1(this.inChannels, dim, { norm: norm === 'batch' ? 'batch' : 'none', init }),
+    );
     this.block2 = this.registerModule('block2', new ResidualBlock(dim, dim, { resample: 'down', norm, init }));
     this.block3 = this.registerModule('block3', new ResidualBlock(dim, dim, { norm, init }));
     this.block4 = this.registerModule('block4', new ResidualBlock(dim, dim, { norm, init }));
@@ -53,7 +61,9 @@ export class Critic extends Module {
 
   forward(x: Tensor): Tensor {
     if (x.rank !== 4 || x.shape[1] !== this.inChannels || x.shape[2] % 4 || x.shape[3] % 4) {
-      throw new Error(`Critic: expected input [N, ${this.inChannels}, H, W] with H, W divisible by 4, got ${shapeStr(x.shape)}`);
+      throw new Error(
+        `Critic: expected input [N, ${this.inChannels}, H, W] with H, W divisible by 4, got ${shapeStr(x.shape)}`,
+      );
     }
     let h = this.block1.forward(x);
     h = this.block2.forward(h);
@@ -95,20 +105,31 @@ export class Generator extends Module {
   constructor(opts: GeneratorOptions = {}) {
     super();
     const count = num({ int: true, min: 1 });
-    checkOptions('Generator', opts, { dim: count, zDim: count, outChannels: count, startSize: count, upBlocks: num({ int: true, min: 0 }), init: oneOf(['alr', 'gp']) });
+    checkOptions('Generator', opts, {
+      dim: count,
+      zDim: count,
+      outChannels: count,
+      startSize: count,
+      upBlocks: num({ int: true, min: 0 }),
+      init: oneOf(['alr', 'gp']),
+    });
     const dim = (this.dim = opts.dim ?? 128);
     this.zDim = opts.zDim ?? 128;
     const s = (this.startSize = opts.startSize ?? 4);
     const init = opts.init ?? 'alr';
     this.linear = this.registerModule('linear', new Linear(this.zDim, dim * s * s, { init: 'glorot' }));
     const k = opts.upBlocks ?? 3;
-    for (let i = 1; i <= k; i++) this.blocks.push(this.registerModule(`block${i}`, new ResidualBlock(dim, dim, { resample: 'up', norm: 'batch', init })));
+    for (let i = 1; i <= k; i++)
+      this.blocks.push(
+        this.registerModule(`block${i}`, new ResidualBlock(dim, dim, { resample: 'up', norm: 'batch', init })),
+      );
     this.normOut = this.registerModule('normOut', new BatchNorm2d(dim));
     this.convOut = this.registerModule('convOut', new Conv2d(dim, opts.outChannels ?? 3, 3, { init: 'glorot' }));
   }
 
   forward(z: Tensor): Tensor {
-    if (z.rank !== 2 || z.shape[1] !== this.zDim) throw new Error(`Generator: expected z [N, ${this.zDim}], got ${shapeStr(z.shape)}`);
+    if (z.rank !== 2 || z.shape[1] !== this.zDim)
+      throw new Error(`Generator: expected z [N, ${this.zDim}], got ${shapeStr(z.shape)}`);
     let h = reshape(this.linear.forward(z), [z.shape[0], this.dim, this.startSize, this.startSize]);
     for (const b of this.blocks) h = b.forward(h);
     return tanh(this.convOut.forward(relu(this.normOut.forward(h))));
@@ -121,6 +142,10 @@ export function fashionCritic(dim = 64, opts: Omit<CriticOptions, 'dim' | 'inCha
 }
 
 /** Generator for 1-channel Fashion-MNIST: 7 → 14 → 28 (size 28) or 4 → 8 → 16 → 32 (size 32). */
-export function fashionGenerator(dim = 64, size: 28 | 32 = 28, opts: Omit<GeneratorOptions, 'dim' | 'outChannels' | 'startSize' | 'upBlocks'> = {}): Generator {
+export function fashionGenerator(
+  dim = 64,
+  size: 28 | 32 = 28,
+  opts: Omit<GeneratorOptions, 'dim' | 'outChannels' | 'startSize' | 'upBlocks'> = {},
+): Generator {
   return new Generator({ ...opts, dim, outChannels: 1, startSize: size === 28 ? 7 : 4, upBlocks: size === 28 ? 2 : 3 });
 }

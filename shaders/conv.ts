@@ -38,7 +38,8 @@ export const BINDINGS: Record<ConvDir, string[]> = {
 };
 
 /** A direction's storage buffers: its inputs, then the output. */
-const buffers = (dir: ConvDir): BufferDecl[] => BINDINGS[dir].map((b, i, all) => (i === all.length - 1 ? write(b) : read(b)));
+const buffers = (dir: ConvDir): BufferDecl[] =>
+  BINDINGS[dir].map((b, i, all) => (i === all.length - 1 ? write(b) : read(b)));
 
 const R = (n: number) => [...Array(n).keys()];
 const lines = (n: number, f: (i: number) => string) => R(n).map(f).join('\n');
@@ -53,7 +54,12 @@ export interface ConvBlock {
 export const REG_WG = 64;
 
 /** A register kernel of direction `dir` (flat invocation index from gid and nwg). */
-const register = (dir: ConvDir, body: string): KernelDecl => ({ params: PARAMS, buffers: buffers(dir), workgroup: REG_WG, body });
+const register = (dir: ConvDir, body: string): KernelDecl => ({
+  params: PARAMS,
+  buffers: buffers(dir),
+  workgroup: REG_WG,
+  body,
+});
 
 /**
  * The innermost reduction loop. `load` declares a step's operands r{i} (rows) and c{j}
@@ -67,7 +73,10 @@ function innerLoop(v: string, bound: string, b: ConvBlock, load: string[], advan
   return `      for (var ${v} = 0u; ${v} < ${bound}; ${v}++) {\n${body.map((l) => `        ${l}`).join('\n')}\n      }`;
 }
 
-const accs = (b: ConvBlock) => R(b.bo).flatMap((i) => R(b.bp).map((j) => `  var a${i}_${j} = 0.0;`)).join('\n');
+const accs = (b: ConvBlock) =>
+  R(b.bo)
+    .flatMap((i) => R(b.bp).map((j) => `  var a${i}_${j} = 0.0;`))
+    .join('\n');
 
 /**
  * Forward, register: an invocation computes bo output channels x bp consecutive output pixels
@@ -75,42 +84,57 @@ const accs = (b: ConvBlock) => R(b.bo).flatMap((i) => R(b.bp).map((j) => `  var 
  */
 function fwdRegister(b: ConvBlock): KernelDecl {
   const { bo, bp } = b;
-  return register('fwd', `
+  return register(
+    'fwd',
+    `
   let pb = (gid.x + gid.y * nwg.x * ${REG_WG}u) * ${bp}u;
   let o0 = gid.z * ${bo}u;
   let hw = u.h * u.w;
   let howo = u.ho * u.wo;
   let khw = u.kh * u.kw;
   let np = u.n * howo;
-${lines(bp, (j) => `  let p${j} = min(pb + ${j}u, np - 1u);
+${lines(
+  bp,
+  (j) => `  let p${j} = min(pb + ${j}u, np - 1u);
   let r${j} = p${j} % howo;
   let n${j} = p${j} / howo;
   let iy${j} = i32((r${j} / u.wo) * u.s) - i32(u.pad);
   let ix${j} = i32((r${j} % u.wo) * u.s) - i32(u.pad);
-  let xb${j} = n${j} * u.c * hw;`)}
+  let xb${j} = n${j} * u.c * hw;`,
+)}
 ${lines(bo, (i) => `  let wb${i} = min(o0 + ${i}u, u.o - 1u) * u.c * khw;`)}
 ${accs(b)}
   for (var ky = 0u; ky < u.kh; ky++) {
     for (var kx = 0u; kx < u.kw; kx++) {
-${lines(bp, (j) => `      let y${j} = iy${j} + i32(ky);
+${lines(
+  bp,
+  (j) => `      let y${j} = iy${j} + i32(ky);
       let x${j} = ix${j} + i32(kx);
       let v${j} = y${j} >= 0 && y${j} < i32(u.h) && x${j} >= 0 && x${j} < i32(u.w);
-      var xo${j} = select(0u, xb${j} + u32(y${j}) * u.w + u32(x${j}), v${j});`)}
+      var xo${j} = select(0u, xb${j} + u32(y${j}) * u.w + u32(x${j}), v${j});`,
+)}
       var wo = ky * u.kw + kx;
 ${innerLoop(
   'c',
   'u.c',
   b,
-  [...R(bp).map((j) => `let c${j} = select(0.0, x[xo${j}], v${j});`), ...R(bo).map((i) => `let r${i} = wt[wb${i} + wo];`)],
+  [
+    ...R(bp).map((j) => `let c${j} = select(0.0, x[xo${j}], v${j});`),
+    ...R(bo).map((i) => `let r${i} = wt[wb${i} + wo];`),
+  ],
   [...R(bp).map((j) => `xo${j} += hw;`), 'wo += khw;'],
 )}
     }
   }
-${lines(bp, (j) => `  if (pb + ${j}u < np) {
+${lines(
+  bp,
+  (j) => `  if (pb + ${j}u < np) {
     let ob = n${j} * u.o * howo + r${j};
 ${lines(bo, (i) => `    if (o0 + ${i}u < u.o) { y[ob + (o0 + ${i}u) * howo] = a${i}_${j} + bias[o0 + ${i}u]; }`)}
-  }`)}
-`);
+  }`,
+)}
+`,
+  );
 }
 
 /**
@@ -120,7 +144,9 @@ ${lines(bo, (i) => `    if (o0 + ${i}u < u.o) { y[ob + (o0 + ${i}u) * howo] = a$
  */
 function dxRegister(b: ConvBlock): KernelDecl {
   const { bo, bp } = b;
-  return register('dx', `
+  return register(
+    'dx',
+    `
   let pb = (gid.x + gid.y * nwg.x * ${REG_WG}u) * ${bp}u;
   let c0 = gid.z * ${bo}u;
   let hw = u.h * u.w;
@@ -128,37 +154,50 @@ function dxRegister(b: ConvBlock): KernelDecl {
   let khw = u.kh * u.kw;
   let ckhw = u.c * khw;
   let np = u.n * hw;
-${lines(bp, (j) => `  let p${j} = min(pb + ${j}u, np - 1u);
+${lines(
+  bp,
+  (j) => `  let p${j} = min(pb + ${j}u, np - 1u);
   let r${j} = p${j} % hw;
   let n${j} = p${j} / hw;
   let ty${j} = i32(r${j} / u.w) + i32(u.pad);
   let tx${j} = i32(r${j} % u.w) + i32(u.pad);
-  let gb${j} = n${j} * u.o * howo;`)}
+  let gb${j} = n${j} * u.o * howo;`,
+)}
 ${lines(bo, (i) => `  let wb${i} = min(c0 + ${i}u, u.c - 1u) * khw;`)}
 ${accs(b)}
   for (var ky = 0u; ky < u.kh; ky++) {
     for (var kx = 0u; kx < u.kw; kx++) {
-${lines(bp, (j) => `      let sy${j} = ty${j} - i32(ky);
+${lines(
+  bp,
+  (j) => `      let sy${j} = ty${j} - i32(ky);
       let sx${j} = tx${j} - i32(kx);
       let oy${j} = u32(max(sy${j}, 0)) / u.s;
       let ox${j} = u32(max(sx${j}, 0)) / u.s;
       let v${j} = sy${j} >= 0 && sx${j} >= 0 && oy${j} * u.s == u32(sy${j}) && ox${j} * u.s == u32(sx${j}) && oy${j} < u.ho && ox${j} < u.wo;
-      var go${j} = select(0u, gb${j} + oy${j} * u.wo + ox${j}, v${j});`)}
+      var go${j} = select(0u, gb${j} + oy${j} * u.wo + ox${j}, v${j});`,
+)}
       var wo = ky * u.kw + kx;
 ${innerLoop(
   'o',
   'u.o',
   b,
-  [...R(bp).map((j) => `let c${j} = select(0.0, gy[go${j}], v${j});`), ...R(bo).map((i) => `let r${i} = wt[wb${i} + wo];`)],
+  [
+    ...R(bp).map((j) => `let c${j} = select(0.0, gy[go${j}], v${j});`),
+    ...R(bo).map((i) => `let r${i} = wt[wb${i} + wo];`),
+  ],
   [...R(bp).map((j) => `go${j} += howo;`), 'wo += ckhw;'],
 )}
     }
   }
-${lines(bp, (j) => `  if (pb + ${j}u < np) {
+${lines(
+  bp,
+  (j) => `  if (pb + ${j}u < np) {
     let ob = n${j} * u.c * hw + r${j};
 ${lines(bo, (i) => `    if (c0 + ${i}u < u.c) { dx[ob + (c0 + ${i}u) * hw] = a${i}_${j}; }`)}
-  }`)}
-`);
+  }`,
+)}
+`,
+  );
 }
 
 /**
@@ -169,7 +208,9 @@ ${lines(bo, (i) => `    if (c0 + ${i}u < u.c) { dx[ob + (c0 + ${i}u) * hw] = a${
  */
 function dwRegister(b: ConvBlock): KernelDecl {
   const { bo, bp } = b;
-  return register('dw', `
+  return register(
+    'dw',
+    `
   let khw = u.kh * u.kw;
   let nq = u.c * khw;
   // one flat index over (q block, o block, chunk), q fastest: no idle lanes when C·kh·kw is small
@@ -183,11 +224,14 @@ function dwRegister(b: ConvBlock): KernelDecl {
   let chunk = idx / (nqb * nob);
   let hw = u.h * u.w;
   let howo = u.ho * u.wo;
-${lines(bp, (j) => `  let q${j} = min(qb + ${j}u, nq - 1u);
+${lines(
+  bp,
+  (j) => `  let q${j} = min(qb + ${j}u, nq - 1u);
   let t${j} = q${j} % khw;
   let xc${j} = (q${j} / khw) * hw;
   let dy${j} = i32(t${j} / u.kw) - i32(u.pad);
-  let dx${j} = i32(t${j} % u.kw) - i32(u.pad);`)}
+  let dx${j} = i32(t${j} % u.kw) - i32(u.pad);`,
+)}
 ${lines(bo, (i) => `  let gb${i} = min(o0 + ${i}u, u.o - 1u) * howo;`)}
 ${accs(b)}
   let n0 = chunk * u.chunk;
@@ -197,17 +241,22 @@ ${accs(b)}
     let gn = n * u.o * howo;
     for (var oy = 0u; oy < u.ho; oy++) {
       let gr = gn + oy * u.wo;
-${lines(bp, (j) => `      let y${j} = i32(oy * u.s) + dy${j};
+${lines(
+  bp,
+  (j) => `      let y${j} = i32(oy * u.s) + dy${j};
       let rv${j} = y${j} >= 0 && y${j} < i32(u.h);
-      let xr${j} = xn + xc${j} + u32(y${j}) * u.w;`)}
+      let xr${j} = xn + xc${j} + u32(y${j}) * u.w;`,
+)}
 ${innerLoop(
   'ox',
   'u.wo',
   b,
   [
-    ...R(bp).map((j) => `let x${j} = i32(ox * u.s) + dx${j};
+    ...R(bp).map(
+      (j) => `let x${j} = i32(ox * u.s) + dx${j};
         let v${j} = rv${j} && x${j} >= 0 && x${j} < i32(u.w);
-        let c${j} = select(0.0, x[select(0u, xr${j} + u32(x${j}), v${j})], v${j});`),
+        let c${j} = select(0.0, x[select(0u, xr${j} + u32(x${j}), v${j})], v${j});`,
+    ),
     ...R(bo).map((i) => `let r${i} = gy[gb${i} + gr + ox];`),
   ],
   [],
@@ -215,10 +264,14 @@ ${innerLoop(
     }
   }
   let ob = chunk * u.o * nq;
-${lines(bp, (j) => `  if (live && qb + ${j}u < nq) {
+${lines(
+  bp,
+  (j) => `  if (live && qb + ${j}u < nq) {
 ${lines(bo, (i) => `    if (o0 + ${i}u < u.o) { dw[ob + (o0 + ${i}u) * nq + q${j}] = a${i}_${j}; }`)}
-  }`)}
-`);
+  }`,
+)}
+`,
+  );
 }
 
 export function convRegisterKernel(dir: ConvDir, block: ConvBlock): KernelDecl {
@@ -360,7 +413,9 @@ fn store(m: u32, n: u32, z: u32, acc: f32) {
   let tileM = (wid.x + wid.y * nwg.x) * ${bm}u;
   let tileN = (wid.z % u.nt) * ${bn}u;
   let t = lid.y * ${wx}u + lid.x;
-${R(4).flatMap((i) => R(4).map((j) => `  var a${i}_${j} = 0.0;`)).join('\n')}
+${R(4)
+  .flatMap((i) => R(4).map((j) => `  var a${i}_${j} = 0.0;`))
+  .join('\n')}
   for (var k0 = 0u; k0 < K; k0 += ${bk}u) {
     for (var e = t; e < ${bk * bm}u; e += ${threads}u) {
       ${stage(g.aAlongK, bm, bk, 'mm')}
@@ -382,16 +437,23 @@ ${R(4).flatMap((i) => R(4).map((j) => `  var a${i}_${j} = 0.0;`)).join('\n')}
     // only the K - k0 real steps: the sum has exactly the register kernel's terms
     let kmax = min(${bk}u, K - k0);
     for (var kk = 0u; kk < kmax; kk++) {
-${R(4).map((i) => `      let av${i} = As[kk * ${bm}u + lid.y * 4u + ${i}u];`).join('\n')}
-${R(4).map((j) => `      let bv${j} = Bs[kk * ${bn}u + lid.x * 4u + ${j}u];`).join('\n')}
-${R(4).flatMap((i) => R(4).map((j) => `      a${i}_${j} = fma(av${i}, bv${j}, a${i}_${j});`)).join('\n')}
+${R(4)
+  .map((i) => `      let av${i} = As[kk * ${bm}u + lid.y * 4u + ${i}u];`)
+  .join('\n')}
+${R(4)
+  .map((j) => `      let bv${j} = Bs[kk * ${bn}u + lid.x * 4u + ${j}u];`)
+  .join('\n')}
+${R(4)
+  .flatMap((i) => R(4).map((j) => `      a${i}_${j} = fma(av${i}, bv${j}, a${i}_${j});`))
+  .join('\n')}
     }
     workgroupBarrier();
   }
 ${R(4)
   .flatMap((i) =>
     R(4).map(
-      (j) => `  if (tileM + lid.y * 4u + ${i}u < M && tileN + lid.x * 4u + ${j}u < N) { store(tileM + lid.y * 4u + ${i}u, tileN + lid.x * 4u + ${j}u, z, a${i}_${j}); }`,
+      (j) =>
+        `  if (tileM + lid.y * 4u + ${i}u < M && tileN + lid.x * 4u + ${j}u < N) { store(tileM + lid.y * 4u + ${i}u, tileN + lid.x * 4u + ${j}u, z, a${i}_${j}); }`,
     ),
   )
   .join('\n')}`,
@@ -435,23 +497,57 @@ interface WinoMatrices {
 }
 export const WINO: Record<2 | 4, WinoMatrices> = {
   2: {
-    BT: [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]],
-    G: [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]],
-    AT: [[1, 1, 1, 0], [0, 1, -1, -1]],
+    BT: [
+      [1, 0, -1, 0],
+      [0, 1, 1, 0],
+      [0, -1, 1, 0],
+      [0, 1, 0, -1],
+    ],
+    G: [
+      [1, 0, 0],
+      [0.5, 0.5, 0.5],
+      [0.5, -0.5, 0.5],
+      [0, 0, 1],
+    ],
+    AT: [
+      [1, 1, 1, 0],
+      [0, 1, -1, -1],
+    ],
   },
   4: {
-    BT: [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0], [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]],
-    G: [[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6], [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]],
-    AT: [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]],
+    BT: [
+      [4, 0, -5, 0, 1, 0],
+      [0, -4, -4, 1, 1, 0],
+      [0, 4, -4, -1, 1, 0],
+      [0, -2, -1, 2, 1, 0],
+      [0, 2, -1, -2, 1, 0],
+      [0, 4, 0, -5, 0, 1],
+    ],
+    G: [
+      [1 / 4, 0, 0],
+      [-1 / 6, -1 / 6, -1 / 6],
+      [-1 / 6, 1 / 6, -1 / 6],
+      [1 / 24, 1 / 12, 1 / 6],
+      [1 / 24, -1 / 12, 1 / 6],
+      [0, 0, 1],
+    ],
+    AT: [
+      [1, 1, 1, 1, 1, 0],
+      [0, 1, -1, 2, -2, 0],
+      [0, 1, 1, 4, 4, 0],
+      [0, 1, -1, 8, -8, 1],
+    ],
   },
 };
 export type WinoM = keyof typeof WINO;
 
-const col = <T,>(mat: T[][], j: number): T[] => mat.map((r) => r[j]);
+const col = <T>(mat: T[][], j: number): T[] => mat.map((r) => r[j]);
 
 /** Σ_k c[k]·v[k] as a WGSL expression: zero terms dropped, ±1 without a multiply. */
 function lin(c: number[], v: string[]): string {
-  const terms = c.flatMap((k, i) => (k === 0 ? [] : [k === 1 ? `+ ${v[i]}` : k === -1 ? `- ${v[i]}` : k < 0 ? `- ${-k} * ${v[i]}` : `+ ${k} * ${v[i]}`]));
+  const terms = c.flatMap((k, i) =>
+    k === 0 ? [] : [k === 1 ? `+ ${v[i]}` : k === -1 ? `- ${v[i]}` : k < 0 ? `- ${-k} * ${v[i]}` : `+ ${k} * ${v[i]}`],
+  );
   if (!terms.length) return '0.0';
   const e = terms.join(' ');
   return e.startsWith('+ ') ? e.slice(2) : `-${e.slice(2)}`;
@@ -465,12 +561,20 @@ function sandwich(name: string, L: number[][], X: string[][], R: number[][]): st
   const out: string[] = [];
   L.forEach((l, a) => X[0].forEach((_, q) => out.push(`  let ${name}t${a}_${q} = ${lin(l, col(X, q))};`)));
   L.forEach((_, a) =>
-    R.forEach((r, b) => out.push(`  let ${name}${a}_${b} = ${lin(r, X[0].map((_, q) => `${name}t${a}_${q}`))};`)),
+    R.forEach((r, b) =>
+      out.push(
+        `  let ${name}${a}_${b} = ${lin(
+          r,
+          X[0].map((_, q) => `${name}t${a}_${q}`),
+        )};`,
+      ),
+    ),
   );
   return out.join('\n');
 }
 
-const grid = (rows: number, cols: number, f: (r: number, c: number) => string) => R(rows).map((r) => R(cols).map((c) => f(r, c)));
+const grid = (rows: number, cols: number, f: (r: number, c: number) => string) =>
+  R(rows).map((r) => R(cols).map((c) => f(r, c)));
 
 /**
  * U[ξ, k, r] = (G g Gᵀ)[ξ] with g = w[r, k] (fwd) or w[k, r] flipped in both axes (dx); stored
@@ -488,9 +592,18 @@ export function winoWeightKernel(m: WinoM, flip: boolean): KernelDecl {
   let r = i / u.cols;
   let k = i % u.cols;
   let base = ${flip ? '(k * u.rows + r) * 9u' : '(r * u.cols + k) * 9u'};
-${grid(3, 3, (ky, kx) => `  let g${ky}_${kx} = w[base + ${flip ? 8 - (3 * ky + kx) : 3 * ky + kx}u];`).flat().join('\n')}
-${sandwich('u', G, grid(3, 3, (ky, kx) => `g${ky}_${kx}`), G)}
-${grid(a, a, (i, j) => `  U[${i * a + j}u * u.total + k * u.rows + r] = u${i}_${j};`).flat().join('\n')}`,
+${grid(3, 3, (ky, kx) => `  let g${ky}_${kx} = w[base + ${flip ? 8 - (3 * ky + kx) : 3 * ky + kx}u];`)
+  .flat()
+  .join('\n')}
+${sandwich(
+  'u',
+  G,
+  grid(3, 3, (ky, kx) => `g${ky}_${kx}`),
+  G,
+)}
+${grid(a, a, (i, j) => `  U[${i * a + j}u * u.total + k * u.rows + r] = u${i}_${j};`)
+  .flat()
+  .join('\n')}`,
   };
 }
 
@@ -500,7 +613,13 @@ const WINO_PARAMS = `ch: u32, h: u32, w: u32, pad: u32,      // channels, input 
   n0: u32, tiles: u32, total: u32, fence: u32, // first image of the chunk, tiles in the chunk, ch · tiles; 0 (fused stores)`;
 
 /** A transform kernel: one invocation per (channel, tile) of the chunk, located by `tileIndex`. */
-const transform = (buffers: BufferDecl[], body: string): KernelDecl => ({ params: WINO_PARAMS, buffers, workgroup: 64, guard: 'u.total', body });
+const transform = (buffers: BufferDecl[], body: string): KernelDecl => ({
+  params: WINO_PARAMS,
+  buffers,
+  workgroup: 64,
+  guard: 'u.total',
+  body,
+});
 
 /**
  * Locates invocation i's (channel, tile); i is also its column in each ξ slab of the output, so
@@ -508,7 +627,9 @@ const transform = (buffers: BufferDecl[], body: string): KernelDecl => ({ params
  * [tile, ch] (channel fastest: the weight gradient's, k = tile, so that neighbouring GEMM lanes
  * read neighbouring addresses).
  */
-const tileIndex = (tileMajor: boolean) => `${tileMajor ? 'let ch = i % u.ch;\n  let t = i / u.ch;' : 'let t = i % u.tiles;\n  let ch = i / u.tiles;'}
+const tileIndex = (
+  tileMajor: boolean,
+) => `${tileMajor ? 'let ch = i % u.ch;\n  let t = i / u.ch;' : 'let t = i % u.tiles;\n  let ch = i / u.tiles;'}
   let tx = t % u.tw;
   let ty = (t / u.tw) % u.th;
   let n = u.n0 + t / (u.tw * u.th);`;
@@ -517,18 +638,37 @@ const tileIndex = (tileMajor: boolean) => `${tileMajor ? 'let ch = i % u.ch;\n  
 export function winoInputKernel(m: WinoM, tileMajor = false): KernelDecl {
   const { BT } = WINO[m];
   const a = m + 2;
-  return transform([read('x'), write('V')], `
+  return transform(
+    [read('x'), write('V')],
+    `
   ${tileIndex(tileMajor)}
   let y0 = i32(${m}u * ty) - i32(u.pad);
   let x0 = i32(${m}u * tx) - i32(u.pad);
   let base = (n * u.ch + ch) * u.h * u.w;
-${R(a).map((r) => `  let rv${r} = y0 + ${r} >= 0 && y0 + ${r} < i32(u.h);`).join('\n')}
-${R(a).map((q) => `  let cv${q} = x0 + ${q} >= 0 && x0 + ${q} < i32(u.w);`).join('\n')}
-${grid(a, a, (r, q) => `  let d${r}_${q} = select(0.0, x[select(0u, base + u32(y0 + ${r}) * u.w + u32(x0 + ${q}), rv${r} && cv${q})], rv${r} && cv${q});`)
+${R(a)
+  .map((r) => `  let rv${r} = y0 + ${r} >= 0 && y0 + ${r} < i32(u.h);`)
+  .join('\n')}
+${R(a)
+  .map((q) => `  let cv${q} = x0 + ${q} >= 0 && x0 + ${q} < i32(u.w);`)
+  .join('\n')}
+${grid(
+  a,
+  a,
+  (r, q) =>
+    `  let d${r}_${q} = select(0.0, x[select(0u, base + u32(y0 + ${r}) * u.w + u32(x0 + ${q}), rv${r} && cv${q})], rv${r} && cv${q});`,
+)
   .flat()
   .join('\n')}
-${sandwich('v', BT, grid(a, a, (r, q) => `d${r}_${q}`), BT)}
-${grid(a, a, (i, j) => `  V[${i * a + j}u * u.total + i] = v${i}_${j};`).flat().join('\n')}`);
+${sandwich(
+  'v',
+  BT,
+  grid(a, a, (r, q) => `d${r}_${q}`),
+  BT,
+)}
+${grid(a, a, (i, j) => `  V[${i * a + j}u * u.total + i] = v${i}_${j};`)
+  .flat()
+  .join('\n')}`,
+  );
 }
 
 /**
@@ -540,10 +680,19 @@ export function winoOutputKernel(m: WinoM, bias: boolean, store?: { code: string
   const { AT } = WINO[m];
   const a = m + 2;
   const put = (idx: string, v: string) => `y[${idx}] = ${store ? `store(${v}, ${idx})` : v};`;
-  const d = transform([read('M'), ...(bias ? [read('bias')] : []), write('y'), ...(store?.buffers ?? [])], `
+  const d = transform(
+    [read('M'), ...(bias ? [read('bias')] : []), write('y'), ...(store?.buffers ?? [])],
+    `
   ${tileIndex(false)}
-${grid(a, a, (i, j) => `  let m${i}_${j} = M[${i * a + j}u * u.total + i];`).flat().join('\n')}
-${sandwich('y', AT, grid(a, a, (i, j) => `m${i}_${j}`), AT)}
+${grid(a, a, (i, j) => `  let m${i}_${j} = M[${i * a + j}u * u.total + i];`)
+  .flat()
+  .join('\n')}
+${sandwich(
+  'y',
+  AT,
+  grid(a, a, (i, j) => `m${i}_${j}`),
+  AT,
+)}
   let oy = ${m}u * ty;
   let ox = ${m}u * tx;
   let base = (n * u.ch + ch) * u.ho * u.wo + oy * u.wo + ox;
@@ -556,7 +705,8 @@ ${R(m)
   .join('\n')}
   }`,
   )
-  .join('\n')}`);
+  .join('\n')}`,
+  );
   return store ? { ...d, prelude: `${d.prelude ?? ''}\n${store.code}` } : d;
 }
 
@@ -565,17 +715,31 @@ export function winoGradOutputKernel(m: WinoM, tileMajor = false): KernelDecl {
   const { AT } = WINO[m];
   const a = m + 2;
   const A = R(a).map((i) => col(AT, i));
-  return transform([read('gy'), write('dM')], `
+  return transform(
+    [read('gy'), write('dM')],
+    `
   ${tileIndex(tileMajor)}
   let oy = ${m}u * ty;
   let ox = ${m}u * tx;
   let base = (n * u.ch + ch) * u.ho * u.wo;
-${grid(m, m, (r, q) => `  let v${r}_${q} = oy + ${r}u < u.ho && ox + ${q}u < u.wo;
-  let e${r}_${q} = select(0.0, gy[select(0u, base + (oy + ${r}u) * u.wo + ox + ${q}u, v${r}_${q})], v${r}_${q});`)
+${grid(
+  m,
+  m,
+  (r, q) => `  let v${r}_${q} = oy + ${r}u < u.ho && ox + ${q}u < u.wo;
+  let e${r}_${q} = select(0.0, gy[select(0u, base + (oy + ${r}u) * u.wo + ox + ${q}u, v${r}_${q})], v${r}_${q});`,
+)
   .flat()
   .join('\n')}
-${sandwich('s', A, grid(m, m, (r, q) => `e${r}_${q}`), A)}
-${grid(a, a, (i, j) => `  dM[${i * a + j}u * u.total + i] = s${i}_${j};`).flat().join('\n')}`);
+${sandwich(
+  's',
+  A,
+  grid(m, m, (r, q) => `e${r}_${q}`),
+  A,
+)}
+${grid(a, a, (i, j) => `  dM[${i * a + j}u * u.total + i] = s${i}_${j};`)
+  .flat()
+  .join('\n')}`,
+  );
 }
 
 /** dw[o, c] = Gᵀ (Σ_chunk dU[chunk, ·, o, c]) G, the chunks summed in order. */
@@ -596,8 +760,15 @@ ${grid(a, a, (r, q) => {
 })
   .flat()
   .join('\n')}
-${sandwich('g', GT, grid(a, a, (r, q) => `m${r}_${q}`), GT)}
-${grid(3, 3, (ky, kx) => `  dw[i * 9u + ${3 * ky + kx}u] = g${ky}_${kx};`).flat().join('\n')}`,
+${sandwich(
+  'g',
+  GT,
+  grid(a, a, (r, q) => `m${r}_${q}`),
+  GT,
+)}
+${grid(3, 3, (ky, kx) => `  dw[i * 9u + ${3 * ky + kx}u] = g${ky}_${kx};`)
+  .flat()
+  .join('\n')}`,
   };
 }
 
@@ -612,15 +783,21 @@ const BGEMM_BUFFERS = [read('A'), read('B'), write('C')];
 
 /** Stores the bo x bp block at (m0, n0) of batch entry bt (live: the invocation has a block). */
 const bgemmStore = ({ bo, bp }: ConvBlock) => `  let cb = u.co + bt * u.m * u.n;
-${lines(bo, (i) => `  if (live && m0 + ${i}u < u.m) {
+${lines(
+  bo,
+  (i) => `  if (live && m0 + ${i}u < u.m) {
 ${lines(bp, (j) => `    if (n0 + ${j}u < u.n) { C[cb + (m0 + ${i}u) * u.n + n0 + ${j}u] = a${i}_${j}; }`)}
-  }`)}`;
+  }`,
+)}`;
 
 /**
  * The GEMM after the block's A row offsets ra*: B column offsets, accumulators, the k loop
  * (B's bp values, then `aLoads` defining r0 .. r{bo-1}, then the fmas) and the store.
  */
-const bgemmBody = (b: ConvBlock, aLoads: string[]) => `${lines(b.bp, (j) => `  let cb${j} = bt * u.bb + min(n0 + ${j}u, u.n - 1u) * u.bn;`)}
+const bgemmBody = (
+  b: ConvBlock,
+  aLoads: string[],
+) => `${lines(b.bp, (j) => `  let cb${j} = bt * u.bb + min(n0 + ${j}u, u.n - 1u) * u.bn;`)}
 ${accs(b)}
   var ka = 0u;
   var kb = 0u;
@@ -644,7 +821,10 @@ export function bgemmRegisterKernel(b: ConvBlock): KernelDecl {
   let m0 = ((idx / nb) % mb) * ${bo}u;
   let bt = idx / (nb * mb);
 ${lines(bo, (i) => `  let ra${i} = bt * u.ab + min(m0 + ${i}u, u.m - 1u) * u.am;`)}
-${bgemmBody(b, R(bo).map((i) => `let r${i} = A[ra${i} + ka];`))}`,
+${bgemmBody(
+  b,
+  R(bo).map((i) => `let r${i} = A[ra${i} + ka];`),
+)}`,
   };
 }
 
@@ -656,7 +836,8 @@ ${bgemmBody(b, R(bo).map((i) => `let r${i} = A[ra${i} + ka];`))}`,
  */
 export function bgemmSubgroupKernel(b: ConvBlock, sg: number): KernelDecl {
   const { bo, bp } = b;
-  if (bo % sg !== 0) throw new Error(`conv: subgroup GEMM block ${bo} rows is not a multiple of the subgroup size ${sg}`);
+  if (bo % sg !== 0)
+    throw new Error(`conv: subgroup GEMM block ${bo} rows is not a multiple of the subgroup size ${sg}`);
   return {
     params: BGEMM_PARAMS,
     buffers: BGEMM_BUFFERS,

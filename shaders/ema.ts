@@ -16,7 +16,9 @@ export function emaKernel(vec: boolean, count: number): KernelDecl {
       e${j}[k] = e + ${T}(u.w) * (p${j}[k] - e);
     }
   }`;
-  const chain = ts.map((j) => (j + 1 < count ? `if (first < ${at('starts', j + 1)}) ${branch(j)}` : branch(j))).join(' else ');
+  const chain = ts
+    .map((j) => (j + 1 < count ? `if (first < ${at('starts', j + 1)}) ${branch(j)}` : branch(j)))
+    .join(' else ');
   return {
     params: 'w: f32, starts: array<vec4<u32>, 2>, counts: array<vec4<u32>, 2>',
     buffers: ts.flatMap((j) => [write(`e${j}`, T), read(`p${j}`, T)]),

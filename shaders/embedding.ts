@@ -6,7 +6,8 @@ import { read, write, type KernelDecl } from './kernel.js';
 
 export type IndexType = 'i32' | 'u32' | 'f32';
 
-const row = (t: IndexType) => (t === 'f32' ? 'i32(round(idx[j]))' : t === 'u32' ? 'i32(min(idx[j], 2147483647u))' : 'idx[j]');
+const row = (t: IndexType) =>
+  t === 'f32' ? 'i32(round(idx[j]))' : t === 'u32' ? 'i32(min(idx[j], 2147483647u))' : 'idx[j]';
 
 /** out[j, c] = w[idx[j], c]; one invocation per output element. */
 export const embeddingGatherKernel = (t: IndexType) => (): KernelDecl => ({

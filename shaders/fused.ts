@@ -65,19 +65,32 @@ export function collapseDims(shape: number[], strides: number[][]): { shape: num
 }
 
 /** `idx = offset + Σ c_d·stride_d` for each strided input, from the flat index `e` (constants baked in). */
-function indexCode(shape: number[], inputs: { strides: number[]; offset: number }[], names: string[], e: string): string[] {
-  const dims = collapseDims(shape, inputs.map((x) => x.strides));
+function indexCode(
+  shape: number[],
+  inputs: { strides: number[]; offset: number }[],
+  names: string[],
+  e: string,
+): string[] {
+  const dims = collapseDims(
+    shape,
+    inputs.map((x) => x.strides),
+  );
   const lines: string[] = [];
   const terms: string[][] = inputs.map((x) => (x.offset ? [`${x.offset}u`] : []));
   const rank = dims.shape.length;
   if (rank === 1) {
-    inputs.forEach((_, k) => dims.strides[k][0] && terms[k].push(dims.strides[k][0] === 1 ? e : `${e} * ${dims.strides[k][0]}u`));
+    inputs.forEach(
+      (_, k) => dims.strides[k][0] && terms[k].push(dims.strides[k][0] === 1 ? e : `${e} * ${dims.strides[k][0]}u`),
+    );
   } else {
     lines.push(`var rem = ${e};`);
     for (let d = rank - 1; d >= 0; d--) {
       if (d > 0) lines.push(`let c${d} = rem % ${dims.shape[d]}u;`, `rem = rem / ${dims.shape[d]}u;`);
       else lines.push('let c0 = rem;');
-      inputs.forEach((_, k) => dims.strides[k][d] && terms[k].push(dims.strides[k][d] === 1 ? `c${d}` : `c${d} * ${dims.strides[k][d]}u`));
+      inputs.forEach(
+        (_, k) =>
+          dims.strides[k][d] && terms[k].push(dims.strides[k][d] === 1 ? `c${d}` : `c${d} * ${dims.strides[k][d]}u`),
+      );
     }
   }
   names.forEach((n, k) => lines.push(`let ${n} = ${terms[k].length ? terms[k].join(' + ') : '0u'};`));
@@ -110,35 +123,65 @@ export function fusedFunctions(root: FusedMap, leaves: FusedLeaves, vec4: boolea
     if (i < 0) i = exprs.push(expr) - 1;
     return `${prefix}op_${i}`;
   };
-  const leafAt = (leaf: number, idx: string) => (leaves.decls[leaf].vec4 ? `${prefix}in_${leaf}[(${idx}) / 4u][(${idx}) % 4u]` : `${prefix}in_${leaf}[${idx}]`);
+  const leafAt = (leaf: number, idx: string) =>
+    leaves.decls[leaf].vec4 ? `${prefix}in_${leaf}[(${idx}) / 4u][(${idx}) % 4u]` : `${prefix}in_${leaf}[${idx}]`;
   const fns: string[] = [];
-  const call = (m: FusedMap, args: string[]) => `${opName(m.expr)}(${[0, 1, 2].map((i) => args[i] ?? '0.0').join(', ')}, ${f32Lit(m.p0)}, ${f32Lit(m.p1)})`;
+  const call = (m: FusedMap, args: string[]) =>
+    `${opName(m.expr)}(${[0, 1, 2].map((i) => args[i] ?? '0.0').join(', ')}, ${f32Lit(m.p0)}, ${f32Lit(m.p1)})`;
   maps.forEach((m, k) => {
     const acc = hasAcc(m);
-    const strided = m.inputs.map((x, i) => ({ x, i })).filter((s) => s.x.kind !== 'acc') as { x: Exclude<FusedInput, { kind: 'acc' }>; i: number }[];
-    const body = indexCode(m.shape, strided.map((s) => s.x), strided.map((s) => `i${s.i}`), 'e');
+    const strided = m.inputs.map((x, i) => ({ x, i })).filter((s) => s.x.kind !== 'acc') as {
+      x: Exclude<FusedInput, { kind: 'acc' }>;
+      i: number;
+    }[];
+    const body = indexCode(
+      m.shape,
+      strided.map((s) => s.x),
+      strided.map((s) => `i${s.i}`),
+      'e',
+    );
     const args = m.inputs.map((x, i) => {
       if (x.kind === 'acc') return 'acc';
       if (x.kind === 'leaf') return leafAt(x.leaf, `i${i}`);
       return `${prefix}v_${maps.indexOf(x.map)}(i${i}${hasAcc(x.map) ? ', acc' : ''})`;
     });
     args.forEach((a, i) => body.push(`let a${i} = fence(${a});`));
-    body.push(`return ${call(m, m.inputs.map((_, i) => `a${i}`))};`);
+    body.push(
+      `return ${call(
+        m,
+        m.inputs.map((_, i) => `a${i}`),
+      )};`,
+    );
     fns.push(`fn ${prefix}v_${k}(e: u32${acc ? ', acc: f32' : ''}) -> f32 {\n  ${body.join('\n  ')}\n}`);
   });
   if (vec4) {
     // the root, four elements at a time: index math once, a vec4 load where the input allows
     const m = root;
     const acc = hasAcc(m);
-    const strided = m.inputs.map((x, i) => ({ x, i })).filter((s) => s.x.kind !== 'acc') as { x: Exclude<FusedInput, { kind: 'acc' }>; i: number }[];
-    const body = indexCode(m.shape, strided.map((s) => s.x), strided.map((s) => `i${s.i}`), 'e');
-    const dims = collapseDims(m.shape, strided.map((s) => s.x.strides));
+    const strided = m.inputs.map((x, i) => ({ x, i })).filter((s) => s.x.kind !== 'acc') as {
+      x: Exclude<FusedInput, { kind: 'acc' }>;
+      i: number;
+    }[];
+    const body = indexCode(
+      m.shape,
+      strided.map((s) => s.x),
+      strided.map((s) => `i${s.i}`),
+      'e',
+    );
+    const dims = collapseDims(
+      m.shape,
+      strided.map((s) => s.x.strides),
+    );
     const lastStride = (j: number) => dims.strides[j][dims.shape.length - 1];
     strided.forEach((s, j) => {
       const st = lastStride(j);
       const at = (t: number) => (st === 0 || t === 0 ? `i${s.i}` : `i${s.i} + ${t * st}u`);
-      if (s.x.kind === 'leaf' && s.x.vec4Load && leaves.decls[s.x.leaf].vec4 && st === 1) body.push(`let a${s.i} = ${prefix}in_${s.x.leaf}[i${s.i} / 4u];`);
-      else if (s.x.kind === 'leaf') body.push(`let a${s.i} = vec4<f32>(${[0, 1, 2, 3].map((t) => leafAt((s.x as { leaf: number }).leaf, at(t))).join(', ')});`);
+      if (s.x.kind === 'leaf' && s.x.vec4Load && leaves.decls[s.x.leaf].vec4 && st === 1)
+        body.push(`let a${s.i} = ${prefix}in_${s.x.leaf}[i${s.i} / 4u];`);
+      else if (s.x.kind === 'leaf')
+        body.push(
+          `let a${s.i} = vec4<f32>(${[0, 1, 2, 3].map((t) => leafAt((s.x as { leaf: number }).leaf, at(t))).join(', ')});`,
+        );
       else {
         const f = `${prefix}v_${maps.indexOf(s.x.map)}`;
         const extra = hasAcc(s.x.map) ? ', acc.x' : '';
@@ -146,11 +189,19 @@ export function fusedFunctions(root: FusedMap, leaves: FusedLeaves, vec4: boolea
       }
     });
     m.inputs.forEach((x, i) => x.kind === 'acc' && body.push(`let a${i} = acc;`));
-    const comps = ['x', 'y', 'z', 'w'].map((c) => `fence(${call(m, m.inputs.map((_, i) => `a${i}.${c}`))})`);
+    const comps = ['x', 'y', 'z', 'w'].map(
+      (c) =>
+        `fence(${call(
+          m,
+          m.inputs.map((_, i) => `a${i}.${c}`),
+        )})`,
+    );
     body.push(`return vec4<f32>(${comps.join(', ')});`);
     fns.push(`fn ${prefix}v4(e: u32${acc ? ', acc: vec4<f32>' : ''}) -> vec4<f32> {\n  ${body.join('\n  ')}\n}`);
   }
-  const ops = exprs.map((x, i) => `fn ${prefix}op_${i}(a: f32, b: f32, c: f32, p0: f32, p1: f32) -> f32 { return ${x}; }`);
+  const ops = exprs.map(
+    (x, i) => `fn ${prefix}op_${i}(a: f32, b: f32, c: f32, p0: f32, p1: f32) -> f32 { return ${x}; }`,
+  );
   return [...ops, ...fns].join('\n');
 }
 
@@ -168,7 +219,10 @@ export function leafBuffers(leaves: FusedLeaves, prefix = ''): BufferDecl[] {
 /** True when the root can run four elements per invocation (innermost extent a multiple of 4). */
 export function rootVec4(root: FusedMap): boolean {
   const strided = root.inputs.filter((x) => x.kind !== 'acc') as Exclude<FusedInput, { kind: 'acc' }>[];
-  const dims = collapseDims(root.shape, strided.map((x) => x.strides));
+  const dims = collapseDims(
+    root.shape,
+    strided.map((x) => x.strides),
+  );
   return dims.shape[dims.shape.length - 1] % 4 === 0;
 }
 

@@ -64,14 +64,17 @@ export function kernelWGSL(d: KernelDecl): string {
     out.push(`struct Params {\n  ${d.params.trim()}\n}`, '@group(0) @binding(0) var<uniform> u: Params;');
   }
   d.buffers.forEach((b, i) =>
-    out.push(`@group(0) @binding(${i + 1}) var<storage, ${b.access === 'read' ? 'read' : 'read_write'}> ${b.name}: array<${b.type}>;`),
+    out.push(
+      `@group(0) @binding(${i + 1}) var<storage, ${b.access === 'read' ? 'read' : 'read_write'}> ${b.name}: array<${b.type}>;`,
+    ),
   );
   if (d.prelude) out.push(d.prelude);
   const builtins = d.builtins ?? ['gid', 'nwg'];
   const args = builtins.map((b) => `@builtin(${BUILTINS[b]}) ${b}: ${b === 'lane' ? 'u32' : 'vec3<u32>'}`);
   out.push(`@compute @workgroup_size(${wx}${wy === 1 ? '' : `, ${wy}`})`, `fn main(${args.join(', ')}) {`);
   if (d.guard !== undefined) {
-    if (!builtins.includes('gid') || !builtins.includes('nwg')) throw new Error('kernelWGSL: a guarded kernel needs the gid and nwg builtins');
+    if (!builtins.includes('gid') || !builtins.includes('nwg'))
+      throw new Error('kernelWGSL: a guarded kernel needs the gid and nwg builtins');
     out.push(`  let i = gid.x + gid.y * nwg.x * ${wx}u;`, `  if (i >= ${d.guard}) { return; }`);
   }
   out.push(d.body.replace(/^\n+|\s+$/g, ''), '}', '');

@@ -86,7 +86,8 @@ const COMP = ['x', 'y', 'z', 'w'];
 const range = (n: number) => [...Array(n).keys()];
 
 /** Scalar read of element `idx` from a buffer declared as vec4 or f32. */
-const scalarAt = (buf: string, vec: boolean, idx: string) => (vec ? `${buf}[(${idx}) / 4u][(${idx}) % 4u]` : `${buf}[${idx}]`);
+const scalarAt = (buf: string, vec: boolean, idx: string) =>
+  vec ? `${buf}[(${idx}) / 4u][(${idx}) % 4u]` : `${buf}[${idx}]`;
 
 /**
  * The stored value: acc (+ bias) (then max with zero), as the elementwise add and relu kernels
@@ -100,7 +101,8 @@ function epilogue(l: MatmulLayout, acc: string, bias: string, zero: string, e: s
 }
 
 /** store4: the fused stores of four neighbouring elements. */
-const STORE4 = 'fn store4(v: vec4<f32>, e: u32) -> vec4<f32> { return vec4<f32>(store(v.x, e), store(v.y, e + 1u), store(v.z, e + 2u), store(v.w, e + 3u)); }';
+const STORE4 =
+  'fn store4(v: vec4<f32>, e: u32) -> vec4<f32> { return vec4<f32>(store(v.x, e), store(v.y, e + 1u), store(v.z, e + 2u), store(v.w, e + 3u)); }';
 
 /**
  * Writes the tm x tn block at rows m0.., cols n0.. from accumulators acc_i_q (vec4 over 4 columns).
@@ -145,7 +147,9 @@ function subgroupALoads(l: MatmulLayout, tm: number, sg: number, kc: number, a: 
     // lane loads rows 4·(lane + sg·r) .. +3 as vec4 along M, for each k
     for (const kk of range(kc)) {
       for (const r of range(tm / (4 * sg))) {
-        out.push(`    let al${kk}_${r} = A[(aOff + (k + ${kk}u) * u.M + min(m0 + 4u * (lane + ${sg * r}u), u.M - 4u)) / 4u];`);
+        out.push(
+          `    let al${kk}_${r} = A[(aOff + (k + ${kk}u) * u.M + min(m0 + 4u * (lane + ${sg * r}u), u.M - 4u)) / 4u];`,
+        );
       }
       for (const g of range(tm / 4)) {
         out.push(`    let ab${kk}_${g} = subgroupBroadcast(al${kk}_${Math.floor(g / sg)}, ${g % sg}u);`);
@@ -175,12 +179,14 @@ function subgroupALoads(l: MatmulLayout, tm: number, sg: number, kc: number, a: 
  */
 export function matmulRegisterKernel(l: MatmulLayout, s: RegisterShape): KernelDecl {
   const { tm, tn, wx, wy, sg } = s;
-  if (sg && (tm % sg !== 0 || wx !== sg || wy !== 1)) throw new Error(`matmul: subgroup shape ${JSON.stringify(s)} needs wx = sg, wy = 1, tm % sg = 0`);
+  if (sg && (tm % sg !== 0 || wx !== sg || wy !== 1))
+    throw new Error(`matmul: subgroup shape ${JSON.stringify(s)} needs wx = sg, wy = 1, tm % sg = 0`);
   const decl: string[] = [];
   // clamped row / column indices (or vec4 group starts) so loads never leave the matrix
   if (!sg) for (const i of range(tm)) decl.push(`  let mi${i} = min(m0 + ${i}u, u.M - 1u);`);
   for (const j of range(tn)) decl.push(`  let nj${j} = min(n0 + ${j}u, u.N - 1u);`);
-  if (!sg && l.transA && l.vecA) for (const q of range(tm / 4)) decl.push(`  let mq${q} = min(m0 + ${4 * q}u, u.M - 4u);`);
+  if (!sg && l.transA && l.vecA)
+    for (const q of range(tm / 4)) decl.push(`  let mq${q} = min(m0 + ${4 * q}u, u.M - 4u);`);
   if (!l.transB && l.vecB) for (const q of range(tn / 4)) decl.push(`  let nq${q} = min(n0 + ${4 * q}u, u.N - 4u);`);
 
   const kVec = (l.vecA && !l.transA) || (l.vecB && l.transB);
@@ -239,7 +245,11 @@ export function matmulRegisterKernel(l: MatmulLayout, s: RegisterShape): KernelD
     for (const kk of range(kc)) {
       for (const q of range(tn / 4)) {
         if (bRow[kk][q]) continue; // already a vec4 load along N
-        out.push(`    let bv${kk}_${q} = vec4<f32>(${range(4).map((r) => b[kk][4 * q + r]).join(', ')});`);
+        out.push(
+          `    let bv${kk}_${q} = vec4<f32>(${range(4)
+            .map((r) => b[kk][4 * q + r])
+            .join(', ')});`,
+        );
         bRow[kk][q] = `bv${kk}_${q}`;
       }
       for (const i of range(tm)) {
@@ -299,12 +309,8 @@ export function matmulTiledKernel(l: MatmulLayout): KernelDecl {
   const threads = wx * wy;
   const loads = (tm * tk) / threads; // elements of each tile per invocation
   // consecutive invocations read consecutive addresses along the matrix's contiguous axis
-  const tileA = l.transA
-    ? `let kk = e / ${tm}u; let mm = e % ${tm}u;`
-    : `let mm = e / ${tk}u; let kk = e % ${tk}u;`;
-  const tileB = l.transB
-    ? `let nn = e / ${tk}u; let kk = e % ${tk}u;`
-    : `let kk = e / ${tn}u; let nn = e % ${tn}u;`;
+  const tileA = l.transA ? `let kk = e / ${tm}u; let mm = e % ${tm}u;` : `let mm = e / ${tk}u; let kk = e % ${tk}u;`;
+  const tileB = l.transB ? `let nn = e / ${tk}u; let kk = e % ${tk}u;` : `let kk = e / ${tn}u; let nn = e % ${tn}u;`;
   const aIdx = l.transA ? 'aOff + k * u.M + m' : 'aOff + m * u.K + k';
   const bIdx = l.transB ? 'bOff + n * u.K + k' : 'bOff + k * u.N + n';
   return {
@@ -312,10 +318,13 @@ export function matmulTiledKernel(l: MatmulLayout): KernelDecl {
     buffers: buffers(l),
     workgroup: [wx, wy],
     builtins: ['wid', 'lid'],
-    prelude: withStore(l, `${BATCH_OFFSETS}${l.store ? STORE4 : ''}
+    prelude: withStore(
+      l,
+      `${BATCH_OFFSETS}${l.store ? STORE4 : ''}
 // As[kk * tm + m] holds A[tileM + m, k0 + kk]; Bs[kk * tn + n] holds B[k0 + kk, tileN + n]
 var<workgroup> As: array<f32, ${tk * tm}>;
-var<workgroup> Bs: array<f32, ${tk * tn}>;`),
+var<workgroup> Bs: array<f32, ${tk * tn}>;`,
+    ),
     body: `
   let tileM = u.yBase + wid.y * ${tm}u;
   let tileN = wid.x * ${tn}u;

@@ -48,7 +48,14 @@ ${body}`,
 /** y = (x - mean[b]) · rsqrt(var[b] + eps) · w[b] + bias[b]; mean and var may share a buffer (voff). */
 export function normApplyKernel(mode: IndexMode, vec: boolean, hasW: boolean, hasBias: boolean): KernelDecl {
   const T = vtype(vec);
-  const buffers = [read('x', T), read('mean'), read('vr'), ...(hasW ? [read('w')] : []), ...(hasBias ? [read('bias')] : []), write('out', T)];
+  const buffers = [
+    read('x', T),
+    read('mean'),
+    read('vr'),
+    ...(hasW ? [read('w')] : []),
+    ...(hasBias ? [read('bias')] : []),
+    write('out', T),
+  ];
   return elementwise(
     mode,
     'A: u32, B: u32, D4: u32, voff: u32, eps: f32',
@@ -62,7 +69,12 @@ export function normApplyKernel(mode: IndexMode, vec: boolean, hasW: boolean, ha
 export function affineKernel(mode: IndexMode, vec: boolean, hasW: boolean, hasBias: boolean): KernelDecl {
   const T = vtype(vec);
   const buffers = [read('x', T), ...(hasW ? [read('w')] : []), ...(hasBias ? [read('bias')] : []), write('out', T)];
-  return elementwise(mode, 'A: u32, B: u32, D4: u32', buffers, `  out[i] = x[i]${hasW ? ' * w[b]' : ''}${hasBias ? ' + bias[b]' : ''};`);
+  return elementwise(
+    mode,
+    'A: u32, B: u32, D4: u32',
+    buffers,
+    `  out[i] = x[i]${hasW ? ' * w[b]' : ''}${hasBias ? ' + bias[b]' : ''};`,
+  );
 }
 
 /**
@@ -71,7 +83,15 @@ export function affineKernel(mode: IndexMode, vec: boolean, hasW: boolean, hasBi
  */
 export function normBackwardKernel(mode: IndexMode, vec: boolean, hasW: boolean): KernelDecl {
   const T = vtype(vec);
-  const buffers = [read('x', T), read('stats'), read('g', T), read('sg'), read('sgx'), ...(hasW ? [read('w')] : []), write('out', T)];
+  const buffers = [
+    read('x', T),
+    read('stats'),
+    read('g', T),
+    read('sg'),
+    read('sgx'),
+    ...(hasW ? [read('w')] : []),
+    write('out', T),
+  ];
   return elementwise(
     mode,
     'A: u32, B: u32, D4: u32, inv_m: f32, eps: f32',
@@ -86,7 +106,12 @@ export function normBackwardKernel(mode: IndexMode, vec: boolean, hasW: boolean)
 
 /** out[a, b, d] = s · g[b]: the adjoint of the per-b sum. */
 export function spreadKernel(mode: IndexMode, vec: boolean): KernelDecl {
-  return elementwise(mode, 'A: u32, B: u32, D4: u32, s: f32', [read('g'), write('out', vtype(vec))], `  out[i] = ${vtype(vec)}(g[b] * u.s);`);
+  return elementwise(
+    mode,
+    'A: u32, B: u32, D4: u32, s: f32',
+    [read('g'), write('out', vtype(vec))],
+    `  out[i] = ${vtype(vec)}(g[b] * u.s);`,
+  );
 }
 
 /** Running statistics, in place: r = (1-m)·r + m·batch (variance unbiased by `unbias`). */

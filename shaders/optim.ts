@@ -28,10 +28,13 @@ export function adamKernel(vec: boolean, count = 1): KernelDecl {
       p${j}[k] = r.p;
     }
   }`;
-  const chain = ts.map((j) => (j + 1 < count ? `if (first < ${at('starts', j + 1)}) ${branch(j)}` : branch(j))).join(' else ');
+  const chain = ts
+    .map((j) => (j + 1 < count ? `if (first < ${at('starts', j + 1)}) ${branch(j)}` : branch(j)))
+    .join(' else ');
   if (count > 8) throw new Error(`adam: at most 8 tensors per dispatch, got ${count}`);
   return {
-    params: 'step_size: f32, b1: f32, b2: f32, eps: f32, wd: f32, sqrt_bc2: f32, keep: f32, starts: array<vec4<u32>, 2>, counts: array<vec4<u32>, 2>',
+    params:
+      'step_size: f32, b1: f32, b2: f32, eps: f32, wd: f32, sqrt_bc2: f32, keep: f32, starts: array<vec4<u32>, 2>, counts: array<vec4<u32>, 2>',
     buffers,
     builtins: ['gid', 'wid', 'nwg'],
     prelude: `struct Moments { p: ${T}, m: ${T}, v: ${T} }

@@ -23,14 +23,21 @@ export interface ReduceHooks {
 export function reduceKernel(op: ReduceOp, vec4 = false, twoLevel = false, hooks: ReduceHooks = {}): KernelDecl {
   const T = vec4 ? 'vec4<f32>' : 'f32';
   const init = `${T}(${op === 'sum' ? '0.0' : '-3.4028234e38'})`;
-  const combine = (acc: string, x: string) => (op === 'sum' ? `${acc} = ${acc} + ${x};` : `${acc} = max(${acc}, ${x});`);
+  const combine = (acc: string, x: string) =>
+    op === 'sum' ? `${acc} = ${acc} + ${x};` : `${acc} = max(${acc}, ${x});`;
   const w = vec4 ? 4 : 1;
   const { prologue, epilogue } = hooks;
   // element k (in units of T) of the source
-  const load = !prologue ? 'src[k]' : vec4 ? 'vec4<f32>(load(4u * k), load(4u * k + 1u), load(4u * k + 2u), load(4u * k + 3u))' : 'load(k)';
+  const load = !prologue
+    ? 'src[k]'
+    : vec4
+      ? 'vec4<f32>(load(4u * k), load(4u * k + 1u), load(4u * k + 2u), load(4u * k + 3u))'
+      : 'load(k)';
   const store = (v: string) => {
     if (!epilogue) return `out[i] = ${v};`;
-    return vec4 ? `out[i] = vec4<f32>(${[0, 1, 2, 3].map((t) => `store(${v}.${'xyzw'[t]}, 4u * i + ${t}u)`).join(', ')});` : `out[i] = store(${v}, i);`;
+    return vec4
+      ? `out[i] = vec4<f32>(${[0, 1, 2, 3].map((t) => `store(${v}.${'xyzw'[t]}, 4u * i + ${t}u)`).join(', ')});`
+      : `out[i] = store(${v}, i);`;
   };
   const chunkLoop = (acc: string) => `
     var ${acc} = ${init};

@@ -16,7 +16,10 @@ export function exerciseOps(): void {
     const wino = E.conv2d(xw, ww, null, { padding: 1 });
     const xl = E.randNormal([4, 64, 32, 32]);
     const bigConv = E.conv2d(xl, E.randNormal([64, 64, 3, 3]), null, { padding: 1 });
-    const bigGrads = [E.conv2dInputGrad(bigConv, E.randNormal([64, 64, 3, 3]), xl.shape, { padding: 1 }), E.conv2dWeightGrad(xl, bigConv, [64, 64, 3, 3], { padding: 1 })];
+    const bigGrads = [
+      E.conv2dInputGrad(bigConv, E.randNormal([64, 64, 3, 3]), xl.shape, { padding: 1 }),
+      E.conv2dWeightGrad(xl, bigConv, [64, 64, 3, 3], { padding: 1 }),
+    ];
     const m = E.matmul(E.randNormal([3, 17, 9]), E.randNormal([9, 5]));
     const mt = E.matmul(E.randNormal([9, 17]), E.randNormal([5, 9]), { transA: true, transB: true });
     const big = E.matmul(E.randNormal([64, 64]), E.randNormal([64, 64]));
@@ -33,16 +36,22 @@ export function exerciseOps(): void {
     E.grad(E.sum(E.square(E.indexSelect(xw, 0, [1, 0, 1]))), [xw]); // gather and its scatter-add
     void bigGrads;
     // linear's epilogue: vec4 and scalar outputs, with and without relu
-    void [E.linear(E.randNormal([5, 6]), E.randNormal([8, 6]), E.randNormal([8]), { relu: true }), E.linear(E.randNormal([5, 6]), E.randNormal([7, 6]), E.randNormal([7]))];
+    void [
+      E.linear(E.randNormal([5, 6]), E.randNormal([8, 6]), E.randNormal([8]), { relu: true }),
+      E.linear(E.randNormal([5, 6]), E.randNormal([7, 6]), E.randNormal([7])),
+    ];
     const several = [w, b, E.randNormal([7]), E.randNormal([64]), E.randNormal([3, 5]), E.randNormal([9])];
     const adam = new E.Adam(several);
     adam.step(several.map((t) => E.onesLike(t))); // several tensors per dispatch
     adam.dispose();
     // elementwise layouts: vec4, four along the innermost dim (vec4 and strided loads), scalar
-    void [E.add(E.randNormal([3, 8]), E.randNormal([8])), E.mul(E.transpose(E.randNormal([8, 4])), E.randNormal([4, 8])), E.sub(E.randNormal([3, 6]), E.randNormal([6]))];
+    void [
+      E.add(E.randNormal([3, 8]), E.randNormal([8])),
+      E.mul(E.transpose(E.randNormal([8, 4])), E.randNormal([4, 8])),
+      E.sub(E.randNormal([3, 6]), E.randNormal([6])),
+    ];
     const sgd = new E.SGD([b], { momentum: 0.9 });
     sgd.step([E.onesLike(b)]);
     sgd.dispose();
   });
 }
-

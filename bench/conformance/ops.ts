@@ -71,7 +71,15 @@ export interface BNCase {
 export interface OptimRun {
   name: string;
   kind: 'Adam' | 'SGD';
-  config: { lr: number; betas?: [number, number]; eps?: number; momentum?: number; weightDecay?: number; dampening?: number; nesterov?: boolean };
+  config: {
+    lr: number;
+    betas?: [number, number];
+    eps?: number;
+    momentum?: number;
+    weightDecay?: number;
+    dampening?: number;
+    nesterov?: boolean;
+  };
   params: Arr[];
   grads: Arr[][];
   after: Arr[][];
@@ -132,10 +140,17 @@ export const OPS: Record<string, OpFn> = {
   spaceToDepth: ([x], p) => E.spaceToDepth(x, p.block!, p.mode),
 };
 
-
 /** The first element outside atol + rtol·|expected| (or a shape mismatch), described; null if none. */
-export function mismatch(label: string, shape: readonly number[], values: ArrayLike<number>, ref: Arr, atol: number, rtol: number): string | null {
-  if (shape.join() !== ref.shape.join()) return `${label}: shape [${shape.join(', ')}], PyTorch has [${ref.shape.join(', ')}]`;
+export function mismatch(
+  label: string,
+  shape: readonly number[],
+  values: ArrayLike<number>,
+  ref: Arr,
+  atol: number,
+  rtol: number,
+): string | null {
+  if (shape.join() !== ref.shape.join())
+    return `${label}: shape [${shape.join(', ')}], PyTorch has [${ref.shape.join(', ')}]`;
   const want = Float32Array.from(ref.data); // the stored decimals are float32 values
   let worst = -1;
   let worstExcess = 0;
@@ -169,7 +184,10 @@ export function tolerance(c: Case): [number, number] {
 export async function optimRun(run: OptimRun): Promise<string | null> {
   const params = run.params.map((a) => E.tensor(a.data, a.shape));
   const { lr, betas, eps, momentum, weightDecay, dampening, nesterov } = run.config;
-  const opt = run.kind === 'Adam' ? new E.Adam(params, { lr, betas, eps, weightDecay }) : new E.SGD(params, { lr, momentum, weightDecay, dampening, nesterov });
+  const opt =
+    run.kind === 'Adam'
+      ? new E.Adam(params, { lr, betas, eps, weightDecay })
+      : new E.SGD(params, { lr, momentum, weightDecay, dampening, nesterov });
   try {
     for (let k = 0; k < run.grads.length; k++) {
       const gs = run.grads[k].map((a) => E.tensor(a.data, a.shape));
@@ -177,7 +195,14 @@ export async function optimRun(run: OptimRun): Promise<string | null> {
       E.dispose(gs);
       for (let i = 0; i < params.length; i++) {
         // Adam moves each value by ~lr per step: atol well below that catches a wrong update
-        const m = mismatch(`step ${k + 1}, param ${i}`, params[i].shape, await params[i].toFloat32(), run.after[k][i], 1e-6, 1e-5);
+        const m = mismatch(
+          `step ${k + 1}, param ${i}`,
+          params[i].shape,
+          await params[i].toFloat32(),
+          run.after[k][i],
+          1e-6,
+          1e-5,
+        );
         if (m) return m;
       }
     }
@@ -187,4 +212,3 @@ export async function optimRun(run: OptimRun): Promise<string | null> {
     E.dispose(params);
   }
 }
-

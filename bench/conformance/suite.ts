@@ -56,7 +56,9 @@ async function compare(label: string, t: E.Tensor, ref: Arr, atol: number, rtol:
 /** One fixture case: forward and VJP with the stored upstream gradient. */
 async function fixtureCase(c: Case): Promise<string | null> {
   const [atol, rtol] = tolerance(c);
-  const xs = c.inputs.map((a, i) => (c.grads[i] ? E.requireGrad(E.tensor(a.data, a.shape)) : E.tensor(a.data, a.shape)));
+  const xs = c.inputs.map((a, i) =>
+    c.grads[i] ? E.requireGrad(E.tensor(a.data, a.shape)) : E.tensor(a.data, a.shape),
+  );
   const [y, ...gs] = E.tidy(() => {
     const out = OPS[c.op](xs, c.params);
     const wrt = xs.filter((_, i) => c.grads[i]);
@@ -65,7 +67,8 @@ async function fixtureCase(c: Case): Promise<string | null> {
   try {
     const problems = [await compare('forward', y, c.out, atol, rtol)];
     let k = 0;
-    for (let i = 0; i < xs.length; i++) if (c.grads[i]) problems.push(await compare(`VJP of input ${i}`, gs[k++], c.grads[i]!, atol, rtol));
+    for (let i = 0; i < xs.length; i++)
+      if (c.grads[i]) problems.push(await compare(`VJP of input ${i}`, gs[k++], c.grads[i]!, atol, rtol));
     return problems.filter(Boolean).join('; ') || null;
   } finally {
     E.dispose([xs, y, gs]);
@@ -183,7 +186,11 @@ async function variantsAgree(): Promise<string | null> {
   try {
     for (const v of deviceVariants()) {
       E.setOption('ALR_VARIANT', v);
-      const ys = E.tidy(() => [E.matmul(a, b), E.conv2d(x, w, null, { padding: 1 }), E.conv2dWeightGrad(x, E.conv2d(x, w, null, { padding: 1 }), w.shape, { padding: 1 })]);
+      const ys = E.tidy(() => [
+        E.matmul(a, b),
+        E.conv2d(x, w, null, { padding: 1 }),
+        E.conv2dWeightGrad(x, E.conv2d(x, w, null, { padding: 1 }), w.shape, { padding: 1 }),
+      ]);
       outputs.set(v, await Promise.all(ys.map(values)));
       E.dispose(ys);
     }
@@ -195,7 +202,8 @@ async function variantsAgree(): Promise<string | null> {
   for (const [v, ys] of rest) {
     for (let i = 0; i < ys.length; i++) {
       const j = ys[i].findIndex((val, k) => !Object.is(val, first[1][i][k]));
-      if (j >= 0) return `${['matmul', 'conv2d', 'conv2dWeightGrad'][i]}: ${v} differs from ${first[0]} at element ${j} (${ys[i][j]} vs ${first[1][i][j]})`;
+      if (j >= 0)
+        return `${['matmul', 'conv2d', 'conv2dWeightGrad'][i]}: ${v} differs from ${first[0]} at element ${j} (${ys[i][j]} vs ${first[1][i][j]})`;
     }
   }
   return null;
@@ -216,7 +224,12 @@ async function gradchecks(): Promise<string | null> {
     await E.gradgradcheck((a, b) => E.tanh(E.matmul(a, b)), [x, w], { maxElements: 12 }),
   ];
   E.dispose([x, w, img, k]);
-  return reports.filter((r) => !r.ok).map((r) => r.message).join('; ') || null;
+  return (
+    reports
+      .filter((r) => !r.ok)
+      .map((r) => r.message)
+      .join('; ') || null
+  );
 }
 
 async function adamTrains(): Promise<string | null> {
@@ -263,7 +276,10 @@ async function checkpointRoundTrip(): Promise<string | null> {
 }
 
 /** Runs every check (never throws: a failure is a result). `initSource`: the host's GPU, adapter or device. */
-export async function runPortableSuite(initSource?: E.GpuSource, onResult?: (r: CheckResult) => void): Promise<SuiteReport> {
+export async function runPortableSuite(
+  initSource?: E.GpuSource,
+  onResult?: (r: CheckResult) => void,
+): Promise<SuiteReport> {
   const t0 = performance.now();
   await E.initDevice(initSource);
   const results: CheckResult[] = [];
@@ -294,7 +310,14 @@ export async function runPortableSuite(initSource?: E.GpuSource, onResult?: (r: 
     });
   }
   await run('variants', `bit-identical across ${deviceVariants().join(', ')}`, variantsAgree);
-  for (const [group, file] of [['elementwise', elementwise], ['reductions', reduce], ['shape', shape], ['matmul', matmul], ['conv2d', conv], ['norm and pool', norm]] as const) {
+  for (const [group, file] of [
+    ['elementwise', elementwise],
+    ['reductions', reduce],
+    ['shape', shape],
+    ['matmul', matmul],
+    ['conv2d', conv],
+    ['norm and pool', norm],
+  ] as const) {
     for (const c of (file as { cases: Case[] }).cases) await run(group, c.name, () => fixtureCase(c));
   }
   for (const r of (optim as { runs: OptimRun[] }).runs) await run('optimizers', r.name, () => optimRun(r));

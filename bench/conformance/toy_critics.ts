@@ -2,7 +2,20 @@
 // nn/ has the real layers; these exist so that alr can be studied (and checked against
 // PyTorch) without nn. Weights are [in, out] so a layer is x @ W + b.
 import {
-  add, batchNorm, conv2d, flatten, keep, manualSeed, matmul, mean, ones, randUniform, relu, requireGrad, zeros, type Tensor,
+  add,
+  batchNorm,
+  conv2d,
+  flatten,
+  keep,
+  manualSeed,
+  matmul,
+  mean,
+  ones,
+  randUniform,
+  relu,
+  requireGrad,
+  zeros,
+  type Tensor,
 } from '../../engine/web.js';
 import type { Critic } from '../../alr/index.js';
 
@@ -30,7 +43,10 @@ export interface MlpCritic extends Critic {
  * x -> flatten -> [Linear -> (BN) -> ReLU]* -> Linear. With `batchNorm`, every forward uses its
  * batch's statistics; running statistics are updated unless inside withoutStatUpdates.
  */
-export function mlpCritic(layers: DenseLayer[], opts: { batchNorm?: boolean; norms?: BatchNormState[] } = {}): MlpCritic {
+export function mlpCritic(
+  layers: DenseLayer[],
+  opts: { batchNorm?: boolean; norms?: BatchNormState[] } = {},
+): MlpCritic {
   for (const l of layers) [l.W, l.b].forEach((t) => keep(requireGrad(t)));
   let norms: BatchNormState[] | null = null;
   if (opts.batchNorm || opts.norms) {

@@ -22,23 +22,43 @@ export interface PeerResult {
  * rather than spin while waiting, so they leave the cores to whatever runs between two of its steps.
  */
 export function torchEnv(peer: 'pytorch-cpu' | 'pytorch-cpu-2t'): Record<string, string> {
-  return { BENCH_TORCH_THREADS: peer === 'pytorch-cpu-2t' ? '2' : '1', BENCH_TORCH_IMPL: peer, OMP_WAIT_POLICY: 'passive' };
+  return {
+    BENCH_TORCH_THREADS: peer === 'pytorch-cpu-2t' ? '2' : '1',
+    BENCH_TORCH_IMPL: peer,
+    OMP_WAIT_POLICY: 'passive',
+  };
 }
 
-function command(peer: Exclude<Impl, 'ours'>, specFile: string, quick: boolean, budget: number): [string, string[], Record<string, string>?] | string {
+function command(
+  peer: Exclude<Impl, 'ours'>,
+  specFile: string,
+  quick: boolean,
+  budget: number,
+): [string, string[], Record<string, string>?] | string {
   const common = ['--spec', specFile, '--budget', String(budget), ...(quick ? ['--quick'] : [])];
   if (peer === 'pytorch-cpu' || peer === 'pytorch-cpu-2t') {
     if (!fs.existsSync(PYTHON)) return `${PYTHON} not found (install Debian's python3 and python3-torch)`;
     return [PYTHON, [path.join(here, 'torch_bench.py'), ...common], torchEnv(peer)];
   }
-  for (const pkg of ['@tensorflow/tfjs-core', peer === 'tfjs-wasm' ? '@tensorflow/tfjs-backend-wasm' : '@tensorflow/tfjs-backend-webgpu']) {
-    if (!fs.existsSync(path.join(here, '..', '..', 'node_modules', pkg))) return `${pkg} is not installed (npm install)`;
+  for (const pkg of [
+    '@tensorflow/tfjs-core',
+    peer === 'tfjs-wasm' ? '@tensorflow/tfjs-backend-wasm' : '@tensorflow/tfjs-backend-webgpu',
+  ]) {
+    if (!fs.existsSync(path.join(here, '..', '..', 'node_modules', pkg)))
+      return `${pkg} is not installed (npm install)`;
   }
-  return [process.execPath, ['--import', 'tsx', path.join(here, 'tfjs.ts'), '--backend', peer === 'tfjs-wasm' ? 'wasm' : 'webgpu', ...common]];
+  return [
+    process.execPath,
+    ['--import', 'tsx', path.join(here, 'tfjs.ts'), '--backend', peer === 'tfjs-wasm' ? 'wasm' : 'webgpu', ...common],
+  ];
 }
 
 /** Runs the peer over `work`; rows it never reported are marked with the reason it stopped. */
-export async function runPeer(peer: Exclude<Impl, 'ours'>, work: Workload[], opts: { quick: boolean; budget: number; log: (s: string) => void }): Promise<PeerResult> {
+export async function runPeer(
+  peer: Exclude<Impl, 'ours'>,
+  work: Workload[],
+  opts: { quick: boolean; budget: number; log: (s: string) => void },
+): Promise<PeerResult> {
   const specFile = path.join(os.tmpdir(), `alr-bench-spec-${process.pid}-${peer}.json`);
   fs.writeFileSync(specFile, JSON.stringify(work));
   const cmd = command(peer, specFile, opts.quick, opts.budget);
@@ -81,12 +101,18 @@ export async function runPeer(peer: Exclude<Impl, 'ours'>, work: Workload[], opt
     });
   });
   fs.rmSync(specFile, { force: true });
-  const lines = stderr.trim().split('\n').filter((l) => l.trim() && !/^Warning: max/.test(l));
+  const lines = stderr
+    .trim()
+    .split('\n')
+    .filter((l) => l.trim() && !/^Warning: max/.test(l));
   const lastErr = (lines.find((l) => /Error|error:/.test(l)) ?? lines[lines.length - 1] ?? '').trim();
-  if (code === 3 && peer.startsWith('pytorch')) return { rows: [], info: null, skipped: lastErr || 'torch is not importable' };
+  if (code === 3 && peer.startsWith('pytorch'))
+    return { rows: [], info: null, skipped: lastErr || 'torch is not importable' };
   if (code !== 0) {
     const why = `peer exited with code ${code}${lastErr ? `: ${lastErr}` : ''}`;
-    for (const w of work) if (!rows.some((r) => r.workload === w.id)) rows.push({ workload: w.id, group: w.group, impl: peer, skipped: why });
+    for (const w of work)
+      if (!rows.some((r) => r.workload === w.id))
+        rows.push({ workload: w.id, group: w.group, impl: peer, skipped: why });
     return { rows, info, skipped: rows.every((r) => r.ms === undefined) ? why : undefined };
   }
   return { rows, info };

@@ -4,7 +4,18 @@
 // filters: the shapes are the NHWC equivalents of the NCHW workloads.
 import type * as TF from '@tensorflow/tfjs-core';
 import fs from 'node:fs';
-import { emitInfo, emitRow, FAST_PEER_POLICY, measuredRow, PeerBudget, QUICK_POLICY, repeat, SLOW_PEER_POLICY, type Impl, type Row } from '../harness.js';
+import {
+  emitInfo,
+  emitRow,
+  FAST_PEER_POLICY,
+  measuredRow,
+  PeerBudget,
+  QUICK_POLICY,
+  repeat,
+  SLOW_PEER_POLICY,
+  type Impl,
+  type Row,
+} from '../harness.js';
 import type { ChainOp, Workload } from '../suites/workloads.js';
 import { installWebgpuGlobals } from './tfjs_env.js';
 import { gpuWait } from '../../engine/index.js';
@@ -108,10 +119,17 @@ function prepare(w: Workload): Prepared {
       if (w.dir === 'fwd') run = () => void tf.conv2d(x, f, w.stride, w.pad);
       else if (w.dir === 'dx') {
         needKernel('Conv2DBackpropInput');
-        run = () => void tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: f }, { ...attrs, inputShape: xs } as unknown as TF.NamedAttrMap);
+        run = () =>
+          void tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: f }, {
+            ...attrs,
+            inputShape: xs,
+          } as unknown as TF.NamedAttrMap);
       } else {
         needKernel('Conv2DBackpropFilter');
-        run = () => void tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: fs4 } as unknown as TF.NamedAttrMap);
+        run = () =>
+          void tf
+            .engine()
+            .runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: fs4 } as unknown as TF.NamedAttrMap);
       }
       return { run, dispose: () => tf.dispose([x, f, dy]) };
     }
@@ -131,7 +149,10 @@ function prepare(w: Workload): Prepared {
       const vars = Array.from({ length: w.tensors }, () => variable(rnd([w.size])));
       const grads = vars.map((v) => ({ name: v.name, tensor: rnd([w.size]) }));
       const opt = tf.train.adam(1e-4);
-      return { run: () => opt.applyGradients(grads), dispose: () => (opt.dispose(), tf.dispose([...vars, ...grads.map((g) => g.tensor)])) };
+      return {
+        run: () => opt.applyGradients(grads),
+        dispose: () => (opt.dispose(), tf.dispose([...vars, ...grads.map((g) => g.tensor)])),
+      };
     }
     case 'chain': {
       const x = rnd([w.n], 0.1, 1);
@@ -153,17 +174,28 @@ function prepare(w: Workload): Prepared {
         let h: T = x;
         // tfjs's fused dense layer (matmul, bias and activation in one kernel), as ours uses E.linear
         for (let i = 0; i < vars.length; i += 2) {
-          h = tf.fused.matMul({ a: h as TF.Tensor2D, b: vars[i] as TF.Tensor2D, bias: vars[i + 1], activation: i + 2 < vars.length ? 'relu' : 'linear' });
+          h = tf.fused.matMul({
+            a: h as TF.Tensor2D,
+            b: vars[i] as TF.Tensor2D,
+            bias: vars[i + 1],
+            activation: i + 2 < vars.length ? 'relu' : 'linear',
+          });
         }
         return tf.mean(tf.square(tf.sub(h, y))) as TF.Scalar;
       };
-      return { run: () => void opt.minimize(loss, false, vars), dispose: () => (opt.dispose(), tf.dispose([...vars, x, y])) };
+      return {
+        run: () => void opt.minimize(loss, false, vars),
+        dispose: () => (opt.dispose(), tf.dispose([...vars, x, y])),
+      };
     }
     case 'critic': {
       if (w.mode === 'fwdbwd') needKernel('Conv2DBackpropFilter');
       const c = critic(w.dim);
       const x = rnd([w.batch, 32, 32, 3]) as TF.Tensor4D;
-      const run = w.mode === 'fwd' ? () => void c.forward(x) : () => void tf.variableGrads(() => tf.mean(c.forward(x)) as TF.Scalar, c.vars);
+      const run =
+        w.mode === 'fwd'
+          ? () => void c.forward(x)
+          : () => void tf.variableGrads(() => tf.mean(c.forward(x)) as TF.Scalar, c.vars);
       return { run, dispose: () => tf.dispose([...c.vars, x]) };
     }
     case 'criticStep':
@@ -175,16 +207,36 @@ function chain(x: T, ops: ChainOp[], s09: T, s01: T): T {
   let y = x;
   for (const op of ops) {
     switch (op) {
-      case 'mulS': y = tf.mul(y, s09); break;
-      case 'addS': y = tf.add(y, s01); break;
-      case 'tanh': y = tf.tanh(y); break;
-      case 'mulX': y = tf.mul(y, x); break;
-      case 'addX': y = tf.add(y, x); break;
-      case 'sigmoid': y = tf.sigmoid(y); break;
-      case 'subX': y = tf.sub(y, x); break;
-      case 'relu': y = tf.relu(y); break;
-      case 'abs': y = tf.abs(y); break;
-      case 'square': y = tf.square(y); break;
+      case 'mulS':
+        y = tf.mul(y, s09);
+        break;
+      case 'addS':
+        y = tf.add(y, s01);
+        break;
+      case 'tanh':
+        y = tf.tanh(y);
+        break;
+      case 'mulX':
+        y = tf.mul(y, x);
+        break;
+      case 'addX':
+        y = tf.add(y, x);
+        break;
+      case 'sigmoid':
+        y = tf.sigmoid(y);
+        break;
+      case 'subX':
+        y = tf.sub(y, x);
+        break;
+      case 'relu':
+        y = tf.relu(y);
+        break;
+      case 'abs':
+        y = tf.abs(y);
+        break;
+      case 'square':
+        y = tf.square(y);
+        break;
     }
   }
   return y;
@@ -195,7 +247,11 @@ function critic(dim: number): { forward: (x: TF.Tensor4D) => T; vars: Vars } {
   const convs = new Map<string, { f: TF.Variable; b: TF.Variable; pad: number }>();
   const mk = (name: string, cin: number, cout: number, k: number) => {
     const lim = Math.sqrt(6 / (cin * k * k));
-    convs.set(name, { f: variable(rnd([k, k, cin, cout], -lim, lim)), b: variable(tf.zeros([cout])), pad: (k - 1) / 2 });
+    convs.set(name, {
+      f: variable(rnd([k, k, cin, cout], -lim, lim)),
+      b: variable(tf.zeros([cout])),
+      pad: (k - 1) / 2,
+    });
   };
   mk('b1c1', 3, dim, 3);
   mk('b1c2', dim, dim, 3);
@@ -203,7 +259,7 @@ function critic(dim: number): { forward: (x: TF.Tensor4D) => T; vars: Vars } {
   mk('b2c1', dim, dim, 3);
   mk('b2c2', dim, dim, 3);
   mk('b2s', dim, dim, 1);
-  for (const b of ['b3', 'b4']) (mk(`${b}c1`, dim, dim, 3), mk(`${b}c2`, dim, dim, 3));
+  for (const b of ['b3', 'b4']) mk(`${b}c1`, dim, dim, 3), mk(`${b}c2`, dim, dim, 3);
   const lim = Math.sqrt(6 / (dim + 1));
   const lw = variable(rnd([dim, 1], -lim, lim));
   const lb = variable(tf.zeros([1]));

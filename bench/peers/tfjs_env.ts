@@ -8,6 +8,10 @@ export function installWebgpuGlobals(): GPU {
   if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = '/tmp';
   Object.assign(globalThis, globals);
   const gpu = create(dawnOptions());
-  Object.defineProperty(globalThis, 'navigator', { value: { gpu, userAgent: 'node' }, configurable: true, writable: true });
+  Object.defineProperty(globalThis, 'navigator', {
+    value: { gpu, userAgent: 'node' },
+    configurable: true,
+    writable: true,
+  });
   return gpu;
 }

@@ -35,7 +35,10 @@ export class TorchSteps {
   /** Starts the server; a string says why PyTorch is unavailable. */
   static async start(impl: 'pytorch-cpu' | 'pytorch-cpu-2t' = 'pytorch-cpu'): Promise<TorchSteps | string> {
     if (!fs.existsSync(PYTHON)) return `${PYTHON} not found (install Debian's python3 and python3-torch)`;
-    const child = spawn(PYTHON, [path.join(here, 'torch_bench.py'), '--serve'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...torchEnv(impl) } });
+    const child = spawn(PYTHON, [path.join(here, 'torch_bench.py'), '--serve'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...torchEnv(impl) },
+    });
     const s = new TorchSteps(child);
     const why = await new Promise<string | null>((resolve) => (s.started = resolve)); // its info line, or its exit
     return why ?? s;

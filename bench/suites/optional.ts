@@ -14,7 +14,9 @@ async function load(spec: string): Promise<Record<string, unknown> | { error: st
 export async function nnApi(): Promise<typeof NN | string> {
   const mod = await load('../../nn/index.js');
   if ('error' in mod) return `not available: nn/index.ts failed to load: ${mod.error}`;
-  return typeof mod.Critic === 'function' ? (mod as unknown as typeof NN) : 'not available yet: nn/index.ts exports no Critic';
+  return typeof mod.Critic === 'function'
+    ? (mod as unknown as typeof NN)
+    : 'not available yet: nn/index.ts exports no Critic';
 }
 
 export async function alrApi(): Promise<typeof ALR | string> {

@@ -111,16 +111,36 @@ function chain(x: Tensor, ops: ChainOp[]): Tensor {
   let y = x;
   for (const op of ops) {
     switch (op) {
-      case 'mulS': y = E.mul(y, 0.9); break;
-      case 'addS': y = E.add(y, 0.1); break;
-      case 'tanh': y = E.tanh(y); break;
-      case 'mulX': y = E.mul(y, x); break;
-      case 'addX': y = E.add(y, x); break;
-      case 'sigmoid': y = E.sigmoid(y); break;
-      case 'subX': y = E.sub(y, x); break;
-      case 'relu': y = E.relu(y); break;
-      case 'abs': y = E.abs(y); break;
-      case 'square': y = E.square(y); break;
+      case 'mulS':
+        y = E.mul(y, 0.9);
+        break;
+      case 'addS':
+        y = E.add(y, 0.1);
+        break;
+      case 'tanh':
+        y = E.tanh(y);
+        break;
+      case 'mulX':
+        y = E.mul(y, x);
+        break;
+      case 'addX':
+        y = E.add(y, x);
+        break;
+      case 'sigmoid':
+        y = E.sigmoid(y);
+        break;
+      case 'subX':
+        y = E.sub(y, x);
+        break;
+      case 'relu':
+        y = E.relu(y);
+        break;
+      case 'abs':
+        y = E.abs(y);
+        break;
+      case 'square':
+        y = E.square(y);
+        break;
     }
   }
   return y;
@@ -141,11 +161,16 @@ function mlpStep(batch: number, hidden: number, depth: number): Prepared {
   const run = trainingStep(() => {
     let h = x;
     // each layer one kernel: matmul with bias and relu in its epilogue (tfjs: tf.fused.matMul)
-    for (let i = 0; i < params.length; i += 2) h = E.linear(h, params[i], params[i + 1], { relu: i + 2 < params.length });
+    for (let i = 0; i < params.length; i += 2)
+      h = E.linear(h, params[i], params[i + 1], { relu: i + 2 < params.length });
     const loss = E.mean(E.square(E.sub(h, y)));
     opt.step(E.grad(loss, params));
   });
-  return { run: () => run(), warm: () => warm(run), dispose: () => (run.dispose(), opt.dispose(), E.dispose([params, x, y])) };
+  return {
+    run: () => run(),
+    warm: () => warm(run),
+    dispose: () => (run.dispose(), opt.dispose(), E.dispose([params, x, y])),
+  };
 }
 
 /**

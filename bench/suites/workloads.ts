@@ -16,7 +16,18 @@ export type Workload = {
 } & (
   | { kind: 'matmul'; M: number; K: number; N: number }
   /** NCHW input [N, C, H, W], weight [O, C, k, k]; peers in NHWC use the equivalent shapes */
-  | { kind: 'conv'; dir: ConvDir; N: number; C: number; H: number; W: number; O: number; k: number; pad: number; stride: number }
+  | {
+      kind: 'conv';
+      dir: ConvDir;
+      N: number;
+      C: number;
+      H: number;
+      W: number;
+      O: number;
+      k: number;
+      pad: number;
+      stride: number;
+    }
   /** training-mode batch norm over [N, C, H, W]: forward, then gradients of x, weight, bias */
   | { kind: 'batchnorm'; N: number; C: number; H: number; W: number }
   /** one Adam step over `tensors` tensors of `size` elements each */
@@ -34,7 +45,18 @@ export type Workload = {
   | { kind: 'criticStep'; reg: 'gp' | 'alp'; critic: 'resnet' | 'mlp'; half: number; dim: number }
 );
 
-export const CHAIN_OPS: ChainOp[] = ['mulS', 'addS', 'tanh', 'mulX', 'addX', 'sigmoid', 'subX', 'relu', 'abs', 'square'];
+export const CHAIN_OPS: ChainOp[] = [
+  'mulS',
+  'addS',
+  'tanh',
+  'mulX',
+  'addX',
+  'sigmoid',
+  'subX',
+  'relu',
+  'abs',
+  'square',
+];
 
 function matmul(M: number, K: number, N: number): Workload {
   return { id: `matmul [${M},${K}]x[${K},${N}]`, group: 'matmul', kind: 'matmul', M, K, N, flops: 2 * M * N * K };
@@ -68,39 +90,112 @@ export interface SuiteSizes {
 export function workloads({ quick }: SuiteSizes): Workload[] {
   const out: Workload[] = [];
   const mm: [number, number, number][] = quick
-    ? [[64, 64, 64], [16, 256, 32]]
-    : [[256, 256, 256], [512, 512, 512], [1024, 1024, 1024], [2048, 2048, 2048], [256, 512, 512], [64, 8192, 128]];
+    ? [
+        [64, 64, 64],
+        [16, 256, 32],
+      ]
+    : [
+        [256, 256, 256],
+        [512, 512, 512],
+        [1024, 1024, 1024],
+        [2048, 2048, 2048],
+        [256, 512, 512],
+        [64, 8192, 128],
+      ];
   for (const [M, K, N] of mm) out.push(matmul(M, K, N));
 
   const convShapes: [number, number, number, number, number][] = quick
-    ? [[2, 8, 8, 8, 3], [2, 8, 8, 8, 1]]
-    : [[64, 128, 32, 128, 3], [64, 128, 16, 128, 3], [64, 128, 8, 128, 3], [64, 128, 16, 128, 1]];
-  for (const [N, C, H, O, k] of convShapes) for (const dir of ['fwd', 'dx', 'dw'] as const) out.push(conv(dir, N, C, H, O, k));
+    ? [
+        [2, 8, 8, 8, 3],
+        [2, 8, 8, 8, 1],
+      ]
+    : [
+        [64, 128, 32, 128, 3],
+        [64, 128, 16, 128, 3],
+        [64, 128, 8, 128, 3],
+        [64, 128, 16, 128, 1],
+      ];
+  for (const [N, C, H, O, k] of convShapes)
+    for (const dir of ['fwd', 'dx', 'dw'] as const) out.push(conv(dir, N, C, H, O, k));
 
   const [bn, bc, bh] = quick ? [4, 8, 8] : [64, 128, 16];
-  out.push({ id: `batchnorm fwd+bwd ${bn}x${bc}x${bh}x${bh}`, group: 'norm', kind: 'batchnorm', N: bn, C: bc, H: bh, W: bh, bytes: 8 * 4 * bn * bc * bh * bh });
+  out.push({
+    id: `batchnorm fwd+bwd ${bn}x${bc}x${bh}x${bh}`,
+    group: 'norm',
+    kind: 'batchnorm',
+    N: bn,
+    C: bc,
+    H: bh,
+    W: bh,
+    bytes: 8 * 4 * bn * bc * bh * bh,
+  });
 
   const [at, as] = quick ? [2, 1024] : [8, 131072];
   // read p, g, m, v; write p, m, v
-  out.push({ id: `adam ${at}x${as} = ${fmtCount(at * as)} params`, group: 'optim', kind: 'adam', tensors: at, size: as, bytes: 7 * 4 * at * as });
+  out.push({
+    id: `adam ${at}x${as} = ${fmtCount(at * as)} params`,
+    group: 'optim',
+    kind: 'adam',
+    tensors: at,
+    size: as,
+    bytes: 7 * 4 * at * as,
+  });
 
   const cn = quick ? 4096 : 1 << 20;
-  out.push({ id: `elementwise chain ${CHAIN_OPS.length} ops x ${fmtCount(cn)}`, group: 'elementwise', kind: 'chain', n: cn, ops: CHAIN_OPS, bytes: chainBytes(cn) });
+  out.push({
+    id: `elementwise chain ${CHAIN_OPS.length} ops x ${fmtCount(cn)}`,
+    group: 'elementwise',
+    kind: 'chain',
+    n: cn,
+    ops: CHAIN_OPS,
+    bytes: chainBytes(cn),
+  });
 
   const [mb, mh] = quick ? [16, 32] : [256, 512];
   const mlpFlops = 6 * mb * (2 * mh + mh * mh * 2 + mh); // forward + two backward matmuls per layer
-  out.push({ id: `toy MLP step 2-${mh}x3-1 batch ${mb} + Adam`, group: 'steps', kind: 'mlp', batch: mb, hidden: mh, depth: 3, flops: mlpFlops });
+  out.push({
+    id: `toy MLP step 2-${mh}x3-1 batch ${mb} + Adam`,
+    group: 'steps',
+    kind: 'mlp',
+    batch: mb,
+    hidden: mh,
+    depth: 3,
+    flops: mlpFlops,
+  });
 
   const [cb, cd] = quick ? [2, 8] : [64, 128];
   const cf = criticFlops(cd);
-  out.push({ id: `residual critic DIM ${cd} batch ${cb} fwd`, group: 'steps', kind: 'critic', mode: 'fwd', batch: cb, dim: cd, flops: cb * cf });
-  out.push({ id: `residual critic DIM ${cd} batch ${cb} fwd+bwd`, group: 'steps', kind: 'critic', mode: 'fwdbwd', batch: cb, dim: cd, flops: 3 * cb * cf });
+  out.push({
+    id: `residual critic DIM ${cd} batch ${cb} fwd`,
+    group: 'steps',
+    kind: 'critic',
+    mode: 'fwd',
+    batch: cb,
+    dim: cd,
+    flops: cb * cf,
+  });
+  out.push({
+    id: `residual critic DIM ${cd} batch ${cb} fwd+bwd`,
+    group: 'steps',
+    kind: 'critic',
+    mode: 'fwdbwd',
+    batch: cb,
+    dim: cd,
+    flops: 3 * cb * cf,
+  });
 
   // whole critic steps, GP and ALP side by side (their ratio is what ALR is about): the residual
   // critic at B = 8 + 8 (short) and at the paper's 64 + 64, and the toy experiments' MLP step
   const steps: ['resnet' | 'mlp', number, number][] = quick
-    ? [['resnet', 2, 8], ['mlp', 16, 16]]
-    : [['resnet', 8, 128], ['resnet', 64, 128], ['mlp', 256, 128]];
+    ? [
+        ['resnet', 2, 8],
+        ['mlp', 16, 16],
+      ]
+    : [
+        ['resnet', 8, 128],
+        ['resnet', 64, 128],
+        ['mlp', 256, 128],
+      ];
   for (const [critic, half, dim] of steps) out.push(...criticSteps(critic, half, dim));
   return out;
 }
@@ -129,8 +224,11 @@ function chainBytes(n: number): number {
 export function criticFlops(dim: number): number {
   const c = (hw: number, cin: number, cout: number, k: number) => 2 * hw * hw * cin * cout * k * k;
   return (
-    c(32, 3, dim, 3) + c(32, dim, dim, 3) + c(16, 3, dim, 1) + // optimized block (shortcut on the pooled input)
-    c(16, dim, dim, 3) * 2 + c(16, dim, dim, 1) + // down block
+    c(32, 3, dim, 3) +
+    c(32, dim, dim, 3) +
+    c(16, 3, dim, 1) + // optimized block (shortcut on the pooled input)
+    c(16, dim, dim, 3) * 2 +
+    c(16, dim, dim, 1) + // down block
     c(8, dim, dim, 3) * 4 + // two plain blocks
     2 * dim
   );
@@ -150,7 +248,14 @@ export interface StepPair {
 }
 
 /** The full-size workloads behind the speed targets. */
-export function targetIds(): { critic: string; matmul: string; conv: string[]; adam: string; mlp: string; steps: StepPair[] } {
+export function targetIds(): {
+  critic: string;
+  matmul: string;
+  conv: string[];
+  adam: string;
+  mlp: string;
+  steps: StepPair[];
+} {
   const full = workloads({ quick: false });
   const id = (f: (w: Workload) => boolean) => full.find(f)!.id;
   return {
@@ -164,7 +269,10 @@ export function targetIds(): { critic: string; matmul: string; conv: string[]; a
       .map((g) => ({
         label: g.critic === 'resnet' ? `residual critic B ${g.half}+${g.half}` : `toy MLP critic B ${g.half}+${g.half}`,
         gp: g.id,
-        alp: id((w) => w.kind === 'criticStep' && w.reg === 'alp' && w.critic === g.critic && w.half === g.half && w.dim === g.dim),
+        alp: id(
+          (w) =>
+            w.kind === 'criticStep' && w.reg === 'alp' && w.critic === g.critic && w.half === g.half && w.dim === g.dim,
+        ),
       })),
   };
 }

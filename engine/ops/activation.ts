@@ -22,7 +22,8 @@ export function erfWGSL(x: string): string {
   for (const c of ['-1.06777877e-1', '-6.34846687e-1', '-1.28717512e-1']) big = `fma(${big}, ${t}, ${c})`;
   big = `(sign(${x}) * (1.0 - exp(fma(${big}, ${t}, -${t}))))`;
   let small = '-5.96761703e-4';
-  for (const c of ['4.99119423e-3', '-2.67681349e-2', '1.12819925e-1', '-3.76125336e-1', '1.28379166e-1']) small = `fma(${small}, ${s}, ${c})`;
+  for (const c of ['4.99119423e-3', '-2.67681349e-2', '1.12819925e-1', '-3.76125336e-1', '1.28379166e-1'])
+    small = `fma(${small}, ${s}, ${c})`;
   small = `fma(${small}, ${x}, ${x})`;
   return `select(${small}, ${big}, ${t} > 0.927734375)`;
 }
@@ -39,7 +40,10 @@ function smooth(name: string, expr: string, dexpr: string, back2: (x: Tensor) =>
   const grad = (g: Tensor, x: Tensor): Tensor => {
     const dx = map(`${name}Grad`, dexpr, [g, x], x.shape);
     // d(g·f'(x)) = gg·f'(x) for g, gg·g·f''(x) for x
-    return record(dx, `${name}Grad`, [g, x], (gg, needs) => [needs[0] ? grad(gg, x) : null, needs[1] ? mul(mul(gg, g), back2(x)) : null]);
+    return record(dx, `${name}Grad`, [g, x], (gg, needs) => [
+      needs[0] ? grad(gg, x) : null,
+      needs[1] ? mul(mul(gg, g), back2(x)) : null,
+    ]);
   };
   return (x: Tensor): Tensor => {
     const y = map(name, expr, [x], x.shape);

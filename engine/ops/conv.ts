@@ -113,7 +113,8 @@ function stridePad(op: string, opts: Conv2dOptions): [number, number] {
 
 function checkTensors(op: string, what: () => string, ...ts: Tensor[]): void {
   for (const t of ts) {
-    if (t.dtype !== 'f32') throw new Error(`${op}: expected float32 tensors, got ${t.dtype} ${shapeStr(t.shape)}: ${what()}`);
+    if (t.dtype !== 'f32')
+      throw new Error(`${op}: expected float32 tensors, got ${t.dtype} ${shapeStr(t.shape)}: ${what()}`);
   }
 }
 
@@ -124,7 +125,13 @@ function checkShape(op: string, name: string, shape: readonly number[], what: ()
 }
 
 /** Validates an input shape and a weight shape; works out the output size. */
-function geometry(op: string, xs: readonly number[], ws: readonly number[], opts: Conv2dOptions, what: () => string): Geometry {
+function geometry(
+  op: string,
+  xs: readonly number[],
+  ws: readonly number[],
+  opts: Conv2dOptions,
+  what: () => string,
+): Geometry {
   checkShape(op, 'the input', xs, what);
   checkShape(op, 'the weight', ws, what);
   const [s, p] = stridePad(op, opts);
@@ -143,7 +150,9 @@ function geometry(op: string, xs: readonly number[], ws: readonly number[], opts
 function checkGradShape(op: string, gy: Tensor, g: Geometry, what: () => string): void {
   const want = [g.N, g.O, g.Ho, g.Wo];
   if (gy.shape.join() !== want.join()) {
-    throw new Error(`${op}: the output gradient has shape ${shapeStr(gy.shape)}, expected ${shapeStr(want)}: ${what()}`);
+    throw new Error(
+      `${op}: the output gradient has shape ${shapeStr(gy.shape)}, expected ${shapeStr(want)}: ${what()}`,
+    );
   }
 }
 
@@ -152,8 +161,11 @@ const optsStr = (o: Conv2dOptions) => `stride ${o.stride ?? 1}, padding ${o.padd
 // ---------- kernels and launch ----------
 
 function convKernel(dir: ConvDir, variant: string, block: ConvBlock, tile: Tile): Kernel {
-  const key = variant === 'tiled' ? `conv.${dir}.tiled:${tile.wx}x${tile.wy}` : `conv.${dir}.register:${block.bo}x${block.bp}`;
-  return kernel(`${OP[dir]}.${variant}`, key, () => (variant === 'tiled' ? convTiledKernel(dir, tile) : convRegisterKernel(dir, block)));
+  const key =
+    variant === 'tiled' ? `conv.${dir}.tiled:${tile.wx}x${tile.wy}` : `conv.${dir}.register:${block.bo}x${block.bp}`;
+  return kernel(`${OP[dir]}.${variant}`, key, () =>
+    variant === 'tiled' ? convTiledKernel(dir, tile) : convRegisterKernel(dir, block),
+  );
 }
 
 /** GEMM sizes of a direction: rows, columns, reduction length. */
@@ -174,7 +186,15 @@ function params(g: Geometry, chunk: number, nt: number): Params {
 }
 
 /** Records one complete computation of `dir` with `variant` into `out` (chunk partials for dw). */
-function launch(dir: ConvDir, variant: string, g: Geometry, inputs: Tensor[], out: Tensor, chunks: number, onTime?: (ns: number) => void) {
+function launch(
+  dir: ConvDir,
+  variant: string,
+  g: Geometry,
+  inputs: Tensor[],
+  out: Tensor,
+  chunks: number,
+  onTime?: (ns: number) => void,
+) {
   const op = OP[dir];
   const [M, N, K] = gemm(dir, g);
   const blk = block(dir === 'dw' ? M : N, 2 * M * N * K);
@@ -185,7 +205,10 @@ function launch(dir: ConvDir, variant: string, g: Geometry, inputs: Tensor[], ou
   if (variant === 'tiled') {
     const nt = Math.ceil(N / (4 * tile.wx));
     const [gx, gy] = groups1d(Math.ceil(M / (4 * tile.wy)), 1);
-    if (nt * chunks > 65535) throw new Error(`${op}: ${nt * chunks} workgroups in z exceed the limit of 65535 (${shapeStr([g.N, g.C, g.H, g.W])})`);
+    if (nt * chunks > 65535)
+      throw new Error(
+        `${op}: ${nt * chunks} workgroups in z exceed the limit of 65535 (${shapeStr([g.N, g.C, g.H, g.W])})`,
+      );
     dispatch(k, bindings, params(g, chunk, nt), [gx, gy, nt * chunks], onTime);
   } else if (dir === 'dw') {
     const blocks = Math.ceil(N / blk.bp) * Math.ceil(M / blk.bo) * chunks;
@@ -242,7 +265,17 @@ function tileGrid(m: WinoM, n: number, ho: number, wo: number, channels: number)
 }
 
 /** Transform-kernel uniforms: channels, input size and padding, output size, tile grid, chunk. */
-function winoParams(ch: number, h: number, w: number, pad: number, ho: number, wo: number, t: TileGrid, n0: number, tiles: number) {
+function winoParams(
+  ch: number,
+  h: number,
+  w: number,
+  pad: number,
+  ho: number,
+  wo: number,
+  t: TileGrid,
+  n0: number,
+  tiles: number,
+) {
   return new Params().u32(ch, h, w, pad, ho, wo, t.th, t.tw, n0, tiles, ch * tiles, 0);
 }
 
@@ -258,25 +291,40 @@ interface Bgemm {
 }
 
 /** The (m + 2)² GEMMs of one chunk, with `variant`. */
-function bgemm(op: string, variant: string, bs: number, A: Tensor, B: Tensor, C: Tensor, d: Bgemm, onTime?: (ns: number) => void): void {
+function bgemm(
+  op: string,
+  variant: string,
+  bs: number,
+  A: Tensor,
+  B: Tensor,
+  C: Tensor,
+  d: Bgemm,
+  onTime?: (ns: number) => void,
+): void {
   const bindings = [A, B, C].map((t) => t.binding(op));
   const params = (nt: number) => new Params().u32(d.m, d.n, d.k, nt, ...d.a, ...d.b, d.co, bs);
   if (variant === 'tiled') {
     const tile = d.n <= 8 ? TILES.thin : TILES.wide;
     const [ak, bk] = [d.a[2] === 1, d.b[1] === 1];
-    const k = kernel(`${op}.winograd.tiled`, `conv.wino.gemm.tiled:${tile.wx}x${tile.wy}:${+ak}${+bk}`, () => bgemmTiledKernel(tile, ak, bk));
+    const k = kernel(`${op}.winograd.tiled`, `conv.wino.gemm.tiled:${tile.wx}x${tile.wy}:${+ak}${+bk}`, () =>
+      bgemmTiledKernel(tile, ak, bk),
+    );
     const nt = Math.ceil(d.n / (4 * tile.wx));
     const [gx, gy] = groups1d(Math.ceil(d.m / (4 * tile.wy)), 1);
     dispatch(k, bindings, params(nt), [gx, gy, nt * bs], onTime);
   } else if (variant === 'subgroup') {
     const sg = deviceInfo().subgroupSize;
     const blk = { bo: Math.min(32, Math.ceil(d.m / sg) * sg), bp: 4 };
-    const k = kernel(`${op}.winograd.subgroup`, `conv.wino.gemm.subgroup:${blk.bo}x${blk.bp}:${sg}`, () => bgemmSubgroupKernel(blk, sg));
+    const k = kernel(`${op}.winograd.subgroup`, `conv.wino.gemm.subgroup:${blk.bo}x${blk.bp}:${sg}`, () =>
+      bgemmSubgroupKernel(blk, sg),
+    );
     const groups = Math.ceil(d.n / (sg * blk.bp)) * Math.ceil(d.m / blk.bo) * bs;
     dispatch(k, bindings, params(0), groups1d(groups, 1), onTime);
   } else {
     const blk = block(d.m, 2 * bs * d.m * d.n * d.k);
-    const k = kernel(`${op}.winograd.register`, `conv.wino.gemm.register:${blk.bo}x${blk.bp}`, () => bgemmRegisterKernel(blk));
+    const k = kernel(`${op}.winograd.register`, `conv.wino.gemm.register:${blk.bo}x${blk.bp}`, () =>
+      bgemmRegisterKernel(blk),
+    );
     const blocks = Math.ceil(d.n / blk.bp) * Math.ceil(d.m / blk.bo) * bs;
     dispatch(k, bindings, params(0), groups1d(blocks, REG_WG), onTime);
   }
@@ -286,7 +334,14 @@ function bgemm(op: string, variant: string, bs: number, A: Tensor, B: Tensor, C:
  * Forward (x, w, bias -> y) or input gradient (gy, w -> dx, the forward convolution of gy with
  * the flipped, transposed weight and padding 2 - p): `rows` result channels from K source ones.
  */
-function winoConv(dir: 'fwd' | 'dx', variant: string, g: Geometry, inputs: Tensor[], out: Tensor, onTime?: (ns: number) => void) {
+function winoConv(
+  dir: 'fwd' | 'dx',
+  variant: string,
+  g: Geometry,
+  inputs: Tensor[],
+  out: Tensor,
+  onTime?: (ns: number) => void,
+) {
   const op = OP[dir];
   const fwd = dir === 'fwd';
   const [src, w] = inputs;
@@ -295,7 +350,9 @@ function winoConv(dir: 'fwd' | 'dx', variant: string, g: Geometry, inputs: Tenso
   const [rows, ho, wo] = fwd ? [g.O, g.Ho, g.Wo] : [g.C, g.H, g.W];
   const t = tileGrid(winoM(g, ho, wo), g.N, ho, wo, Math.max(K, rows));
   const U = Tensor.empty([t.xis, K, rows]);
-  const wk = kernel(`${op}.winograd.weight`, `conv.wino${t.m}.weight:kMajor:${+!fwd}`, () => winoWeightKernel(t.m, !fwd));
+  const wk = kernel(`${op}.winograd.weight`, `conv.wino${t.m}.weight:kMajor:${+!fwd}`, () =>
+    winoWeightKernel(t.m, !fwd),
+  );
   dispatch(wk, [w.binding(op), U.binding(op)], new Params().u32(rows, K, rows * K, 0), groups1d(rows * K, 64));
   const ik = kernel(`${op}.winograd.input`, `conv.wino${t.m}.input`, () => winoInputKernel(t.m));
   const ok = kernel(`${op}.winograd.output`, `conv.wino${t.m}.output:${+fwd}`, () => winoOutputKernel(t.m, fwd));
@@ -312,9 +369,23 @@ function winoConv(dir: 'fwd' | 'dx', variant: string, g: Geometry, inputs: Tenso
     // one chunk writes the whole output: a captured step may run a map of it in these stores
     const stores: StoreHost | undefined =
       capturing() && t.chunks === 1
-        ? { out: bindings[bindings.length - 1].buffer, outElements: out.size, withStore: (st) => kernel(`${op}.winograd.output`, `conv.wino${t.m}.output:${+fwd}|${st.code}`, () => winoOutputKernel(t.m, fwd, st)) }
+        ? {
+            out: bindings[bindings.length - 1].buffer,
+            outElements: out.size,
+            withStore: (st) =>
+              kernel(`${op}.winograd.output`, `conv.wino${t.m}.output:${+fwd}|${st.code}`, () =>
+                winoOutputKernel(t.m, fwd, st),
+              ),
+          }
         : undefined;
-    dispatch(ok, bindings, winoParams(rows, 0, 0, 0, ho, wo, t, n0, T), groups1d(rows * T, 64), undefined, stores && { stores });
+    dispatch(
+      ok,
+      bindings,
+      winoParams(rows, 0, 0, 0, ho, wo, t, n0, T),
+      groups1d(rows * T, 64),
+      undefined,
+      stores && { stores },
+    );
     V.dispose();
     M.dispose();
   }
@@ -330,14 +401,26 @@ function winoWeightGrad(variant: string, g: Geometry, inputs: Tensor[], out: Ten
   // both transforms tile-major ([ξ, tile, channel]): the GEMM sums over tiles, and its lanes
   // (neighbouring channels) then read neighbouring addresses; the sum's order is unchanged
   const ik = kernel(`${op}.winograd.input`, `conv.wino${t.m}.input:tileMajor`, () => winoInputKernel(t.m, true));
-  const gk = kernel(`${op}.winograd.gradOutput`, `conv.wino${t.m}.gradOutput:tileMajor`, () => winoGradOutputKernel(t.m, true));
+  const gk = kernel(`${op}.winograd.gradOutput`, `conv.wino${t.m}.gradOutput:tileMajor`, () =>
+    winoGradOutputKernel(t.m, true),
+  );
   for (let c = 0; c < t.chunks; c++) {
     const n0 = c * t.nc;
     const T = (Math.min(g.N, n0 + t.nc) - n0) * t.th * t.tw;
     const V = Tensor.empty([t.xis, T, g.C]);
-    dispatch(ik, [x.binding(op), V.binding(op)], winoParams(g.C, g.H, g.W, g.p, g.Ho, g.Wo, t, n0, T), groups1d(g.C * T, 64));
+    dispatch(
+      ik,
+      [x.binding(op), V.binding(op)],
+      winoParams(g.C, g.H, g.W, g.p, g.Ho, g.Wo, t, n0, T),
+      groups1d(g.C * T, 64),
+    );
     const dM = Tensor.empty([t.xis, T, g.O]);
-    dispatch(gk, [gy.binding(op), dM.binding(op)], winoParams(g.O, 0, 0, 0, g.Ho, g.Wo, t, n0, T), groups1d(g.O * T, 64));
+    dispatch(
+      gk,
+      [gy.binding(op), dM.binding(op)],
+      winoParams(g.O, 0, 0, 0, g.Ho, g.Wo, t, n0, T),
+      groups1d(g.O * T, 64),
+    );
     const d: Bgemm = { m: g.O, n: g.C, k: T, a: [g.O * T, 1, g.O], b: [g.C * T, g.C, 1], co: c * t.xis * g.O * g.C };
     bgemm(op, variant, t.xis, dM, V, dU, d, c === 0 ? onTime : undefined);
     V.dispose();
@@ -370,7 +453,12 @@ function run(dir: ConvDir, g: Geometry, inputs: Tensor[], outShape: number[]): T
   pick(OP[dir], classKey, VARIANTS, (variant, onTime) => launch(dir, variant, g, inputs, target, chunks, onTime));
   if (chunks > 1) {
     const n = M * N;
-    dispatch(kernel('conv2dWeightGrad.sum', 'conv.dw.sum', sumChunksKernel), [target.binding(OP[dir]), out.binding(OP[dir])], new Params().u32(n, chunks), groups1d(n, 256));
+    dispatch(
+      kernel('conv2dWeightGrad.sum', 'conv.dw.sum', sumChunksKernel),
+      [target.binding(OP[dir]), out.binding(OP[dir])],
+      new Params().u32(n, chunks),
+      groups1d(n, 256),
+    );
     target.dispose();
   }
   return out;
@@ -393,7 +481,12 @@ function pointwise(dir: ConvDir, g: Geometry, inputs: Tensor[], bias: Tensor | n
       }
       if (dir === 'dx') {
         const [gy, w] = inputs;
-        return reshape(matmul(reshape(w, [g.O, g.C]), reshape(gy, [g.N, g.O, hw]), { transA: true }), [g.N, g.C, g.H, g.W]);
+        return reshape(matmul(reshape(w, [g.O, g.C]), reshape(gy, [g.N, g.O, hw]), { transA: true }), [
+          g.N,
+          g.C,
+          g.H,
+          g.W,
+        ]);
       }
       // per-image products [N, O, C], summed over images
       const [x, gy] = inputs;
@@ -411,7 +504,8 @@ function pointwise(dir: ConvDir, g: Geometry, inputs: Tensor[], bias: Tensor | n
  */
 export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
   checkOptions('conv2d', opts, CONV_SPEC);
-  const what = () => `x ${shapeStr(x.shape)}, w ${shapeStr(w.shape)}${bias ? `, bias ${shapeStr(bias.shape)}` : ''}, ${optsStr(opts)}`;
+  const what = () =>
+    `x ${shapeStr(x.shape)}, w ${shapeStr(w.shape)}${bias ? `, bias ${shapeStr(bias.shape)}` : ''}, ${optsStr(opts)}`;
   checkTensors('conv2d', what, x, w, ...(bias ? [bias] : []));
   const g = geometry('conv2d', x.shape, w.shape, opts, what);
   if (bias && (bias.rank !== 1 || bias.shape[0] !== g.O)) {
@@ -437,10 +531,16 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dO
  * The gradient of conv2d with respect to its input (a transposed convolution): gy [N, O, Ho, Wo]
  * and w [O, C, kh, kw] give [N, C, H, W] = inputShape (which settles the stride's rounding).
  */
-export function conv2dInputGrad(gy: Tensor, w: Tensor, inputShape: readonly number[], opts: Conv2dOptions = {}): Tensor {
+export function conv2dInputGrad(
+  gy: Tensor,
+  w: Tensor,
+  inputShape: readonly number[],
+  opts: Conv2dOptions = {},
+): Tensor {
   checkOptions('conv2dInputGrad', opts, CONV_SPEC);
   const op = 'conv2dInputGrad';
-  const what = () => `gy ${shapeStr(gy.shape)}, w ${shapeStr(w.shape)}, input ${shapeStr(inputShape)}, ${optsStr(opts)}`;
+  const what = () =>
+    `gy ${shapeStr(gy.shape)}, w ${shapeStr(w.shape)}, input ${shapeStr(inputShape)}, ${optsStr(opts)}`;
   checkTensors(op, what, gy, w);
   const g = geometry(op, inputShape, w.shape, opts, what);
   checkGradShape(op, gy, g, what);
@@ -455,10 +555,16 @@ export function conv2dInputGrad(gy: Tensor, w: Tensor, inputShape: readonly numb
  * The gradient of conv2d with respect to its weight: x [N, C, H, W] and gy [N, O, Ho, Wo] give
  * [O, C, kh, kw] = weightShape.
  */
-export function conv2dWeightGrad(x: Tensor, gy: Tensor, weightShape: readonly number[], opts: Conv2dOptions = {}): Tensor {
+export function conv2dWeightGrad(
+  x: Tensor,
+  gy: Tensor,
+  weightShape: readonly number[],
+  opts: Conv2dOptions = {},
+): Tensor {
   checkOptions('conv2dWeightGrad', opts, CONV_SPEC);
   const op = 'conv2dWeightGrad';
-  const what = () => `x ${shapeStr(x.shape)}, gy ${shapeStr(gy.shape)}, weight ${shapeStr(weightShape)}, ${optsStr(opts)}`;
+  const what = () =>
+    `x ${shapeStr(x.shape)}, gy ${shapeStr(gy.shape)}, weight ${shapeStr(weightShape)}, ${optsStr(opts)}`;
   checkTensors(op, what, x, gy);
   const g = geometry(op, x.shape, weightShape, opts, what);
   checkGradShape(op, gy, g, what);

@@ -33,16 +33,22 @@ export function convTranspose2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts
   const stride = o.stride ?? 1;
   const padding = o.padding ?? 0;
   const outputPadding = o.outputPadding ?? 0;
-  const what = () => `x ${shapeStr(x.shape)}, w ${shapeStr(w.shape)}${bias ? `, bias ${shapeStr(bias.shape)}` : ''}, stride ${stride}, padding ${padding}, outputPadding ${outputPadding}`;
-  if (x.rank !== 4 || w.rank !== 4) throw new Error(`${op}: x and w must have rank 4 (NCHW, [in, out, kh, kw]): ${what()}`);
-  if (x.shape[1] !== w.shape[0]) throw new Error(`${op}: the input has ${x.shape[1]} channels but the weight [in, out, kh, kw] expects ${w.shape[0]}: ${what()}`);
+  const what = () =>
+    `x ${shapeStr(x.shape)}, w ${shapeStr(w.shape)}${bias ? `, bias ${shapeStr(bias.shape)}` : ''}, stride ${stride}, padding ${padding}, outputPadding ${outputPadding}`;
+  if (x.rank !== 4 || w.rank !== 4)
+    throw new Error(`${op}: x and w must have rank 4 (NCHW, [in, out, kh, kw]): ${what()}`);
+  if (x.shape[1] !== w.shape[0])
+    throw new Error(
+      `${op}: the input has ${x.shape[1]} channels but the weight [in, out, kh, kw] expects ${w.shape[0]}: ${what()}`,
+    );
   if (outputPadding >= stride) throw new Error(`${op}: outputPadding must be smaller than stride: ${what()}`);
   const [N, , H, W] = x.shape;
   const [, Cout, kh, kw] = w.shape;
   const Ho = (H - 1) * stride - 2 * padding + kh + outputPadding;
   const Wo = (W - 1) * stride - 2 * padding + kw + outputPadding;
   if (Ho < 1 || Wo < 1) throw new Error(`${op}: the output would be ${Ho}x${Wo}: ${what()}`);
-  if (bias && (bias.rank !== 1 || bias.shape[0] !== Cout)) throw new Error(`${op}: bias must have shape [${Cout}]: ${what()}`);
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== Cout))
+    throw new Error(`${op}: bias must have shape [${Cout}]: ${what()}`);
   const y = conv2dInputGrad(x, w, [N, Cout, Ho, Wo], { stride, padding });
   return bias ? add(y, reshape(bias, [1, Cout, 1, 1])) : y;
 }

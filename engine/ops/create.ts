@@ -36,7 +36,9 @@ export const fullLike = (t: Tensor, v: number) => full(t.shape, v);
  */
 export function assign(dst: Tensor, src: Tensor): void {
   if (dst.shape.join() !== src.shape.join() || dst.dtype !== src.dtype) {
-    throw new Error(`assign: source ${shapeStr(src.shape)} ${src.dtype} does not match destination ${shapeStr(dst.shape)} ${dst.dtype}`);
+    throw new Error(
+      `assign: source ${shapeStr(src.shape)} ${src.dtype} does not match destination ${shapeStr(dst.shape)} ${dst.dtype}`,
+    );
   }
   if (dst.size === 0) return;
   copyBuffer(src.binding('assign').buffer, dst.binding('assign').buffer, dst.size * 4);
@@ -47,9 +49,12 @@ export function assign(dst: Tensor, src: Tensor): void {
  * readback, no allocation). For logs kept on the GPU; records nothing for autograd.
  */
 export function assignAt(dst: Tensor, src: Tensor, offset: number): void {
-  if (dst.dtype !== src.dtype) throw new Error(`assignAt: source dtype ${src.dtype} does not match destination ${dst.dtype}`);
+  if (dst.dtype !== src.dtype)
+    throw new Error(`assignAt: source dtype ${src.dtype} does not match destination ${dst.dtype}`);
   if (!(Number.isInteger(offset) && offset >= 0 && offset + src.size <= dst.size)) {
-    throw new Error(`assignAt: ${src.size} elements at offset ${offset} do not fit a destination of ${dst.size} elements`);
+    throw new Error(
+      `assignAt: ${src.size} elements at offset ${offset} do not fit a destination of ${dst.size} elements`,
+    );
   }
   if (src.size === 0) return;
   copyBuffer(src.binding('assignAt').buffer, dst.binding('assignAt').buffer, src.size * 4, offset * 4);

@@ -50,8 +50,10 @@ function leakyReluGrad(g: Tensor, x: Tensor, slope: number): Tensor {
 export const leakyRelu = (x: Tensor, slope = 0.01): Tensor => leakyReluP(x, slope);
 export const tanh = unary('tanh', 'tanh(a)', (_x, y, g) => mul(g, rsub(square(y), 1)));
 // written so that large |x| neither overflows nor loses precision
-export const sigmoid = unary('sigmoid', 'select(exp(a) / (1.0 + exp(a)), 1.0 / (1.0 + exp(-a)), a >= 0.0)', (_x, y, g) =>
-  mul(g, mul(y, rsub(y, 1))),
+export const sigmoid = unary(
+  'sigmoid',
+  'select(exp(a) / (1.0 + exp(a)), 1.0 / (1.0 + exp(-a)), a >= 0.0)',
+  (_x, y, g) => mul(g, mul(y, rsub(y, 1))),
 );
 const clampP = unary('clamp', 'clamp(a, p0, p1)', (x, _y, g, lo, hi) => mul(g, inRange(x, lo, hi)));
 export function clamp(x: Tensor, lo: number, hi: number): Tensor {
@@ -70,10 +72,15 @@ const minScalar = unary('minScalar', 'min(a, p0)', (x, _y, g, s) => mul(g, rsub(
 
 // ---------- binary (NumPy broadcasting) ----------
 
-function binary(name: string, expr: string, back: (a: Tensor, b: Tensor, y: Tensor, g: Tensor) => [Tensor | null, Tensor | null]) {
+function binary(
+  name: string,
+  expr: string,
+  back: (a: Tensor, b: Tensor, y: Tensor, g: Tensor) => [Tensor | null, Tensor | null],
+) {
   return (a: Tensor, b: Tensor): Tensor => {
     const shape = broadcastShapes(name, a.shape, b.shape);
-    const view = (t: Tensor) => (sameShape(t.shape, shape) ? t : { tensor: t, strides: broadcastStrides(t.shape, shape), offset: 0 });
+    const view = (t: Tensor) =>
+      sameShape(t.shape, shape) ? t : { tensor: t, strides: broadcastStrides(t.shape, shape), offset: 0 };
     const y = map(name, expr, [view(a), view(b)], shape);
     return record(y, name, [a, b], (g) => {
       const [ga, gb] = back(a, b, y, g);
@@ -84,7 +91,11 @@ function binary(name: string, expr: string, back: (a: Tensor, b: Tensor, y: Tens
 
 const addT = binary('add', 'a + b', (_a, _b, _y, g) => [g, g]);
 /** relu's backward in one pass: g where x > 0, else 0 (piecewise constant in x) */
-export const reluGrad: (g: Tensor, x: Tensor) => Tensor = binary('reluGrad', 'select(0.0, a, b > 0.0)', (_a, b, _y, gg) => [reluGrad(gg, b), null]);
+export const reluGrad: (g: Tensor, x: Tensor) => Tensor = binary(
+  'reluGrad',
+  'select(0.0, a, b > 0.0)',
+  (_a, b, _y, gg) => [reluGrad(gg, b), null],
+);
 const subT = binary('sub', 'a - b', (_a, _b, _y, g) => [g, neg(g)]);
 const mulT = binary('mul', 'a * b', (a, b, _y, g) => [mul(g, b), mul(g, a)]);
 const divT = binary('div', 'a / b', (a, b, y, g) => {
@@ -99,10 +110,7 @@ const minT = binary('minimum', 'min(a, b)', (a, b, _y, g) => {
   const m = geMask(b, a);
   return [mul(g, m), mul(g, rsub(m, 1))];
 });
-const powT = binary('pow', 'pow_s(a, b)', (a, b, y, g) => [
-  mul(g, mul(b, pow(a, sub(b, 1)))),
-  mul(g, mul(y, log(a))),
-]);
+const powT = binary('pow', 'pow_s(a, b)', (a, b, y, g) => [mul(g, mul(b, pow(a, sub(b, 1)))), mul(g, mul(y, log(a)))]);
 /** 1 where a >= b, else 0: at ties the whole gradient of maximum/minimum goes to the first operand */
 function geMask(a: Tensor, b: Tensor): Tensor {
   const shape = broadcastShapes('ge', a.shape, b.shape);

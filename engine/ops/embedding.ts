@@ -12,7 +12,8 @@ import { matmul } from './matmul.js';
 import { reshape } from './shape.js';
 
 function checkIndexTensor(op: string, idx: Tensor): IndexType {
-  if (idx.dtype !== 'i32' && idx.dtype !== 'u32' && idx.dtype !== 'f32') throw new Error(`${op}: indices must be i32, u32 or f32, got ${idx.dtype}`);
+  if (idx.dtype !== 'i32' && idx.dtype !== 'u32' && idx.dtype !== 'f32')
+    throw new Error(`${op}: indices must be i32, u32 or f32, got ${idx.dtype}`);
   return idx.dtype;
 }
 
@@ -23,7 +24,8 @@ function checkIndexTensor(op: string, idx: Tensor): IndexType {
 export function oneHot(indices: Tensor, n: number): Tensor {
   const op = 'oneHot';
   const t = checkIndexTensor(op, indices);
-  if (!(Number.isInteger(n) && n >= 1)) throw new Error(`${op}: the number of classes must be an integer >= 1, got ${n}`);
+  if (!(Number.isInteger(n) && n >= 1))
+    throw new Error(`${op}: the number of classes must be an integer >= 1, got ${n}`);
   const out = Tensor.empty([...indices.shape, n]);
   if (out.size) {
     const b = [indices.binding(op), out.binding(op)];
@@ -41,12 +43,16 @@ export function oneHot(indices: Tensor, n: number): Tensor {
 export function embedding(weight: Tensor, indices: Tensor | ArrayLike<number>): Tensor {
   const op = 'embedding';
   if (!(weight instanceof Tensor) || weight.rank !== 2 || weight.dtype !== 'f32') {
-    throw new Error(`${op}: weight must be a float32 tensor [n, d], got ${weight instanceof Tensor ? `${weight.dtype} ${shapeStr(weight.shape)}` : typeof weight}`);
+    throw new Error(
+      `${op}: weight must be a float32 tensor [n, d], got ${weight instanceof Tensor ? `${weight.dtype} ${shapeStr(weight.shape)}` : typeof weight}`,
+    );
   }
   const [n, d] = weight.shape;
   if (!(indices instanceof Tensor)) {
     if (indices == null || typeof indices !== 'object' || typeof (indices as ArrayLike<number>).length !== 'number') {
-      throw new Error(`${op}: indices must be an array of integers or a tensor, got ${indices === null ? 'null' : typeof indices}`);
+      throw new Error(
+        `${op}: indices must be an array of integers or a tensor, got ${indices === null ? 'null' : typeof indices}`,
+      );
     }
     return indexSelect(weight, 0, indices);
   }
@@ -55,7 +61,14 @@ export function embedding(weight: Tensor, indices: Tensor | ArrayLike<number>): 
   const out = Tensor.empty([...indices.shape, d]);
   if (out.size) {
     const b = [weight.binding(op), indices.binding(op), out.binding(op)];
-    dispatch(kernel(op, `embedding:${t}`, embeddingGatherKernel(t)), b, new Params().u32(out.size, d, n), groups1d(out.size));
+    dispatch(
+      kernel(op, `embedding:${t}`, embeddingGatherKernel(t)),
+      b,
+      new Params().u32(out.size, d, n),
+      groups1d(out.size),
+    );
   }
-  return record(out, op, [weight], (g) => [matmul(reshape(oneHot(indices, n), [k, n]), reshape(g, [k, d]), { transA: true })]);
+  return record(out, op, [weight], (g) => [
+    matmul(reshape(oneHot(indices, n), [k, n]), reshape(g, [k, d]), { transA: true }),
+  ]);
 }

@@ -9,7 +9,6 @@ import { gatherRowsKernel, scatterRowsKernel } from '../../shaders/gather.js';
 import { tensor } from './create.js';
 import { checkF32, groups1d } from './map.js';
 
-
 /** The selection on the GPU: the indices, and their inverse as CSR for the adjoint. */
 interface Selection {
   idx: Tensor;
@@ -23,7 +22,8 @@ function selection(indices: ArrayLike<number>, n: number, op: string): Selection
   const counts = new Uint32Array(n + 1);
   for (let j = 0; j < k; j++) {
     const r = indices[j];
-    if (!(Number.isInteger(r) && r >= 0 && r < n)) throw new Error(`${op}: index ${r} at position ${j} is out of range for an axis of size ${n}`);
+    if (!(Number.isInteger(r) && r >= 0 && r < n))
+      throw new Error(`${op}: index ${r} at position ${j} is out of range for an axis of size ${n}`);
     counts[r + 1]++;
   }
   for (let r = 0; r < n; r++) counts[r + 1] += counts[r];
@@ -49,7 +49,12 @@ function gatherRows(x: Tensor, axis: number, s: Selection, k: number): Tensor {
   const out = Tensor.empty(shape);
   const { inner } = view(x.shape, axis);
   if (out.size) {
-    dispatch(kernel('indexSelect', 'indexSelect', gatherRowsKernel), [x.binding('indexSelect'), s.idx.binding('indexSelect'), out.binding('indexSelect')], new Params().u32(out.size, k, s.n, inner), groups1d(out.size));
+    dispatch(
+      kernel('indexSelect', 'indexSelect', gatherRowsKernel),
+      [x.binding('indexSelect'), s.idx.binding('indexSelect'), out.binding('indexSelect')],
+      new Params().u32(out.size, k, s.n, inner),
+      groups1d(out.size),
+    );
   }
   return record(out, 'indexSelect', [x], (g) => [scatterRows(g, axis, s, k)]);
 }
@@ -60,8 +65,18 @@ function scatterRows(g: Tensor, axis: number, s: Selection, k: number): Tensor {
   const dx = Tensor.empty(shape);
   const { inner } = view(g.shape, axis);
   if (dx.size) {
-    const b = [g.binding('indexSelectGrad'), s.starts.binding('indexSelectGrad'), s.rows.binding('indexSelectGrad'), dx.binding('indexSelectGrad')];
-    dispatch(kernel('indexSelectGrad', 'indexSelectGrad', scatterRowsKernel), b, new Params().u32(dx.size, k, s.n, inner), groups1d(dx.size));
+    const b = [
+      g.binding('indexSelectGrad'),
+      s.starts.binding('indexSelectGrad'),
+      s.rows.binding('indexSelectGrad'),
+      dx.binding('indexSelectGrad'),
+    ];
+    dispatch(
+      kernel('indexSelectGrad', 'indexSelectGrad', scatterRowsKernel),
+      b,
+      new Params().u32(dx.size, k, s.n, inner),
+      groups1d(dx.size),
+    );
   }
   return record(dx, 'indexSelectGrad', [g], (gg) => [gatherRows(gg, axis, s, k)]);
 }

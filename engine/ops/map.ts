@@ -67,21 +67,17 @@ export function checkF32(op: string, ...ts: Tensor[]): void {
  * out[i] = expr(a, b, c) over `shape`. Inputs are tensors of that exact shape (contiguous fast
  * path) or views. Returns a new tensor; records nothing (callers record autograd).
  */
-export function map(
-  name: string,
-  expr: string,
-  inputs: (Tensor | View)[],
-  shape: Shape,
-  p0 = 0,
-  p1 = 0,
-): Tensor {
-  if (shape.length > MAX_RANK) throw new Error(`${name}: rank ${shape.length} exceeds the engine's limit of ${MAX_RANK}`);
+export function map(name: string, expr: string, inputs: (Tensor | View)[], shape: Shape, p0 = 0, p1 = 0): Tensor {
+  if (shape.length > MAX_RANK)
+    throw new Error(`${name}: rank ${shape.length} exceeds the engine's limit of ${MAX_RANK}`);
   const views = inputs.map((x) => (x instanceof Tensor ? contiguousView(x) : x));
   for (const v of views) checkF32(name, v.tensor);
   const out = Tensor.empty(shape);
   if (out.size === 0) return out;
   const dense = contiguousStrides(shape);
-  const fast = views.every((v) => v.offset === 0 && sameShape(v.tensor.shape, shape) && v.strides.every((s, i) => s === dense[i]));
+  const fast = views.every(
+    (v) => v.offset === 0 && sameShape(v.tensor.shape, shape) && v.strides.every((s, i) => s === dense[i]),
+  );
   const bindings = [...views.map((v) => v.tensor.binding(name)), out.binding(name)];
   // contiguous with every buffer padded to 16 bytes: one dim of vec4s (see elementwiseInner4WGSL)
   const padded = Math.ceil(out.size / 4) * 4;
@@ -102,7 +98,12 @@ export function map(
     ? {
         name,
         expr,
-        inputs: views.map((v) => ({ buffer: bindings[views.indexOf(v)].buffer, strides: [...v.strides], offset: v.offset, elements: v.tensor.size })),
+        inputs: views.map((v) => ({
+          buffer: bindings[views.indexOf(v)].buffer,
+          strides: [...v.strides],
+          offset: v.offset,
+          elements: v.tensor.size,
+        })),
         shape: [...shape],
         p0,
         p1,
@@ -113,15 +114,30 @@ export function map(
     // four elements along the innermost dim per invocation; inputs laid out along it as vec4s
     bindings[views.length].bytes = n * 4;
     const vecIn = views.map((v, k) => {
-      const aligned = v.offset % 4 === 0 && dims.strides[k].every((st, d) => (d === rank - 1 ? st === 1 : st % 4 === 0));
+      const aligned =
+        v.offset % 4 === 0 && dims.strides[k].every((st, d) => (d === rank - 1 ? st === 1 : st % 4 === 0));
       const bytes = Math.ceil(v.tensor.size / 4) * 16;
       if (!aligned || bindings[k].buffer.size < bytes) return false;
       bindings[k].bytes = bytes;
       return true;
     });
-    dispatch(mapKernel(name, expr, views.length, { kind: 'inner4', rank, vecIn }), bindings, p, groups1d(n / 4), undefined, info && { map: info });
+    dispatch(
+      mapKernel(name, expr, views.length, { kind: 'inner4', rank, vecIn }),
+      bindings,
+      p,
+      groups1d(n / 4),
+      undefined,
+      info && { map: info },
+    );
     return out;
   }
-  dispatch(mapKernel(name, expr, views.length, { kind: 'scalar', rank }), bindings, p, groups1d(Math.ceil(out.size / PER_THREAD)), undefined, info && { map: info });
+  dispatch(
+    mapKernel(name, expr, views.length, { kind: 'scalar', rank }),
+    bindings,
+    p,
+    groups1d(Math.ceil(out.size / PER_THREAD)),
+    undefined,
+    info && { map: info },
+  );
   return out;
 }

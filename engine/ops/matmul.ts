@@ -6,7 +6,13 @@ import { deviceInfo } from '../device.js';
 import { dispatch, kernel, Params, type Kernel } from '../runtime.js';
 import { broadcastStrides } from '../shape_util.js';
 import { pick } from '../tune.js';
-import { matmulRegisterKernel, matmulTiledKernel, TILE, type MatmulLayout, type RegisterShape } from '../../shaders/matmul.js';
+import {
+  matmulRegisterKernel,
+  matmulTiledKernel,
+  TILE,
+  type MatmulLayout,
+  type RegisterShape,
+} from '../../shaders/matmul.js';
 import { sumTo } from './reduce.js';
 import { add, relu as reluOp, reluGrad } from './elementwise.js';
 import { zeros } from './create.js';
@@ -53,8 +59,11 @@ function variants() {
 const MAX_GROUPS = 65535;
 function matmulKernel(variant: string, l: MatmulLayout, rs: RegisterShape): Kernel {
   const flags = `${+l.transA}${+l.transB}${+l.vecA}${+l.vecB}${+l.vecOut}${l.bias ? 'b' : ''}${l.relu ? 'r' : ''}${l.store ? `|${l.store.code}` : ''}`;
-  const key = variant === 'tiled' ? `matmul.tiled:${flags}` : `matmul.${variant}:${flags}:${rs.tm}x${rs.tn}:${rs.wx}x${rs.wy}`;
-  return kernel(`matmul.${variant}`, key, () => (variant === 'tiled' ? matmulTiledKernel(l) : matmulRegisterKernel(l, rs)));
+  const key =
+    variant === 'tiled' ? `matmul.tiled:${flags}` : `matmul.${variant}:${flags}:${rs.tm}x${rs.tn}:${rs.wx}x${rs.wy}`;
+  return kernel(`matmul.${variant}`, key, () =>
+    variant === 'tiled' ? matmulTiledKernel(l) : matmulRegisterKernel(l, rs),
+  );
 }
 
 const bucket = (n: number) => Math.ceil(Math.log2(Math.max(1, n)));
@@ -108,7 +117,16 @@ function plan(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Plan {
 }
 
 /** Records the dispatches of one variant; splits grids beyond 65535 groups per dimension. */
-function launch(variant: string, p: Plan, l: MatmulLayout, a: Tensor, b: Tensor, bias: Tensor | null, out: Tensor, onTime?: (ns: number) => void): void {
+function launch(
+  variant: string,
+  p: Plan,
+  l: MatmulLayout,
+  a: Tensor,
+  b: Tensor,
+  bias: Tensor | null,
+  out: Tensor,
+  onTime?: (ns: number) => void,
+): void {
   const rs = variant === 'subgroup' ? subgroupShape(p, deviceInfo().subgroupSize, l.transA) : registerShape(p);
   const [bm, bn] = variant === 'tiled' ? [TILE.tm, TILE.tn] : [rs.tm * rs.wy, rs.tn * rs.wx];
   const gx = Math.ceil(p.N / bn);
@@ -120,7 +138,11 @@ function launch(variant: string, p: Plan, l: MatmulLayout, a: Tensor, b: Tensor,
   // one dispatch: the fusion pass of a captured step may run a map of the result in its stores
   const info: StoreHost | undefined =
     capturing() && gy <= MAX_GROUPS && gz <= MAX_GROUPS
-      ? { out: bindings[2].buffer, outElements: out.size, withStore: (store) => matmulKernel(variant, { ...l, store }, rs) }
+      ? {
+          out: bindings[2].buffer,
+          outElements: out.size,
+          withStore: (store) => matmulKernel(variant, { ...l, store }, rs),
+        }
       : undefined;
   let first = true;
   for (let z0 = 0; z0 < gz; z0 += MAX_GROUPS) {
@@ -131,14 +153,28 @@ function launch(variant: string, p: Plan, l: MatmulLayout, a: Tensor, b: Tensor,
         .dims8(p.bStrides)
         .u32(p.M, p.N, p.K, p.batch.length, y0 * bm, z0, 0);
       // the tuner expects one timing per launch: time the first dispatch only
-      dispatch(k, bindings, params, [gx, Math.min(MAX_GROUPS, gy - y0), Math.min(MAX_GROUPS, gz - z0)], first ? onTime : undefined, info && { stores: info });
+      dispatch(
+        k,
+        bindings,
+        params,
+        [gx, Math.min(MAX_GROUPS, gy - y0), Math.min(MAX_GROUPS, gz - z0)],
+        first ? onTime : undefined,
+        info && { stores: info },
+      );
       first = false;
     }
   }
 }
 
 /** Matmul without autograd, optionally followed by + bias[n] and relu in the same kernel. */
-function matmulRaw(a: Tensor, b: Tensor, transA: boolean, transB: boolean, bias: Tensor | null = null, relu = false): Tensor {
+function matmulRaw(
+  a: Tensor,
+  b: Tensor,
+  transA: boolean,
+  transB: boolean,
+  bias: Tensor | null = null,
+  relu = false,
+): Tensor {
   const p = plan(a, b, transA, transB);
   if (p.K === 0) return zeros(p.outShape); // an empty sum (and no bindable A or B); linear() never fuses K = 0
   const out = Tensor.empty(p.outShape);
@@ -169,8 +205,16 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const y = matmulRaw(a, b, transA, transB);
   return record(y, 'matmul', [a, b], (g, needs) => {
     // C = op(A) op(B): d op(A) = G op(B)ᵀ, d op(B) = op(A)ᵀ G; transposed inputs take the transpose
-    const ga = !needs[0] ? null : transA ? matmul(b, g, { transA: transB, transB: true }) : matmul(g, b, { transB: !transB });
-    const gb = !needs[1] ? null : transB ? matmul(g, a, { transA: true, transB: transA }) : matmul(a, g, { transA: !transA });
+    const ga = !needs[0]
+      ? null
+      : transA
+        ? matmul(b, g, { transA: transB, transB: true })
+        : matmul(g, b, { transB: !transB });
+    const gb = !needs[1]
+      ? null
+      : transB
+        ? matmul(g, a, { transA: true, transB: transA })
+        : matmul(a, g, { transA: !transA });
     return [ga && sumTo(ga, a.shape), gb && sumTo(gb, b.shape)];
   });
 }
@@ -187,7 +231,8 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null, opts: { relu?: bo
   if (x.rank !== 2 || w.rank !== 2 || x.shape[1] !== w.shape[1]) {
     throw new Error(`linear: expected x [N, in] and w [out, in] with the same in, got ${what()}`);
   }
-  if (b && (b.rank !== 1 || b.shape[0] !== w.shape[0])) throw new Error(`linear: expected b [${w.shape[0]}], got ${what()}`);
+  if (b && (b.rank !== 1 || b.shape[0] !== w.shape[0]))
+    throw new Error(`linear: expected b [${w.shape[0]}], got ${what()}`);
   if (b && b.dtype !== 'f32') throw new Error(`linear: expected a float32 bias, got ${b.dtype}: ${what()}`);
   if (x.shape[1] === 0) {
     // nothing to multiply: the unfused composition handles the empty sum
@@ -199,6 +244,10 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null, opts: { relu?: bo
     // as relu(add(matmul(x, w, {transB}), b)) would: relu's mask (y > 0 iff x wᵀ + b > 0),
     // add's bias sum, matmul's two products
     const gz = relu ? reluGrad(g, y) : g;
-    return [needs[0] ? matmul(gz, w) : null, needs[1] ? matmul(gz, x, { transA: true }) : null, b && needs[2] ? sumTo(gz, b.shape) : null];
+    return [
+      needs[0] ? matmul(gz, w) : null,
+      needs[1] ? matmul(gz, x, { transA: true }) : null,
+      b && needs[2] ? sumTo(gz, b.shape) : null,
+    ];
   });
 }

@@ -47,7 +47,9 @@ const rowLen = (g: Geo) => (isVec(g) ? g.D / 4 : g.D);
 /** Grid indexing needs rows long enough to fill a workgroup and A, B within the group limits. */
 function indexMode(g: Geo): IndexMode {
   const d4 = rowLen(g);
-  return d4 >= GRID_WG && g.A <= MAX_GROUPS && g.B <= MAX_GROUPS && Math.ceil(d4 / GRID_WG) <= MAX_GROUPS ? 'grid' : 'flat';
+  return d4 >= GRID_WG && g.A <= MAX_GROUPS && g.B <= MAX_GROUPS && Math.ceil(d4 / GRID_WG) <= MAX_GROUPS
+    ? 'grid'
+    : 'flat';
 }
 function elementwiseGroups(g: Geo, mode: IndexMode): [number, number, number] {
   if (mode === 'grid') return [Math.ceil(rowLen(g) / GRID_WG), g.B, g.A];
@@ -64,7 +66,10 @@ function reduceGroups(g: Geo, mode: ReduceMode): [number, number] {
 /** Uniforms of the reduction kernels: A, B, D4, s, eps, then REDUCE_WG = da·D4 + dd. */
 function reduceParams(g: Geo, s: number, eps: number): Params {
   const d4 = rowLen(g);
-  return new Params().u32(g.A, g.B, d4).f32(s, eps).u32(Math.floor(REDUCE_WG / d4), REDUCE_WG % d4);
+  return new Params()
+    .u32(g.A, g.B, d4)
+    .f32(s, eps)
+    .u32(Math.floor(REDUCE_WG / d4), REDUCE_WG % d4);
 }
 
 /** A per-b reduction of x (and y for 'dot') into a new tensor. */
@@ -74,11 +79,25 @@ function reduceRaw(kind: Exclude<ReduceKind, 'bwd'>, x: Tensor, g: Geo, s: numbe
   const out = Tensor.empty(kind === 'moments' ? [2, g.B] : [g.B]);
   const ins = y ? [x, y] : [x];
   const k = normKernel(`norm.${kind}:${mode}:${vec}`, () => channelReduceKernel(kind, mode, vec));
-  dispatch(k, [...ins, out].map((t) => t.binding(`norm.${kind}`)), reduceParams(g, s, eps), reduceGroups(g, mode));
+  dispatch(
+    k,
+    [...ins, out].map((t) => t.binding(`norm.${kind}`)),
+    reduceParams(g, s, eps),
+    reduceGroups(g, mode),
+  );
   return out;
 }
 
-function applyRaw(x: Tensor, mean: Tensor, vr: Tensor, voff: number, w: Tensor | null, b: Tensor | null, g: Geo, eps: number): Tensor {
+function applyRaw(
+  x: Tensor,
+  mean: Tensor,
+  vr: Tensor,
+  voff: number,
+  w: Tensor | null,
+  b: Tensor | null,
+  g: Geo,
+  eps: number,
+): Tensor {
   const mode = indexMode(g);
   const vec = isVec(g);
   const out = Tensor.empty(x.shape);
@@ -154,13 +173,22 @@ function affine(x: Tensor, w: Tensor | null, b: Tensor | null, g: Geo): Tensor {
  * y = (x - mean_b) / sqrt(var_b + eps) · w_b + bias_b with mean/var (biased) from x itself.
  * `useStats` sees the [2, B] statistics (mean; var) right after they are computed.
  */
-function normTrain(x: Tensor, w: Tensor | null, b: Tensor | null, g: Geo, eps: number, useStats?: (stats: Tensor) => void): Tensor {
+function normTrain(
+  x: Tensor,
+  w: Tensor | null,
+  b: Tensor | null,
+  g: Geo,
+  eps: number,
+  useStats?: (stats: Tensor) => void,
+): Tensor {
   const stats = reduceRaw('moments', x, g, 1 / (g.A * g.D));
   useStats?.(stats);
   const y = applyRaw(x, stats, stats, g.B, w, b, g, eps);
   const inputs = [x, ...(w ? [w] : []), ...(b ? [b] : [])];
   record(y, 'normTrain', inputs, (gy) => {
-    const [dx, dw, db] = isGradEnabled() ? normTrainBackwardOps(x, w, b, gy, g, eps) : normTrainBackwardFused(x, stats, w, b, gy, g, eps);
+    const [dx, dw, db] = isGradEnabled()
+      ? normTrainBackwardOps(x, w, b, gy, g, eps)
+      : normTrainBackwardFused(x, stats, w, b, gy, g, eps);
     return [dx, ...(w ? [dw] : []), ...(b ? [db] : [])];
   });
   // the backward rule holds the statistics (released with the enclosing scope)
@@ -183,12 +211,22 @@ function normTrainBackwardFused(
   const sg = Tensor.empty([g.B]);
   const sgx = Tensor.empty([g.B]);
   const rk = normKernel(`norm.bwdReduce:${rmode}:${vec}`, () => channelReduceKernel('bwd', rmode, vec));
-  dispatch(rk, [x, stats, gy, sg, sgx].map((t) => t.binding('normBackward')), reduceParams(g, 0, eps), reduceGroups(g, rmode));
+  dispatch(
+    rk,
+    [x, stats, gy, sg, sgx].map((t) => t.binding('normBackward')),
+    reduceParams(g, 0, eps),
+    reduceGroups(g, rmode),
+  );
   const mode = indexMode(g);
   const dx = Tensor.empty(x.shape);
   const ek = normKernel(`norm.bwdApply:${mode}:${vec}:${!!w}`, () => normBackwardKernel(mode, vec, !!w));
   const p = new Params().u32(g.A, g.B, rowLen(g)).f32(1 / (g.A * g.D), eps);
-  dispatch(ek, [x, stats, gy, sg, sgx, ...(w ? [w] : []), dx].map((t) => t.binding('normBackward')), p, elementwiseGroups(g, mode));
+  dispatch(
+    ek,
+    [x, stats, gy, sg, sgx, ...(w ? [w] : []), dx].map((t) => t.binding('normBackward')),
+    p,
+    elementwiseGroups(g, mode),
+  );
   if (!w) sgx.dispose();
   if (!b) sg.dispose();
   return [dx, w && sgx, b && sg];
@@ -198,7 +236,14 @@ function normTrainBackwardFused(
  * The same gradients composed from differentiable ops (for createGraph):
  * dx = w·invstd·(g - Σg/M - x̂·Σgx̂/M), with x̂ and invstd themselves differentiable in x.
  */
-function normTrainBackwardOps(x: Tensor, w: Tensor | null, b: Tensor | null, gy: Tensor, g: Geo, eps: number): (Tensor | null)[] {
+function normTrainBackwardOps(
+  x: Tensor,
+  w: Tensor | null,
+  b: Tensor | null,
+  gy: Tensor,
+  g: Geo,
+  eps: number,
+): (Tensor | null)[] {
   const M = g.A * g.D;
   const xhat = normTrain(x, null, null, g, eps);
   const invstd = invStd(x, g, eps);
@@ -250,7 +295,6 @@ function checkVector(op: string, what: string, t: Tensor | null, c: number, x: T
   }
 }
 
-
 /**
  * Batch normalisation of x [N, C, ...] per channel C (PyTorch semantics).
  * Training: normalises with the batch mean and biased variance; running statistics are updated
@@ -266,7 +310,8 @@ export function batchNorm(
 ): Tensor {
   const op = 'batchNorm';
   checkOptions(op, opts, { training: bool, momentum: any, eps: any, updateStats: bool });
-  if (typeof opts?.training !== 'boolean') throw new Error(`${op}: option 'training' must be true or false, got ${opts?.training}`);
+  if (typeof opts?.training !== 'boolean')
+    throw new Error(`${op}: option 'training' must be true or false, got ${opts?.training}`);
   checkF32(op, x);
   if (x.rank < 2) throw new Error(`${op}: expected input [N, C] or [N, C, H, W], got ${shapeStr(x.shape)}`);
   const C = x.shape[1];
@@ -283,7 +328,8 @@ export function batchNorm(
   if (x.size === 0) throw new Error(`${op}: empty input ${shapeStr(x.shape)}`);
 
   if (!opts.training) {
-    if (!runningMean || !runningVar) throw new Error(`${op}: eval mode needs runningMean and runningVar (got null) for input ${shapeStr(x.shape)}`);
+    if (!runningMean || !runningVar)
+      throw new Error(`${op}: eval mode needs runningMean and runningVar (got null) for input ${shapeStr(x.shape)}`);
     return normEval(x, weight, bias, runningMean, runningVar, g, eps);
   }
   const M = g.A * g.D;
@@ -293,7 +339,12 @@ export function batchNorm(
   return normTrain(x, weight, bias, g, eps, (stats) => {
     if (!update) return;
     const p = new Params().u32(C).f32(momentum, M / (M - 1));
-    dispatch(normKernel('norm.runningUpdate', runningUpdateKernel), [stats, runningMean!, runningVar!].map((t) => t.binding(op)), p, groups1d(C, 64));
+    dispatch(
+      normKernel('norm.runningUpdate', runningUpdateKernel),
+      [stats, runningMean!, runningVar!].map((t) => t.binding(op)),
+      p,
+      groups1d(C, 64),
+    );
   });
 }
 
@@ -307,7 +358,10 @@ export function layerNorm(x: Tensor, axes: number[], weight: Tensor | null, bias
   const ax = normAxes(op, axes, x.rank);
   if (ax.length === 0) throw new Error(`${op}: no axes to normalise over for input ${shapeStr(x.shape)}`);
   if (!(eps > 0)) throw new Error(`${op}: eps must be positive, got ${eps}`);
-  for (const [what, t] of [['weight', weight], ['bias', bias]] as const) {
+  for (const [what, t] of [
+    ['weight', weight],
+    ['bias', bias],
+  ] as const) {
     if (!t) continue;
     checkF32(op, t);
     if (!sameShape(broadcastShapes(op, x.shape, t.shape), x.shape)) {
@@ -320,7 +374,11 @@ export function layerNorm(x: Tensor, axes: number[], weight: Tensor | null, bias
   if (contiguousKept) {
     const first = kept.length ? kept[0] : x.rank;
     const last = kept.length ? kept[kept.length - 1] : x.rank - 1;
-    const g: Geo = { A: numel(x.shape.slice(0, first)), B: numel(kept.map((a) => x.shape[a])), D: numel(x.shape.slice(last + 1)) };
+    const g: Geo = {
+      A: numel(x.shape.slice(0, first)),
+      B: numel(kept.map((a) => x.shape[a])),
+      D: numel(x.shape.slice(last + 1)),
+    };
     y = normTrain(x, null, null, g, eps);
   } else {
     // bring the kept axes to the front, normalise the trailing block, and put them back

@@ -23,7 +23,13 @@ const maxPool = (scatter: boolean) => {
 function pool2x2(x: Tensor, s: number): Tensor {
   const [n, c, h, w] = x.shape;
   const out = Tensor.empty([n, c, h / 2, w / 2]);
-  if (out.size) dispatch(kernel('pool2x2', 'pool2x2', pool2x2Kernel), [x.binding('avgPool2x2'), out.binding('avgPool2x2')], new Params().u32(out.size, w / 2).f32(s), groups1d(out.size));
+  if (out.size)
+    dispatch(
+      kernel('pool2x2', 'pool2x2', pool2x2Kernel),
+      [x.binding('avgPool2x2'), out.binding('avgPool2x2')],
+      new Params().u32(out.size, w / 2).f32(s),
+      groups1d(out.size),
+    );
   return record(out, 'pool2x2', [x], (g) => [upsample(g, s)]);
 }
 
@@ -31,10 +37,15 @@ function pool2x2(x: Tensor, s: number): Tensor {
 function upsample(x: Tensor, s: number): Tensor {
   const [n, c, h, w] = x.shape;
   const out = Tensor.empty([n, c, 2 * h, 2 * w]);
-  if (x.size) dispatch(kernel('upsample2x', 'upsample2x', upsample2xKernel), [x.binding('upsampleNearest2x'), out.binding('upsampleNearest2x')], new Params().u32(x.size, w).f32(s), groups1d(x.size));
+  if (x.size)
+    dispatch(
+      kernel('upsample2x', 'upsample2x', upsample2xKernel),
+      [x.binding('upsampleNearest2x'), out.binding('upsampleNearest2x')],
+      new Params().u32(x.size, w).f32(s),
+      groups1d(x.size),
+    );
   return record(out, 'upsample2x', [x], (g) => [pool2x2(g, s)]);
 }
-
 
 /** Each 2x2 window's value of v at the window's argmax in x (v, x [N, C, H, W]). */
 function maxPoolSelect(v: Tensor, x: Tensor): Tensor {
@@ -97,7 +108,8 @@ function depthSpace(op: string, x: Tensor, r: number, mode: DepthSpaceMode, toSp
   let shape: number[];
   let cOut: number;
   if (toSpace) {
-    if (c % (r * r)) throw new Error(`${op}: channels ${c} of ${shapeStr(x.shape)} are not divisible by block² = ${r * r}`);
+    if (c % (r * r))
+      throw new Error(`${op}: channels ${c} of ${shapeStr(x.shape)} are not divisible by block² = ${r * r}`);
     cOut = c / (r * r);
     shape = [n, cOut, h * r, w * r];
   } else {

@@ -11,7 +11,6 @@ import { checkF32, groups1d } from './map.js';
 import { expand, reshape, detach } from './shape.js';
 import { div, ge, mul } from './elementwise.js';
 
-
 /** What a reduction dispatch computes, recorded so the fusion pass can merge it with maps. */
 export interface ReduceInfo {
   op: ReduceOp;
@@ -43,9 +42,29 @@ function reduceMiddle(op: ReduceOp, x: Tensor, outer: number, r: number, inner: 
     const p = new Params().u32(outer, len, inner, chunk, chunks, out.size, 0);
     const vec4 = inner % 4 === 0;
     const bindings = [src.binding(`reduce.${op}`), out.binding(`reduce.${op}`)];
-    const k = kernel(`reduce.${op}`, `reduce.${op}${vec4 ? '.vec4' : ''}${twoLevel ? '.2' : ''}`, () => reduceKernel(op, vec4, twoLevel));
-    const info: ReduceInfo = { op, outer, r: len, inner, chunk, chunks, twoLevel, vec4, src: bindings[0].buffer, out: bindings[1].buffer };
-    dispatch(k, bindings, p, vec4 ? groups1d(out.size / 4, 64) : groups1d(out.size), undefined, capturing() ? { reduce: info } : undefined);
+    const k = kernel(`reduce.${op}`, `reduce.${op}${vec4 ? '.vec4' : ''}${twoLevel ? '.2' : ''}`, () =>
+      reduceKernel(op, vec4, twoLevel),
+    );
+    const info: ReduceInfo = {
+      op,
+      outer,
+      r: len,
+      inner,
+      chunk,
+      chunks,
+      twoLevel,
+      vec4,
+      src: bindings[0].buffer,
+      out: bindings[1].buffer,
+    };
+    dispatch(
+      k,
+      bindings,
+      p,
+      vec4 ? groups1d(out.size / 4, 64) : groups1d(out.size),
+      undefined,
+      capturing() ? { reduce: info } : undefined,
+    );
     if (src !== x) src.dispose();
     src = out;
     if (chunks === 1 || twoLevel) return out;
@@ -60,7 +79,11 @@ function reduceMiddle(op: ReduceOp, x: Tensor, outer: number, r: number, inner: 
  */
 function reduceRaw(op: ReduceOp, x: Tensor, axes: number[]): Tensor {
   checkF32(op, x);
-  if (axes.length === 0) return reshape(noGrad(() => mul(x, 1)), x.shape);
+  if (axes.length === 0)
+    return reshape(
+      noGrad(() => mul(x, 1)),
+      x.shape,
+    );
   const runs: number[][] = [];
   for (const a of axes) {
     const last = runs[runs.length - 1];
@@ -73,7 +96,10 @@ function reduceRaw(op: ReduceOp, x: Tensor, axes: number[]): Tensor {
     const r = numel(run.map((a) => src.shape[a]));
     const inner = numel(src.shape.slice(run[run.length - 1] + 1));
     const flat = reduceMiddle(op, src, outer, r, inner);
-    const y = reshape(flat, src.shape.map((d, i) => (run.includes(i) ? 1 : d)));
+    const y = reshape(
+      flat,
+      src.shape.map((d, i) => (run.includes(i) ? 1 : d)),
+    );
     flat.dispose();
     if (src !== x) src.dispose();
     src = y;

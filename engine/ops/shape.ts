@@ -95,7 +95,13 @@ function sliceBackward(g: Tensor, shape: Shape, axis: number, start: number, ste
   const out = Tensor.empty(shape);
   const inner = numel(shape.slice(axis + 1));
   const p = new Params().u32(out.size, inner, shape[axis], g.shape[axis], start, step);
-  if (out.size) dispatch(kernel('slicePad', 'slicePad', slicePadKernel), [g.binding('sliceBackward'), out.binding('sliceBackward')], p, groups1d(out.size));
+  if (out.size)
+    dispatch(
+      kernel('slicePad', 'slicePad', slicePadKernel),
+      [g.binding('sliceBackward'), out.binding('sliceBackward')],
+      p,
+      groups1d(out.size),
+    );
   const len = g.shape[axis];
   return record(out, 'sliceBackward', [g], (gg) => [slice(gg, axis, start, start + len * step, step)]);
 }
@@ -129,13 +135,17 @@ export function concat(xs: Tensor[], axis: number): Tensor {
   });
 }
 
-
 /** Writes `src` into `dst` at offset `off` along `axis` (dst's other dims equal src's). */
 function copyInto(dst: Tensor, src: Tensor, axis: number, off: number): void {
   if (src.size === 0) return;
   const inner = numel(src.shape.slice(axis + 1));
   const p = new Params().u32(src.size, src.shape[axis] * inner, dst.shape[axis] * inner, off * inner);
-  dispatch(kernel('copyInto', 'copyInto', copyIntoKernel), [src.binding('concat'), dst.binding('concat')], p, groups1d(src.size));
+  dispatch(
+    kernel('copyInto', 'copyInto', copyIntoKernel),
+    [src.binding('concat'), dst.binding('concat')],
+    p,
+    groups1d(src.size),
+  );
 }
 
 /** Stacks equal-shaped tensors along a new axis. */

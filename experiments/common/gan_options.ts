@@ -8,8 +8,18 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import * as E from '../../engine/index.js';
 import {
-  criticGanLoss, criticScores, GAN_LOSSES, generatorGanLoss, gradientNormPenalty, wganGeneratorLoss, wganGpCriticLoss,
-  type Critic, type CriticStepResult, type GanLoss, type GradNorm, type GradientPenaltyResult,
+  criticGanLoss,
+  criticScores,
+  GAN_LOSSES,
+  generatorGanLoss,
+  gradientNormPenalty,
+  wganGeneratorLoss,
+  wganGpCriticLoss,
+  type Critic,
+  type CriticStepResult,
+  type GanLoss,
+  type GradNorm,
+  type GradientPenaltyResult,
 } from '../../alr/index.js';
 import { numArg } from '../training/run.js';
 
@@ -30,7 +40,8 @@ export const GAN_FLAG_DEFAULTS: Pick<GanFlags, 'loss' | 'penaltyNorm'> = { loss:
 /** An EMA decay: strictly between 0 (a copy of the generator) and 1 (never moves). */
 export function emaArg(v: string): number {
   const d = numArg('--ema', v, { min: 0, max: 1 });
-  if (d === 0 || d === 1) throw new InvalidArgumentError(`--ema: expected a decay strictly between 0 and 1 (e.g. 0.999), got '${v}'`);
+  if (d === 0 || d === 1)
+    throw new InvalidArgumentError(`--ema: expected a decay strictly between 0 and 1 (e.g. 0.999), got '${v}'`);
   return d;
 }
 
@@ -38,8 +49,15 @@ export function emaArg(v: string): number {
 export function ganFlags(cmd: Command): Command {
   return cmd
     .option('--loss <name>', `GAN loss: ${GAN_LOSSES.join(', ')} (default wgan)`)
-    .option('--penalty-norm <name>', `norm of ∇D in the GP / LP penalty: ${PENALTY_NORMS.join(', ')} (default l2; --reg gp or lp only)`)
-    .option('--ema <decay>', 'also keep an EMA of the generator weights with this decay (e.g. 0.999): metrics and samples for both', emaArg);
+    .option(
+      '--penalty-norm <name>',
+      `norm of ∇D in the GP / LP penalty: ${PENALTY_NORMS.join(', ')} (default l2; --reg gp or lp only)`,
+    )
+    .option(
+      '--ema <decay>',
+      'also keep an EMA of the generator weights with this decay (e.g. 0.999): metrics and samples for both',
+      emaArg,
+    );
 }
 
 /**
@@ -48,15 +66,23 @@ export function ganFlags(cmd: Command): Command {
  */
 export function ganFlagOptions(opts: Record<string, unknown>, reg: string): GanFlags {
   const loss = (opts.loss ?? GAN_FLAG_DEFAULTS.loss) as GanLoss;
-  if (!GAN_LOSSES.includes(loss)) throw new Error(`--loss: expected one of ${GAN_LOSSES.join(', ')}, got '${opts.loss}'`);
+  if (!GAN_LOSSES.includes(loss))
+    throw new Error(`--loss: expected one of ${GAN_LOSSES.join(', ')}, got '${opts.loss}'`);
   const penaltyNorm = (opts.penaltyNorm ?? GAN_FLAG_DEFAULTS.penaltyNorm) as GradNorm;
-  if (!PENALTY_NORMS.includes(penaltyNorm)) throw new Error(`--penalty-norm: expected one of ${PENALTY_NORMS.join(', ')}, got '${opts.penaltyNorm}'`);
+  if (!PENALTY_NORMS.includes(penaltyNorm))
+    throw new Error(`--penalty-norm: expected one of ${PENALTY_NORMS.join(', ')}, got '${opts.penaltyNorm}'`);
   if (opts.penaltyNorm !== undefined && reg !== 'gp' && reg !== 'lp') {
-    throw new Error(`--penalty-norm ${penaltyNorm} with --reg ${reg}: only gp and lp penalise a gradient norm (ALP's distance is L2; drop --penalty-norm)`);
+    throw new Error(
+      `--penalty-norm ${penaltyNorm} with --reg ${reg}: only gp and lp penalise a gradient norm (ALP's distance is L2; drop --penalty-norm)`,
+    );
   }
-  if (loss !== 'wgan' && reg === 'clip') throw new Error(`--loss ${loss} with --reg clip: weight clipping is the original WGAN's constraint; use --loss wgan or another --reg`);
+  if (loss !== 'wgan' && reg === 'clip')
+    throw new Error(
+      `--loss ${loss} with --reg clip: weight clipping is the original WGAN's constraint; use --loss wgan or another --reg`,
+    );
   const ema = opts.ema as number | undefined;
-  if (ema !== undefined && !(typeof ema === 'number' && ema > 0 && ema < 1)) throw new Error(`--ema: expected a decay strictly between 0 and 1, got '${ema}'`);
+  if (ema !== undefined && !(typeof ema === 'number' && ema > 0 && ema < 1))
+    throw new Error(`--ema: expected a decay strictly between 0 and 1, got '${ema}'`);
   return { loss, penaltyNorm, ...(ema !== undefined ? { ema } : {}) };
 }
 
@@ -75,15 +101,22 @@ export function gradPenaltyCriticLoss(
   fake: E.Tensor,
   o: { lambda: number; reg: 'gp' | 'lp'; norm: GradNorm; loss: GanLoss },
 ): { loss: E.Tensor; wasserstein: E.Tensor; penalty: GradientPenaltyResult } {
-  if (o.loss === 'wgan' && o.norm === 'l2') return wganGpCriticLoss(critic, real, fake, { lambda: o.lambda, penalty: o.reg });
+  if (o.loss === 'wgan' && o.norm === 'l2')
+    return wganGpCriticLoss(critic, real, fake, { lambda: o.lambda, penalty: o.reg });
   const dReal = criticScores(critic, E.detach(real), 'gradPenaltyCriticLoss');
   const dFake = criticScores(critic, E.detach(fake), 'gradPenaltyCriticLoss');
-  const penalty = gradientNormPenalty(critic, real, fake, { lambda: o.lambda, norm: o.norm, g: o.reg === 'gp' ? 'squared' : 'squaredHinge' });
+  const penalty = gradientNormPenalty(critic, real, fake, {
+    lambda: o.lambda,
+    norm: o.norm,
+    g: o.reg === 'gp' ? 'squared' : 'squaredHinge',
+  });
   const wasserstein = E.noGrad(() => E.sub(E.mean(E.detach(dReal)), E.mean(E.detach(dFake))));
   return { loss: E.add(criticGanLoss(o.loss, dReal, dFake), penalty.loss), wasserstein, penalty };
 }
 
 /** The generator's loss under `loss` (wganGeneratorLoss for 'wgan': the same ops as before). */
 export function generatorLossUnder(loss: GanLoss, critic: Critic, fake: E.Tensor): E.Tensor {
-  return loss === 'wgan' ? wganGeneratorLoss(critic, fake) : generatorGanLoss(loss, criticScores(critic, fake, 'generatorLoss'));
+  return loss === 'wgan'
+    ? wganGeneratorLoss(critic, fake)
+    : generatorGanLoss(loss, criticScores(critic, fake, 'generatorLoss'));
 }

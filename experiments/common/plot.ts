@@ -6,7 +6,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createCanvas, loadImage, type SKRSContext2D, type Canvas } from '@napi-rs/canvas';
 import { writeFileSafe } from '../training/files.js';
-import { heatmapSpec, lineChartSpec, saveChart, scatterSpec, type Frame, type GridField, type PointSet, type Series, type VegaLiteSpec } from '../training/chart.js';
+import {
+  heatmapSpec,
+  lineChartSpec,
+  saveChart,
+  scatterSpec,
+  type Frame,
+  type GridField,
+  type PointSet,
+  type Series,
+  type VegaLiteSpec,
+} from '../training/chart.js';
 
 export type { Frame, GridField, PointSet, Series };
 
@@ -23,7 +33,12 @@ export function saveSamples(canvas: Canvas, dir: string, iter: number, prefix = 
 }
 
 /** The chart version of saveSamples: <prefix>_<iter>.png (+ spec) and <prefix>.png (+ spec and SVG). */
-export async function saveSampleChart(spec: VegaLiteSpec, dir: string, iter: number, prefix = 'samples'): Promise<string> {
+export async function saveSampleChart(
+  spec: VegaLiteSpec,
+  dir: string,
+  iter: number,
+  prefix = 'samples',
+): Promise<string> {
   const file = path.join(dir, `${prefix}_${String(iter).padStart(6, '0')}.png`);
   await saveChart(spec, file, { svg: false });
   await saveChart(spec, path.join(dir, `${prefix}.png`));
@@ -39,7 +54,15 @@ export interface LineOptions {
 
 /** Line chart of named series (a band where a series has a spread); writes PNG, SVG and spec. */
 export function saveLines(file: string, series: Series[], o: LineOptions): Promise<string> {
-  return saveChart(lineChartSpec(series, { title: o.title, xTitle: o.xTitle ?? 'iteration', yTitle: o.yTitle ?? 'value', yLog: o.logY }), file);
+  return saveChart(
+    lineChartSpec(series, {
+      title: o.title,
+      xTitle: o.xTitle ?? 'iteration',
+      yTitle: o.yTitle ?? 'value',
+      yLog: o.logY,
+    }),
+    file,
+  );
 }
 
 /** 2-D point sets over a frame, optionally over a field with its colour bar. */
@@ -64,7 +87,11 @@ export function saveHeatmap(
 }
 
 /** Bars (one per category, e.g. the mean over seeds) with the individual values as dots. */
-export function saveBars(file: string, groups: { name: string; values: number[] }[], o: { title: string; yTitle: string }): Promise<string> {
+export function saveBars(
+  file: string,
+  groups: { name: string; values: number[] }[],
+  o: { title: string; yTitle: string },
+): Promise<string> {
   const rows = groups.flatMap((g) => g.values.map((v) => ({ group: g.name, v })));
   const x = { field: 'group', type: 'nominal', title: null, sort: groups.map((g) => g.name), axis: { labelAngle: 0 } };
   return saveChart(
@@ -75,8 +102,18 @@ export function saveBars(file: string, groups: { name: string; values: number[] 
       height: 240,
       data: { values: rows },
       layer: [
-        { mark: { type: 'bar', opacity: 0.75 }, encoding: { x, y: { aggregate: 'mean', field: 'v', type: 'quantitative', title: o.yTitle }, color: { field: 'group', type: 'nominal', legend: null } } },
-        { mark: { type: 'circle', size: 40, color: 'black' }, encoding: { x, y: { field: 'v', type: 'quantitative' } } },
+        {
+          mark: { type: 'bar', opacity: 0.75 },
+          encoding: {
+            x,
+            y: { aggregate: 'mean', field: 'v', type: 'quantitative', title: o.yTitle },
+            color: { field: 'group', type: 'nominal', legend: null },
+          },
+        },
+        {
+          mark: { type: 'circle', size: 40, color: 'black' },
+          encoding: { x, y: { field: 'v', type: 'quantitative' } },
+        },
       ],
     } as VegaLiteSpec,
     file,
@@ -105,7 +142,11 @@ function wrap(g: SKRSContext2D, text: string, width: number): string[] {
 }
 
 /** Tiles PNG files into one sheet, each under its label (wrapped to the cell, never cut off). */
-export async function contactSheet(items: { file: string; label: string }[], cols: number, cell = 220): Promise<Canvas> {
+export async function contactSheet(
+  items: { file: string; label: string }[],
+  cols: number,
+  cell = 220,
+): Promise<Canvas> {
   const rows = Math.ceil(items.length / cols);
   const px = 12;
   const measure = createCanvas(1, 1).getContext('2d');
@@ -128,7 +169,15 @@ export async function contactSheet(items: { file: string; label: string }[], col
 }
 
 /** A grid of images (values in [-1, 1], NCHW with C = 1 or 3) as one picture. */
-export function imageGrid(data: Float32Array, n: number, c: number, h: number, w: number, cols: number, scale = 2): Canvas {
+export function imageGrid(
+  data: Float32Array,
+  n: number,
+  c: number,
+  h: number,
+  w: number,
+  cols: number,
+  scale = 2,
+): Canvas {
   const rows = Math.ceil(n / cols);
   const canvas = createCanvas(cols * (w + 1) * scale, rows * (h + 1) * scale);
   const g = canvas.getContext('2d');

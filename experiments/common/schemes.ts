@@ -13,14 +13,43 @@
 //                  the first step is a power step probed at ξ = ε, later ones move along the
 //                  tangent gradient by an angle-like step η; keeps the best iterate.
 import {
-  add, concat, detach, div, exp, ge, grad, keep, maximum, mul, noGrad, normalizePerSample, randUniform, requireGrad,
-  rsub, shapeStr, slice, sub, sum, tidy, where, type Tensor,
+  add,
+  concat,
+  detach,
+  div,
+  exp,
+  ge,
+  grad,
+  keep,
+  maximum,
+  mul,
+  noGrad,
+  normalizePerSample,
+  randUniform,
+  requireGrad,
+  rsub,
+  shapeStr,
+  slice,
+  sub,
+  sum,
+  tidy,
+  where,
+  type Tensor,
 } from '../../engine/web.js';
 import { auxiliaryPass, criticOutput, type Critic } from '../../alr/index.js';
 import { inputDistance, NORM_FLOOR, outputDistance } from '../../alr/index.js';
 import {
-  adversarialDirection, checkPenaltyKeys, checkSearchKeys, clipTo, perSampleColumn, resolveSearch, sampleEps, SEARCH_DEFAULTS,
-  type EpsDistribution, type SearchOptions, type SearchResult,
+  adversarialDirection,
+  checkPenaltyKeys,
+  checkSearchKeys,
+  clipTo,
+  perSampleColumn,
+  resolveSearch,
+  sampleEps,
+  SEARCH_DEFAULTS,
+  type EpsDistribution,
+  type SearchOptions,
+  type SearchResult,
 } from '../../alr/index.js';
 import { adversarialLipschitzPenalty, type AlpResult, type PenaltyOptions } from '../../alr/index.js';
 import { any } from '../../engine/options.js';
@@ -105,12 +134,23 @@ export interface SchemeResult extends SearchResult {
 }
 
 function checkSchemeOptions(caller: string, x: Tensor, o: SchemeOptions): void {
-  checkSearchKeys(caller, o, { scheme: any, warm: any, radii: any, ascentSteps: any, ascentStep: any, clip: any, evaluate: any, clean: any });
+  checkSearchKeys(caller, o, {
+    scheme: any,
+    warm: any,
+    radii: any,
+    ascentSteps: any,
+    ascentStep: any,
+    clip: any,
+    evaluate: any,
+    clean: any,
+  });
   resolveSearch(caller, x, o);
   const scheme = o.scheme ?? 'paper';
-  if (!SEARCH_SCHEMES.includes(scheme)) throw new Error(`${caller}: unknown scheme '${scheme}'; expected one of ${SEARCH_SCHEMES.join(', ')}`);
+  if (!SEARCH_SCHEMES.includes(scheme))
+    throw new Error(`${caller}: unknown scheme '${scheme}'; expected one of ${SEARCH_SCHEMES.join(', ')}`);
   if (scheme === 'warm' && !o.warm) throw new Error(`${caller}: scheme 'warm' needs a WarmStart state in 'warm'`);
-  if (o.radii !== undefined && !(Number.isInteger(o.radii) && o.radii >= 1)) throw new Error(`${caller}: radii must be an integer >= 1, got ${o.radii}`);
+  if (o.radii !== undefined && !(Number.isInteger(o.radii) && o.radii >= 1))
+    throw new Error(`${caller}: radii must be an integer >= 1, got ${o.radii}`);
   if (o.ascentSteps !== undefined && !(Number.isInteger(o.ascentSteps) && o.ascentSteps >= 1)) {
     throw new Error(`${caller}: ascentSteps must be an integer >= 1, got ${o.ascentSteps}`);
   }
@@ -120,7 +160,14 @@ function checkSchemeOptions(caller: string, x: Tensor, o: SchemeOptions): void {
 }
 
 /** d_Y(y, f(x̂)) / d_X(x, x̂) per sample with x̂ = clip(x + ε r) (auxiliary pass, no gradient). */
-export function quotientAt(critic: Critic, x: Tensor, y: Tensor, r: Tensor, eps: Tensor, o: Pick<SchemeOptions, 'dY' | 'clip'> = {}): Tensor {
+export function quotientAt(
+  critic: Critic,
+  x: Tensor,
+  y: Tensor,
+  r: Tensor,
+  eps: Tensor,
+  o: Pick<SchemeOptions, 'dY' | 'clip'> = {},
+): Tensor {
   return tidy(() =>
     noGrad(() => {
       const xHat = clipTo(add(x, mul(r, perSampleColumn(eps, r))), o.clip);
@@ -180,7 +227,11 @@ function bestOf(q: Tensor, batch: number, m: number): { best: Tensor; masks: Ten
  * One adversarial search with the chosen scheme. `clean` is f(x) if the caller has it (else it is
  * computed and counted). Only input gradients are taken; nothing here carries a θ-graph.
  */
-export function schemeSearch(critic: Critic, x: Tensor, options: SchemeOptions & { clean?: Tensor } = {}): SchemeResult {
+export function schemeSearch(
+  critic: Critic,
+  x: Tensor,
+  options: SchemeOptions & { clean?: Tensor } = {},
+): SchemeResult {
   const caller = 'schemeSearch';
   const opts = definedOnly(options);
   checkSchemeOptions(caller, x, opts);
@@ -191,7 +242,9 @@ export function schemeSearch(critic: Critic, x: Tensor, options: SchemeOptions &
   const passes: PassCount = { forward: opts.clean ? 0 : 1, backward: 0 };
   return tidy(() => {
     const x0 = detach(x);
-    const y = opts.clean ? detach(opts.clean) : noGrad(() => auxiliaryPass(critic, () => criticOutput(critic, x0, caller)));
+    const y = opts.clean
+      ? detach(opts.clean)
+      : noGrad(() => auxiliaryPass(critic, () => criticOutput(critic, x0, caller)));
     const finish = (s: SearchResult, quotient: Tensor | null): SchemeResult => {
       let q = quotient;
       if (!q && evaluate) {
@@ -216,7 +269,10 @@ export function schemeSearch(critic: Critic, x: Tensor, options: SchemeOptions &
       passes.forward += k;
       passes.backward += k;
       const epsAll = opts.epsValues ? repeatBatch(detach(opts.epsValues), m) : stratifiedEps(epsDist, B, m);
-      const qAll = quotientAt(critic, repeatBatch(x0, m), repeatBatch(y, m), repeatBatch(s.direction, m), epsAll, { dY, clip: opts.clip });
+      const qAll = quotientAt(critic, repeatBatch(x0, m), repeatBatch(y, m), repeatBatch(s.direction, m), epsAll, {
+        dY,
+        clip: opts.clip,
+      });
       passes.forward += m;
       const { best, masks } = noGrad(() => bestOf(qAll, B, m));
       const e = noGrad(() => {
@@ -245,7 +301,10 @@ export function schemeSearch(critic: Critic, x: Tensor, options: SchemeOptions &
         const rLeaf = requireGrad(detach(r));
         const xHat = clipTo(add(x0, mul(rLeaf, eCol)), opts.clip);
         const yHat = auxiliaryPass(critic, () => criticOutput(critic, xHat, caller));
-        const q = div(outputDistance(dY, y, yHat), noGrad(() => inputDistance(x0, xHat)));
+        const q = div(
+          outputDistance(dY, y, yHat),
+          noGrad(() => inputDistance(x0, xHat)),
+        );
         const [g] = grad(sum(q), [rLeaf]);
         const qd = detach(q);
         const next = noGrad(() => {
@@ -291,7 +350,14 @@ export function schemePenalty(
   options: PenaltyOptions & SchemeOptions = {},
 ): AlpResult & { passes: PassCount; scheme: SearchScheme } {
   const opts = definedOnly(options);
-  checkPenaltyKeys('schemePenalty', opts, { scheme: any, warm: any, radii: any, ascentSteps: any, ascentStep: any, evaluate: any });
+  checkPenaltyKeys('schemePenalty', opts, {
+    scheme: any,
+    warm: any,
+    radii: any,
+    ascentSteps: any,
+    ascentStep: any,
+    evaluate: any,
+  });
   const scheme = opts.scheme ?? 'paper';
   const k = opts.k ?? SEARCH_DEFAULTS.k;
   if (scheme === 'paper') {
@@ -306,8 +372,22 @@ export function schemePenalty(
   const clean = opts.clean ?? auxiliaryPass(critic, () => criticOutput(critic, x0, 'schemePenalty'));
   const { lambda: _l, K: _K, form: _f, detachClean: _d, clean: _c, ...schemeOpts } = opts;
   const s = schemeSearch(critic, x0, { ...schemeOpts, searchClip, evaluate: false, clean: detach(clean) });
-  const { scheme: _s2, warm: _w2, radii: _r2, ascentSteps: _a2, ascentStep: _as2, evaluate: _e2, ...penaltyOnly } = opts;
-  const res = adversarialLipschitzPenalty(critic, x0, { ...penaltyOnly, clean, k: 0, r0: s.direction, epsValues: s.eps });
+  const {
+    scheme: _s2,
+    warm: _w2,
+    radii: _r2,
+    ascentSteps: _a2,
+    ascentStep: _as2,
+    evaluate: _e2,
+    ...penaltyOnly
+  } = opts;
+  const res = adversarialLipschitzPenalty(critic, x0, {
+    ...penaltyOnly,
+    clean,
+    k: 0,
+    r0: s.direction,
+    epsValues: s.eps,
+  });
   const passes = { forward: (opts.clean ? 0 : 1) + s.passes.forward + 1, backward: s.passes.backward };
   return { ...res, searchGrad: s.searchGrad, passes, scheme };
 }

@@ -6,8 +6,28 @@
 //   the ground-truth direction, the fraction of true violations it detects, and its cost in
 //   critic passes (counted by a wrapper) and milliseconds.
 import {
-  add, concat, detach, div, ge, grad, keep, maximum, mul, noGrad, normalizePerSample, perSampleNorm, randNormal,
-  requireGrad, sub, sum, tensor, tidy, where, type Tensor, Tensor as TensorClass, record,
+  add,
+  concat,
+  detach,
+  div,
+  ge,
+  grad,
+  keep,
+  maximum,
+  mul,
+  noGrad,
+  normalizePerSample,
+  perSampleNorm,
+  randNormal,
+  requireGrad,
+  sub,
+  sum,
+  tensor,
+  tidy,
+  where,
+  type Tensor,
+  Tensor as TensorClass,
+  record,
 } from '../../engine/web.js';
 import { auxiliaryPass, criticOutput, type Critic } from '../../alr/index.js';
 import { inputDistance, NORM_FLOOR, outputDistance, type OutputDistance } from '../../alr/index.js';
@@ -111,12 +131,15 @@ export async function groundTruth(critic: Critic, x: Tensor, opts: GroundTruthOp
   const dY = opts.dY ?? 'abs';
   const B = x.shape[0];
   const perSample = opts.sampleRadii ? Array.from(opts.sampleRadii) : null;
-  if (perSample && perSample.length !== B) throw new Error(`groundTruth: sampleRadii has ${perSample.length} values for ${B} samples`);
+  if (perSample && perSample.length !== B)
+    throw new Error(`groundTruth: sampleRadii has ${perSample.length} values for ${B} samples`);
   const radii = perSample ? [NaN] : o.radii;
   const M = radii.length;
   const R = Math.max(1, o.restarts);
-  if (M === 0 || !(perSample ?? radii).every((r) => r > 0)) throw new Error(`groundTruth: radii must be a non-empty list of numbers > 0, got [${radii.join(', ')}]`);
-  if (!(Number.isInteger(o.steps) && o.steps >= 1)) throw new Error(`groundTruth: steps must be an integer >= 1, got ${o.steps}`);
+  if (M === 0 || !(perSample ?? radii).every((r) => r > 0))
+    throw new Error(`groundTruth: radii must be a non-empty list of numbers > 0, got [${radii.join(', ')}]`);
+  if (!(Number.isInteger(o.steps) && o.steps >= 1))
+    throw new Error(`groundTruth: steps must be an integer >= 1, got ${o.steps}`);
   const D = x.size / B;
   const N = M * R * B;
   const t0 = performance.now();
@@ -133,11 +156,23 @@ export async function groundTruth(critic: Critic, x: Tensor, opts: GroundTruthOp
         else starts.push(randNormal(x0.shape));
       }
       // a little noise so a vanishing gradient still gives a direction
-      const rInit = normalizePerSample(add(repeatBatch(concat(starts, 0), M), mul(randNormal([N, ...x0.shape.slice(1)]), 1e-3)), NORM_FLOOR);
+      const rInit = normalizePerSample(
+        add(repeatBatch(concat(starts, 0), M), mul(randNormal([N, ...x0.shape.slice(1)]), 1e-3)),
+        NORM_FLOOR,
+      );
       const eps = perSample
-        ? tensor(Float32Array.from({ length: R * B }, (_, i) => perSample[i % B]), [R * B])
-        : concat(radii.map((rho) => mul(tensor(new Float32Array(R * B).fill(1), [R * B]), rho)), 0);
-      const isRandom = tensor(Float32Array.from({ length: N }, (_, i) => (Math.floor(i / B) % R >= 2 ? 1 : 0)), [N]);
+        ? tensor(
+            Float32Array.from({ length: R * B }, (_, i) => perSample[i % B]),
+            [R * B],
+          )
+        : concat(
+            radii.map((rho) => mul(tensor(new Float32Array(R * B).fill(1), [R * B]), rho)),
+            0,
+          );
+      const isRandom = tensor(
+        Float32Array.from({ length: N }, (_, i) => (Math.floor(i / B) % R >= 2 ? 1 : 0)),
+        [N],
+      );
       return { xRep: repeatBatch(x0, M * R), yRep: repeatBatch(y, M * R), r: rInit, eps, isRandom };
     }),
   );
@@ -154,7 +189,17 @@ export async function groundTruth(critic: Critic, x: Tensor, opts: GroundTruthOp
     const out = tidy(() => {
       const rLeaf = requireGrad(detach(r));
       const xHat = clipTo(add(xRep, mul(rLeaf, eCol)), o.clip);
-      const q = last ? noGrad(() => quotient(xHat, auxiliaryPass(critic, () => criticOutput(critic, xHat, 'groundTruth')))) : quotient(xHat, auxiliaryPass(critic, () => criticOutput(critic, xHat, 'groundTruth')));
+      const q = last
+        ? noGrad(() =>
+            quotient(
+              xHat,
+              auxiliaryPass(critic, () => criticOutput(critic, xHat, 'groundTruth')),
+            ),
+          )
+        : quotient(
+            xHat,
+            auxiliaryPass(critic, () => criticOutput(critic, xHat, 'groundTruth')),
+          );
       const qd = detach(q);
       const better = bestQ ? ge(qd, bestQ) : null;
       const nq = noGrad(() => (bestQ ? maximum(qd, bestQ) : qd));
@@ -188,7 +233,8 @@ export async function groundTruth(critic: Critic, x: Tensor, opts: GroundTruthOp
   const gn = tidy(() => noGrad(() => perSampleNorm(g)));
   const [qH, rH, gH, gnH] = await Promise.all([bestQ!.toFloat32(), bestR!.toFloat32(), g.toFloat32(), gn.toFloat32()]);
   const ms = performance.now() - t0;
-  for (const t of [bestQ!, bestR!, g, gn, y, xRep, yRep, eps, eCol, state.r, state.isRandom, r]) if (!t.disposed) t.dispose();
+  for (const t of [bestQ!, bestR!, g, gn, y, xRep, yRep, eps, eCol, state.r, state.isRandom, r])
+    if (!t.disposed) t.dispose();
 
   const out: GroundTruth = {
     batch: B,
@@ -289,7 +335,9 @@ export function meanAbsCos(a: Float32Array, b: Float32Array, batch: number): num
   let s = 0;
   let n = 0;
   for (let i = 0; i < batch; i++) {
-    let dot = 0, na = 0, nb = 0;
+    let dot = 0,
+      na = 0,
+      nb = 0;
     for (let j = i * D; j < (i + 1) * D; j++) {
       dot += a[j] * b[j];
       na += a[j] * a[j];
@@ -323,12 +371,24 @@ export async function runSetting(
   const B = x.shape[0];
   const D = x.size / B;
   const epsValues = s.scheme === 'multiRadius' ? undefined : o.epsValues;
-  const base = { scheme: s.scheme, k: s.k, xi: s.xi, eps: s.eps, radii: s.radii, ascentSteps: s.ascentSteps, dY: o.dY, clip: o.clip, searchClip: o.clip, epsValues };
+  const base = {
+    scheme: s.scheme,
+    k: s.k,
+    xi: s.xi,
+    eps: s.eps,
+    radii: s.radii,
+    ascentSteps: s.ascentSteps,
+    dY: o.dY,
+    clip: o.clip,
+    searchClip: o.clip,
+    epsValues,
+  };
   let warm: WarmStart | undefined;
   if (s.scheme === 'warm') {
     warm = new WarmStart(s.warmSource ?? 'direction');
     const steps = s.warmSteps ?? 5;
-    if (warm.source === 'gradient') tidy(() => warm!.set(tensor(gt.grad, x.shape))); // the previous step's ∇_x f(x)
+    if (warm.source === 'gradient')
+      tidy(() => warm!.set(tensor(gt.grad, x.shape))); // the previous step's ∇_x f(x)
     else {
       for (let t = 0; t < steps - 1; t++) tidy(() => void schemeSearch(critic, x, { ...base, warm, evaluate: false }));
     }
@@ -352,8 +412,16 @@ export async function runSetting(
   for (const t of [res.quotient!, res.direction, res.eps, res.rAdv, res.searchGrad]) if (t && !t.disposed) t.dispose();
   warm?.dispose();
 
-  let trueViolations = 0, detected = 0, above = 0, frac = 0, nFrac = 0, sumQ = 0;
-  let violAtEps = 0, detAtEps = 0, fracEps = 0, nFracEps = 0;
+  let trueViolations = 0,
+    detected = 0,
+    above = 0,
+    frac = 0,
+    nFrac = 0,
+    sumQ = 0;
+  let violAtEps = 0,
+    detAtEps = 0,
+    fracEps = 0,
+    nFracEps = 0;
   const te = o.truthAtEps;
   for (let i = 0; i < B; i++) {
     if (te) {
@@ -444,7 +512,8 @@ const f3 = (v: number) => (Number.isFinite(v) ? v.toFixed(3) : String(v));
 
 /** A markdown table of setting results (no per-sample arrays). */
 export function markdownTable(rows: SettingResult[]): string {
-  const head = '| setting | passes (fwd+bwd) | ms | mean q | q / truth | q / truth at ε | cos ∇f | cos truth | cos truth at ε | detected / true viol. | rate | at ε: detected / viol. | rate at ε |';
+  const head =
+    '| setting | passes (fwd+bwd) | ms | mean q | q / truth | q / truth at ε | cos ∇f | cos truth | cos truth at ε | detected / true viol. | rate | at ε: detected / viol. | rate at ε |';
   const sep = '|---|---|---|---|---|---|---|---|---|---|---|---|---|';
   const body = rows.map(
     (r) =>

@@ -16,21 +16,34 @@ export interface ToySampler {
 /** A saved sampler state, checked before it is used: garbage must not resume another data stream. */
 function checkState(name: string, st: unknown, posMax: number): { rng: number; pos: number } {
   const s = st as { rng?: unknown; pos?: unknown } | null;
-  const bad = (why: string) => new Error(`toySampler(${name}).setState: ${why}, got ${JSON.stringify(st)?.slice(0, 200)}`);
+  const bad = (why: string) =>
+    new Error(`toySampler(${name}).setState: ${why}, got ${JSON.stringify(st)?.slice(0, 200)}`);
   if (!s || typeof s !== 'object' || Array.isArray(s)) throw bad('expected { rng, pos }');
   const extra = Object.keys(s).filter((k) => k !== 'rng' && k !== 'pos');
   if (extra.length) throw bad(`unknown key(s) ${extra.join(', ')} (expected rng, pos)`);
-  if (!(Number.isInteger(s.rng) && (s.rng as number) >= 0 && (s.rng as number) <= 0xffffffff)) throw bad('rng must be an integer in [0, 2^32)');
-  if (!(Number.isInteger(s.pos) && (s.pos as number) >= 0 && (s.pos as number) <= posMax)) throw bad(`pos must be an integer in [0, ${posMax}]`);
+  if (!(Number.isInteger(s.rng) && (s.rng as number) >= 0 && (s.rng as number) <= 0xffffffff))
+    throw bad('rng must be an integer in [0, 2^32)');
+  if (!(Number.isInteger(s.pos) && (s.pos as number) >= 0 && (s.pos as number) <= posMax))
+    throw bad(`pos must be an integer in [0, ${posMax}]`);
   return s as { rng: number; pos: number };
 }
 
 export function toySampler(name: ToyDataset, seed: number): ToySampler {
-  if (!TOY_DATASETS.includes(name)) throw new Error(`toySampler: unknown data set '${String(name)}'; expected one of ${TOY_DATASETS.join(', ')}`);
+  if (!TOY_DATASETS.includes(name))
+    throw new Error(`toySampler: unknown data set '${String(name)}'; expected one of ${TOY_DATASETS.join(', ')}`);
   const rng = new HostRng(seed);
   if (name === '8gaussians') {
     const d = Math.SQRT1_2;
-    const raw: [number, number][] = [[1, 0], [-1, 0], [0, 1], [0, -1], [d, d], [d, -d], [-d, d], [-d, -d]];
+    const raw: [number, number][] = [
+      [1, 0],
+      [-1, 0],
+      [0, 1],
+      [0, -1],
+      [d, d],
+      [d, -d],
+      [-d, d],
+      [-d, -d],
+    ];
     const centers = raw.map(([x, y]) => [(2 * x) / 1.414, (2 * y) / 1.414] as [number, number]);
     return {
       modes: { centers, std: 0.02 / 1.414 },

@@ -8,9 +8,13 @@ export function exactW1(a: ArrayLike<number>, b: ArrayLike<number>): number {
   const n = a.length / 2;
   if (b.length !== a.length) throw new Error(`exactW1: sets differ in size (${n} vs ${b.length / 2})`);
   // the assignment loop never ends on NaN costs (no column ever looks cheaper)
-  for (const [name, set] of [['first', a], ['second', b]] as const) {
+  for (const [name, set] of [
+    ['first', a],
+    ['second', b],
+  ] as const) {
     for (let i = 0; i < set.length; i++) {
-      if (!Number.isFinite(set[i])) throw new Error(`exactW1: the ${name} point set holds a non-finite coordinate (${set[i]} at index ${i})`);
+      if (!Number.isFinite(set[i]))
+        throw new Error(`exactW1: the ${name} point set holds a non-finite coordinate (${set[i]} at index ${i})`);
     }
   }
   const cost = (i: number, j: number) => Math.hypot(a[2 * i] - b[2 * j], a[2 * i + 1] - b[2 * j + 1]);
@@ -81,5 +85,9 @@ export function modeCoverage(
       hits[best]++;
     }
   }
-  return { covered: hits.filter((h) => h >= minHits).length, total: modes.centers.length, fractionNear: near / (pts.length / 2) };
+  return {
+    covered: hits.filter((h) => h >= minHits).length,
+    total: modes.centers.length,
+    fractionNear: near / (pts.length / 2),
+  };
 }

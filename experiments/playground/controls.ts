@@ -22,9 +22,25 @@ const GROUPS: { title: string; fields: Field[] }[] = [
   {
     title: 'Regulariser',
     fields: [
-      { key: 'reg', label: 'regulariser', options: REGULARISERS, labels: REG_LABELS, title: 'switching to or from SN rebuilds the critic (and restarts)' },
-      { key: 'lambda', label: 'λ', step: 'any', title: 'penalty weight (ALP, GP, LP); set to the regulariser\'s default when it changes' },
-      { key: 'K', label: 'K', step: 'any', title: 'target Lipschitz constant: a pair violates when its quotient exceeds K' },
+      {
+        key: 'reg',
+        label: 'regulariser',
+        options: REGULARISERS,
+        labels: REG_LABELS,
+        title: 'switching to or from SN rebuilds the critic (and restarts)',
+      },
+      {
+        key: 'lambda',
+        label: 'λ',
+        step: 'any',
+        title: "penalty weight (ALP, GP, LP); set to the regulariser's default when it changes",
+      },
+      {
+        key: 'K',
+        label: 'K',
+        step: 'any',
+        title: 'target Lipschitz constant: a pair violates when its quotient exceeds K',
+      },
     ],
   },
   {
@@ -32,7 +48,13 @@ const GROUPS: { title: string; fields: Field[] }[] = [
     fields: [
       { key: 'xi', label: 'ξ', step: 'any', title: 'probe distance of each power-iteration step' },
       { key: 'k', label: 'k', step: '1', title: 'power-iteration steps (0: random direction)' },
-      { key: 'epsKind', label: 'ε distribution', options: EPS_KINDS, labels: { uniform: 'uniform', logUniform: 'log-uniform', fixed: 'fixed (= max)' }, title: 'P_ε, drawn per sample' },
+      {
+        key: 'epsKind',
+        label: 'ε distribution',
+        options: EPS_KINDS,
+        labels: { uniform: 'uniform', logUniform: 'log-uniform', fixed: 'fixed (= max)' },
+        title: 'P_ε, drawn per sample',
+      },
       { key: 'epsMin', label: 'ε min', step: 'any', title: 'lower end of P_ε' },
       { key: 'epsMax', label: 'ε max', step: 'any', title: 'upper end of P_ε (the value for fixed)' },
     ],
@@ -42,11 +64,34 @@ const GROUPS: { title: string; fields: Field[] }[] = [
     fields: [
       { key: 'lr', label: 'learning rate', step: 'any', title: 'Adam (β = 0.5, 0.9) for both networks' },
       { key: 'nCritic', label: 'n_critic', step: '1', title: 'critic steps per generator step' },
-      { key: 'batch', label: 'batch size', step: '1', restarts: true, title: 'real and generated samples per critic step' },
+      {
+        key: 'batch',
+        label: 'batch size',
+        step: '1',
+        restarts: true,
+        title: 'real and generated samples per critic step',
+      },
       { key: 'dataset', label: 'dataset', options: TOY_DATASETS, restarts: true, title: 'the data distribution' },
-      { key: 'dim', label: 'width', step: '1', restarts: true, title: 'hidden width of the toy MLPs (3 hidden layers each)' },
-      { key: 'seed', label: 'seed', step: '1', restarts: true, title: 'seeds the models, the data stream and every draw' },
-      { key: 'viewEvery', label: 'views every', step: '1', title: 'iterations between view refreshes (each costs one readback)' },
+      {
+        key: 'dim',
+        label: 'width',
+        step: '1',
+        restarts: true,
+        title: 'hidden width of the toy MLPs (3 hidden layers each)',
+      },
+      {
+        key: 'seed',
+        label: 'seed',
+        step: '1',
+        restarts: true,
+        title: 'seeds the models, the data stream and every draw',
+      },
+      {
+        key: 'viewEvery',
+        label: 'views every',
+        step: '1',
+        title: 'iterations between view refreshes (each costs one readback)',
+      },
     ],
   },
 ];

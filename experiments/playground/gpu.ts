@@ -23,17 +23,23 @@ export async function startGpu(onLost: (message: string) => void): Promise<{ ada
     throw new GpuUnavailable(`WebGPU is there, but asking for an adapter failed: ${(e as Error).message}`);
   }
   if (!adapter) {
-    throw new GpuUnavailable('WebGPU is there, but the browser offered no adapter (the GPU may be blocklisted or WebGPU disabled; chrome://gpu says why).');
+    throw new GpuUnavailable(
+      'WebGPU is there, but the browser offered no adapter (the GPU may be blocklisted or WebGPU disabled; chrome://gpu says why).',
+    );
   }
   const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
-  const software = !!info.isFallbackAdapter || /swiftshader|llvmpipe|lavapipe|warp/i.test(`${info.vendor} ${info.architecture} ${info.description}`);
+  const software =
+    !!info.isFallbackAdapter ||
+    /swiftshader|llvmpipe|lavapipe|warp/i.test(`${info.vendor} ${info.architecture} ${info.description}`);
   // timing kernel variants means compiling each one first: on a CPU adapter that is half a
   // minute before the first step, for a choice the heuristic already makes well (?tune=1 forces it)
   const tune = new URLSearchParams(location.search).get('tune');
   if (tune === '0' || (tune !== '1' && software)) E.setOption('ALR_TUNE', '0');
   await E.initDevice(adapter);
   E.device().lost.then((info) => {
-    onLost(`The GPU device was lost (${info.reason}${info.message ? `: ${info.message}` : ''}). Training stopped; reload the page to start again.`);
+    onLost(
+      `The GPU device was lost (${info.reason}${info.message ? `: ${info.message}` : ''}). Training stopped; reload the page to start again.`,
+    );
   });
   return { adapter: E.adapterName() };
 }

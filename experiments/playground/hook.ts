@@ -49,7 +49,11 @@ export function connectHook(hook: PlaygroundHook, runner: Runner, violationsText
   hook.state = () => {
     const v = runner.lastView;
     let shown: { violations: number; pairs: number } | null = null;
-    if (v) shown = { violations: Array.from(v.pairs.ratio).filter((q) => q > v.settings.K).length, pairs: v.pairs.ratio.length };
+    if (v)
+      shown = {
+        violations: Array.from(v.pairs.ratio).filter((q) => q > v.settings.K).length,
+        pairs: v.pairs.ratio.length,
+      };
     return {
       phase: hook.phase,
       error: hook.error ?? runner.fatalError,

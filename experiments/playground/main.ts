@@ -57,7 +57,13 @@ function updateStatus(runner: Runner): void {
   const r = runner.lastRow;
   const parts = [
     `iteration ${runner.session.iter}`,
-    runner.fatalError ? 'stopped' : runner.running ? `${Number.isFinite(runner.itPerSec) ? runner.itPerSec.toFixed(1) : '…'} it/s` : runner.busy ? 'probing' : 'paused',
+    runner.fatalError
+      ? 'stopped'
+      : runner.running
+        ? `${Number.isFinite(runner.itPerSec) ? runner.itPerSec.toFixed(1) : '…'} it/s`
+        : runner.busy
+          ? 'probing'
+          : 'paused',
     `${runner.settings.reg.toUpperCase()}${runner.session.used?.lambda != null ? ` λ=${runner.session.used.lambda}` : ''}`,
   ];
   if (r?.violations !== undefined) parts.push(`training violations ${r.violations} / ${2 * runner.settings.batch}`);

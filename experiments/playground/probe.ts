@@ -72,13 +72,21 @@ export async function runProbe(
     // one ε draw shared by every setting, and the truth at exactly those radii
     E.manualSeed(s.seed + 19);
     eps = E.keep(sampleEps(epsDistribution(s), PROBE.points));
-    onProgress('ground truth at each point\'s ε');
-    const truth = await groundTruth(critic, x, { sampleRadii: await eps.toFloat32(), restarts: PROBE.restarts, steps: PROBE.steps });
+    onProgress("ground truth at each point's ε");
+    const truth = await groundTruth(critic, x, {
+      sampleRadii: await eps.toFloat32(),
+      restarts: PROBE.restarts,
+      steps: PROBE.steps,
+    });
     const rows: ProbeReport['rows'] = [];
     for (const setting of probeSettings(s)) {
       onProgress(`search: ${setting.name}`);
       E.manualSeed(s.seed + 17); // every setting sees the same r0 draws
-      const { quotients: _q, ...r } = await runSetting(critic, x, gt, setting, { K: s.K, epsValues: eps, truthAtEps: truth });
+      const { quotients: _q, ...r } = await runSetting(critic, x, gt, setting, {
+        K: s.K,
+        epsValues: eps,
+        truthAtEps: truth,
+      });
       rows.push(r);
       await E.endStep(); // let the page breathe between settings
     }

@@ -25,7 +25,14 @@ const RECENT = 50;
 
 /** How a setting is named in messages and on the curves. */
 const NAMES: Partial<Record<keyof Settings, string>> = {
-  lambda: 'λ', xi: 'ξ', epsKind: 'ε', epsMin: 'ε min', epsMax: 'ε max', nCritic: 'n_critic', viewEvery: 'views every', dim: 'width',
+  lambda: 'λ',
+  xi: 'ξ',
+  epsKind: 'ε',
+  epsMin: 'ε min',
+  epsMax: 'ε max',
+  nCritic: 'n_critic',
+  viewEvery: 'views every',
+  dim: 'width',
 };
 
 const newHistory = (): CurveData => ({
@@ -60,7 +67,10 @@ export class Runner {
   private generation = 0;
   private stamps: number[] = [];
 
-  constructor(settings: Settings, private readonly cb: RunnerCallbacks) {
+  constructor(
+    settings: Settings,
+    private readonly cb: RunnerCallbacks,
+  ) {
     this.settings = { ...settings };
     this.session = new Session(this.settings);
     this.snaps = new Snapshots(this.session);
@@ -189,7 +199,9 @@ export class Runner {
     const kind = changeKind(prev, next);
     const what = Object.keys(patch)
       .filter((k) => patch[k as keyof Settings] !== prev[k as keyof Settings])
-      .map((k) => (k === 'reg' ? next.reg.toUpperCase() : `${NAMES[k as keyof Settings] ?? k}=${next[k as keyof Settings]}`))
+      .map((k) =>
+        k === 'reg' ? next.reg.toUpperCase() : `${NAMES[k as keyof Settings] ?? k}=${next[k as keyof Settings]}`,
+      )
       .join(', ');
     if (!what) return;
     this.settings = next;
@@ -203,7 +215,10 @@ export class Runner {
         this.restart();
         let why = `${what}: new models and data stream`;
         if ((prev.reg === 'sn') !== (next.reg === 'sn')) {
-          why = next.reg === 'sn' ? 'SN re-parametrises every layer of the critic: models rebuilt' : `${REG_LABELS[next.reg]} needs a plain critic again: models rebuilt`;
+          why =
+            next.reg === 'sn'
+              ? 'SN re-parametrises every layer of the critic: models rebuilt'
+              : `${REG_LABELS[next.reg]} needs a plain critic again: models rebuilt`;
         }
         this.cb.message(`${why}; training restarted${note}.`);
       }

@@ -5,7 +5,13 @@
 import * as E from '../../engine/web.js';
 import { toyCritic, toyGenerator, asCritic, type MLP } from '../../nn/web.js';
 import {
-  criticGanLoss, Monitor, wganAlpCriticLoss, wganGeneratorLoss, wganGpCriticLoss, type Critic, type MonitorRow,
+  criticGanLoss,
+  Monitor,
+  wganAlpCriticLoss,
+  wganGeneratorLoss,
+  wganGpCriticLoss,
+  type Critic,
+  type MonitorRow,
 } from '../../alr/index.js';
 import { toySampler, type ToySampler } from '../common/toy_data.js';
 import { epsDistribution, type Regulariser, type Settings } from './settings.js';
@@ -112,8 +118,18 @@ export class Session {
   /** What the critic step passes to its loss under the current settings. */
   private usedSettings(): UsedSettings {
     const s = this.settings;
-    if (s.reg === 'alp') return { reg: 'alp', lambda: s.lambda, xi: s.xi, k: s.k, K: s.K, eps: JSON.stringify(epsDistribution(s)), lr: s.lr };
-    if (s.reg === 'gp' || s.reg === 'lp') return { reg: s.reg, lambda: s.lambda, xi: null, k: null, K: s.K, eps: null, lr: s.lr };
+    if (s.reg === 'alp')
+      return {
+        reg: 'alp',
+        lambda: s.lambda,
+        xi: s.xi,
+        k: s.k,
+        K: s.K,
+        eps: JSON.stringify(epsDistribution(s)),
+        lr: s.lr,
+      };
+    if (s.reg === 'gp' || s.reg === 'lp')
+      return { reg: s.reg, lambda: s.lambda, xi: null, k: null, K: s.K, eps: null, lr: s.lr };
     return { reg: s.reg, lambda: null, xi: null, k: null, K: null, eps: null, lr: s.lr };
   }
 

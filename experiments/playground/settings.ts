@@ -90,20 +90,27 @@ export function changeKind(prev: Settings, next: Settings): ChangeKind {
 export function invalid(s: Settings): string | null {
   const pos = (v: number) => Number.isFinite(v) && v > 0;
   const probe = (v: number) => Number.isFinite(v) && v >= PROBE_RANGE.min && v <= PROBE_RANGE.max;
-  if (!(TOY_DATASETS as readonly string[]).includes(s.dataset)) return `data set must be one of ${TOY_DATASETS.join(', ')}`;
-  if (!(REGULARISERS as readonly string[]).includes(s.reg)) return `regulariser must be one of ${REGULARISERS.join(', ')}`;
-  if (!(EPS_KINDS as readonly string[]).includes(s.epsKind)) return `ε distribution must be one of ${EPS_KINDS.join(', ')}`;
+  if (!(TOY_DATASETS as readonly string[]).includes(s.dataset))
+    return `data set must be one of ${TOY_DATASETS.join(', ')}`;
+  if (!(REGULARISERS as readonly string[]).includes(s.reg))
+    return `regulariser must be one of ${REGULARISERS.join(', ')}`;
+  if (!(EPS_KINDS as readonly string[]).includes(s.epsKind))
+    return `ε distribution must be one of ${EPS_KINDS.join(', ')}`;
   if (pos(s.xi) && !probe(s.xi)) return `ξ must be in [${PROBE_RANGE.min}, ${PROBE_RANGE.max}]`;
-  if ((s.epsKind !== 'fixed' && pos(s.epsMin) && !probe(s.epsMin)) || (pos(s.epsMax) && !probe(s.epsMax))) return `ε must be in [${PROBE_RANGE.min}, ${PROBE_RANGE.max}]`;
+  if ((s.epsKind !== 'fixed' && pos(s.epsMin) && !probe(s.epsMin)) || (pos(s.epsMax) && !probe(s.epsMax)))
+    return `ε must be in [${PROBE_RANGE.min}, ${PROBE_RANGE.max}]`;
   if (!(Number.isFinite(s.lambda) && s.lambda >= 0)) return 'λ must be a number ≥ 0';
   if (!pos(s.xi)) return 'ξ must be > 0';
   if (!(Number.isInteger(s.k) && s.k >= 0 && s.k <= 20)) return 'k must be an integer from 0 to 20';
-  if (s.epsKind !== 'fixed' && !(pos(s.epsMin) && pos(s.epsMax) && s.epsMin <= s.epsMax)) return 'ε range needs 0 < min ≤ max';
+  if (s.epsKind !== 'fixed' && !(pos(s.epsMin) && pos(s.epsMax) && s.epsMin <= s.epsMax))
+    return 'ε range needs 0 < min ≤ max';
   if (s.epsKind === 'fixed' && !pos(s.epsMax)) return 'ε must be > 0';
   if (!(Number.isFinite(s.K) && s.K >= 0)) return 'K must be ≥ 0';
   if (!(pos(s.lr) && s.lr <= 1)) return 'learning rate must be in (0, 1]';
-  if (!(Number.isInteger(s.batch) && s.batch >= 2 && s.batch <= 4096)) return 'batch size must be an integer from 2 to 4096';
-  if (!(Number.isInteger(s.nCritic) && s.nCritic >= 1 && s.nCritic <= 50)) return 'n_critic must be an integer from 1 to 50';
+  if (!(Number.isInteger(s.batch) && s.batch >= 2 && s.batch <= 4096))
+    return 'batch size must be an integer from 2 to 4096';
+  if (!(Number.isInteger(s.nCritic) && s.nCritic >= 1 && s.nCritic <= 50))
+    return 'n_critic must be an integer from 1 to 50';
   if (!(Number.isInteger(s.seed) && s.seed >= 0)) return 'seed must be an integer ≥ 0';
   if (!(Number.isInteger(s.dim) && s.dim >= 4 && s.dim <= 1024)) return 'width must be an integer from 4 to 1024';
   if (!(Number.isInteger(s.viewEvery) && s.viewEvery >= 1)) return 'view refresh must be an integer ≥ 1';
@@ -138,7 +145,8 @@ export function settingsFromQuery(search: string): { settings: Settings; problem
       (s as unknown as Record<string, unknown>)[k] = n;
     } else (s as unknown as Record<string, unknown>)[k] = v;
   }
-  if (q.has('reg') && !q.has('lambda') && (REGULARISERS as readonly string[]).includes(s.reg)) s.lambda = defaultLambda(s.reg);
+  if (q.has('reg') && !q.has('lambda') && (REGULARISERS as readonly string[]).includes(s.reg))
+    s.lambda = defaultLambda(s.reg);
   const problem = invalid(s);
   if (problem) return { settings: { ...DEFAULTS }, problems: [...problems, `${problem}; using the defaults`] };
   return { settings: s, problems };

@@ -3,7 +3,12 @@
 // random draws use their own seed and put the training RNG back, so how often the page looks
 // does not change the run.
 import * as E from '../../engine/web.js';
-import { adversarialLipschitzPenalty, auxiliaryPass, gradNormAtInterpolates, type MonitorRow } from '../../alr/index.js';
+import {
+  adversarialLipschitzPenalty,
+  auxiliaryPass,
+  gradNormAtInterpolates,
+  type MonitorRow,
+} from '../../alr/index.js';
 import { toySampler, type ToySampler } from '../common/toy_data.js';
 import { exactW1 } from '../common/toy_metrics.js';
 import type { Session } from './session.js';
@@ -91,7 +96,13 @@ export class Snapshots {
             res.ratio = batch.ratio;
           } else {
             // not an ALP run: the same search, with the page's ALP settings, as a probe only
-            const p = adversarialLipschitzPenalty(s.critic, batch.x, { lambda: 1, xi: settings.xi, k: settings.k, K: settings.K, eps: epsDistribution(settings) });
+            const p = adversarialLipschitzPenalty(s.critic, batch.x, {
+              lambda: 1,
+              xi: settings.xi,
+              k: settings.k,
+              K: settings.K,
+              eps: epsDistribution(settings),
+            });
             res.xHat = E.detach(p.xHat);
             res.ratio = p.ratio;
           }

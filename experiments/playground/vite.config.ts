@@ -16,7 +16,8 @@ const repo = path.resolve(here, '../..');
 const engineEntryHasSideEffects: Plugin = {
   name: 'engine-entry-side-effects',
   transform(code, id) {
-    if (path.resolve(id.split('?')[0]) === path.join(repo, 'engine', 'web.ts')) return { code, map: null, moduleSideEffects: true };
+    if (path.resolve(id.split('?')[0]) === path.join(repo, 'engine', 'web.ts'))
+      return { code, map: null, moduleSideEffects: true };
     return null;
   },
 };

@@ -58,7 +58,8 @@ export function stats(values: number[]): Stats {
 export function formatStats(s: Stats | undefined): string {
   if (!s || !s.n || !Number.isFinite(s.mean)) return '–';
   const big = Math.abs(s.mean) >= 1e5;
-  if (s.std === null || s.std === 0 || !Number.isFinite(s.std)) return big ? s.mean.toExponential(2) : Number(s.mean.toPrecision(3)).toString() + (s.std === 0 ? ' ± 0' : '');
+  if (s.std === null || s.std === 0 || !Number.isFinite(s.std))
+    return big ? s.mean.toExponential(2) : Number(s.mean.toPrecision(3)).toString() + (s.std === 0 ? ' ± 0' : '');
   if (big) return `${s.mean.toExponential(2)} ± ${s.std.toExponential(1)}`;
   const decimals = Math.min(6, Math.max(0, 1 - Math.floor(Math.log10(s.std))));
   return `${s.mean.toFixed(decimals)} ± ${s.std.toFixed(decimals)}`;
@@ -102,7 +103,9 @@ export async function aggregate(dir: string, o: AggregateOptions = {}): Promise<
   const spec = readSweep(dir);
   const runs = planRuns(spec);
   const rep = spec.replicate;
-  const varying = Object.entries(spec.grid).filter(([k, v]) => k !== rep && v.length > 1).map(([k]) => k);
+  const varying = Object.entries(spec.grid)
+    .filter(([k, v]) => k !== rep && v.length > 1)
+    .map(([k]) => k);
   const settingOf = (p: Point) => Object.fromEntries(Object.entries(p).filter(([k]) => k !== rep));
   const labelOf = (p: Point) => varying.map((k) => `${k}=${valueText(p[k])}`).join(' ') || 'all';
 
@@ -119,8 +122,14 @@ export async function aggregate(dir: string, o: AggregateOptions = {}): Promise<
     const label = labelOf(g.setting);
     const finals: Record<string, number>[] = [];
     const res: SettingResult = {
-      label, setting: Object.fromEntries(Object.entries(g.setting).map(([k, v]) => [k, typed(v)])), runs: g.runs.length, done: 0,
-      replicates: [], failed: [], adapters: [], metrics: {},
+      label,
+      setting: Object.fromEntries(Object.entries(g.setting).map(([k, v]) => [k, typed(v)])),
+      runs: g.runs.length,
+      done: 0,
+      replicates: [],
+      failed: [],
+      adapters: [],
+      metrics: {},
     };
     const rows: Record<string, number>[][] = [];
     for (const r of g.runs) {
@@ -138,7 +147,8 @@ export async function aggregate(dir: string, o: AggregateOptions = {}): Promise<
       if (fs.existsSync(mf)) rows.push(Metrics.read(mf));
     }
     const keys = [...new Set(finals.flatMap((f) => Object.keys(f)))];
-    for (const k of keys) res.metrics[k] = stats(finals.map((f) => f[k]).filter((v) => v !== undefined && Number.isFinite(v)));
+    for (const k of keys)
+      res.metrics[k] = stats(finals.map((f) => f[k]).filter((v) => v !== undefined && Number.isFinite(v)));
     curveRows.set(label, rows);
     settings.push(res);
   }
@@ -151,13 +161,32 @@ export async function aggregate(dir: string, o: AggregateOptions = {}): Promise<
   const table = path.join(out, 'summary.md');
   writeFileSafe(table, markdown(spec, varying, settings, columns, curves));
   const json = path.join(out, 'aggregate.json');
-  const agg: Aggregate = { sweep: spec.out, script: spec.script, args: spec.args, grid: spec.grid, replicate: rep, varying, settings, table, json, curves };
+  const agg: Aggregate = {
+    sweep: spec.out,
+    script: spec.script,
+    args: spec.args,
+    grid: spec.grid,
+    replicate: rep,
+    varying,
+    settings,
+    table,
+    json,
+    curves,
+  };
   writeJson(json, agg);
   return agg;
 }
 
-function markdown(spec: SweepSpec, varying: string[], settings: SettingResult[], columns: string[], curves: string[]): string {
-  const grid = Object.entries(spec.grid).map(([k, v]) => `${k} = ${v.map(valueText).join(', ')}`).join('; ');
+function markdown(
+  spec: SweepSpec,
+  varying: string[],
+  settings: SettingResult[],
+  columns: string[],
+  curves: string[],
+): string {
+  const grid = Object.entries(spec.grid)
+    .map(([k, v]) => `${k} = ${v.map(valueText).join(', ')}`)
+    .join('; ');
   const lines = [
     `# Sweep ${path.basename(spec.out)}`,
     '',
@@ -188,7 +217,12 @@ function markdown(spec: SweepSpec, varying: string[], settings: SettingResult[],
  * its series named by the others, so that no chart mixes scales or holds a dozen lines.
  */
 async function drawCurves(
-  spec: SweepSpec, varying: string[], settings: SettingResult[], rows: Map<string, Record<string, number>[][]>, columns: string[], out: string,
+  spec: SweepSpec,
+  varying: string[],
+  settings: SettingResult[],
+  rows: Map<string, Record<string, number>[][]>,
+  columns: string[],
+  out: string,
 ): Promise<string[]> {
   const panels = new Map<string, SettingResult[]>();
   for (const s of settings) {
@@ -197,7 +231,12 @@ async function drawCurves(
     panels.get(key)!.push(s);
   }
   const seriesName = (s: SettingResult) =>
-    varying.length >= 2 ? varying.slice(1).map((k) => `${k}=${valueText(s.setting[k])}`).join(' ') : s.label;
+    varying.length >= 2
+      ? varying
+          .slice(1)
+          .map((k) => `${k}=${valueText(s.setting[k])}`)
+          .join(' ')
+      : s.label;
   const files: string[] = [];
   for (const metric of columns) {
     for (const [panel, members] of panels) {
@@ -220,10 +259,18 @@ async function drawCurves(
       const ys = series.flatMap((s) => Array.from(s.y));
       if (!series.length || ys.every((y) => y === ys[0])) continue; // nothing to see (e.g. modesTotal)
       const yLog = ys.every((y) => y > 0) && Math.max(...ys) / Math.min(...ys) > 100;
-      const name = [metric, panel].filter(Boolean).join('_').replace(/[^A-Za-z0-9_.-]/g, '_');
+      const name = [metric, panel]
+        .filter(Boolean)
+        .join('_')
+        .replace(/[^A-Za-z0-9_.-]/g, '_');
       const file = path.join(out, `curves_${name}.png`);
       const title = `${metric}${panel ? ` (${panel.replace('-', ' = ')})` : ''}: mean ± std over ${spec.replicate}s, ${path.basename(spec.out)}`;
-      const chart = lineChartSpec(series, { title, xTitle: 'iteration', yTitle: metric + (yLog ? ' (log)' : ''), yLog });
+      const chart = lineChartSpec(series, {
+        title,
+        xTitle: 'iteration',
+        yTitle: metric + (yLog ? ' (log)' : ''),
+        yLog,
+      });
       files.push(await saveChart(chart, file));
     }
   }

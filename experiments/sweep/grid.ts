@@ -33,7 +33,8 @@ export function parseGridEntry(entry: string): [string, Value[]] {
 
 /** A grid from a spec file: each value a list, a scalar, or a string with commas / ranges. */
 export function gridFromObject(obj: unknown, where: string): Grid {
-  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new Error(`${where}: 'grid' must be a mapping of option → values`);
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj))
+    throw new Error(`${where}: 'grid' must be a mapping of option → values`);
   const grid: Grid = {};
   for (const [k, raw] of Object.entries(obj)) {
     const key = checkKey(k);
@@ -49,7 +50,8 @@ export function gridFromObject(obj: unknown, where: string): Grid {
 }
 
 function checkKey(key: string): string {
-  if (!/^[A-Za-z][A-Za-z0-9-]*$/.test(key)) throw new Error(`grid key '${key}': expected an option name such as reg, lambda or eps-min`);
+  if (!/^[A-Za-z][A-Za-z0-9-]*$/.test(key))
+    throw new Error(`grid key '${key}': expected an option name such as reg, lambda or eps-min`);
   return key;
 }
 
@@ -57,7 +59,8 @@ function checkKey(key: string): string {
 export function expandGrid(grid: Grid): Point[] {
   let points: Point[] = [{}];
   for (const [key, values] of Object.entries(grid)) {
-    if (new Set(values.map(String)).size !== values.length) throw new Error(`grid '${key}': a value is listed twice (${values.join(',')})`);
+    if (new Set(values.map(String)).size !== values.length)
+      throw new Error(`grid '${key}': a value is listed twice (${values.join(',')})`);
     points = points.flatMap((p) => values.map((v) => ({ ...p, [key]: v })));
   }
   return points;

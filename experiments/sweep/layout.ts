@@ -67,7 +67,9 @@ export function runName(point: Point): string {
   const parts = Object.entries(point).map(([k, v]) => `${safe(k)}-${safe(valueText(v))}`);
   const name = parts.length ? parts.join('_') : 'run';
   // a folder name stays under the file system's 255 bytes: long ones keep a prefix and a hash
-  return name.length <= 160 ? name : `${name.slice(0, 140)}~${createHash('sha256').update(name).digest('hex').slice(0, 16)}`;
+  return name.length <= 160
+    ? name
+    : `${name.slice(0, 140)}~${createHash('sha256').update(name).digest('hex').slice(0, 16)}`;
 }
 
 /** Throws unless `dir` is a direct child of `parent` (a run folder inside the sweep's runs/). */
@@ -87,7 +89,14 @@ export function planRuns(spec: SweepSpec): Run[] {
     const dir = path.join(runsDir(out), name);
     checkInside(runsDir(out), dir);
     const argv = [
-      spec.node, '--import', 'tsx', spec.script, ...spec.args, ...pointArgs(point), spec.outFlag, dir,
+      spec.node,
+      '--import',
+      'tsx',
+      spec.script,
+      ...spec.args,
+      ...pointArgs(point),
+      spec.outFlag,
+      dir,
       ...(spec.resumeFlag ? [spec.resumeFlag] : []),
     ];
     return { index, name, dir, point, argv, command: argv.map(shellQuote).join(' ') };
@@ -95,7 +104,10 @@ export function planRuns(spec: SweepSpec): Run[] {
   const seen = new Map<string, Run>();
   for (const r of runs) {
     const other = seen.get(r.name);
-    if (other) throw new Error(`sweep: grid points ${JSON.stringify(other.point)} and ${JSON.stringify(r.point)} map to the same folder ${r.name}`);
+    if (other)
+      throw new Error(
+        `sweep: grid points ${JSON.stringify(other.point)} and ${JSON.stringify(r.point)} map to the same folder ${r.name}`,
+      );
     seen.set(r.name, r);
   }
   return runs;
@@ -121,9 +133,21 @@ export function recordRuns(spec: SweepSpec, runs: Run[]): void {
     }
     fs.mkdirSync(r.dir, { recursive: true });
     const sh = path.join(r.dir, 'command.sh');
-    writeFileSafe(sh, `#!/usr/bin/env bash\n# run ${r.name} of the sweep in ${path.dirname(path.dirname(r.dir))} (written by experiments/sweep/main.ts)\ncd ${shellQuote(spec.cwd)} && exec ${r.command}\n`);
+    writeFileSafe(
+      sh,
+      `#!/usr/bin/env bash\n# run ${r.name} of the sweep in ${path.dirname(path.dirname(r.dir))} (written by experiments/sweep/main.ts)\ncd ${shellQuote(spec.cwd)} && exec ${r.command}\n`,
+    );
     fs.chmodSync(sh, 0o755);
-    writeJson(file, { name: r.name, index: r.index, setting: r.point, script: spec.script, args: spec.args, argv: r.argv, command: r.command, cwd: spec.cwd });
+    writeJson(file, {
+      name: r.name,
+      index: r.index,
+      setting: r.point,
+      script: spec.script,
+      args: spec.args,
+      argv: r.argv,
+      command: r.command,
+      cwd: spec.cwd,
+    });
   }
 }
 
@@ -151,7 +175,8 @@ export function writeStatus(dir: string, s: RunStatus): void {
 export function isDone(spec: Pick<SweepSpec, 'result'>, dir: string): boolean {
   if (!spec.result) return readStatus(dir)?.state === 'done';
   const file = path.resolve(dir, spec.result);
-  if (path.relative(dir, file).startsWith('..')) throw new Error(`sweep: result ${spec.result} is outside the run folder ${dir}`);
+  if (path.relative(dir, file).startsWith('..'))
+    throw new Error(`sweep: result ${spec.result} is outside the run folder ${dir}`);
   return fs.existsSync(file);
 }
 
@@ -184,10 +209,16 @@ export function startAttempt(dir: string, attempt: number, backend: Backend, com
 export function lastErrorLine(dir: string, offset?: number): string {
   const file = path.join(dir, 'stderr.log');
   if (!fs.existsSync(file)) return '';
-  let text = fs.readFileSync(file).subarray(offset ?? 0).toString('utf8');
+  let text = fs
+    .readFileSync(file)
+    .subarray(offset ?? 0)
+    .toString('utf8');
   if (offset === undefined) text = text.slice(Math.max(0, text.lastIndexOf('=== attempt ')));
   // an uncaught exception ends in a stack and Node's version line: its 'XxxError: ...' line says more
-  const all = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('=== attempt'));
+  const all = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('=== attempt'));
   // commander ends an unknown option with a hint line: keep the error it belongs to
   // ("error: unknown option '--lamda' (Did you mean --lambda?)"), not the hint alone
   const last = all.at(-1) ?? '';
@@ -239,7 +270,9 @@ export function acquireLock(out: string): () => void {
         /* torn: stale */
       }
       if (owner && owner.pid !== process.pid && owner.host === os.hostname() && pidAlive(owner.pid)) {
-        throw new Error(`sweep: another sweep process (pid ${owner.pid}) is running in ${out}; wait for it or stop it first`);
+        throw new Error(
+          `sweep: another sweep process (pid ${owner.pid}) is running in ${out}; wait for it or stop it first`,
+        );
       }
       fs.rmSync(file, { force: true }); // its owner is gone (killed): take over
     }

@@ -12,7 +12,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  acquireLock, isDone, lastErrorLine, recordRuns, runProcessAlive, runState, saveSpec, startAttempt, writeStatus, type Run, type RunStatus,
+  acquireLock,
+  isDone,
+  lastErrorLine,
+  recordRuns,
+  runProcessAlive,
+  runState,
+  saveSpec,
+  startAttempt,
+  writeStatus,
+  type Run,
+  type RunStatus,
 } from './layout.js';
 import type { SweepSpec } from './spec.js';
 import { SweepView } from './view.js';
@@ -50,8 +60,16 @@ export function defaultWorkers(spec: SweepSpec): { workers: number; why: string 
   } catch {
     /* no adapter */
   }
-  if (!info) return { workers: 1, why: `no adapter found (${(r.stderr ?? '').trim().split('\n').at(-1) ?? 'probe failed'}): 1 worker` };
-  if (info.software) return { workers: Math.min(2, cpus), why: `software adapter ${info.adapter} on ${cpus} cores: ${Math.min(2, cpus)} workers` };
+  if (!info)
+    return {
+      workers: 1,
+      why: `no adapter found (${(r.stderr ?? '').trim().split('\n').at(-1) ?? 'probe failed'}): 1 worker`,
+    };
+  if (info.software)
+    return {
+      workers: Math.min(2, cpus),
+      why: `software adapter ${info.adapter} on ${cpus} cores: ${Math.min(2, cpus)} workers`,
+    };
   const n = Math.max(1, Math.min(cpus - 1, 8));
   return { workers: n, why: `GPU adapter ${info.adapter}, ${cpus} cores: ${n} workers` };
 }
@@ -66,7 +84,13 @@ export async function runLocal(spec: SweepSpec, runs: Run[], workers: number, vi
     saveSpec(spec);
     stopOrphans(spec, runs);
     const todo = runs.filter((r) => runState(spec, r.dir).state !== 'done');
-    const report: SweepReport = { total: runs.length, skipped: runs.length - todo.length, done: [], failed: [], interrupted: [] };
+    const report: SweepReport = {
+      total: runs.length,
+      skipped: runs.length - todo.length,
+      done: [],
+      failed: [],
+      interrupted: [],
+    };
     const v = view ?? new SweepView(runs.length, workers, `sweep ${spec.out}`);
     v.start(report.skipped);
     try {
@@ -94,7 +118,8 @@ function stopOrphans(spec: SweepSpec, runs: Run[]): void {
     }
     // an orphan may have finished on its own before it was stopped: its status says so then
     const ended = new Date().toISOString();
-    if (state === 'done' || isDone(spec, r.dir)) writeStatus(r.dir, { ...status, state: 'done', ended: status.ended ?? ended });
+    if (state === 'done' || isDone(spec, r.dir))
+      writeStatus(r.dir, { ...status, state: 'done', ended: status.ended ?? ended });
     else writeStatus(r.dir, { ...status, state: 'interrupted', ended });
   }
 }
@@ -147,8 +172,18 @@ function pool(spec: SweepSpec, todo: Run[], workers: number, view: SweepView, re
       const outFd = openAppendSafe(path.join(run.dir, 'stdout.log'));
       const errFd = openAppendSafe(path.join(run.dir, 'stderr.log'));
       const started = Date.now();
-      const status: RunStatus = { state: 'running', backend: 'local', attempt, started: new Date(started).toISOString(), host: os.hostname() };
-      const child = spawn(run.argv[0], run.argv.slice(1), { cwd: spec.cwd, stdio: ['ignore', outFd, errFd], detached: true });
+      const status: RunStatus = {
+        state: 'running',
+        backend: 'local',
+        attempt,
+        started: new Date(started).toISOString(),
+        host: os.hostname(),
+      };
+      const child = spawn(run.argv[0], run.argv.slice(1), {
+        cwd: spec.cwd,
+        stdio: ['ignore', outFd, errFd],
+        detached: true,
+      });
       fs.closeSync(outFd);
       fs.closeSync(errFd);
       let spawnError = '';
@@ -174,7 +209,9 @@ function pool(spec: SweepSpec, todo: Run[], workers: number, view: SweepView, re
         } else {
           const error =
             spawnError ||
-            (code === 0 ? `exited 0 without writing ${spec.result}` : lastErrorLine(run.dir, offset) || `exit ${code ?? signal}`);
+            (code === 0
+              ? `exited 0 without writing ${spec.result}`
+              : lastErrorLine(run.dir, offset) || `exit ${code ?? signal}`);
           writeStatus(run.dir, { ...status, ...ended, state: 'failed', error });
           report.failed.push({ name: run.name, error, log: path.join(run.dir, 'stderr.log') });
           view.runEnded(run.name, 'failed', error);

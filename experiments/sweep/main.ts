@@ -13,7 +13,14 @@ import { parseGridEntry, type Grid } from './grid.js';
 import { planRuns, runState, specFile } from './layout.js';
 import { defaultWorkers, runLocal, type SweepReport } from './local.js';
 import { queued, readJobs, slurmReport, submitSlurm, waitSlurm } from './slurm.js';
-import { checkScriptFlags, readSpecFile, resolveSpec, type Backend, type SlurmOptions, type SweepSpec } from './spec.js';
+import {
+  checkScriptFlags,
+  readSpecFile,
+  resolveSpec,
+  type Backend,
+  type SlurmOptions,
+  type SweepSpec,
+} from './spec.js';
 import { aggregate, readSweep, type AggregateOptions } from './aggregate.js';
 import { runProgress } from './view.js';
 import { intArg } from '../training/run.js';
@@ -48,13 +55,18 @@ function runCommand(): Command {
     .description('run (or resume) a sweep: every grid point, locally or as a Slurm array job')
     .argument('[script]', 'the experiment script (e.g. experiments/toy_wgan.ts)')
     .argument('[grid...]', 'grid entries key=v1,v2,... (e.g. reg=alp,gp seed=0-4); fixed arguments go after --')
-    .option('--spec <file>', 'a JSON or YAML spec file (or a sweep folder\'s sweep.json)')
+    .option('--spec <file>', "a JSON or YAML spec file (or a sweep folder's sweep.json)")
     .option('--out <dir>', 'the sweep folder (runs/, aggregate/, slurm/, sweep.json)')
     .option('--backend <name>', 'local (default): worker processes here | slurm: one sbatch --array job')
-    .option('--workers <n>', 'local: runs at once (default: 2 on a software GPU, cores − 1 up to 8 on a GPU)', (v) => intArg('--workers', v, 1))
+    .option('--workers <n>', 'local: runs at once (default: 2 on a software GPU, cores − 1 up to 8 on a GPU)', (v) =>
+      intArg('--workers', v, 1),
+    )
     .option('--replicate <key>', 'grid key of the replicates averaged over by aggregate (default seed)')
     .option('--result <file>', "file a finished run leaves in its folder (default summary.json; '' = exit status 0)")
-    .option('--resume-flag <flag>', "flag continuing a run from its checkpoint (default --resume; '' = rerun from scratch)")
+    .option(
+      '--resume-flag <flag>',
+      "flag continuing a run from its checkpoint (default --resume; '' = rerun from scratch)",
+    )
     .option('--node <path>', 'the node binary of the runs (default: this one; on a cluster maybe just node)')
     .option('--no-aggregate', 'do not aggregate when the sweep ends')
     .option('--cpus-per-task <n>', 'slurm: CPUs per array task (default 2)', (v) => intArg('--cpus-per-task', v, 1))
@@ -62,9 +74,15 @@ function runCommand(): Command {
     .option('--time <limit>', "slurm: time limit per task (e.g. 01:00:00; default: the partition's)")
     .option('--gpus <n>', 'slurm: GPUs per task (--gres=gpu:N; default 0)', (v) => intArg('--gpus', v, 0))
     .option('--partition <name>', 'slurm: partition')
-    .option('--max-parallel <n>', 'slurm: at most n tasks at once (--array=...%n)', (v) => intArg('--max-parallel', v, 1))
+    .option('--max-parallel <n>', 'slurm: at most n tasks at once (--array=...%n)', (v) =>
+      intArg('--max-parallel', v, 1),
+    )
     .option('--sbatch <line>', 'slurm: one more #SBATCH line, e.g. --sbatch=--account=abc (repeatable)', collect)
-    .option('--setup <line>', "slurm: a shell line each task runs first, e.g. 'module load nodejs' (repeatable)", collect)
+    .option(
+      '--setup <line>',
+      "slurm: a shell line each task runs first, e.g. 'module load nodejs' (repeatable)",
+      collect,
+    )
     .option('--task-env <NAME=VALUE>', 'slurm: environment of each task, bash-expanded per task (repeatable)', collect)
     .option('--adapter <name>', 'slurm: ALR_ADAPTER of each task (an adapter name substring)')
     .option('--dawn-backend <name>', 'slurm: ALR_BACKEND of each task (vulkan, metal, d3d12, ...)')
@@ -74,10 +92,17 @@ function runCommand(): Command {
 }
 
 /** The spec from --spec, flags, positional arguments and what follows `--`. */
-function specFrom(script: string | undefined, entries: string[], o: Record<string, unknown>, fixed: string[]): SweepSpec {
+function specFrom(
+  script: string | undefined,
+  entries: string[],
+  o: Record<string, unknown>,
+  fixed: string[],
+): SweepSpec {
   let base: Partial<SweepSpec> = {};
   if (o.spec) {
-    const file = fs.statSync(o.spec as string, { throwIfNoEntry: false })?.isDirectory() ? specFile(o.spec as string) : (o.spec as string);
+    const file = fs.statSync(o.spec as string, { throwIfNoEntry: false })?.isDirectory()
+      ? specFile(o.spec as string)
+      : (o.spec as string);
     base = readSpecFile(file);
   }
   const over: Partial<SweepSpec> = {};
@@ -94,11 +119,22 @@ function specFrom(script: string | undefined, entries: string[], o: Record<strin
   }
   over.grid = grid;
   if (fixed.length) over.args = fixed;
-  for (const k of ['out', 'backend', 'workers', 'replicate', 'result', 'node'] as const) if (o[k] !== undefined) (over as Record<string, unknown>)[k] = o[k];
+  for (const k of ['out', 'backend', 'workers', 'replicate', 'result', 'node'] as const)
+    if (o[k] !== undefined) (over as Record<string, unknown>)[k] = o[k];
   if (o.resumeFlag !== undefined) over.resumeFlag = o.resumeFlag as string;
   const slurm: Partial<SlurmOptions> = {};
-  const map = { cpusPerTask: 'cpusPerTask', mem: 'mem', time: 'time', gpus: 'gpus', partition: 'partition', maxParallel: 'maxParallel', sbatch: 'extra', setup: 'setup' } as const;
-  for (const [flag, key] of Object.entries(map)) if (o[flag] !== undefined) (slurm as Record<string, unknown>)[key] = o[flag];
+  const map = {
+    cpusPerTask: 'cpusPerTask',
+    mem: 'mem',
+    time: 'time',
+    gpus: 'gpus',
+    partition: 'partition',
+    maxParallel: 'maxParallel',
+    sbatch: 'extra',
+    setup: 'setup',
+  } as const;
+  for (const [flag, key] of Object.entries(map))
+    if (o[flag] !== undefined) (slurm as Record<string, unknown>)[key] = o[flag];
   const env: Record<string, string> = {};
   for (const kv of (o.taskEnv as string[] | undefined) ?? []) {
     const eq = kv.indexOf('=');
@@ -119,16 +155,24 @@ function printReport(spec: SweepSpec, r: SweepReport, backend: Backend): void {
       `${r.failed.length} failed, ${r.interrupted.length} interrupted`,
   );
   for (const f of r.failed) console.log(`  failed ${f.name}: ${f.error} (log: ${f.log})`);
-  if (r.failed.length || r.interrupted.length) console.log('  rerun the same command to retry failed runs and resume interrupted ones');
+  if (r.failed.length || r.interrupted.length)
+    console.log('  rerun the same command to retry failed runs and resume interrupted ones');
 }
 
 async function aggregateAndPrint(dir: string, o: AggregateOptions = {}): Promise<void> {
   const a = await aggregate(dir, o);
   console.log(fs.readFileSync(a.table, 'utf8'));
-  console.log(`table: ${a.table}\njson: ${a.json}${a.curves.length ? `\ncurves: ${path.dirname(a.curves[0])}/curves_*.png (${a.curves.length})` : ''}`);
+  console.log(
+    `table: ${a.table}\njson: ${a.json}${a.curves.length ? `\ncurves: ${path.dirname(a.curves[0])}/curves_*.png (${a.curves.length})` : ''}`,
+  );
 }
 
-async function run(script: string | undefined, entries: string[], o: Record<string, unknown>, fixed: string[]): Promise<void> {
+async function run(
+  script: string | undefined,
+  entries: string[],
+  o: Record<string, unknown>,
+  fixed: string[],
+): Promise<void> {
   const spec = specFrom(script, entries, o, fixed);
   const runs = planRuns(spec);
   const warning = checkScriptFlags(spec);
@@ -136,10 +180,15 @@ async function run(script: string | undefined, entries: string[], o: Record<stri
   const out = path.resolve(spec.cwd, spec.out);
   if (spec.backend === 'slurm') {
     const s = submitSlurm(spec, runs);
-    if (s.job) console.log(`sweep: submitted Slurm job ${s.job.jobId}: ${s.job.runs.length} array task(s) (${s.job.script}); ${s.skipped} finished run(s) skipped, ${s.inQueue} still queued from before`);
+    if (s.job)
+      console.log(
+        `sweep: submitted Slurm job ${s.job.jobId}: ${s.job.runs.length} array task(s) (${s.job.script}); ${s.skipped} finished run(s) skipped, ${s.inQueue} still queued from before`,
+      );
     else console.log(`sweep: nothing to submit: ${s.skipped} run(s) finished, ${s.inQueue} still queued`);
     if (!o.wait) {
-      console.log(`sweep: 'sweep.ts status ${spec.out}' shows progress; 'sweep.ts run --spec ${specFile(spec.out)} --wait' waits and aggregates`);
+      console.log(
+        `sweep: 'sweep.ts status ${spec.out}' shows progress; 'sweep.ts run --spec ${specFile(spec.out)} --wait' waits and aggregates`,
+      );
       return;
     }
     const r = await waitSlurm(spec, runs, o.poll as number);
@@ -171,7 +220,9 @@ function status(dir: string): void {
   try {
     if (readJobs(spec.out).length) inQueue = queued(spec.out);
   } catch (e) {
-    console.log(`(no queue information: ${(e as Error).message.split(':').slice(0, 2).join(':')}; states below are the run folders')`);
+    console.log(
+      `(no queue information: ${(e as Error).message.split(':').slice(0, 2).join(':')}; states below are the run folders')`,
+    );
   }
   const counts: Record<string, number> = {};
   const lines: string[] = [];
@@ -182,12 +233,23 @@ function status(dir: string): void {
     if (shown === 'failed' || shown === 'interrupted') lines.push(`  ${shown} ${r.name}: ${st?.error ?? ''}`);
     if (shown === 'running') {
       const p = runProgress(r.dir);
-      lines.push(`  running ${r.name}${st?.host ? ` on ${st.host}` : ''}${st?.job ? ` (job ${st.job})` : ''}${p ? `: ${p.step}/${p.total}` : ''}`);
+      lines.push(
+        `  running ${r.name}${st?.host ? ` on ${st.host}` : ''}${st?.job ? ` (job ${st.job})` : ''}${p ? `: ${p.step}/${p.total}` : ''}`,
+      );
     }
   }
-  console.log(`sweep ${spec.out}: ${runs.length} runs: ${Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(', ')}`);
+  console.log(
+    `sweep ${spec.out}: ${runs.length} runs: ${Object.entries(counts)
+      .map(([k, v]) => `${v} ${k}`)
+      .join(', ')}`,
+  );
   for (const l of lines) console.log(l);
-  if (inQueue.size) console.log(`  Slurm jobs: ${readJobs(spec.out).map((j) => j.jobId).join(', ')}`);
+  if (inQueue.size)
+    console.log(
+      `  Slurm jobs: ${readJobs(spec.out)
+        .map((j) => j.jobId)
+        .join(', ')}`,
+    );
   if (readJobs(spec.out).length && !inQueue.size) {
     const r = slurmReport(spec, runs, inQueue);
     if (r.failed.length || r.interrupted.length) console.log(`  resubmit: sweep.ts run --spec ${specFile(spec.out)}`);
@@ -196,7 +258,9 @@ function status(dir: string): void {
 
 export function sweepCli(): Command {
   const cli = new Command('sweep')
-    .description('seeds × settings of an experiment script, run locally or as a Slurm job array, aggregated with error bars')
+    .description(
+      'seeds × settings of an experiment script, run locally or as a Slurm job array, aggregated with error bars',
+    )
     .showHelpAfterError()
     .addHelpText(
       'after',
@@ -210,12 +274,19 @@ Examples:
 'sweep.ts run --help' explains grids, spec files, resuming and exit statuses.`,
     )
     .addCommand(runCommand(), { isDefault: true })
-    .addCommand(new Command('status').description('what each run of a sweep is doing').argument('<dir>', 'the sweep folder'))
+    .addCommand(
+      new Command('status').description('what each run of a sweep is doing').argument('<dir>', 'the sweep folder'),
+    )
     .addCommand(
       new Command('aggregate')
-        .description('per setting: mean ± std (n) of every final metric (summary.md, aggregate.json) and curves with ±std bands')
+        .description(
+          'per setting: mean ± std (n) of every final metric (summary.md, aggregate.json) and curves with ±std bands',
+        )
         .argument('<dir>', 'the sweep folder')
-        .option('--metrics <list>', 'table and curve columns, comma-separated (default: all final metrics but bookkeeping)')
+        .option(
+          '--metrics <list>',
+          'table and curve columns, comma-separated (default: all final metrics but bookkeeping)',
+        )
         .option('--no-curves', 'no charts'),
     );
   return cli;
@@ -237,7 +308,10 @@ export async function sweepMain(argv: string[]): Promise<void> {
     action = (async () => status(dir))();
   });
   aggCmd.action((dir, o: { metrics?: string; curves: boolean }) => {
-    const metrics = o.metrics?.split(',').map((m) => m.trim()).filter(Boolean);
+    const metrics = o.metrics
+      ?.split(',')
+      .map((m) => m.trim())
+      .filter(Boolean);
     action = aggregateAndPrint(dir, { metrics, curves: o.curves });
   });
   try {

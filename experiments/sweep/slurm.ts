@@ -44,7 +44,8 @@ function slurmCommand(cmd: string, args: string[], allowFail = false): { ok: boo
     );
   }
   const ok = !r.error && r.status === 0;
-  if (!ok && !allowFail) throw new Error(`sweep: ${cmd} ${args.join(' ')} failed: ${(r.stderr || r.error?.message || '').trim()}`);
+  if (!ok && !allowFail)
+    throw new Error(`sweep: ${cmd} ${args.join(' ')} failed: ${(r.stderr || r.error?.message || '').trim()}`);
   return { ok, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
@@ -141,8 +142,14 @@ function reconcile(spec: SweepSpec, runs: Run[], inQueue: Map<string, string>): 
     if (!job) continue; // never submitted
     const how = endedStates(job).get(job.runs.indexOf(r.name)) ?? 'left the queue';
     writeStatus(r.dir, {
-      state: 'interrupted', backend: 'slurm', attempt: status?.attempt ?? 0, started: status?.started ?? '', host: status?.host ?? '',
-      job: `${job.jobId}_${job.runs.indexOf(r.name)}`, ended: new Date().toISOString(), error: `the task ended without a status: ${how}`,
+      state: 'interrupted',
+      backend: 'slurm',
+      attempt: status?.attempt ?? 0,
+      started: status?.started ?? '',
+      host: status?.host ?? '',
+      job: `${job.jobId}_${job.runs.indexOf(r.name)}`,
+      ended: new Date().toISOString(),
+      error: `the task ended without a status: ${how}`,
     });
   }
 }
@@ -180,10 +187,20 @@ export function submitSlurm(spec: SweepSpec, runs: Run[]): SubmitResult {
 }
 
 /** Polls squeue until none of this sweep's tasks is queued, then reports what the run folders say. */
-export async function waitSlurm(spec: SweepSpec, runs: Run[], pollSeconds: number, timeoutSeconds = Infinity): Promise<SweepReport> {
+export async function waitSlurm(
+  spec: SweepSpec,
+  runs: Run[],
+  pollSeconds: number,
+  timeoutSeconds = Infinity,
+): Promise<SweepReport> {
   const out = path.resolve(spec.cwd, spec.out);
   const initial = new Map(runs.map((r) => [r.name, runState(spec, r.dir).state]));
-  const view = new SweepView(runs.length, Math.max(1, spec.slurm.maxParallel), `slurm sweep ${spec.out}`, 'as Slurm array tasks');
+  const view = new SweepView(
+    runs.length,
+    Math.max(1, spec.slurm.maxParallel),
+    `slurm sweep ${spec.out}`,
+    'as Slurm array tasks',
+  );
   view.start([...initial.values()].filter((s) => s === 'done').length);
   const last = new Map<string, string>(); // run → queued | running (what the previous poll saw)
   const t0 = Date.now();
@@ -208,10 +225,15 @@ export async function waitSlurm(spec: SweepSpec, runs: Run[], pollSeconds: numbe
       }
       if (!q.size) break;
       if (interrupted) {
-        view.log(`stopped waiting; the job keeps running (scancel ${readJobs(out).map((j) => j.jobId).join(' ')} stops it); rerun or use 'sweep.ts status ${spec.out}'`);
+        view.log(
+          `stopped waiting; the job keeps running (scancel ${readJobs(out)
+            .map((j) => j.jobId)
+            .join(' ')} stops it); rerun or use 'sweep.ts status ${spec.out}'`,
+        );
         break;
       }
-      if ((Date.now() - t0) / 1000 > timeoutSeconds) throw new Error(`sweep: tasks still queued after ${timeoutSeconds} s`);
+      if ((Date.now() - t0) / 1000 > timeoutSeconds)
+        throw new Error(`sweep: tasks still queued after ${timeoutSeconds} s`);
       await new Promise((res) => setTimeout(res, pollSeconds * 1000));
     }
   } finally {
@@ -228,7 +250,8 @@ export function slurmReport(spec: SweepSpec, runs: Run[], inQueue: Map<string, s
     const { state, status } = runState(spec, r.dir);
     if (state === 'done') report.done.push(r.name);
     else if (inQueue.has(r.name)) continue;
-    else if (state === 'failed') report.failed.push({ name: r.name, error: status?.error ?? '', log: path.join(r.dir, 'stderr.log') });
+    else if (state === 'failed')
+      report.failed.push({ name: r.name, error: status?.error ?? '', log: path.join(r.dir, 'stderr.log') });
     else if (state !== 'pending') report.interrupted.push(r.name);
   }
   return report;

@@ -58,13 +58,30 @@ export interface SweepSpec {
 }
 
 export const SLURM_DEFAULTS: SlurmOptions = {
-  cpusPerTask: 2, mem: '4G', time: '', gpus: 0, partition: '', maxParallel: 0, extra: [], setup: [], env: {},
+  cpusPerTask: 2,
+  mem: '4G',
+  time: '',
+  gpus: 0,
+  partition: '',
+  maxParallel: 0,
+  extra: [],
+  setup: [],
+  env: {},
 };
 
 export function defaultSpec(): Omit<SweepSpec, 'script' | 'out'> {
   return {
-    args: [], grid: {}, replicate: 'seed', result: 'summary.json', outFlag: '--out', resumeFlag: '--resume',
-    node: process.execPath, cwd: process.cwd(), backend: 'local', workers: 0, slurm: { ...SLURM_DEFAULTS },
+    args: [],
+    grid: {},
+    replicate: 'seed',
+    result: 'summary.json',
+    outFlag: '--out',
+    resumeFlag: '--resume',
+    node: process.execPath,
+    cwd: process.cwd(),
+    backend: 'local',
+    workers: 0,
+    slurm: { ...SLURM_DEFAULTS },
   };
 }
 
@@ -83,21 +100,29 @@ export function readSpecFile(file: string): Partial<SweepSpec> {
     raw = /\.ya?ml$/i.test(file) ? YAML.parse(text) : JSON.parse(text);
   } catch (e) {
     const first = (e as Error).message.split('\n')[0];
-    throw new Error(`--spec ${file}: not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'} (${first.length > 200 ? `${first.slice(0, 200)}...` : first})`);
+    throw new Error(
+      `--spec ${file}: not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'} (${first.length > 200 ? `${first.slice(0, 200)}...` : first})`,
+    );
   }
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`--spec ${file}: expected a mapping (script, out, args, grid, ...)`);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw new Error(`--spec ${file}: expected a mapping (script, out, args, grid, ...)`);
   const obj = raw as Record<string, unknown>;
   const known = new Set([...Object.keys(defaultSpec()), 'script', 'out']);
-  for (const k of Object.keys(obj)) if (!known.has(k)) throw new Error(`--spec ${file}: unknown key '${k}' (known: ${[...known].join(', ')})`);
+  for (const k of Object.keys(obj))
+    if (!known.has(k)) throw new Error(`--spec ${file}: unknown key '${k}' (known: ${[...known].join(', ')})`);
   const spec: Partial<SweepSpec> = { ...(obj as Partial<SweepSpec>) };
   if (obj.grid !== undefined) spec.grid = gridFromObject(obj.grid, `--spec ${file}`);
   if (obj.args !== undefined) {
-    if (!Array.isArray(obj.args) || !obj.args.every((a) => typeof a === 'string' || typeof a === 'number')) throw new Error(`--spec ${file}: 'args' must be a list of strings`);
+    if (!Array.isArray(obj.args) || !obj.args.every((a) => typeof a === 'string' || typeof a === 'number'))
+      throw new Error(`--spec ${file}: 'args' must be a list of strings`);
     spec.args = obj.args.map(String);
   }
   if (obj.slurm !== undefined) {
-    if (obj.slurm === null || typeof obj.slurm !== 'object') throw new Error(`--spec ${file}: 'slurm' must be a mapping`);
-    for (const k of Object.keys(obj.slurm)) if (!(k in SLURM_DEFAULTS)) throw new Error(`--spec ${file}: unknown slurm key '${k}' (known: ${Object.keys(SLURM_DEFAULTS).join(', ')})`);
+    if (obj.slurm === null || typeof obj.slurm !== 'object')
+      throw new Error(`--spec ${file}: 'slurm' must be a mapping`);
+    for (const k of Object.keys(obj.slurm))
+      if (!(k in SLURM_DEFAULTS))
+        throw new Error(`--spec ${file}: unknown slurm key '${k}' (known: ${Object.keys(SLURM_DEFAULTS).join(', ')})`);
   }
   return spec;
 }
@@ -111,16 +136,22 @@ const FLAG = /^--[A-Za-z][A-Za-z0-9-]*$/;
  */
 function checkPaths(spec: SweepSpec): void {
   for (const k of ['script', 'out', 'result', 'outFlag', 'resumeFlag', 'replicate', 'node', 'cwd'] as const) {
-    if (typeof spec[k] !== 'string') throw new Error(`sweep: '${k}' must be a string, got ${JSON.stringify(spec[k])?.slice(0, 100)}`);
+    if (typeof spec[k] !== 'string')
+      throw new Error(`sweep: '${k}' must be a string, got ${JSON.stringify(spec[k])?.slice(0, 100)}`);
     if (spec[k].includes('\0')) throw new Error(`sweep: '${k}' contains a NUL character`);
   }
   const r = spec.result;
   if (r && (path.isAbsolute(r) || r.split(/[\\/]/).some((p) => p === '..' || p === '') || r.length > 200)) {
-    throw new Error(`sweep: result '${r.slice(0, 200)}' must be a file name inside each run folder (no '..', not absolute)`);
+    throw new Error(
+      `sweep: result '${r.slice(0, 200)}' must be a file name inside each run folder (no '..', not absolute)`,
+    );
   }
-  if (!FLAG.test(spec.outFlag)) throw new Error(`sweep: outFlag must be a flag such as --out, got '${spec.outFlag.slice(0, 100)}'`);
-  if (spec.resumeFlag && !FLAG.test(spec.resumeFlag)) throw new Error(`sweep: resumeFlag must be a flag such as --resume or '', got '${spec.resumeFlag.slice(0, 100)}'`);
-  if (spec.replicate && !/^[A-Za-z][A-Za-z0-9-]*$/.test(spec.replicate)) throw new Error(`sweep: replicate must be a grid key, got '${spec.replicate.slice(0, 100)}'`);
+  if (!FLAG.test(spec.outFlag))
+    throw new Error(`sweep: outFlag must be a flag such as --out, got '${spec.outFlag.slice(0, 100)}'`);
+  if (spec.resumeFlag && !FLAG.test(spec.resumeFlag))
+    throw new Error(`sweep: resumeFlag must be a flag such as --resume or '', got '${spec.resumeFlag.slice(0, 100)}'`);
+  if (spec.replicate && !/^[A-Za-z][A-Za-z0-9-]*$/.test(spec.replicate))
+    throw new Error(`sweep: replicate must be a grid key, got '${spec.replicate.slice(0, 100)}'`);
 }
 
 /**
@@ -130,9 +161,14 @@ function checkPaths(spec: SweepSpec): void {
  * read (the check is then skipped).
  */
 export function checkScriptFlags(spec: SweepSpec): string | null {
-  const r = spawnSync(spec.node, ['--import', 'tsx', spec.script, '--help'], { cwd: spec.cwd, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(spec.node, ['--import', 'tsx', spec.script, '--help'], {
+    cwd: spec.cwd,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   const flags = new Set((r.stdout ?? '').match(/--[A-Za-z0-9][A-Za-z0-9-]*/g) ?? []);
-  if (r.status !== 0 || !flags.size) return `sweep: could not read ${spec.script} --help (${r.error?.message ?? `exit ${r.status}`}); grid keys not checked`;
+  if (r.status !== 0 || !flags.size)
+    return `sweep: could not read ${spec.script} --help (${r.error?.message ?? `exit ${r.status}`}); grid keys not checked`;
   const known = [...flags];
   const problems: string[] = [];
   const check = (flag: string, what: string) => {
@@ -152,19 +188,28 @@ export function checkScriptFlags(spec: SweepSpec): string | null {
 export function resolveSpec(base: Partial<SweepSpec>, over: Partial<SweepSpec>): SweepSpec {
   const d = defaultSpec();
   const spec = {
-    ...d, ...base, ...over,
+    ...d,
+    ...base,
+    ...over,
     grid: { ...(base.grid ?? {}), ...(over.grid ?? {}) },
     args: over.args?.length ? over.args : (base.args ?? []),
     slurm: { ...d.slurm, ...(base.slurm ?? {}), ...(over.slurm ?? {}) },
   } as SweepSpec;
   spec.slurm.env = { ...(base.slurm?.env ?? {}), ...(over.slurm?.env ?? {}) };
-  if (!spec.script) throw new Error('sweep: no script given (e.g. sweep.ts run experiments/toy_wgan.ts ... or script: in --spec)');
+  if (!spec.script)
+    throw new Error('sweep: no script given (e.g. sweep.ts run experiments/toy_wgan.ts ... or script: in --spec)');
   if (!spec.out) throw new Error('sweep: no output folder given (--out DIR or out: in --spec)');
-  if (!fs.existsSync(path.resolve(spec.cwd, spec.script))) throw new Error(`sweep: script ${spec.script} not found (relative to ${spec.cwd})`);
-  if (!BACKENDS.includes(spec.backend)) throw new Error(`--backend: expected one of ${BACKENDS.join(', ')}, got '${spec.backend}'`);
-  if (!Number.isInteger(spec.workers) || spec.workers < 0) throw new Error(`--workers: expected an integer >= 0, got '${spec.workers}'`);
+  if (!fs.existsSync(path.resolve(spec.cwd, spec.script)))
+    throw new Error(`sweep: script ${spec.script} not found (relative to ${spec.cwd})`);
+  if (!BACKENDS.includes(spec.backend))
+    throw new Error(`--backend: expected one of ${BACKENDS.join(', ')}, got '${spec.backend}'`);
+  if (!Number.isInteger(spec.workers) || spec.workers < 0)
+    throw new Error(`--workers: expected an integer >= 0, got '${spec.workers}'`);
   for (const a of spec.args) {
-    if (a === spec.outFlag || a.startsWith(`${spec.outFlag}=`)) throw new Error(`sweep: fixed arguments must not set ${spec.outFlag}: every run writes into its own folder under ${spec.out}/runs`);
+    if (a === spec.outFlag || a.startsWith(`${spec.outFlag}=`))
+      throw new Error(
+        `sweep: fixed arguments must not set ${spec.outFlag}: every run writes into its own folder under ${spec.out}/runs`,
+      );
   }
   if (spec.grid[spec.outFlag.replace(/^--/, '')]) throw new Error(`sweep: the grid must not set ${spec.outFlag}`);
   checkPaths(spec);

@@ -25,7 +25,14 @@ if (isDone(spec, dir)) {
 const attempt = (readStatus(dir)?.attempt ?? 0) + 1;
 const offset = startAttempt(dir, attempt, 'slurm', run.command);
 const started = Date.now();
-const status: RunStatus = { state: 'running', backend: 'slurm', attempt, started: new Date(started).toISOString(), host: os.hostname(), job };
+const status: RunStatus = {
+  state: 'running',
+  backend: 'slurm',
+  attempt,
+  started: new Date(started).toISOString(),
+  host: os.hostname(),
+  job,
+};
 const out = openAppendSafe(path.join(dir, 'stdout.log'));
 const err = openAppendSafe(path.join(dir, 'stderr.log'));
 const child = spawn('bash', [path.join(dir, 'command.sh')], { stdio: ['ignore', out, err] });
@@ -40,10 +47,17 @@ for (const sig of ['SIGTERM', 'SIGINT'] as const) {
 child.on('close', (code, signal) => {
   const ended = { ended: new Date().toISOString(), seconds: (Date.now() - started) / 1000, code, signal };
   if (isDone(spec, dir)) writeStatus(dir, { ...status, ...ended, state: 'done' });
-  else if (stopped) writeStatus(dir, { ...status, ...ended, state: 'interrupted', error: `stopped by ${stopped} (Slurm time limit or scancel?)` });
+  else if (stopped)
+    writeStatus(dir, {
+      ...status,
+      ...ended,
+      state: 'interrupted',
+      error: `stopped by ${stopped} (Slurm time limit or scancel?)`,
+    });
   else {
-    const error = code === 0 ? `exited 0 without writing ${spec.result}` : lastErrorLine(dir, offset) || `exit ${code ?? signal}`;
+    const error =
+      code === 0 ? `exited 0 without writing ${spec.result}` : lastErrorLine(dir, offset) || `exit ${code ?? signal}`;
     writeStatus(dir, { ...status, ...ended, state: 'failed', error });
   }
-  process.exit(isDone(spec, dir) ? 0 : (code || 1));
+  process.exit(isDone(spec, dir) ? 0 : code || 1);
 });

@@ -27,7 +27,9 @@ export function runProgress(dir: string): { step: number; total: number } | null
 const clock = (s: number) => {
   if (!Number.isFinite(s) || s < 0) return '--:--';
   const m = Math.floor(s / 60);
-  return m >= 60 ? `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m` : `${m}:${String(Math.round(s % 60)).padStart(2, '0')}`;
+  return m >= 60
+    ? `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`
+    : `${m}:${String(Math.round(s % 60)).padStart(2, '0')}`;
 };
 
 export class SweepView {
@@ -54,10 +56,18 @@ export class SweepView {
 
   start(skipped: number): void {
     this.done = skipped;
-    this.log(`${this.label}: ${this.total} runs, ${skipped} finished before (skipped), ${this.total - skipped} to run ${this.where}`);
+    this.log(
+      `${this.label}: ${this.total} runs, ${skipped} finished before (skipped), ${this.total - skipped} to run ${this.where}`,
+    );
     if (this.tty) {
       this.multi = new cliProgress.MultiBar(
-        { format: '{name} [{bar}] {value}/{total} {info}', stream: process.stderr, hideCursor: true, clearOnComplete: false, autopadding: true },
+        {
+          format: '{name} [{bar}] {value}/{total} {info}',
+          stream: process.stderr,
+          hideCursor: true,
+          clearOnComplete: false,
+          autopadding: true,
+        },
         cliProgress.Presets.shades_classic,
       );
       this.top = this.multi.create(this.total, this.done, { name: 'sweep', info: '' });
@@ -102,7 +112,9 @@ export class SweepView {
   private tick(): void {
     const status = `${this.done}/${this.total} finished, ${this.active.size} running, ${this.failed} failed, ETA ${clock(this.eta())}`;
     if (this.top) {
-      this.top.update(this.done, { info: `| ${this.active.size} running, ${this.failed} failed | ETA ${clock(this.eta())}` });
+      this.top.update(this.done, {
+        info: `| ${this.active.size} running, ${this.failed} failed | ETA ${clock(this.eta())}`,
+      });
       for (const [name, a] of this.active) {
         const p = runProgress(a.dir);
         const bar = this.bars.get(name);

@@ -32,7 +32,10 @@ const writeAtomic = (file: string, data: string | Buffer): void => writeFileSafe
 /** Renders `spec` to SVG text. */
 export async function chartSvg(spec: VegaLiteSpec): Promise<string> {
   const own = (spec.config ?? {}) as Record<string, object>;
-  const full = { ...spec, config: { ...CONFIG, ...own, axis: { ...CONFIG.axis, ...(own.axis ?? {}) } } } as VegaLiteSpec;
+  const full = {
+    ...spec,
+    config: { ...CONFIG, ...own, axis: { ...CONFIG.axis, ...(own.axis ?? {}) } },
+  } as VegaLiteSpec;
   const [vega, vegaLite] = await Promise.all([import('vega'), import('vega-lite')]);
   const compiled = vegaLite.compile(full).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
@@ -108,10 +111,21 @@ export function lineChartSpec(series: Series[], o: LineChartOptions): VegaLiteSp
   }
   const scale = o.yLog ? { type: 'log' as const } : { zero: false };
   // the legend draws line symbols whichever layer Vega-Lite takes them from
-  const color = { field: 'series', type: 'nominal' as const, title: null, sort: series.map((s) => s.name), legend: { symbolType: 'stroke', symbolStrokeWidth: 2.5, symbolOpacity: 1 } };
+  const color = {
+    field: 'series',
+    type: 'nominal' as const,
+    title: null,
+    sort: series.map((s) => s.name),
+    legend: { symbolType: 'stroke', symbolStrokeWidth: 2.5, symbolOpacity: 1 },
+  };
   // iterations, k, seeds: whole numbers get whole-number ticks
   const integral = series.every((s) => Array.from(s.x).every((v) => Number.isInteger(v)));
-  const x = { field: 'x', type: 'quantitative' as const, title: o.xTitle, ...(integral ? { axis: { format: 'd', tickMinStep: 1 } } : {}) };
+  const x = {
+    field: 'x',
+    type: 'quantitative' as const,
+    title: o.xTitle,
+    ...(integral ? { axis: { format: 'd', tickMinStep: 1 } } : {}),
+  };
   // few points per series (a sweep over k, a short run): mark each one
   const sparse = series.every((s) => s.x.length <= 25);
   const layers: object[] = [];
@@ -179,7 +193,13 @@ function fieldRows(f: GridField, frame: Frame, maxCells = 48): Record<string, nu
       const y = frame.yMax - (i + 1) * dy;
       // cells overlap by a tenth (over a pixel at the usual sizes) so the rasteriser's
       // anti-aliased edges leave no seams between them; the layer is clipped to the frame
-      rows.push({ x: r4(x), x2: r4(Math.min(frame.xMax, x + 1.1 * dx)), y: r4(Math.max(frame.yMin, y - 0.1 * dy)), y2: r4(y + dy), v: r4(s / (step * step)) });
+      rows.push({
+        x: r4(x),
+        x2: r4(Math.min(frame.xMax, x + 1.1 * dx)),
+        y: r4(Math.max(frame.yMin, y - 0.1 * dy)),
+        y2: r4(y + dy),
+        v: r4(s / (step * step)),
+      });
     }
   }
   return rows;
@@ -195,8 +215,15 @@ function fieldLayer(f: GridField, frame: Frame, xTitle: string, yTitle: string):
       y: axisOver('y', yTitle, frame.yMin, frame.yMax),
       y2: { field: 'y2' },
       color: {
-        field: 'v', type: 'quantitative', title: f.title,
-        scale: { scheme: f.scheme ?? 'blues', clamp: true, ...(f.domain ? { domain: f.domain } : {}), ...(f.mid !== undefined ? { domainMid: f.mid } : {}) },
+        field: 'v',
+        type: 'quantitative',
+        title: f.title,
+        scale: {
+          scheme: f.scheme ?? 'blues',
+          clamp: true,
+          ...(f.domain ? { domain: f.domain } : {}),
+          ...(f.mid !== undefined ? { domainMid: f.mid } : {}),
+        },
         legend: { orient: 'right', gradientLength: 200 },
       },
     },
@@ -214,7 +241,15 @@ export interface PointSet {
 export function scatterSpec(
   sets: PointSet[],
   frame: Frame,
-  o: { title: string; xTitle?: string; yTitle?: string; field?: GridField; size?: number; pointSize?: number; legendOutside?: boolean },
+  o: {
+    title: string;
+    xTitle?: string;
+    yTitle?: string;
+    field?: GridField;
+    size?: number;
+    pointSize?: number;
+    legendOutside?: boolean;
+  },
 ): VegaLiteSpec {
   const xTitle = o.xTitle ?? 'x₁';
   const yTitle = o.yTitle ?? 'x₂';
@@ -223,7 +258,11 @@ export function scatterSpec(
     for (let i = 0; i + 1 < s.points.length; i += 2) {
       const [x, y] = [s.points[i], s.points[i + 1]];
       // points outside the frame are drawn on its edge: a user should see that they exist
-      rows.push({ set: s.name, x: r4(Math.min(frame.xMax, Math.max(frame.xMin, x))), y: r4(Math.min(frame.yMax, Math.max(frame.yMin, y))) });
+      rows.push({
+        set: s.name,
+        x: r4(Math.min(frame.xMax, Math.max(frame.xMin, x))),
+        y: r4(Math.min(frame.yMax, Math.max(frame.yMin, y))),
+      });
     }
   }
   const layers: object[] = [];
@@ -236,9 +275,13 @@ export function scatterSpec(
       x: axisOver('x', xTitle, frame.xMin, frame.xMax),
       y: axisOver('y', yTitle, frame.yMin, frame.yMax),
       color: {
-        field: 'set', type: 'nominal', title: null,
+        field: 'set',
+        type: 'nominal',
+        title: null,
         scale: { domain: sets.map((s) => s.name), range: sets.map((s) => s.color) },
-        legend: o.legendOutside ? { orient: 'bottom', direction: 'vertical', symbolOpacity: 1 } : { orient: 'top-left', fillColor: 'white', padding: 4, symbolOpacity: 1 },
+        legend: o.legendOutside
+          ? { orient: 'bottom', direction: 'vertical', symbolOpacity: 1 }
+          : { orient: 'top-left', fillColor: 'white', padding: 4, symbolOpacity: 1 },
       },
     },
   });
@@ -247,15 +290,34 @@ export function scatterSpec(
 
 /** A square chart: title, side length, and the rest of the spec. */
 const square = (title: string, size: number, rest: object): VegaLiteSpec =>
-  ({ $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title, width: size, height: size, ...rest }) as VegaLiteSpec;
+  ({
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    width: size,
+    height: size,
+    ...rest,
+  }) as VegaLiteSpec;
 
 /** A grid of values (row 0 at the top of the frame) as a heat map with a colour bar. */
 export function heatmapSpec(
   values: ArrayLike<number>,
   n: number,
   frame: Frame,
-  o: { title: string; colorTitle: string; domain?: [number, number]; scheme?: string; xTitle?: string; yTitle?: string; size?: number },
+  o: {
+    title: string;
+    colorTitle: string;
+    domain?: [number, number];
+    scheme?: string;
+    xTitle?: string;
+    yTitle?: string;
+    size?: number;
+  },
 ): VegaLiteSpec {
-  const field = fieldLayer({ values, n, title: o.colorTitle, domain: o.domain, scheme: o.scheme ?? 'viridis' }, frame, o.xTitle ?? 'x₁', o.yTitle ?? 'x₂');
+  const field = fieldLayer(
+    { values, n, title: o.colorTitle, domain: o.domain, scheme: o.scheme ?? 'viridis' },
+    frame,
+    o.xTitle ?? 'x₁',
+    o.yTitle ?? 'x₂',
+  );
   return square(o.title, o.size ?? 260, { ...field, config: { axis: { grid: false } } });
 }

@@ -42,7 +42,9 @@ export function writeFileSafe(file: string, data: string | Uint8Array): void {
     if (fd !== null) fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });
     const existed = fs.existsSync(file);
-    throw new Error(`${file}: not written (${describeError(e)}); ${existed ? 'the previous file is unchanged' : 'no file was there before'}`);
+    throw new Error(
+      `${file}: not written (${describeError(e)}); ${existed ? 'the previous file is unchanged' : 'no file was there before'}`,
+    );
   }
 }
 

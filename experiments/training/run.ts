@@ -54,7 +54,8 @@ export function outArg(flag: string, v: string): string {
 
 export function intArg(flag: string, v: string, min = -Infinity): number {
   const n = Number(v);
-  if (v.trim() === '' || !Number.isInteger(n) || n < min) throw invalid(`${flag}: expected an integer >= ${min}, got '${v}'`);
+  if (v.trim() === '' || !Number.isInteger(n) || n < min)
+    throw invalid(`${flag}: expected an integer >= ${min}, got '${v}'`);
   return n;
 }
 
@@ -79,7 +80,10 @@ export const NONNEG_ARG = { min: 0 };
  */
 export class Metrics {
   private fd: number;
-  constructor(readonly file: string, resumeFromStep?: number) {
+  constructor(
+    readonly file: string,
+    resumeFromStep?: number,
+  ) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     if (resumeFromStep !== undefined && fs.existsSync(file)) {
       // drop lines written after the checkpoint we resume from (parsed first: nothing is lost on an error)
@@ -97,7 +101,8 @@ export class Metrics {
     fs.closeSync(this.fd);
   }
   static read(file: string): Record<string, number>[] {
-    if (fs.lstatSync(file).isSymbolicLink()) throw new Error(`${file}: is a symbolic link; metrics files are never read or written through links`);
+    if (fs.lstatSync(file).isSymbolicLink())
+      throw new Error(`${file}: is a symbolic link; metrics files are never read or written through links`);
     const text = fs.readFileSync(file, 'utf8');
     const lines = text.split('\n');
     const rows: Record<string, number>[] = [];
@@ -126,7 +131,11 @@ export class Progress {
     const cliProgress = enabled && process.stderr.isTTY ? loadCliProgress() : null;
     if (cliProgress) {
       this.bar = new cliProgress.SingleBar(
-        { format: `${label} [{bar}] {value}/{total} | ETA {eta_formatted} | {status}`, stream: process.stderr, hideCursor: true },
+        {
+          format: `${label} [{bar}] {value}/{total} | ETA {eta_formatted} | {status}`,
+          stream: process.stderr,
+          hideCursor: true,
+        },
         cliProgress.Presets.shades_classic,
       );
       this.bar.start(total, 0, { status: '' });
@@ -178,7 +187,11 @@ export function writeJson(file: string, value: unknown): void {
 /** Host and GPU memory for a metrics row: process RSS, bytes the buffer pool owns, cached bind groups. */
 export function memoryFields(): { rssMB: number; gpuMB: number; bindGroups: number } {
   const mb = (b: number) => Math.round((b / 2 ** 20) * 10) / 10;
-  return { rssMB: mb(process.memoryUsage().rss), gpuMB: mb(memoryStats().bytesAllocated), bindGroups: cacheStats().bindGroups };
+  return {
+    rssMB: mb(process.memoryUsage().rss),
+    gpuMB: mb(memoryStats().bytesAllocated),
+    bindGroups: cacheStats().bindGroups,
+  };
 }
 
 /** Writes `<dir>/config.json`: the run's full options, the command line, the adapter and the time. */

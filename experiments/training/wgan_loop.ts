@@ -77,7 +77,10 @@ export function plainCriticLoss(
   const dReal = critic.forward(real);
   const dFake = critic.forward(fake);
   const loss = criticGanLoss(kind, dReal, dFake);
-  const wasserstein = kind === 'wgan' ? E.noGrad(() => E.neg(loss)) : E.noGrad(() => E.sub(E.mean(E.detach(dReal)), E.mean(E.detach(dFake))));
+  const wasserstein =
+    kind === 'wgan'
+      ? E.noGrad(() => E.neg(loss))
+      : E.noGrad(() => E.sub(E.mean(E.detach(dReal)), E.mean(E.detach(dFake))));
   return { loss, mon: { wasserstein, criticLoss: E.detach(loss) } };
 }
 
@@ -120,7 +123,13 @@ export async function runWganLoop(p: WganLoop): Promise<WganLoopResult> {
         const v = logged.map((r) => r[key]).filter((x) => x !== undefined);
         return v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN;
       };
-      const row = await p.evaluate({ iter: iter + 1, mean, seconds: (performance.now() - t0) / 1000, last, checkpoint: ckpt });
+      const row = await p.evaluate({
+        iter: iter + 1,
+        mean,
+        seconds: (performance.now() - t0) / 1000,
+        last,
+        checkpoint: ckpt,
+      });
       for (const [key, v] of Object.entries(row)) if (Number.isNaN(v)) delete row[key]; // means of absent monitors
       metrics.write(row);
       lastRow = row;

@@ -36,7 +36,13 @@ describe('npm package', () => {
     fs.mkdirSync(app);
     fs.writeFileSync(
       path.join(app, 'package.json'),
-      JSON.stringify({ name: 'app', private: true, type: 'module', allowScripts: { webgpu: true }, dependencies: { 'alr-webgpu': `file:${tarball}` } }),
+      JSON.stringify({
+        name: 'app',
+        private: true,
+        type: 'module',
+        allowScripts: { webgpu: true },
+        dependencies: { 'alr-webgpu': `file:${tarball}` },
+      }),
     );
     const r = npm(['install', '--prefer-offline', '--no-audit', '--no-fund'], app);
     expect(r.status, r.stderr).toBe(0);
@@ -72,7 +78,11 @@ console.log(JSON.stringify({ losses, rows, eps: uniformEps(0.1, 10).kind, adapte
 await E.releaseDevice();
 `,
     );
-    const out = execFileSync(process.execPath, ['train.mjs'], { cwd: app, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+    const out = execFileSync(process.execPath, ['train.mjs'], {
+      cwd: app,
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
     const { losses, eps, rows } = JSON.parse(out.trim().split('\n').pop()!);
     expect(eps).toBe('uniform');
     expect(rows).toBe(1);
@@ -83,7 +93,18 @@ await E.releaseDevice();
   it('type-checks a TypeScript consumer against the shipped declarations, and rejects a wrong call', () => {
     fs.writeFileSync(
       path.join(app, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: false, types: [] }, include: ['good.ts'] }),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          types: [],
+        },
+        include: ['good.ts'],
+      }),
     );
     fs.writeFileSync(
       path.join(app, 'good.ts'),
@@ -103,8 +124,14 @@ export async function run(device?: GPUDevice): Promise<number> {
     const tsc = path.join(repo, 'node_modules', '.bin', 'tsc');
     const good = spawnSync(tsc, ['-p', '.'], { cwd: app, encoding: 'utf8' });
     expect(good.status, good.stdout + good.stderr).toBe(0);
-    fs.writeFileSync(path.join(app, 'bad.ts'), `import * as E from 'alr-webgpu';\nE.matmul(E.ones([2, 2]), 'not a tensor');\n`);
-    fs.writeFileSync(path.join(app, 'tsconfig.bad.json'), JSON.stringify({ extends: './tsconfig.json', include: ['bad.ts'] }));
+    fs.writeFileSync(
+      path.join(app, 'bad.ts'),
+      `import * as E from 'alr-webgpu';\nE.matmul(E.ones([2, 2]), 'not a tensor');\n`,
+    );
+    fs.writeFileSync(
+      path.join(app, 'tsconfig.bad.json'),
+      JSON.stringify({ extends: './tsconfig.json', include: ['bad.ts'] }),
+    );
     const bad = spawnSync(tsc, ['-p', 'tsconfig.bad.json'], { cwd: app, encoding: 'utf8' });
     expect(bad.status).not.toBe(0);
     expect(bad.stdout).toMatch(/bad\.ts\(2,\d+\): error TS2345/);

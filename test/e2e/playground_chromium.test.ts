@@ -43,7 +43,10 @@ interface State {
   viewed: { violations: number; pairs: number } | null;
   violationsText: string;
   diverged: string | null;
-  probe: { rows: { name: string; cost: number; detectionRate: number; cosGrad: number }[]; trueViolations: number } | null;
+  probe: {
+    rows: { name: string; cost: number; detectionRate: number; cosGrad: number }[];
+    trueViolations: number;
+  } | null;
 }
 
 /** penaltyLoss / penaltyRaw of the rows after iteration `after` that have a penalty: the λ the loss used. */
@@ -54,13 +57,22 @@ function lambdasUsed(s: State, after: number): number[] {
 const state = (page: Page) => page.evaluate('window.playground.state()') as Promise<State>;
 
 /** Polls the page's state until `done` holds (short polls: one long evaluate would hit the DevTools timeout). */
-async function waitFor(page: Page, what: string, done: (s: State) => boolean, timeoutMs: number, errorExpected = false): Promise<State> {
+async function waitFor(
+  page: Page,
+  what: string,
+  done: (s: State) => boolean,
+  timeoutMs: number,
+  errorExpected = false,
+): Promise<State> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const s = await state(page);
     if (s.error && !errorExpected) throw new Error(`page error while waiting for ${what}: ${s.error}`);
     if (done(s)) return s;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}; state: ${JSON.stringify({ ...s, w1: s.w1?.y.slice(-5), probe: !!s.probe })}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs / 1000} s waiting for ${what}; state: ${JSON.stringify({ ...s, w1: s.w1?.y.slice(-5), probe: !!s.probe })}`,
+      );
     await new Promise((r) => setTimeout(r, 1000));
   }
 }
@@ -75,7 +87,12 @@ describe.runIf(CHROMIUM)('ALR playground in headless Chromium', () => {
     const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'alr-playground-'));
     const logger = createLogger('warn');
     logger.warn = (msg) => void buildWarnings.push(msg);
-    await build({ configFile: path.resolve('experiments/playground/vite.config.ts'), logLevel: 'warn', customLogger: logger, build: { outDir, emptyOutDir: true } });
+    await build({
+      configFile: path.resolve('experiments/playground/vite.config.ts'),
+      logLevel: 'warn',
+      customLogger: logger,
+      build: { outDir, emptyOutDir: true },
+    });
     site = await serveStatic(outDir);
     fs.mkdirSync(SHOTS, { recursive: true });
   }, 120_000);
@@ -108,11 +125,12 @@ describe.runIf(CHROMIUM)('ALR playground in headless Chromium', () => {
     }
   }, 60_000);
 
-  it('trains on the page\'s adapter, takes control changes live, probes, with no console errors', async () => {
+  it("trains on the page's adapter, takes control changes live, probes, with no console errors", async () => {
     const { launchChromium } = await import('./portable/chromium.js');
     const browser = await launchChromium(CHROMIUM!);
     const t0 = performance.now();
-    const log = (what: string) => console.log(`playground: ${what} at ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const log = (what: string) =>
+      console.log(`playground: ${what} at ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     try {
       const page = await browser.newPage();
       await page.setViewport({ width: 1440, height: 1200 });
@@ -122,15 +140,27 @@ describe.runIf(CHROMIUM)('ALR playground in headless Chromium', () => {
       await page.goto(site.url);
 
       // an adapter, then a default run (8gaussians, ALP with the paper's settings)
-      const first = await waitFor(page, 'the device and the first view', (s) => s.phase === 'running' && s.views >= 1, 90_000);
+      const first = await waitFor(
+        page,
+        'the device and the first view',
+        (s) => s.phase === 'running' && s.views >= 1,
+        90_000,
+      );
       expect(first.adapter).not.toBe('');
       expect(await page.$eval('#adapter', (e) => e.textContent)).toBe(first.adapter);
       log(`adapter '${first.adapter}', first view`);
-      const trained = await waitFor(page, `${TRAIN_ITERS} iterations`, (s) => s.w1.x.length > 0 && s.w1.x[s.w1.x.length - 1] >= TRAIN_ITERS, 180_000);
+      const trained = await waitFor(
+        page,
+        `${TRAIN_ITERS} iterations`,
+        (s) => s.w1.x.length > 0 && s.w1.x[s.w1.x.length - 1] >= TRAIN_ITERS,
+        180_000,
+      );
       log(`${trained.iter} iterations, ${trained.itPerSec.toFixed(2)} it/s`);
       const w1 = trained.w1.y;
       const late = w1.slice(-3).reduce((a, b) => a + b, 0) / 3;
-      console.log(`playground: sample W1 ${w1[0].toFixed(3)} at iteration ${trained.w1.x[0]} -> ${late.toFixed(3)} (mean of the last 3 views, to iteration ${trained.w1.x[w1.length - 1]})`);
+      console.log(
+        `playground: sample W1 ${w1[0].toFixed(3)} at iteration ${trained.w1.x[0]} -> ${late.toFixed(3)} (mean of the last 3 views, to iteration ${trained.w1.x[w1.length - 1]})`,
+      );
       expect(late).toBeLessThan(0.8 * w1[0]);
       expect(trained.diverged).toBeNull();
 
@@ -138,7 +168,9 @@ describe.runIf(CHROMIUM)('ALR playground in headless Chromium', () => {
       expect(trained.viewed!.pairs).toBe(2 * 128);
       expect(trained.violationsText).toMatch(new RegExp(`^${trained.viewed!.violations} / 256 pairs violate`));
       // the page keeps training and refreshing between the snapshot and this read: same form, not the same count
-      expect(await page.$eval('#violations', (e) => e.textContent)).toMatch(/^\d+ \/ 256 pairs violate \(ratio > K = 1\)$/);
+      expect(await page.$eval('#violations', (e) => e.textContent)).toMatch(
+        /^\d+ \/ 256 pairs violate \(ratio > K = 1\)$/,
+      );
       expect(trained.lastRow!.violations).toBeGreaterThanOrEqual(0);
       expect(trained.lastRow!.violations).toBeLessThanOrEqual(256);
       expect(trained.used).toMatchObject({ reg: 'alp', lambda: 100 });
@@ -151,7 +183,15 @@ describe.runIf(CHROMIUM)('ALR playground in headless Chromium', () => {
       const probed = await waitFor(page, 'the probe', (s) => s.probe !== null && !s.busy, 120_000);
       log('probe done');
       const rows = probed.probe!.rows;
-      expect(rows.map((r) => r.name)).toEqual(expect.arrayContaining(['paper k=0 (random direction)', 'paper k=1', 'paper k=5', 'ascent s=1', 'multiRadius k=0 M=3']));
+      expect(rows.map((r) => r.name)).toEqual(
+        expect.arrayContaining([
+          'paper k=0 (random direction)',
+          'paper k=1',
+          'paper k=5',
+          'ascent s=1',
+          'multiRadius k=0 M=3',
+        ]),
+      );
       for (const r of rows) {
         expect(r.cost).toBeGreaterThan(0);
         expect(Number.isFinite(r.cosGrad)).toBe(true);
@@ -178,7 +218,12 @@ describe.runIf(CHROMIUM)('ALR playground in headless Chromium', () => {
       await page.click('#c-lambda', { clickCount: 3 });
       await page.keyboard.type('0.5');
       await page.keyboard.press('Enter');
-      const lam = await waitFor(page, 'λ = 0.5 steps', (s) => (s.lastRow?.step ?? 0) >= changedAt(s, 'λ=0.5') + 12, 60_000);
+      const lam = await waitFor(
+        page,
+        'λ = 0.5 steps',
+        (s) => (s.lastRow?.step ?? 0) >= changedAt(s, 'λ=0.5') + 12,
+        60_000,
+      );
       expect(lam.used).toMatchObject({ reg: 'gp', lambda: 0.5 });
       const newLambdas = lambdasUsed(lam, changedAt(lam, 'λ=0.5'));
       expect(newLambdas.length).toBeGreaterThan(5);
@@ -193,7 +238,9 @@ describe.runIf(CHROMIUM)('ALR playground in headless Chromium', () => {
       await page.evaluate('window.playground.loseDevice()');
       const lost = await waitFor(page, 'the device-lost state', (s) => s.phase === 'error' && !s.running, 30_000, true);
       expect(lost.error).toMatch(/GPU device was lost/);
-      expect(await page.$eval('#banner', (e) => !(e as HTMLElement).hidden && e.textContent)).toMatch(/GPU device was lost .*reload the page/);
+      expect(await page.$eval('#banner', (e) => !(e as HTMLElement).hidden && e.textContent)).toMatch(
+        /GPU device was lost .*reload the page/,
+      );
       expect(errors).toEqual([]);
     } finally {
       await browser.close();

@@ -31,7 +31,11 @@ async function bundle(entry: string, outfile: string): Promise<Metafile> {
 }
 
 /** The report's failures, one line each, for assertion messages. */
-const failures = (r: SuiteReport) => r.results.filter((x) => !x.ok).map((x) => `${x.group} / ${x.name}: ${x.detail}`).join('\n');
+const failures = (r: SuiteReport) =>
+  r.results
+    .filter((x) => !x.ok)
+    .map((x) => `${x.group} / ${x.name}: ${x.detail}`)
+    .join('\n');
 
 function expectAllPassed(r: SuiteReport, minChecks: number): void {
   expect(r.failed, failures(r)).toBe(0);
@@ -42,7 +46,10 @@ function expectAllPassed(r: SuiteReport, minChecks: number): void {
 // register and tiled) a validation pass, plus the bit-identity check: what every runtime must run
 const fixture = (f: string) => JSON.parse(fs.readFileSync(`bench/conformance/fixtures/${f}.json`, 'utf8'));
 const MIN_CHECKS =
-  ['elementwise', 'reduce', 'shape', 'matmul', 'conv', 'norm'].reduce((n, f) => n + fixture(f).cases.length, 0) + fixture('optim').runs.length + 5 + 3;
+  ['elementwise', 'reduce', 'shape', 'matmul', 'conv', 'norm'].reduce((n, f) => n + fixture(f).cases.length, 0) +
+  fixture('optim').runs.length +
+  5 +
+  3;
 
 describe('portable suite', () => {
   it('under Node (Dawn): every check passes', async () => {
@@ -67,10 +74,16 @@ describe('portable suite', () => {
 describe.runIf(fs.existsSync(DENO))('portable suite under Deno (wgpu / naga)', () => {
   it('every check passes on the Deno adapter', async () => {
     await bundle('test/e2e/portable/deno_main.ts', path.join(out, 'deno.js'));
-    const r = spawnSync(DENO, ['run', '--no-prompt', path.join(out, 'deno.js')], { encoding: 'utf8', timeout: 600_000, env: { ...process.env, NO_COLOR: '1' } });
+    const r = spawnSync(DENO, ['run', '--no-prompt', path.join(out, 'deno.js')], {
+      encoding: 'utf8',
+      timeout: 600_000,
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     expect(r.status, r.stderr.slice(-3000)).toBe(0);
     const report = JSON.parse(r.stdout.trim().split('\n').pop()!) as SuiteReport;
-    console.log(`Deno: ${report.passed} passed, ${report.failed} failed on ${report.adapter} (variants ${report.variants.join(', ')}) in ${report.seconds.toFixed(1)} s`);
+    console.log(
+      `Deno: ${report.passed} passed, ${report.failed} failed on ${report.adapter} (variants ${report.variants.join(', ')}) in ${report.seconds.toFixed(1)} s`,
+    );
     expectAllPassed(report, MIN_CHECKS);
   }, 600_000);
 });
@@ -82,12 +95,17 @@ describe.runIf(CHROMIUM)('portable suite in headless Chromium (Dawn / SwiftShade
   let url = '';
   beforeAll(async () => {
     await bundle('test/e2e/portable/browser_main.ts', path.join(out, 'suite.js'));
-    fs.writeFileSync(path.join(out, 'index.html'), '<!doctype html><title>alr-webgpu portable suite</title><pre id="status">loading</pre><script type="module" src="suite.js"></script>');
+    fs.writeFileSync(
+      path.join(out, 'index.html'),
+      '<!doctype html><title>alr-webgpu portable suite</title><pre id="status">loading</pre><script type="module" src="suite.js"></script>',
+    );
     server = http.createServer((req, res) => {
       if (req.url === '/favicon.ico') return res.writeHead(204).end();
       const file = path.join(out, path.basename(req.url === '/' ? 'index.html' : req.url!.split('?')[0]));
       if (!fs.existsSync(file)) return res.writeHead(404).end();
-      res.writeHead(200, { 'content-type': file.endsWith('.js') ? 'text/javascript' : 'text/html' }).end(fs.readFileSync(file));
+      res
+        .writeHead(200, { 'content-type': file.endsWith('.js') ? 'text/javascript' : 'text/html' })
+        .end(fs.readFileSync(file));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
@@ -105,13 +123,19 @@ describe.runIf(CHROMIUM)('portable suite in headless Chromium (Dawn / SwiftShade
       await page.goto(url);
       // short polls: one long waitForFunction call would hit the DevTools protocol's timeout
       const deadline = Date.now() + 500_000;
-      while (!(await page.evaluate('!!(window.__report || window.__error)')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1000));
+      while (!(await page.evaluate('!!(window.__report || window.__error)')) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 1000));
       const report = (await page.evaluate('window.__report')) as SuiteReport | undefined;
       const error = await page.evaluate('window.__error');
-      expect(report ?? error, `no report after 500 s; page status: ${await page.evaluate('document.getElementById("status").textContent')}`).toBeDefined();
+      expect(
+        report ?? error,
+        `no report after 500 s; page status: ${await page.evaluate('document.getElementById("status").textContent')}`,
+      ).toBeDefined();
       await page.screenshot({ path: path.join(out, 'chromium.png') });
       expect(error).toBeUndefined();
-      console.log(`Chromium: ${report!.passed} passed, ${report!.failed} failed on ${report!.adapter} (variants ${report!.variants.join(', ')}) in ${report!.seconds.toFixed(1)} s`);
+      console.log(
+        `Chromium: ${report!.passed} passed, ${report!.failed} failed on ${report!.adapter} (variants ${report!.variants.join(', ')}) in ${report!.seconds.toFixed(1)} s`,
+      );
       expectAllPassed(report!, MIN_CHECKS);
       expect(errors).toEqual([]);
     } finally {

@@ -124,7 +124,13 @@ describe('search schemes', () => {
     const x = E.randUniform([24, 2], -2, 2);
     const gt = await groundTruth(net, x, { radii: [0.1, 0.3, 1, 3, 10], restarts: 6, steps: 40 });
     const { critic, counter } = countingCritic(net);
-    const expectedCost: Record<string, number> = { 'paper k=1': 4, 'warm k=1': 4, 'multiRadius k=0 M=3': 4, 'ascent s=1': 4, 'ascent s=3': 8 };
+    const expectedCost: Record<string, number> = {
+      'paper k=1': 4,
+      'warm k=1': 4,
+      'multiRadius k=0 M=3': 4,
+      'ascent s=1': 4,
+      'ascent s=3': 8,
+    };
     for (const [name, o] of settings) {
       const warm = o.scheme === 'warm' ? new WarmStart() : undefined;
       counter.reset();
@@ -132,7 +138,8 @@ describe('search schemes', () => {
       expect(counter.forwardRows / 24 + counter.backwardRows / 24, name).toBe(expectedCost[name]);
       expect(res.passes.forward + res.passes.backward, name).toBe(expectedCost[name]);
       const dir = await res.direction.toFloat32();
-      for (let i = 0; i < 24; i++) expect(Math.abs(norm(dir.subarray(2 * i, 2 * i + 2)) - 1), `${name} sample ${i}`).toBeLessThan(1e-5);
+      for (let i = 0; i < 24; i++)
+        expect(Math.abs(norm(dir.subarray(2 * i, 2 * i + 2)) - 1), `${name} sample ${i}`).toBeLessThan(1e-5);
       const q = await res.quotient!.toFloat32();
       const eps = await res.eps.toFloat32();
       for (let i = 0; i < 24; i++) {
@@ -151,7 +158,8 @@ describe('search schemes', () => {
     const x = E.randUniform([64, 2], -2, 2);
     const eps = E.randUniform([64], 0.01, 0.1);
     const r0 = E.randUniform([64, 2], -0.5, 0.5);
-    const meanQ = async (o: SchemeOptions) => E.mean(schemeSearch(net, x, { xi: 0.1, r0, epsValues: eps, ...o }).quotient!).item();
+    const meanQ = async (o: SchemeOptions) =>
+      E.mean(schemeSearch(net, x, { xi: 0.1, r0, epsValues: eps, ...o }).quotient!).item();
     const warm = new WarmStart();
     let qWarm = 0;
     for (let t = 0; t < 5; t++) qWarm = await meanQ({ scheme: 'warm', k: 1, warm });
@@ -172,10 +180,18 @@ describe('search schemes', () => {
     const four = await E.mean(schemeSearch(net, x, { scheme: 'multiRadius', k: 1, radii: 4 }).quotient!).item();
     expect(four).toBeGreaterThanOrEqual(one * 0.98);
     for (const scheme of ['paper', 'warm', 'multiRadius', 'ascent'] as const) {
-      const p = schemePenalty(net, x, { scheme, k: 1, lambda: 10, K: 0.1, warm: scheme === 'warm' ? new WarmStart() : undefined });
+      const p = schemePenalty(net, x, {
+        scheme,
+        k: 1,
+        lambda: 10,
+        K: 0.1,
+        warm: scheme === 'warm' ? new WarmStart() : undefined,
+      });
       const loss = await p.loss.item();
       expect(Number.isFinite(loss) && loss > 0, scheme).toBe(true);
-      expect(p.passes.forward + p.passes.backward, scheme).toBe(scheme === 'multiRadius' ? 7 : scheme === 'ascent' ? 5 : 4);
+      expect(p.passes.forward + p.passes.backward, scheme).toBe(
+        scheme === 'multiRadius' ? 7 : scheme === 'ascent' ? 5 : 4,
+      );
       const [g] = E.grad(p.loss, [net.layers[0].W]);
       expect(Number.isFinite(await E.sum(E.abs(g)).item())).toBe(true);
     }
@@ -190,7 +206,15 @@ describe('the study, --quick', () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'alr-study-'));
     const o = studyOptions({ quick: true, out, progress: false, seed: 3, wganIters: 2 });
     const r = await runAlrStudy(o);
-    for (const f of ['study.md', 'study.json', 'scatter.png', 'detection_vs_k.png', 'cosine_vs_k.png', 'wgan.md', 'wgan.json']) {
+    for (const f of [
+      'study.md',
+      'study.json',
+      'scatter.png',
+      'detection_vs_k.png',
+      'cosine_vs_k.png',
+      'wgan.md',
+      'wgan.json',
+    ]) {
       expect(fs.existsSync(path.join(out, f)), f).toBe(true);
     }
     const paper1 = r.settings.find((s) => s.name === 'paper k=1 ξ=10 ε~U[0.1,10]')!;
@@ -198,7 +222,11 @@ describe('the study, --quick', () => {
     expect(r.equalCost.find((e) => e.cost === 4)!.rows.length).toBeGreaterThanOrEqual(4);
     expect(r.wgan!.length).toBeGreaterThanOrEqual(4);
     // same seed, same checkpoint: the same numbers
-    const again = await runAlrStudy({ ...o, checkpoint: path.join(out, 'toy_critic', 'checkpoint.safetensors'), wganIters: 0 });
+    const again = await runAlrStudy({
+      ...o,
+      checkpoint: path.join(out, 'toy_critic', 'checkpoint.safetensors'),
+      wganIters: 0,
+    });
     expect(again.settings.map((s) => s.meanQuotient)).toEqual(r.settings.map((s) => s.meanQuotient));
   }, 120_000);
 });

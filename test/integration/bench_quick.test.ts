@@ -6,7 +6,16 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { adapterName } from '../../engine/index.js';
 import { useGpu } from '../support/gpu.js';
-import { parseArgs, PeerBudget, repeat, stats, targets, type RepPolicy, type Row, type TargetResult } from '../../bench/harness.js';
+import {
+  parseArgs,
+  PeerBudget,
+  repeat,
+  stats,
+  targets,
+  type RepPolicy,
+  type Row,
+  type TargetResult,
+} from '../../bench/harness.js';
 import { targetIds } from '../../bench/suites/workloads.js';
 
 useGpu();
@@ -18,7 +27,11 @@ function bench(args: string[]): Promise<{ code: number; stdout: string; stderr: 
     execFile(
       process.execPath,
       ['--import', 'tsx', path.join(root, 'bench', 'run.ts'), ...args],
-      { cwd: root, env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' }, maxBuffer: 16 << 20 },
+      {
+        cwd: root,
+        env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' },
+        maxBuffer: 16 << 20,
+      },
       (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -60,7 +73,8 @@ describe('bench/run.ts --quick', () => {
         expect(row.skipped, `${row.impl} ${row.workload}`).toMatch(/\S/);
         continue;
       }
-      for (const v of [row.ms, row.min!, row.max!]) expect(Number.isFinite(v) && v > 0, `${row.impl} ${row.workload}: ${v}`).toBe(true);
+      for (const v of [row.ms, row.min!, row.max!])
+        expect(Number.isFinite(v) && v > 0, `${row.impl} ${row.workload}: ${v}`).toBe(true);
       expect(row.min!).toBeLessThanOrEqual(row.ms);
       expect(row.max!).toBeGreaterThanOrEqual(row.ms);
       expect(row.reps!).toBeGreaterThanOrEqual(1);
@@ -97,7 +111,7 @@ describe('bench/run.ts --quick', () => {
     for (const l of rows) expect(l).toMatch(/^\| matmul \[.*\| ours \|/);
   }, 90_000);
 
-  it('times PyTorch\'s critic steps in the same rounds as ours, or says why it could not', async () => {
+  it("times PyTorch's critic steps in the same rounds as ours, or says why it could not", async () => {
     const json = path.join(os.tmpdir(), `alr-bench-steps-${process.pid}.json`);
     const r = await bench(['--quick', '--filter', 'critic step', '--peer', 'torch', '--json', json]);
     expect(r.code, r.stderr).toBe(0);
@@ -128,7 +142,15 @@ describe('bench harness', () => {
   it('median, spread and repetition policy', async () => {
     expect(stats([5, 1, 3])).toEqual({ ms: 3, min: 1, max: 5, iqr: 4 });
     expect(stats([1, 2, 3, 4, 100]).iqr).toBe(2);
-    const policy: RepPolicy = { warmup: 2, minReps: 3, maxReps: 10, budgetMs: 50, slowMs: 1000, slowReps: 2, crawlMs: 5000 };
+    const policy: RepPolicy = {
+      warmup: 2,
+      minReps: 3,
+      maxReps: 10,
+      budgetMs: 50,
+      slowMs: 1000,
+      slowReps: 2,
+      crawlMs: 5000,
+    };
     const run = async (ms: number[]) => {
       let i = 0;
       return repeat(policy, async () => ms[Math.min(i++, ms.length - 1)]);
@@ -141,12 +163,32 @@ describe('bench harness', () => {
     let k = 0;
     const rounds = await repeat(policy, async () => (k++ < 2 ? [10, 1200] : [20, 30]));
     expect(rounds.warmup).toBe(2);
-    expect(rounds.times).toEqual([[20, 30], [20, 30]]); // the last warm-up was slow (1200 ms): slowReps
+    expect(rounds.times).toEqual([
+      [20, 30],
+      [20, 30],
+    ]); // the last warm-up was slow (1200 ms): slowReps
   });
 
   it('parses flags', () => {
-    const a = parseArgs(['--quick', '--filter', 'conv', '--filter', 'adam', '--peer', 'torch,webgpu', '--peer-budget', '30', '--json', 'x.json']);
-    expect(a).toMatchObject({ quick: true, filter: ['conv', 'adam'], peers: ['pytorch-cpu', 'tfjs-webgpu'], json: 'x.json' });
+    const a = parseArgs([
+      '--quick',
+      '--filter',
+      'conv',
+      '--filter',
+      'adam',
+      '--peer',
+      'torch,webgpu',
+      '--peer-budget',
+      '30',
+      '--json',
+      'x.json',
+    ]);
+    expect(a).toMatchObject({
+      quick: true,
+      filter: ['conv', 'adam'],
+      peers: ['pytorch-cpu', 'tfjs-webgpu'],
+      json: 'x.json',
+    });
     expect(a.peerBudget['tfjs-wasm']).toBe(30);
     expect(parseArgs(['--no-peer']).peers).toEqual([]);
     expect(parseArgs(['--eager', '--peer', 'torch2']).eager).toBe(true);
@@ -158,7 +200,13 @@ describe('bench harness', () => {
 
   it('checks targets from rows', () => {
     const t = targetIds();
-    const row = (workload: string, impl: Row['impl'], ms: number, extra: Partial<Row> = {}): Row => ({ workload, group: 'g', impl, ms, ...extra });
+    const row = (workload: string, impl: Row['impl'], ms: number, extra: Partial<Row> = {}): Row => ({
+      workload,
+      group: 'g',
+      impl,
+      ms,
+      ...extra,
+    });
     const rows: Row[] = [
       row(t.matmul, 'ours', 100),
       row(t.matmul, 'tfjs-webgpu', 400),
@@ -185,12 +233,22 @@ describe('bench harness', () => {
     expect(find('toy MLP step >= 15x')).toMatchObject({ met: 'no', ratio: 10 }); // 10x, and 2 submits
     expect(find('toy MLP step >= 15x').measured).toContain('2 submits');
     expect(find('toy MLP step no slower than PyTorch')).toMatchObject({ met: 'yes', ratio: 10 / 12 });
-    expect(t.steps.map((p) => p.label)).toEqual(['residual critic B 8+8', 'residual critic B 64+64', 'toy MLP critic B 256+256']);
+    expect(t.steps.map((p) => p.label)).toEqual([
+      'residual critic B 8+8',
+      'residual critic B 64+64',
+      'toy MLP critic B 256+256',
+    ]);
     const short = find('ALP(k=1) critic step no slower than PyTorch CPU, residual critic B 8+8');
     expect(short).toMatchObject({ met: 'no', ratio: 1.2 });
-    expect(short.measured).toBe("1.20x (120 vs 100 ms); 2.00x PyTorch with 2 threads (60.0 ms)");
-    expect(find('ALP(k=1) critic step ahead of PyTorch CPU, residual critic B 64+64')).toMatchObject({ met: 'no', ratio: 1 });
-    expect(find("ALP(k=1) critic step <= 2x PyTorch CPU's, toy MLP")).toMatchObject({ met: 'not measured', measured: 'pytorch-cpu peer not run' });
+    expect(short.measured).toBe('1.20x (120 vs 100 ms); 2.00x PyTorch with 2 threads (60.0 ms)');
+    expect(find('ALP(k=1) critic step ahead of PyTorch CPU, residual critic B 64+64')).toMatchObject({
+      met: 'no',
+      ratio: 1,
+    });
+    expect(find("ALP(k=1) critic step <= 2x PyTorch CPU's, toy MLP")).toMatchObject({
+      met: 'not measured',
+      measured: 'pytorch-cpu peer not run',
+    });
     expect(find('ALP(k=1) critic step in <= 64 dispatches, toy MLP')).toMatchObject({ met: 'yes', measured: '64' });
     expect(find('Adam')).toMatchObject({ met: 'not measured' });
     expect(find('Adam').measured).toContain('not available yet');

@@ -6,7 +6,13 @@ import { describe, expect, it } from 'vitest';
 import * as E from '../../engine/index.js';
 import { Adam } from '../../engine/optim.js';
 import { toyCritic, toyGenerator } from '../../nn/index.js';
-import { Monitor, criticStepMonitors, WGAN_ALP_DEFAULTS, wganAlpCriticLoss, wganGeneratorLoss } from '../../alr/index.js';
+import {
+  Monitor,
+  criticStepMonitors,
+  WGAN_ALP_DEFAULTS,
+  wganAlpCriticLoss,
+  wganGeneratorLoss,
+} from '../../alr/index.js';
 import { asCritic } from '../../nn/index.js';
 import { useGpu } from '../support/gpu.js';
 
@@ -50,7 +56,9 @@ describe('host memory of a small-model WGAN-ALP loop', () => {
     const rss = process.memoryUsage().rss;
     const dispatches = E.counters.dispatches - warm.counters.dispatches;
     expect(dispatches).toBeGreaterThan(200_000);
-    expect(E.counters.bindGroups - warm.counters.bindGroups, `bind groups created over ${dispatches} dispatches`).toBe(0);
+    expect(E.counters.bindGroups - warm.counters.bindGroups, `bind groups created over ${dispatches} dispatches`).toBe(
+      0,
+    );
     expect(E.memoryStats().created - warm.memory.created, 'GPU buffers created after warm-up').toBe(0);
     expect(E.memoryStats().bytesAllocated).toBe(warm.memory.bytesAllocated);
     const caches = E.cacheStats();

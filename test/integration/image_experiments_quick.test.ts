@@ -34,13 +34,14 @@ function expectChart(file: string): void {
 
 function matmul(a: ArrayLike<number>, b: ArrayLike<number>, d: number): number[] {
   const out = new Array(d * d).fill(0);
-  for (let i = 0; i < d; i++) for (let k = 0; k < d; k++) for (let j = 0; j < d; j++) out[i * d + j] += a[i * d + k] * b[k * d + j];
+  for (let i = 0; i < d; i++)
+    for (let k = 0; k < d; k++) for (let j = 0; j < d; j++) out[i * d + j] += a[i * d + k] * b[k * d + j];
   return out;
 }
 
 function randomRotation(d: number, seed: number): number[] {
   // Gram-Schmidt on a deterministic pseudo-random matrix
-  const m = Array.from({ length: d * d }, (_, i) => Math.sin(seed * 97.1 + i * 12.9898) * 43758.5453 % 1);
+  const m = Array.from({ length: d * d }, (_, i) => (Math.sin(seed * 97.1 + i * 12.9898) * 43758.5453) % 1);
   const q = new Array(d * d).fill(0);
   for (let c = 0; c < d; c++) {
     const v = Array.from({ length: d }, (_, r) => m[r * d + c]);
@@ -62,7 +63,15 @@ describe('cFID / cIS linear algebra', () => {
     const d = 6;
     const q = randomRotation(d, 1);
     const lam = [5, 3, 2, 1, 0.5, 0.01];
-    const a = matmul(matmul(q, lam.flatMap((l, i) => Array.from({ length: d }, (_, j) => (i === j ? l : 0))), d), transpose(q, d), d);
+    const a = matmul(
+      matmul(
+        q,
+        lam.flatMap((l, i) => Array.from({ length: d }, (_, j) => (i === j ? l : 0))),
+        d,
+      ),
+      transpose(q, d),
+      d,
+    );
     const { values } = symmetricEigen(a, d);
     expect([...values].sort((x, y) => y - x).map((v) => +v.toFixed(8))).toEqual(lam);
     const s = sqrtmPsd(a, d);
@@ -97,7 +106,9 @@ describe('cFID / cIS linear algebra', () => {
 
   it('IS analogue: k for confident uniform predictions, 1 for identical ones, split statistics', () => {
     const k = 4;
-    const onehots = Array.from({ length: 8 }, (_, i) => Array.from({ length: k }, (_, j) => (j === i % k ? 1 : 0))).flat();
+    const onehots = Array.from({ length: 8 }, (_, i) =>
+      Array.from({ length: k }, (_, j) => (j === i % k ? 1 : 0)),
+    ).flat();
     expect(inceptionScore(onehots, 8, k).mean).toBeCloseTo(4, 10);
     const same = Array.from({ length: 8 }, () => [0.7, 0.1, 0.1, 0.1]).flat();
     expect(inceptionScore(same, 8, k).mean).toBeCloseTo(1, 10);
@@ -134,14 +145,25 @@ describe('image experiments (--quick, synthetic data)', () => {
 
   it('image_wgan (ALP) writes metrics, grids, curves, cFID / cIS and resumes', async () => {
     const out = path.join(root, 'alp');
-    const o = imageOptions({ config: 'fmnist', reg: 'alp', norm: 'none', quick: true, data: fashion, out, progress: false, seed: 0, classifier: clfDir });
+    const o = imageOptions({
+      config: 'fmnist',
+      reg: 'alp',
+      norm: 'none',
+      quick: true,
+      data: fashion,
+      out,
+      progress: false,
+      seed: 0,
+      classifier: clfDir,
+    });
     const first = await runImageWgan({ ...o, iters: 2 });
     expect(first.final.step).toBe(2);
     const s = await runImageWgan({ ...o, iters: 4, resume: true });
     const rows = Metrics.read(path.join(out, 'metrics.jsonl'));
     expect(rows.map((r) => r.step)).toEqual([2, 4]);
     for (const r of rows) {
-      for (const k of ['wasserstein', 'criticLoss', 'gradNormInterp', 'violations', 'probeViolations']) expect(Number.isFinite(r[k]), k).toBe(true);
+      for (const k of ['wasserstein', 'criticLoss', 'gradNormInterp', 'violations', 'probeViolations'])
+        expect(Number.isFinite(r[k]), k).toBe(true);
       expect(r.violations).toBeGreaterThanOrEqual(0);
       expect(r.probeViolations).toBeLessThanOrEqual(2 * o.batch);
     }
@@ -150,7 +172,14 @@ describe('image experiments (--quick, synthetic data)', () => {
     expect(s.final.cIS).toBeLessThanOrEqual(10 + 1e-6);
     // 8×8 grid of 28×28 images with 1-pixel gaps, scale 2
     expect(pngSize(path.join(out, 'samples_000004.png'))).toEqual([8 * 29 * 2, 8 * 29 * 2]);
-    for (const f of ['curves.png', 'violations.png', 'gradnorm.png', 'scores.png', 'summary.json', 'checkpoint.safetensors']) {
+    for (const f of [
+      'curves.png',
+      'violations.png',
+      'gradnorm.png',
+      'scores.png',
+      'summary.json',
+      'checkpoint.safetensors',
+    ]) {
       expect(fs.existsSync(path.join(out, f)), f).toBe(true);
     }
     const ev = await runImageWgan({ ...o, iters: 4, evalOnly: true });
@@ -163,9 +192,23 @@ describe('image experiments (--quick, synthetic data)', () => {
   });
 
   it('image_wgan runs GP with WGAN-BN, SN with layer norm and no regulariser at 32×32', async () => {
-    for (const [reg, norm] of [['gp', 'batch'], ['sn', 'layer'], ['none', 'none']] as const) {
+    for (const [reg, norm] of [
+      ['gp', 'batch'],
+      ['sn', 'layer'],
+      ['none', 'none'],
+    ] as const) {
       const out = path.join(root, `${reg}_${norm}`);
-      const o = imageOptions({ config: 'fmnist', reg, norm, quick: true, data: fashion, out, progress: false, seed: 1, size: 32 });
+      const o = imageOptions({
+        config: 'fmnist',
+        reg,
+        norm,
+        quick: true,
+        data: fashion,
+        out,
+        progress: false,
+        seed: 1,
+        size: 32,
+      });
       const s = await runImageWgan({ ...o, iters: 1, criticIters: 1 });
       expect(Number.isFinite(s.final.wasserstein), `${reg}/${norm}`).toBe(true);
       expect(pngSize(path.join(out, 'samples.png'))).toEqual([8 * 33 * 2, 8 * 33 * 2]);
@@ -175,10 +218,37 @@ describe('image experiments (--quick, synthetic data)', () => {
 
   it('image_wgan --config cifar10 keeps the paper setting and runs on CIFAR-10 binary batches', async () => {
     const cifar = writeSyntheticCifar(path.join(root, 'cifar'), 4);
-    const full = imageOptions({ config: 'cifar10', reg: 'alp', norm: 'none', data: cifar, out: root, progress: false, seed: 0 });
-    expect([full.dim, full.batch, full.genBatch, full.criticIters, full.lr, full.beta1, full.beta2, full.decayIters, full.iters]).toEqual([128, 64, 128, 5, 2e-4, 0, 0.9, 100_000, 100_000]);
+    const full = imageOptions({
+      config: 'cifar10',
+      reg: 'alp',
+      norm: 'none',
+      data: cifar,
+      out: root,
+      progress: false,
+      seed: 0,
+    });
+    expect([
+      full.dim,
+      full.batch,
+      full.genBatch,
+      full.criticIters,
+      full.lr,
+      full.beta1,
+      full.beta2,
+      full.decayIters,
+      full.iters,
+    ]).toEqual([128, 64, 128, 5, 2e-4, 0, 0.9, 100_000, 100_000]);
     expect([full.xi, full.epsMin, full.epsMax, full.k, full.flip]).toEqual([10, 0.1, 10, 1, true]);
-    const o = imageOptions({ config: 'cifar10', reg: 'alp', norm: 'none', quick: true, data: cifar, out: path.join(root, 'cifar_out'), progress: false, seed: 0 });
+    const o = imageOptions({
+      config: 'cifar10',
+      reg: 'alp',
+      norm: 'none',
+      quick: true,
+      data: cifar,
+      out: path.join(root, 'cifar_out'),
+      progress: false,
+      seed: 0,
+    });
     const s = await runImageWgan({ ...o, iters: 1, criticIters: 1 });
     expect(s.lambda).toBe(100);
     expect(Number.isFinite(s.final.wasserstein)).toBe(true);
@@ -187,7 +257,15 @@ describe('image experiments (--quick, synthetic data)', () => {
 
   it('semisup compares supervised, VAT and ALR and writes the table', async () => {
     const out = path.join(root, 'semisup');
-    const o = semisupOptions({ quick: true, data: fashion, out, progress: false, seed: 0, methods: 'supervised,vat,alr', seeds: '0' });
+    const o = semisupOptions({
+      quick: true,
+      data: fashion,
+      out,
+      progress: false,
+      seed: 0,
+      methods: 'supervised,vat,alr',
+      seeds: '0',
+    });
     const results = await runSemisup({ ...o, steps: 2, every: 1 });
     expect(results.map((r) => r.method)).toEqual(['supervised', 'vat', 'alr']);
     for (const r of results) {

@@ -42,7 +42,11 @@ describe('image folders', () => {
     const d = await nn.readImageFolder(root, { size: 4 });
     expect(d.classes).toEqual(['cat', 'dog']);
     expect(d.classToIdx).toEqual({ cat: 0, dog: 1 });
-    expect(d.files.map((f) => path.relative(root, f))).toEqual(['cat/a.png', 'cat/b.png', path.join('dog', 'nested', 'c.JPG')]);
+    expect(d.files.map((f) => path.relative(root, f))).toEqual([
+      'cat/a.png',
+      'cat/b.png',
+      path.join('dog', 'nested', 'c.JPG'),
+    ]);
     expect([...d.targets]).toEqual([0, 0, 1]);
     expect([d.n, d.c, d.h, d.w]).toEqual([3, 3, 4, 4]);
     const px = (i: number, c: number, y: number, x: number) => d.pixels[((i * 3 + c) * 4 + y) * 4 + x];
@@ -70,32 +74,74 @@ describe('image folders', () => {
 
   it('clear errors: unreadable files, empty class folders, no classes, bad options', async () => {
     const root = tmp();
-    await expect(nn.readImageFolder(path.join(root, 'missing'), { size: 8 })).rejects.toThrow(/readImageFolder: folder .*missing does not exist/);
-    await expect(nn.readImageFolder(root, { size: 8 })).rejects.toThrow(/has no class folders \(expected .*<class>\/<image>.png/);
+    await expect(nn.readImageFolder(path.join(root, 'missing'), { size: 8 })).rejects.toThrow(
+      /readImageFolder: folder .*missing does not exist/,
+    );
+    await expect(nn.readImageFolder(root, { size: 8 })).rejects.toThrow(
+      /has no class folders \(expected .*<class>\/<image>.png/,
+    );
     write(root, 'a/x.png', picture(4, 4, [1, 2, 3], [1, 2, 3], 'image/png'));
     fs.mkdirSync(path.join(root, 'b'));
-    await expect(nn.readImageFolder(root, { size: 8 })).rejects.toThrow(/no image files \(.png, .jpg, .jpeg\) in class folder\(s\) .*\/b \(pass allowEmpty: true/);
+    await expect(nn.readImageFolder(root, { size: 8 })).rejects.toThrow(
+      /no image files \(.png, .jpg, .jpeg\) in class folder\(s\) .*\/b \(pass allowEmpty: true/,
+    );
     const ok = await nn.readImageFolder(root, { size: 8, allowEmpty: true });
     expect(ok.classes).toEqual(['a', 'b']);
     write(root, 'b/broken.png', Buffer.from('this is not a PNG file'));
-    await expect(nn.readImageFolder(root, { size: 8 })).rejects.toThrow(/readImageFolder: cannot decode .*b\/broken.png as an image/);
-    await expect(nn.readImageFolder(root, { size: 0 })).rejects.toThrow(/readImageFolder: option 'size' must be an integer >= 1 and <= 4096, got 0/);
-    await expect(nn.readImageFolder(root, { size: 8, channels: 2 as 1 })).rejects.toThrow(/option 'channels' must be one of 1, 3, got 2/);
-    await expect(nn.readImageFolder(root, { sise: 8 } as unknown as nn.ImageFolderOptions)).rejects.toThrow(/unknown option 'sise' \(did you mean 'size'\?\)/);
+    await expect(nn.readImageFolder(root, { size: 8 })).rejects.toThrow(
+      /readImageFolder: cannot decode .*b\/broken.png as an image/,
+    );
+    await expect(nn.readImageFolder(root, { size: 0 })).rejects.toThrow(
+      /readImageFolder: option 'size' must be an integer >= 1 and <= 4096, got 0/,
+    );
+    await expect(nn.readImageFolder(root, { size: 8, channels: 2 as 1 })).rejects.toThrow(
+      /option 'channels' must be one of 1, 3, got 2/,
+    );
+    await expect(nn.readImageFolder(root, { sise: 8 } as unknown as nn.ImageFolderOptions)).rejects.toThrow(
+      /unknown option 'sise' \(did you mean 'size'\?\)/,
+    );
     await expect(nn.readImageFolder(root, {} as nn.ImageFolderOptions)).rejects.toThrow(/option 'size' is required/);
   });
 
   it('image_wgan trains on an image folder (--folder, quick)', async () => {
     const root = tmp();
-    const colours = [[250, 10, 10], [10, 250, 10], [10, 10, 250]];
+    const colours = [
+      [250, 10, 10],
+      [10, 250, 10],
+      [10, 10, 250],
+    ];
     for (const [k, c] of colours.entries()) {
-      for (let i = 0; i < 6; i++) write(root, `class${k}/${i}.png`, picture(40, 36, c, c.map((v) => 255 - v), 'image/png'));
+      for (let i = 0; i < 6; i++)
+        write(
+          root,
+          `class${k}/${i}.png`,
+          picture(
+            40,
+            36,
+            c,
+            c.map((v) => 255 - v),
+            'image/png',
+          ),
+        );
     }
     const out = tmp();
-    const o = imageOptions({ config: 'fmnist', reg: 'alp', norm: 'none', quick: true, folder: root, size: 32, channels: 3, out, progress: false, seed: 0 });
+    const o = imageOptions({
+      config: 'fmnist',
+      reg: 'alp',
+      norm: 'none',
+      quick: true,
+      folder: root,
+      size: 32,
+      channels: 3,
+      out,
+      progress: false,
+      seed: 0,
+    });
     const s = await runImageWgan({ ...o, iters: 1, criticIters: 1 });
     expect(Number.isFinite(s.final.wasserstein)).toBe(true);
     expect(fs.existsSync(path.join(out, 'samples.png'))).toBe(true);
-    expect(() => imageOptions({ config: 'fmnist', reg: 'alp', norm: 'none', channels: 3, out })).toThrow(/--channels: only --folder images/);
+    expect(() => imageOptions({ config: 'fmnist', reg: 'alp', norm: 'none', channels: 3, out })).toThrow(
+      /--channels: only --folder images/,
+    );
   });
 });

@@ -25,11 +25,18 @@ describe('README example', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alr-readme-'));
     const out = path.join(dir, 'cgan');
     const code = snippet('#### Example: a conditional WGAN-ALP')
-      .replace(/from '\.\/(engine|nn|alr)\/index\.js'/g, (_, p) => `from ${JSON.stringify(path.join(ROOT, p, 'index.ts'))}`)
+      .replace(
+        /from '\.\/(engine|nn|alr)\/index\.js'/g,
+        (_, p) => `from ${JSON.stringify(path.join(ROOT, p, 'index.ts'))}`,
+      )
       .replace("'out/cgan/checkpoint.safetensors'", JSON.stringify(path.join(out, 'checkpoint.safetensors')));
     const file = path.join(dir, 'example.mts'); // an ES module wherever it lies (top-level await)
     fs.writeFileSync(file, `${code}\nawait E.releaseDevice();\n`);
-    const stdout = execFileSync(path.join(ROOT, 'node_modules/.bin/tsx'), [file], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ALR_QUIET_LEAKS: '1' } });
+    const stdout = execFileSync(path.join(ROOT, 'node_modules/.bin/tsx'), [file], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, ALR_QUIET_LEAKS: '1' },
+    });
     const m = /(\d+)\/(\d+) samples of the averaged generator lie on their class's mode/.exec(stdout);
     expect(m, stdout).not.toBeNull();
     expect(Number(m![2])).toBe(32);
@@ -39,10 +46,17 @@ describe('README example', () => {
 
   it('the compiled-step example captures once, replays, and names its fused kernels', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alr-readme-'));
-    const code = snippet('## Compiled steps and fusion').replace(/from '\.\/(engine|nn|alr)\/index\.js'/g, (_, p) => `from ${JSON.stringify(path.join(ROOT, p, 'index.ts'))}`);
+    const code = snippet('## Compiled steps and fusion').replace(
+      /from '\.\/(engine|nn|alr)\/index\.js'/g,
+      (_, p) => `from ${JSON.stringify(path.join(ROOT, p, 'index.ts'))}`,
+    );
     const file = path.join(dir, 'compiled.mts');
     fs.writeFileSync(file, `${code}\nawait E.releaseDevice();\n`);
-    const stdout = execFileSync(path.join(ROOT, 'node_modules/.bin/tsx'), [file], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ALR_QUIET_LEAKS: '1' } });
+    const stdout = execFileSync(path.join(ROOT, 'node_modules/.bin/tsx'), [file], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, ALR_QUIET_LEAKS: '1' },
+    });
     expect(stdout).toMatch(/loss -?\d/);
     expect(stdout).toMatch(/eagerCalls: 1,\s+captures: 1,\s+replays: 8/);
     expect(stdout).toContain('} null');

@@ -6,8 +6,10 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
-const tsx = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', ...args], { encoding: 'utf8', timeout: 600_000 });
-const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l && !l.startsWith('Warning: ') && !l.startsWith('adapter: '));
+const tsx = (args: string[]) =>
+  spawnSync(process.execPath, ['--import', 'tsx', ...args], { encoding: 'utf8', timeout: 600_000 });
+const errorLines = (stderr: string) =>
+  stderr.split('\n').filter((l) => l && !l.startsWith('Warning: ') && !l.startsWith('adapter: '));
 
 describe('reliability probe', () => {
   it('kill -9, NaN and corrupt-resume scenarios on toy_wgan and image_wgan (--quick)', () => {
@@ -21,10 +23,16 @@ describe('CLI errors are one line, name the option, and exit non-zero', () => {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'alr-cli-')), 'a-file');
   fs.writeFileSync(file, '');
   for (const [args, pattern] of [
-    [['--iters', 'abc'], /^error: option '--iters <n>' argument 'abc' is invalid\. --iters: expected an integer >= 1, got 'abc'$/],
+    [
+      ['--iters', 'abc'],
+      /^error: option '--iters <n>' argument 'abc' is invalid\. --iters: expected an integer >= 1, got 'abc'$/,
+    ],
     [['--lr', ''], /^error: option '--lr <x>' argument '' is invalid\. --lr: expected a number, got ''$/],
     [['--out', ''], /^error: option '--out <dir>' argument '' is invalid\. --out: expected a folder path, got ''$/],
-    [['--quick', '--out', path.join(file, 'sub')], /^--out .*a-file\/sub: cannot create or write the output folder \(ENOTDIR\)$/],
+    [
+      ['--quick', '--out', path.join(file, 'sub')],
+      /^--out .*a-file\/sub: cannot create or write the output folder \(ENOTDIR\)$/,
+    ],
   ] as const) {
     it(`toy_wgan ${args.join(' ')}`, () => {
       const r = tsx(['experiments/toy_wgan.ts', ...args]);
@@ -37,8 +45,16 @@ describe('CLI errors are one line, name the option, and exit non-zero', () => {
   // options a script would ignore are refused, not silently dropped
   for (const [script, args, pattern] of [
     ['toy_compare', ['--reg', 'gp'], /^toy_compare: --reg is not an option here: every regulariser runs/],
-    ['lipschitz_regression', ['--quick', '--reg', 'alp', '--lambda', '3'], /^lipschitz_regression: --reg, --lambda are set per run by the --quick grid/],
-    ['lipschitz_regression', ['--only', 'bn_lp_l1'], /^lipschitz_regression: --only selects runs of the grid; add --grid$/],
+    [
+      'lipschitz_regression',
+      ['--quick', '--reg', 'alp', '--lambda', '3'],
+      /^lipschitz_regression: --reg, --lambda are set per run by the --quick grid/,
+    ],
+    [
+      'lipschitz_regression',
+      ['--only', 'bn_lp_l1'],
+      /^lipschitz_regression: --only selects runs of the grid; add --grid$/,
+    ],
   ] as const) {
     it(`${script} ${args.join(' ')}`, () => {
       const r = tsx([`experiments/${script}.ts`, ...args, '--out', fs.mkdtempSync(path.join(os.tmpdir(), 'alr-cli-'))]);

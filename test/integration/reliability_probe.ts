@@ -20,12 +20,18 @@ interface Run {
 }
 
 /** Runs an experiment script; `killAfter` (ms after the first checkpoint exists) sends SIGKILL. */
-function run(script: string, args: string[], o: { killAfter?: number; out?: string; timeoutMs?: number } = {}): Promise<Run> {
+function run(
+  script: string,
+  args: string[],
+  o: { killAfter?: number; out?: string; timeoutMs?: number } = {},
+): Promise<Run> {
   const t0 = performance.now();
   return new Promise((resolve) => {
     // node with tsx's loader, not the tsx CLI: that is a parent process, and SIGKILL to it would
     // leave the real run going on as an orphan
-    const child = spawn(process.execPath, ['--import', 'tsx', `experiments/${script}.ts`, '--no-progress', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', `experiments/${script}.ts`, '--no-progress', ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const timers: NodeJS.Timeout[] = [setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 120_000)];
@@ -40,7 +46,9 @@ function run(script: string, args: string[], o: { killAfter?: number; out?: stri
     }
     child.on('exit', (code, signal) => {
       timers.forEach((t) => clearTimeout(t));
-      const lines = stderr.split('\n').filter((l) => l && !l.startsWith('Warning: ') && !l.startsWith('adapter: ') && !l.startsWith('resumed from'));
+      const lines = stderr
+        .split('\n')
+        .filter((l) => l && !l.startsWith('Warning: ') && !l.startsWith('adapter: ') && !l.startsWith('resumed from'));
       resolve({ code, signal, stderr: lines.join('\n'), seconds: (performance.now() - t0) / 1000 });
     });
   });
@@ -54,10 +62,14 @@ function check(scenario: string, ok: boolean, detail: string): void {
 
 const dir = (name: string) => fs.mkdtempSync(path.join(root, `${name}-`));
 const metricRows = (out: string) =>
-  fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => {
-    const { seconds: _s, rssMB: _r, gpuMB: _g, bindGroups: _b, ...rest } = JSON.parse(l);
-    return JSON.stringify(rest);
-  });
+  fs
+    .readFileSync(path.join(out, 'metrics.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const { seconds: _s, rssMB: _r, gpuMB: _g, bindGroups: _b, ...rest } = JSON.parse(l);
+      return JSON.stringify(rest);
+    });
 const ckptFinite = (file: string) => {
   const { tensors } = decodeSafetensors(new Uint8Array(fs.readFileSync(file)));
   return [...tensors.values()].every((t) => t.data.every(Number.isFinite));
@@ -67,7 +79,11 @@ const oneLine = (r: Run) => r.stderr.trim().split('\n').length === 1 && !/\n\s+a
 // the main experiment scripts, with small models and a checkpoint every 2 iterations
 const SCRIPTS = {
   toy_wgan: { base: ['--dim', '8', '--batch', '16', '--every', '2'], iters: '--iters', n: 12 },
-  image_wgan: { base: ['--dim', '8', '--batch', '8', '--critic-iters', '2', '--every', '2', '--sample-every', '2'], iters: '--iters', n: 6 },
+  image_wgan: {
+    base: ['--dim', '8', '--batch', '8', '--critic-iters', '2', '--every', '2', '--sample-every', '2'],
+    iters: '--iters',
+    n: 6,
+  },
 } as const;
 
 for (const [script, s] of Object.entries(SCRIPTS)) {
@@ -96,7 +112,10 @@ for (const [script, s] of Object.entries(SCRIPTS)) {
       }
     }
   }
-  fs.writeFileSync(path.join(killed, `.checkpoint.safetensors.tmp-${2 ** 22 + 12345}-orphan`), 'left by a killed writer');
+  fs.writeFileSync(
+    path.join(killed, `.checkpoint.safetensors.tmp-${2 ** 22 + 12345}-orphan`),
+    'left by a killed writer',
+  );
   const fin = await run(script, [...args(s.n), '--out', killed, '--resume']);
   const [got, want] = [metricRows(killed), metricRows(ref)];
   const same = fin.code === 0 && JSON.stringify(got) === JSON.stringify(want);
@@ -104,7 +123,10 @@ for (const [script, s] of Object.entries(SCRIPTS)) {
   check(
     `${script}: ${delays.length} kills (${survivors} mid-run), resumed`,
     same,
-    same ? 'metrics identical to the uninterrupted run' : fin.stderr || `metrics differ (${got.length} vs ${want.length} rows; first at row ${firstDiff}: ${got[firstDiff]} vs ${want[firstDiff]})`,
+    same
+      ? 'metrics identical to the uninterrupted run'
+      : fin.stderr ||
+          `metrics differ (${got.length} vs ${want.length} rows; first at row ${firstDiff}: ${got[firstDiff]} vs ${want[firstDiff]})`,
   );
   const orphans = fs.readdirSync(killed).filter((f) => f.includes('.tmp-'));
   check(`${script}: orphan temp files removed`, orphans.length === 0, orphans.join(', ') || 'none left');
@@ -119,7 +141,11 @@ for (const [script, s] of Object.entries(SCRIPTS)) {
   const untouched = Buffer.compare(before, fs.readFileSync(ckpt)) === 0 && ckptFinite(ckpt);
   check(
     `${script}: --lr 1e12 after a checkpoint`,
-    rn.code === 1 && oneLine(rn) && /(diverged|non-finite)/.test(rn.stderr) && /iteration|step/.test(rn.stderr) && untouched,
+    rn.code === 1 &&
+      oneLine(rn) &&
+      /(diverged|non-finite)/.test(rn.stderr) &&
+      /iteration|step/.test(rn.stderr) &&
+      untouched,
     `exit ${rn.code ?? rn.signal} in ${rn.seconds.toFixed(1)} s, checkpoint ${untouched ? 'untouched' : 'CHANGED'}: ${rn.stderr}`,
   );
 
@@ -132,10 +158,19 @@ for (const [script, s] of Object.entries(SCRIPTS)) {
   first.data[0] = NaN;
   fs.writeFileSync(pfile, encodeSafetensors(st.tensors, st.metadata));
   const rp = await run(script, [...args(s.n), '--out', poisoned, '--resume'], { timeoutMs: 60_000 });
-  check(`${script}: resume from a NaN checkpoint`, rp.code === 1 && rp.stderr.includes(firstName) && /non-finite/.test(rp.stderr), `exit ${rp.code ?? rp.signal}: ${rp.stderr}`);
+  check(
+    `${script}: resume from a NaN checkpoint`,
+    rp.code === 1 && rp.stderr.includes(firstName) && /non-finite/.test(rp.stderr),
+    `exit ${rp.code ?? rp.signal}: ${rp.stderr}`,
+  );
 
   // corrupt metadata: named, and metrics.jsonl is not erased
-  for (const [key, value] of [['step', 'abc'], ['step', '-5'], ['step', '1000000000'], ['rng.counter', 'abc']] as const) {
+  for (const [key, value] of [
+    ['step', 'abc'],
+    ['step', '-5'],
+    ['step', '1000000000'],
+    ['rng.counter', 'abc'],
+  ] as const) {
     const bad = dir(`${script}-meta`);
     fs.cpSync(nan, bad, { recursive: true });
     const file = path.join(bad, 'checkpoint.safetensors');
@@ -145,7 +180,11 @@ for (const [script, s] of Object.entries(SCRIPTS)) {
     const metricsBefore = fs.readFileSync(path.join(bad, 'metrics.jsonl'), 'utf8');
     const r = await run(script, [...args(s.n), '--out', bad, '--resume']);
     const kept = fs.readFileSync(path.join(bad, 'metrics.jsonl'), 'utf8') === metricsBefore;
-    check(`${script}: resume with ${key} = ${value}`, r.code === 1 && r.stderr.includes(key) && r.stderr.includes(file) && kept, `exit ${r.code}, metrics ${kept ? 'kept' : 'CHANGED'}: ${r.stderr}`);
+    check(
+      `${script}: resume with ${key} = ${value}`,
+      r.code === 1 && r.stderr.includes(key) && r.stderr.includes(file) && kept,
+      `exit ${r.code}, metrics ${kept ? 'kept' : 'CHANGED'}: ${r.stderr}`,
+    );
     if (quick) break;
   }
 
@@ -159,6 +198,8 @@ for (const [script, s] of Object.entries(SCRIPTS)) {
 
 fs.rmSync(root, { recursive: true, force: true });
 const failed = results.filter((r) => !r.ok);
-console.log(`\n| scenario | result |\n|---|---|\n${results.map((r) => `| ${r.scenario} | ${r.ok ? 'ok' : 'FAIL: ' + r.detail} |`).join('\n')}`);
+console.log(
+  `\n| scenario | result |\n|---|---|\n${results.map((r) => `| ${r.scenario} | ${r.ok ? 'ok' : 'FAIL: ' + r.detail} |`).join('\n')}`,
+);
 console.log(`\nprobe: ${results.length - failed.length} passed, ${failed.length} failed`);
 process.exitCode = failed.length ? 1 : 0;

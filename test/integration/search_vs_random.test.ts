@@ -26,7 +26,9 @@ describe('search_vs_random statistics', () => {
   });
 
   it('refuses bad lists in one line', () => {
-    expect(() => svrOptions({ critics: 'toy,mnist' })).toThrow(/^--critics: expected some of toy, toy-trained, fmnist, fmnist-trained, cifar, got 'mnist'$/);
+    expect(() => svrOptions({ critics: 'toy,mnist' })).toThrow(
+      /^--critics: expected some of toy, toy-trained, fmnist, fmnist-trained, cifar, got 'mnist'$/,
+    );
     expect(() => svrOptions({ ks: '0,1.5' })).toThrow(/^--ks: expected integers >= 0, got '1.5'$/);
     expect(() => svrOptions({ xis: '1,-1' })).toThrow(/^--xis: expected numbers > 0, got '-1'$/);
     expect(() => svrOptions({ toyPoints: 3 })).toThrow(/expected even numbers/);
@@ -37,7 +39,15 @@ describe('search_vs_random --quick', () => {
   it('studies 2-, 784- and 3072-dim critics, untrained and trained, and writes tables and charts', async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'svr-'));
     const data = writeSyntheticFashion(path.join(root, 'fashion'), { train: 64, test: 32 });
-    const o = svrOptions({ quick: true, out: path.join(root, 'out'), data, progress: false, critics: 'toy,toy-trained,fmnist-trained,cifar', ks: '0,1', xis: '10' });
+    const o = svrOptions({
+      quick: true,
+      out: path.join(root, 'out'),
+      data,
+      progress: false,
+      critics: 'toy,toy-trained,fmnist-trained,cifar',
+      ks: '0,1',
+      xis: '10',
+    });
     const r = await runSearchVsRandom(o);
     expect(Object.keys(r.truth)).toEqual(['toy', 'toy-trained', 'fmnist-trained', 'cifar']);
     expect(r.rows.map((x) => x.dim)).toContain(3072);
@@ -54,6 +64,7 @@ describe('search_vs_random --quick', () => {
     expect(r.rows.length).toBe(4 * 2 * 2);
     const md = fs.readFileSync(path.join(o.out, 'results.md'), 'utf8');
     expect(md).toMatch(/Welch t-tests/);
-    for (const f of ['cos_vs_k.png', 'detection_vs_k.png', 'detection_median_vs_k.png', 'results.json']) expect(fs.existsSync(path.join(o.out, f)), f).toBe(true);
+    for (const f of ['cos_vs_k.png', 'detection_vs_k.png', 'detection_median_vs_k.png', 'results.json'])
+      expect(fs.existsSync(path.join(o.out, f)), f).toBe(true);
   });
 });

@@ -6,7 +6,16 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useGpu } from '../support/gpu.js';
 import {
-  fOpt, gradNormOpt, gridConfigs, gridMetrics, gridPoints, LR_DEFAULTS, runGrid, runLipschitzRegression, runName, type LrOptions,
+  fOpt,
+  gradNormOpt,
+  gridConfigs,
+  gridMetrics,
+  gridPoints,
+  LR_DEFAULTS,
+  runGrid,
+  runLipschitzRegression,
+  runName,
+  type LrOptions,
 } from '../../experiments/lipschitz_regression.js';
 import { MARGIN_DEFAULTS, PENALTIES, runMargins, twoRolls } from '../../experiments/margins.js';
 import { runToyCompare, COMPARED } from '../../experiments/toy_compare.js';
@@ -34,7 +43,11 @@ const tmp = (name: string) => fs.mkdtempSync(path.join(os.tmpdir(), `alr-${name}
 
 /** Markdown table rows (lines starting with '| ' that are not the header or separator). */
 function tableRows(md: string): string[] {
-  return md.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| run') && !l.startsWith('| penalty') && !l.startsWith('| reg'));
+  return md
+    .split('\n')
+    .filter(
+      (l) => l.startsWith('| ') && !l.startsWith('| run') && !l.startsWith('| penalty') && !l.startsWith('| reg'),
+    );
 }
 
 describe('A.4 Lipschitz regression', () => {
@@ -87,7 +100,20 @@ describe('A.4 Lipschitz regression', () => {
 
   it('a single run resumes from its checkpoint', async () => {
     const out = tmp('a4r');
-    const base: LrOptions = { ...LR_DEFAULTS, reg: 'alp', lambda: 1, k: 1, bn: true, iters: 8, every: 4, ckptEvery: 4, grid: 16, regBatch: 64, out, progress: false };
+    const base: LrOptions = {
+      ...LR_DEFAULTS,
+      reg: 'alp',
+      lambda: 1,
+      k: 1,
+      bn: true,
+      iters: 8,
+      every: 4,
+      ckptEvery: 4,
+      grid: 16,
+      regBatch: 64,
+      out,
+      progress: false,
+    };
     await runLipschitzRegression(base);
     const s = await runLipschitzRegression({ ...base, iters: 16, resume: true });
     const rows = Metrics.read(path.join(out, runName(base), 'metrics.jsonl'));

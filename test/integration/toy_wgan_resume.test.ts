@@ -47,7 +47,8 @@ describe('toy WGAN experiment', () => {
     const b = fs.mkdtempSync(path.join(os.tmpdir(), 'toyB-'));
     await runToyWgan({ ...toyOptions({ ...base, out: b }), iters: 10, every: 10 });
     await runToyWgan({ ...toyOptions({ ...base, out: b }), iters: 20, every: 10, resume: true });
-    const strip = (rows: Record<string, number>[]) => rows.map(({ seconds: _s, rssMB: _r, gpuMB: _g, bindGroups: _b, ...r }) => r);
+    const strip = (rows: Record<string, number>[]) =>
+      rows.map(({ seconds: _s, rssMB: _r, gpuMB: _g, bindGroups: _b, ...r }) => r);
     const ra = strip(Metrics.read(path.join(a, 'metrics.jsonl')));
     const rb = strip(Metrics.read(path.join(b, 'metrics.jsonl')));
     expect(rb).toEqual(ra);
@@ -58,8 +59,17 @@ describe('toy WGAN experiment', () => {
       const runs: Record<string, number>[][] = [];
       for (const eager of [false, true]) {
         const out = fs.mkdtempSync(path.join(os.tmpdir(), `toy-${reg}-${eager}-`));
-        await runToyWgan({ ...toyOptions({ quick: true, seed: 7, progress: false, dataset: 'swissroll', reg, out }), iters: 6, every: 6, eager });
-        runs.push(Metrics.read(path.join(out, 'metrics.jsonl')).map(({ seconds: _s, rssMB: _r, gpuMB: _g, bindGroups: _b, ...r }) => r));
+        await runToyWgan({
+          ...toyOptions({ quick: true, seed: 7, progress: false, dataset: 'swissroll', reg, out }),
+          iters: 6,
+          every: 6,
+          eager,
+        });
+        runs.push(
+          Metrics.read(path.join(out, 'metrics.jsonl')).map(
+            ({ seconds: _s, rssMB: _r, gpuMB: _g, bindGroups: _b, ...r }) => r,
+          ),
+        );
       }
       expect(runs[0], reg).toEqual(runs[1]);
     }

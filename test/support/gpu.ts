@@ -13,13 +13,21 @@ export function useGpu(): void {
 }
 
 /** Asserts that fn's gradient matches central differences (the report names the worst element). */
-export async function expectGrad(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[], opts?: GradcheckOptions): Promise<void> {
+export async function expectGrad(
+  fn: (...xs: Tensor[]) => Tensor,
+  inputs: Tensor[],
+  opts?: GradcheckOptions,
+): Promise<void> {
   const r = await gradcheck(fn, inputs, opts);
   expect(r.ok, r.message).toBe(true);
 }
 
 /** Asserts second derivatives (gradient of the gradient) match central differences. */
-export async function expectGradGrad(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[], opts?: GradcheckOptions): Promise<void> {
+export async function expectGradGrad(
+  fn: (...xs: Tensor[]) => Tensor,
+  inputs: Tensor[],
+  opts?: GradcheckOptions,
+): Promise<void> {
   const r = await gradgradcheck(fn, inputs, opts);
   expect(r.ok, r.message).toBe(true);
 }
@@ -44,5 +52,10 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
       worstExcess = Number.isNaN(excess) ? Infinity : excess;
     }
   }
-  expect(worst, worst >= 0 ? `element ${worst}: got ${actual[worst]}, expected ${expected[worst]} (atol ${atol}, rtol ${rtol})` : '').toBe(-1);
+  expect(
+    worst,
+    worst >= 0
+      ? `element ${worst}: got ${actual[worst]}, expected ${expected[worst]} (atol ${atol}, rtol ${rtol})`
+      : '',
+  ).toBe(-1);
 }

@@ -20,7 +20,13 @@ export interface CurveData {
 }
 
 function chart(
-  g: CanvasRenderingContext2D, b: Box, title: string, s: Series, xMax: number, color: string, events: CurveData['events'],
+  g: CanvasRenderingContext2D,
+  b: Box,
+  title: string,
+  s: Series,
+  xMax: number,
+  color: string,
+  events: CurveData['events'],
   opts: { ref?: { value: number; text: string }; labels?: boolean } = {},
 ): void {
   const ref = opts.ref;
@@ -92,10 +98,17 @@ export function drawCurves(canvas: HTMLCanvasElement, d: CurveData): void {
   const xMax = Math.max(1, ...d.loss.x.slice(-1), ...d.w1.x.slice(-1));
   const cw = (width - 112) / 2;
   const ch = (height - 96) / 2;
-  const at = (col: number, row: number): Box => ({ left: 44 + col * (cw + 50), top: 20 + row * (ch + 40), width: cw, height: ch });
+  const at = (col: number, row: number): Box => ({
+    left: 44 + col * (cw + 50),
+    top: 20 + row * (ch + 40),
+    width: cw,
+    height: ch,
+  });
   chart(g, at(0, 0), 'critic loss', d.loss, xMax, '#444c56', d.events, { labels: true });
   chart(g, at(1, 0), 'W estimate  E D(real) − E D(fake)', d.wasserstein, xMax, '#8e44ad', d.events);
-  chart(g, at(0, 1), '‖∇D‖ at interpolates', d.gradNormInterp, xMax, '#16a085', d.events, { ref: { value: d.K, text: `K = ${d.K}` } });
+  chart(g, at(0, 1), '‖∇D‖ at interpolates', d.gradNormInterp, xMax, '#16a085', d.events, {
+    ref: { value: d.K, text: `K = ${d.K}` },
+  });
   chart(g, at(1, 1), 'sample W1 (exact, 256 points)', d.w1, xMax, COLORS.fake, d.events);
   g.fillStyle = COLORS.muted;
   g.textAlign = 'center';

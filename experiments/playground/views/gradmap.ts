@@ -26,13 +26,20 @@ export function drawGradMap(
   g.rect(box.left, box.top, box.width, box.height);
   g.clip();
   g.fillStyle = 'rgba(255, 255, 255, 0.55)';
-  for (let i = 0; i < Math.min(d.real.length, 512); i += 2) g.fillRect(m.x(d.real[i]) - 1, m.y(d.real[i + 1]) - 1, 2, 2);
+  for (let i = 0; i < Math.min(d.real.length, 512); i += 2)
+    g.fillRect(m.x(d.real[i]) - 1, m.y(d.real[i + 1]) - 1, 2, 2);
   g.restore();
   axes(g, d.frame, box);
-  colourBar(g, { left: box.left + box.width + 30, top: box.top, width: 14, height: box.height }, 0, hi, '‖∇ₓD(x)‖₂', [{ value: d.K, text: `K=${d.K}` }]);
+  colourBar(g, { left: box.left + box.width + 30, top: box.top, width: 14, height: box.height }, 0, hi, '‖∇ₓD(x)‖₂', [
+    { value: d.K, text: `K=${d.K}` },
+  ]);
   g.fillStyle = '#1d2733';
   g.textAlign = 'left';
   g.textBaseline = 'middle';
   const max = quantile(d.gradNorm, 1);
-  g.fillText(`max ${max.toFixed(2)}, mean ${(d.gradNorm.reduce((a, b) => a + b, 0) / d.gradNorm.length).toFixed(2)} on the grid (white dots: data)`, box.left, 12);
+  g.fillText(
+    `max ${max.toFixed(2)}, mean ${(d.gradNorm.reduce((a, b) => a + b, 0) / d.gradNorm.length).toFixed(2)} on the grid (white dots: data)`,
+    box.left,
+    12,
+  );
 }

@@ -33,7 +33,11 @@ export function drawHistogram(canvas: HTMLCanvasElement, d: { ratio: Float32Arra
   g.fillStyle = COLORS.text;
   g.textAlign = 'left';
   g.textBaseline = 'middle';
-  g.fillText(`K = ${fmt(d.K)}:  ${v} of ${finite.length} pairs violate; mean ratio ${fmt(finite.reduce((a, b) => a + b, 0) / Math.max(1, finite.length))}`, box.left, 12);
+  g.fillText(
+    `K = ${fmt(d.K)}:  ${v} of ${finite.length} pairs violate; mean ratio ${fmt(finite.reduce((a, b) => a + b, 0) / Math.max(1, finite.length))}`,
+    box.left,
+    12,
+  );
   g.textAlign = 'center';
   g.textBaseline = 'bottom';
   g.fillStyle = COLORS.muted;

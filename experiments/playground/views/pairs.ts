@@ -20,8 +20,10 @@ export function drawPairs(
   g.rect(box.left, box.top, box.width, box.height);
   g.clip();
   const arrow = (i: number, color: string, alpha: number) => {
-    const x0 = m.x(d.x[2 * i]), y0 = m.y(d.x[2 * i + 1]);
-    const x1 = m.x(d.xHat[2 * i]), y1 = m.y(d.xHat[2 * i + 1]);
+    const x0 = m.x(d.x[2 * i]),
+      y0 = m.y(d.x[2 * i + 1]);
+    const x1 = m.x(d.xHat[2 * i]),
+      y1 = m.y(d.xHat[2 * i + 1]);
     g.globalAlpha = alpha;
     g.strokeStyle = color;
     g.fillStyle = color;
@@ -32,7 +34,8 @@ export function drawPairs(
     const len = Math.hypot(x1 - x0, y1 - y0);
     if (len > 6) {
       // the head at x̂ (off-frame heads are clipped away with the rest of the arrow)
-      const ux = (x1 - x0) / len, uy = (y1 - y0) / len;
+      const ux = (x1 - x0) / len,
+        uy = (y1 - y0) / len;
       g.beginPath();
       g.moveTo(x1, y1);
       g.lineTo(x1 - 7 * ux + 3.5 * uy, y1 - 7 * uy - 3.5 * ux);

@@ -17,7 +17,15 @@ export interface Box {
   height: number;
 }
 
-export const COLORS = { real: '#e07b00', fake: '#1f5fbf', violation: '#d62728', ok: '#7f8c99', grid: '#e4e7eb', text: '#1d2733', muted: '#5b6775' };
+export const COLORS = {
+  real: '#e07b00',
+  fake: '#1f5fbf',
+  violation: '#d62728',
+  ok: '#7f8c99',
+  grid: '#e4e7eb',
+  text: '#1d2733',
+  muted: '#5b6775',
+};
 export const FONT = '12px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
 
 /** Sizes the canvas's backing store for the screen's pixel ratio; returns a context in CSS pixels. */
@@ -50,7 +58,8 @@ export function ticks(lo: number, hi: number, count = 5): number[] {
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
   const out: number[] = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Math.abs(v) < step * 1e-9 ? 0 : v);
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step)
+    out.push(Math.abs(v) < step * 1e-9 ? 0 : v);
   return out;
 }
 
@@ -62,7 +71,12 @@ export function fmt(v: number): string {
 }
 
 /** A frame around the box with ticks on the left and bottom. */
-export function axes(g: CanvasRenderingContext2D, f: Frame, b: Box, opts: { xTicks?: number; yTicks?: number; gridLines?: boolean } = {}): void {
+export function axes(
+  g: CanvasRenderingContext2D,
+  f: Frame,
+  b: Box,
+  opts: { xTicks?: number; yTicks?: number; gridLines?: boolean } = {},
+): void {
   const m = mapper(f, b);
   g.save();
   g.strokeStyle = '#9aa4ae';
@@ -93,7 +107,15 @@ export function axes(g: CanvasRenderingContext2D, f: Frame, b: Box, opts: { xTic
 
 // viridis, sampled at 9 stops and interpolated linearly (close enough for a heat map)
 const VIRIDIS = [
-  [68, 1, 84], [71, 44, 122], [59, 81, 139], [44, 113, 142], [33, 144, 141], [39, 173, 129], [92, 200, 99], [170, 220, 50], [253, 231, 37],
+  [68, 1, 84],
+  [71, 44, 122],
+  [59, 81, 139],
+  [44, 113, 142],
+  [33, 144, 141],
+  [39, 173, 129],
+  [92, 200, 99],
+  [170, 220, 50],
+  [253, 231, 37],
 ];
 
 /** viridis at t in [0, 1] as [r, g, b]. */
@@ -107,7 +129,13 @@ export function viridis(t: number): [number, number, number] {
 }
 
 /** Draws a row-major n×n grid (row 0 at the top) into the box, colours from `color`. */
-export function drawGrid(g: CanvasRenderingContext2D, values: ArrayLike<number>, n: number, b: Box, color: (v: number) => [number, number, number]): void {
+export function drawGrid(
+  g: CanvasRenderingContext2D,
+  values: ArrayLike<number>,
+  n: number,
+  b: Box,
+  color: (v: number) => [number, number, number],
+): void {
   const img = new ImageData(n, n);
   for (let i = 0; i < n * n; i++) {
     const [r, gg, bb] = color(values[i]);
@@ -127,7 +155,14 @@ export function drawGrid(g: CanvasRenderingContext2D, values: ArrayLike<number>,
 }
 
 /** A vertical colour bar for viridis over [lo, hi], with tick labels and optional marked values. */
-export function colourBar(g: CanvasRenderingContext2D, b: Box, lo: number, hi: number, label: string, marks: { value: number; text: string }[] = []): void {
+export function colourBar(
+  g: CanvasRenderingContext2D,
+  b: Box,
+  lo: number,
+  hi: number,
+  label: string,
+  marks: { value: number; text: string }[] = [],
+): void {
   const steps = 64;
   for (let i = 0; i < steps; i++) {
     const [r, gg, bb] = viridis(1 - i / (steps - 1));
@@ -171,7 +206,10 @@ export function contourSegments(v: ArrayLike<number>, n: number, level: number):
   const lerp = (a: number, b: number) => (level - a) / (b - a);
   for (let i = 0; i + 1 < n; i++) {
     for (let j = 0; j + 1 < n; j++) {
-      const a = at(i, j), b = at(i, j + 1), c = at(i + 1, j + 1), d = at(i + 1, j);
+      const a = at(i, j),
+        b = at(i, j + 1),
+        c = at(i + 1, j + 1),
+        d = at(i + 1, j);
       const code = (a > level ? 8 : 0) | (b > level ? 4 : 0) | (c > level ? 2 : 0) | (d > level ? 1 : 0);
       if (code === 0 || code === 15) continue;
       // edge points: top (a-b), right (b-c), bottom (d-c), left (a-d)
@@ -182,14 +220,48 @@ export function contourSegments(v: ArrayLike<number>, n: number, level: number):
       const seg = (p: number[], q: number[]) => out.push(p[0], p[1], q[0], q[1]);
       const centreAbove = (a + b + c + d) / 4 > level;
       switch (code) {
-        case 1: case 14: seg(left, bottom); break;
-        case 2: case 13: seg(bottom, right); break;
-        case 3: case 12: seg(left, right); break;
-        case 4: case 11: seg(top, right); break;
-        case 6: case 9: seg(top, bottom); break;
-        case 7: case 8: seg(left, top); break;
-        case 5: if (centreAbove) { seg(left, top); seg(bottom, right); } else { seg(left, bottom); seg(top, right); } break;
-        case 10: if (centreAbove) { seg(top, right); seg(left, bottom); } else { seg(left, top); seg(bottom, right); } break;
+        case 1:
+        case 14:
+          seg(left, bottom);
+          break;
+        case 2:
+        case 13:
+          seg(bottom, right);
+          break;
+        case 3:
+        case 12:
+          seg(left, right);
+          break;
+        case 4:
+        case 11:
+          seg(top, right);
+          break;
+        case 6:
+        case 9:
+          seg(top, bottom);
+          break;
+        case 7:
+        case 8:
+          seg(left, top);
+          break;
+        case 5:
+          if (centreAbove) {
+            seg(left, top);
+            seg(bottom, right);
+          } else {
+            seg(left, bottom);
+            seg(top, right);
+          }
+          break;
+        case 10:
+          if (centreAbove) {
+            seg(top, right);
+            seg(left, bottom);
+          } else {
+            seg(left, top);
+            seg(bottom, right);
+          }
+          break;
       }
     }
   }
@@ -197,7 +269,12 @@ export function contourSegments(v: ArrayLike<number>, n: number, level: number):
 }
 
 /** A legend of coloured markers in a row, starting at (x, y). */
-export function legend(g: CanvasRenderingContext2D, x: number, y: number, items: { color: string; text: string; line?: boolean }[]): void {
+export function legend(
+  g: CanvasRenderingContext2D,
+  x: number,
+  y: number,
+  items: { color: string; text: string; line?: boolean }[],
+): void {
   g.save();
   g.textAlign = 'left';
   g.textBaseline = 'middle';
@@ -227,7 +304,9 @@ export function legend(g: CanvasRenderingContext2D, x: number, y: number, items:
 
 /** The value below which a fraction q of the finite values lie. */
 export function quantile(v: ArrayLike<number>, q: number): number {
-  const a = Array.from(v).filter(Number.isFinite).sort((x, y) => x - y);
+  const a = Array.from(v)
+    .filter(Number.isFinite)
+    .sort((x, y) => x - y);
   if (!a.length) return NaN;
   return a[Math.min(a.length - 1, Math.max(0, Math.floor(q * (a.length - 1))))];
 }

@@ -27,19 +27,25 @@ export function readMaybeGzip(file: string): Buffer {
 export function parseIdx(buf: Uint8Array, file: string): IdxArray {
   if (buf.length < 4) throw new Error(`${file}: too short for an IDX header (${buf.length} bytes, need at least 4)`);
   if (buf[0] !== 0 || buf[1] !== 0) {
-    throw new Error(`${file}: not an IDX file: magic starts with 0x${hex(buf[0])} 0x${hex(buf[1])}, expected 0x00 0x00`);
+    throw new Error(
+      `${file}: not an IDX file: magic starts with 0x${hex(buf[0])} 0x${hex(buf[1])}, expected 0x00 0x00`,
+    );
   }
-  if (buf[2] !== 0x08) throw new Error(`${file}: IDX data type 0x${hex(buf[2])} is not supported; expected 0x08 (unsigned byte)`);
+  if (buf[2] !== 0x08)
+    throw new Error(`${file}: IDX data type 0x${hex(buf[2])} is not supported; expected 0x08 (unsigned byte)`);
   const ndims = buf[3];
   if (ndims < 1) throw new Error(`${file}: IDX header declares 0 dimensions`);
   const headerBytes = 4 + 4 * ndims;
-  if (buf.length < headerBytes) throw new Error(`${file}: truncated IDX header: ${buf.length} bytes, need ${headerBytes} for ${ndims} dimensions`);
+  if (buf.length < headerBytes)
+    throw new Error(`${file}: truncated IDX header: ${buf.length} bytes, need ${headerBytes} for ${ndims} dimensions`);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const dims = Array.from({ length: ndims }, (_, i) => view.getUint32(4 + 4 * i, false));
   const count = dims.reduce((a, b) => a * b, 1);
   const have = buf.length - headerBytes;
   if (have !== count) {
-    throw new Error(`${file}: IDX dims [${dims.join(', ')}] need ${count} data bytes after the ${headerBytes}-byte header, found ${have}${have < count ? ' (truncated)' : ''}`);
+    throw new Error(
+      `${file}: IDX dims [${dims.join(', ')}] need ${count} data bytes after the ${headerBytes}-byte header, found ${have}${have < count ? ' (truncated)' : ''}`,
+    );
   }
   return { dims, data: buf.subarray(headerBytes) };
 }

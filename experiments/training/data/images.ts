@@ -15,7 +15,18 @@ export interface ImageSet {
 }
 
 export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
-export const FASHION_CLASSES = ['T-shirt', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Boot'];
+export const FASHION_CLASSES = [
+  'T-shirt',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Boot',
+];
 
 /** The first of `names` (plain or .gz) that exists in dir. */
 function findFile(dir: string, names: string[], what: string): string {
@@ -26,19 +37,31 @@ function findFile(dir: string, names: string[], what: string): string {
   }
   throw new Error(
     `${what}: none of ${candidates.join(', ')} found in ${dir}` +
-      (dir === FASHION_MNIST_DIR ? ' (install it with `apt-get install dataset-fashion-mnist` or pass --data <dir>)' : ''),
+      (dir === FASHION_MNIST_DIR
+        ? ' (install it with `apt-get install dataset-fashion-mnist` or pass --data <dir>)'
+        : ''),
   );
 }
 
 /** Fashion-MNIST (or MNIST) from its four IDX files: train-* (60k) or t10k-* (10k). */
 export function loadFashionMnist(dir: string, split: 'train' | 'test'): ImageSet {
   const prefix = split === 'train' ? 'train' : 't10k';
-  const imgFile = findFile(dir, [`${prefix}-images-idx3-ubyte`, `${prefix}-images.idx3-ubyte`], `Fashion-MNIST ${split} images`);
-  const lblFile = findFile(dir, [`${prefix}-labels-idx1-ubyte`, `${prefix}-labels.idx1-ubyte`], `Fashion-MNIST ${split} labels`);
+  const imgFile = findFile(
+    dir,
+    [`${prefix}-images-idx3-ubyte`, `${prefix}-images.idx3-ubyte`],
+    `Fashion-MNIST ${split} images`,
+  );
+  const lblFile = findFile(
+    dir,
+    [`${prefix}-labels-idx1-ubyte`, `${prefix}-labels.idx1-ubyte`],
+    `Fashion-MNIST ${split} labels`,
+  );
   const img = readIdx(imgFile);
-  if (img.dims.length !== 3) throw new Error(`${imgFile}: expected 3 dimensions [N, 28, 28] (magic 0x00000803), got [${img.dims.join(', ')}]`);
+  if (img.dims.length !== 3)
+    throw new Error(`${imgFile}: expected 3 dimensions [N, 28, 28] (magic 0x00000803), got [${img.dims.join(', ')}]`);
   const lbl = readIdx(lblFile);
-  if (lbl.dims.length !== 1) throw new Error(`${lblFile}: expected 1 dimension [N] (magic 0x00000801), got [${lbl.dims.join(', ')}]`);
+  if (lbl.dims.length !== 1)
+    throw new Error(`${lblFile}: expected 1 dimension [N] (magic 0x00000801), got [${lbl.dims.join(', ')}]`);
   const [n, h, w] = img.dims;
   if (lbl.dims[0] !== n) throw new Error(`${lblFile}: ${lbl.dims[0]} labels but ${imgFile} has ${n} images`);
   if (n === 0) throw new Error(`${imgFile}: no images`);
@@ -52,17 +75,21 @@ export const CIFAR_RECORD = 1 + 3 * 32 * 32;
 
 /** One CIFAR-10 binary batch: records of <1 label byte><3072 pixel bytes, R then G then B planes>. */
 export function readCifarBatch(file: string): ImageSet {
-  if (!fs.existsSync(file)) throw new Error(`${file}: file not found (expected a CIFAR-10 binary batch, e.g. data_batch_1.bin)`);
+  if (!fs.existsSync(file))
+    throw new Error(`${file}: file not found (expected a CIFAR-10 binary batch, e.g. data_batch_1.bin)`);
   const buf = fs.readFileSync(file);
   if (buf.length === 0 || buf.length % CIFAR_RECORD !== 0) {
-    throw new Error(`${file}: ${buf.length} bytes is not a whole number of ${CIFAR_RECORD}-byte CIFAR-10 records (1 label + 3072 pixels; a full batch is 10000 records = 30730000 bytes)`);
+    throw new Error(
+      `${file}: ${buf.length} bytes is not a whole number of ${CIFAR_RECORD}-byte CIFAR-10 records (1 label + 3072 pixels; a full batch is 10000 records = 30730000 bytes)`,
+    );
   }
   const n = buf.length / CIFAR_RECORD;
   const images = new Uint8Array(n * 3072);
   const labels = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const o = i * CIFAR_RECORD;
-    if (buf[o] > 9) throw new Error(`${file}: record ${i} has label ${buf[o]}, expected 0..9 (is this the CIFAR-100 format?)`);
+    if (buf[o] > 9)
+      throw new Error(`${file}: record ${i} has label ${buf[o]}, expected 0..9 (is this the CIFAR-100 format?)`);
     labels[i] = buf[o];
     images.set(buf.subarray(o + 1, o + CIFAR_RECORD), i * 3072);
   }
@@ -82,7 +109,8 @@ export function loadCifar10(dir: string, split: 'train' | 'test' | 'all'): Image
 
 export function concatSets(sets: ImageSet[]): ImageSet {
   const [a] = sets;
-  for (const s of sets) if (s.c !== a.c || s.h !== a.h || s.w !== a.w) throw new Error(`concatSets: image shapes differ`);
+  for (const s of sets)
+    if (s.c !== a.c || s.h !== a.h || s.w !== a.w) throw new Error(`concatSets: image shapes differ`);
   const n = sets.reduce((t, s) => t + s.n, 0);
   const images = new Uint8Array(n * a.c * a.h * a.w);
   const labels = new Uint8Array(n);

@@ -22,10 +22,16 @@ function classImage(label: number, c: number, h: number, w: number, rng: HostRng
 }
 
 /** Writes train-/t10k- IDX image and label files (gzipped unless gzip = false) into dir. */
-export function writeSyntheticFashion(dir: string, o: { train?: number; test?: number; gzip?: boolean; seed?: number } = {}): string {
+export function writeSyntheticFashion(
+  dir: string,
+  o: { train?: number; test?: number; gzip?: boolean; seed?: number } = {},
+): string {
   fs.mkdirSync(dir, { recursive: true });
   const rng = new HostRng(o.seed ?? 1);
-  for (const [prefix, n] of [['train', o.train ?? 200], ['t10k', o.test ?? 100]] as const) {
+  for (const [prefix, n] of [
+    ['train', o.train ?? 200],
+    ['t10k', o.test ?? 100],
+  ] as const) {
     const images = new Uint8Array(n * 784);
     const labels = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
@@ -33,7 +39,9 @@ export function writeSyntheticFashion(dir: string, o: { train?: number; test?: n
       images.set(classImage(labels[i], 1, 28, 28, rng), i * 784);
     }
     const write = (name: string, buf: Buffer) =>
-      o.gzip === false ? fs.writeFileSync(path.join(dir, name), buf) : fs.writeFileSync(path.join(dir, `${name}.gz`), zlib.gzipSync(buf));
+      o.gzip === false
+        ? fs.writeFileSync(path.join(dir, name), buf)
+        : fs.writeFileSync(path.join(dir, `${name}.gz`), zlib.gzipSync(buf));
     write(`${prefix}-images-idx3-ubyte`, encodeIdx([n, 28, 28], images));
     write(`${prefix}-labels-idx1-ubyte`, encodeIdx([n], labels));
   }

@@ -72,7 +72,9 @@ describe('adversarial search (eq. 16)', () => {
     // and above K every sample counts, in every form
     const steep = linearCritic([2, 1, 0, 0]);
     for (const form of A.PENALTY_FORMS.filter((f) => f !== 'linear')) {
-      expect(await A.adversarialLipschitzPenalty(steep, x, { k: 1, K: 1, form }).monitors.violations.item(), form).toBe(16);
+      expect(await A.adversarialLipschitzPenalty(steep, x, { k: 1, K: 1, form }).monitors.violations.item(), form).toBe(
+        16,
+      );
     }
   });
 
@@ -81,7 +83,9 @@ describe('adversarial search (eq. 16)', () => {
     const fake = E.randUniform([4, 2], -1, 1);
     const bn = T.mlpCritic(T.randomDenseLayers([2, 8, 1], 3), { batchNorm: true });
     const live = E.memoryStats().liveBuffers;
-    expect(() => A.wganAlpCriticLoss(bn, real, fake, { sharedForward: true })).toThrow(/wganAlpCriticLoss: sharedForward needs a critic whose samples are independent/);
+    expect(() => A.wganAlpCriticLoss(bn, real, fake, { sharedForward: true })).toThrow(
+      /wganAlpCriticLoss: sharedForward needs a critic whose samples are independent/,
+    );
     expect(E.memoryStats().liveBuffers).toBe(live);
     // an nn Module: batch norm in training mode couples the samples; in eval mode it does not
     const net = new nn.Sequential(new nn.Linear(2, 8), new nn.BatchNorm1d(8), new nn.ReLU(), new nn.Linear(8, 1));
@@ -92,7 +96,9 @@ describe('adversarial search (eq. 16)', () => {
     expect(critic.batchDependent).toBe(false);
     const s = A.wganAlpCriticLoss(critic, real, fake, { sharedForward: true });
     expect(Number.isFinite(await s.loss.item())).toBe(true);
-    const plain = A.wganAlpCriticLoss(T.mlpCritic(T.randomDenseLayers([2, 8, 1], 3)), real, fake, { sharedForward: true });
+    const plain = A.wganAlpCriticLoss(T.mlpCritic(T.randomDenseLayers([2, 8, 1], 3)), real, fake, {
+      sharedForward: true,
+    });
     expect(Number.isFinite(await plain.loss.item())).toBe(true);
   });
 
@@ -102,7 +108,8 @@ describe('adversarial search (eq. 16)', () => {
     const x = E.randUniform([64, 2], -2, 2);
     const r0 = E.randUniform([64, 2], -0.5, 0.5);
     const eps = E.randUniform([64], 0.01, 0.1);
-    const mean = async (k: number) => E.mean(A.adversarialLipschitzPenalty(net, x, { k, xi: 0.1, r0, epsValues: eps }).ratio).item();
+    const mean = async (k: number) =>
+      E.mean(A.adversarialLipschitzPenalty(net, x, { k, xi: 0.1, r0, epsValues: eps }).ratio).item();
     const [q0, q1, q5] = [await mean(0), await mean(1), await mean(5)];
     expect(q1).toBeGreaterThan(q0 * 1.05);
     expect(q5).toBeGreaterThanOrEqual(q1 * 0.99);
@@ -131,7 +138,8 @@ describe('adversarial search (eq. 16)', () => {
     expectClose(await res.dX.toFloat32(), [1e-10, 1e-10, 1e-10, 1e-10], 1e-15, 1e-5);
     expectClose(await res.ratio.toFloat32(), [0, 0, 0, 0]);
     expect(await res.loss.item()).toBe(0);
-    for (const g of E.grad(res.loss, net.parameters())) expect(Array.from(await g.toFloat32()).every(Number.isFinite)).toBe(true);
+    for (const g of E.grad(res.loss, net.parameters()))
+      expect(Array.from(await g.toFloat32()).every(Number.isFinite)).toBe(true);
   });
 
   it('clipping: d_X is the actual distance after clipping, not eps', async () => {
@@ -196,10 +204,18 @@ describe('trace', () => {
       const [rIn, probe, rOut, g] = await Promise.all([rows(s.rIn), rows(s.probe), rows(s.rOut), rows(s.grad)]);
       const [yProbe, dY, gNorm] = await Promise.all([s.yProbe.toFloat32(), s.dY.toFloat32(), s.gradNorm.toFloat32()]);
       for (let b = 0; b < 6; b++) {
-        expectClose(probe[b], xs[b].map((v, j) => v + xi * rIn[b][j]), 1e-6);
+        expectClose(
+          probe[b],
+          xs[b].map((v, j) => v + xi * rIn[b][j]),
+          1e-6,
+        );
         expect(dY[b]).toBeCloseTo(Math.abs(yClean[b] - yProbe[b]), 6);
         expect(gNorm[b]).toBeCloseTo(norm(g[b]), 5);
-        expectClose(rOut[b], g[b].map((v) => v / norm(g[b])), 1e-5);
+        expectClose(
+          rOut[b],
+          g[b].map((v) => v / norm(g[b])),
+          1e-5,
+        );
       }
       // a step starts where the previous one ended
       if (i > 0) expect(await rows(t.steps[i - 1].rOut)).toEqual(rIn);
@@ -223,12 +239,21 @@ describe('trace', () => {
 describe('trace with batch norm', () => {
   it("records each layer's batch statistics per critic call: the probes', f(x)'s and f(x̂)'s", async () => {
     E.manualSeed(4);
-    const model = new nn.Sequential(new nn.BatchNorm1d(2), new nn.Linear(2, 8), new nn.ReLU(), new nn.BatchNorm1d(8), new nn.Linear(8, 1));
+    const model = new nn.Sequential(
+      new nn.BatchNorm1d(2),
+      new nn.Linear(2, 8),
+      new nn.ReLU(),
+      new nn.BatchNorm1d(8),
+      new nn.Linear(8, 1),
+    );
     const critic = nn.asCritic(model);
     const x = E.randNormal([10, 2]);
     const p = A.adversarialLipschitzPenalty(critic, x, { k: 2, trace: true });
     const t = p.trace!;
-    expect(t.steps.map((s) => s.batchStats!.map((b) => b.layer))).toEqual([['0', '3'], ['0', '3']]);
+    expect(t.steps.map((s) => s.batchStats!.map((b) => b.layer))).toEqual([
+      ['0', '3'],
+      ['0', '3'],
+    ]);
     expect(t.batchStats!.clean!.map((b) => b.layer)).toEqual(['0', '3']);
     // the first layer normalises the pass's input itself: its statistics are the probe's and x̂'s
     const colStats = async (v: E.Tensor) => {
@@ -239,10 +264,23 @@ describe('trace with batch norm', () => {
         return [m, col.reduce((s, u) => s + (u - m) ** 2, 0) / 10];
       });
     };
-    for (const [input, stats] of [[t.steps[1].probe, t.steps[1].batchStats![0]], [t.xHat, t.batchStats!.hat[0]], [x, t.batchStats!.clean![0]]] as const) {
+    for (const [input, stats] of [
+      [t.steps[1].probe, t.steps[1].batchStats![0]],
+      [t.xHat, t.batchStats!.hat[0]],
+      [x, t.batchStats!.clean![0]],
+    ] as const) {
       const want = await colStats(input);
-      expectClose(await stats.mean.toFloat32(), want.map((w) => w[0]), 1e-5);
-      expectClose(await stats.variance.toFloat32(), want.map((w) => w[1]), 1e-5, 1e-4);
+      expectClose(
+        await stats.mean.toFloat32(),
+        want.map((w) => w[0]),
+        1e-5,
+      );
+      expectClose(
+        await stats.variance.toFloat32(),
+        want.map((w) => w[1]),
+        1e-5,
+        1e-4,
+      );
     }
     expect(t.batchStats!.hat[1].mean.shape).toEqual([8]);
     E.dispose([p, x]);
@@ -255,10 +293,14 @@ describe('penalty forms and output distances', () => {
     const y = E.tensor([1, 2, 0, -1, 0.5, 0.5], [2, 3]);
     const z = E.tensor([0, 2, 1, -1, 1.5, 0.5], [2, 3]);
     const host = { abs: [2, 1], sqL2: [2, 1], msd: [2 / 3, 1 / 3] };
-    for (const [k, v] of Object.entries(host)) expectClose(await A.outputDistance(k as A.OutputDistance, y, z).toFloat32(), v);
+    for (const [k, v] of Object.entries(host))
+      expectClose(await A.outputDistance(k as A.OutputDistance, y, z).toFloat32(), v);
     const sm = (a: number[]) => a.map((v) => Math.exp(v) / a.reduce((s, t) => s + Math.exp(t), 0));
     const kl = (p: number[], q: number[]) => p.reduce((s, pi, i) => s + pi * Math.log(pi / q[i]), 0);
-    expectClose(await A.outputDistance('kl', y, z).toFloat32(), [kl(sm([1, 2, 0]), sm([0, 2, 1])), kl(sm([-1, 0.5, 0.5]), sm([-1, 1.5, 0.5]))]);
+    expectClose(await A.outputDistance('kl', y, z).toFloat32(), [
+      kl(sm([1, 2, 0]), sm([0, 2, 1])),
+      kl(sm([-1, 0.5, 0.5]), sm([-1, 1.5, 0.5])),
+    ]);
   });
 
   it('violation() per form, and their gradients', async () => {
@@ -267,10 +309,22 @@ describe('penalty forms and output distances', () => {
       const { alp, term } = A.violation(f, ratio, K);
       return [Array.from(await alp.toFloat32()), Array.from(await term.toFloat32())];
     };
-    expect(await v('one-sided')).toEqual([[0, 0.5, 2], [0, 0.25, 4]]);
-    expect(await v('two-sided')).toEqual([[0.5, 0.5, 2], [0.25, 0.25, 4]]);
-    expect(await v('abs+squared')).toEqual([[0, 0.5, 2], [0, 0.75, 6]]);
-    expect(await v('linear', 0)).toEqual([[0.5, 1.5, 3], [0.5, 1.5, 3]]);
+    expect(await v('one-sided')).toEqual([
+      [0, 0.5, 2],
+      [0, 0.25, 4],
+    ]);
+    expect(await v('two-sided')).toEqual([
+      [0.5, 0.5, 2],
+      [0.25, 0.25, 4],
+    ]);
+    expect(await v('abs+squared')).toEqual([
+      [0, 0.5, 2],
+      [0, 0.75, 6],
+    ]);
+    expect(await v('linear', 0)).toEqual([
+      [0.5, 1.5, 3],
+      [0.5, 1.5, 3],
+    ]);
     for (const f of A.PENALTY_FORMS) {
       await expectGrad((q) => A.violation(f, q, f === 'linear' ? 0 : 1).term, [E.tensor([0.3, 1.4, 2.2], [3])]);
     }
@@ -319,7 +373,10 @@ describe('WGAN-ALP critic step', () => {
     E.tidy(() => E.backward(A.wganAlpCriticLoss(net, real, fake, { k: 2 }).loss));
     expect(net.statUpdates).toBe(4); // 2 BN layers x (D(real), D(fake)); search and penalty passes excluded
     // the same running statistics as two plain forward passes of a fresh copy
-    const ref = T.mlpCritic(layers.map((l) => ({ W: E.clone(l.W), b: E.clone(l.b) })), { batchNorm: true });
+    const ref = T.mlpCritic(
+      layers.map((l) => ({ W: E.clone(l.W), b: E.clone(l.b) })),
+      { batchNorm: true },
+    );
     E.noGrad(() => [ref.forward(real), ref.forward(fake)]);
     expectClose(await net.norms![1].runningMean.toFloat32(), await ref.norms![1].runningMean.toFloat32());
     expectClose(await net.norms![1].runningVar.toFloat32(), await ref.norms![1].runningVar.toFloat32());
@@ -380,8 +437,12 @@ describe('baselines', () => {
     expectClose(await gp.gradNorm.toFloat32(), [5, 5, 5, 5], 1e-5);
     expect(await gp.loss.item()).toBeCloseTo(16, 4);
     expect(await A.lipschitzPenalty(linearCritic([0.6, 0.8 - 1e-3]), real, fake).loss.item()).toBe(0);
-    expect(await A.gradientNormPenalty(steep, real, fake, { norm: 'l1', g: 'hinge', lambda: 1 }).loss.item()).toBeCloseTo(6, 4);
-    expect(await A.gradientNormPenalty(steep, real, fake, { norm: 'linf', g: 'squared', lambda: 2 }).loss.item()).toBeCloseTo(18, 4);
+    expect(
+      await A.gradientNormPenalty(steep, real, fake, { norm: 'l1', g: 'hinge', lambda: 1 }).loss.item(),
+    ).toBeCloseTo(6, 4);
+    expect(
+      await A.gradientNormPenalty(steep, real, fake, { norm: 'linf', g: 'squared', lambda: 2 }).loss.item(),
+    ).toBeCloseTo(18, 4);
   });
 
   it('GAN losses on known scores', async () => {
@@ -463,22 +524,54 @@ describe('bad input names the parameter', () => {
   // built lazily: the device exists only once the tests run
   let net: A.Critic, x: E.Tensor;
   const cases: [string, () => unknown, RegExp][] = [
-    ['negative lambda', () => A.adversarialLipschitzPenalty(net, x, { lambda: -1 }), /lambda must be a finite number >= 0, got -1/],
-    ['k < 0', () => A.adversarialDirection(net, x, { k: -1 }), /k \(power iterations\) must be an integer >= 0, got -1/],
+    [
+      'negative lambda',
+      () => A.adversarialLipschitzPenalty(net, x, { lambda: -1 }),
+      /lambda must be a finite number >= 0, got -1/,
+    ],
+    [
+      'k < 0',
+      () => A.adversarialDirection(net, x, { k: -1 }),
+      /k \(power iterations\) must be an integer >= 0, got -1/,
+    ],
     ['k non-integer', () => A.adversarialDirection(net, x, { k: 1.5 }), /k .* got 1.5/],
     ['xi = 0', () => A.adversarialDirection(net, x, { xi: 0 }), /xi must be a finite number > 0, got 0/],
     ['eps a <= 0', () => A.adversarialDirection(net, x, { eps: A.uniformEps(0, 1) }), /eps.min must be > 0, got 0/],
     ['eps a > b', () => A.adversarialDirection(net, x, { eps: A.uniformEps(2, 1) }), /eps range \[2, 1\] is empty/],
-    ['fixed eps <= 0', () => A.adversarialDirection(net, x, { eps: { kind: 'fixed', value: -8 } }), /eps.value must be > 0/],
-    ['r0 shape', () => A.adversarialDirection(net, x, { r0: E.zeros([2, 3]) }), /r0 has shape \[2, 3\], x has \[2, 2\]/],
-    ['epsValues shape', () => A.adversarialDirection(net, x, { epsValues: E.zeros([3]) }), /epsValues must have shape \[2\]/],
-    ['unknown form', () => A.adversarialLipschitzPenalty(net, x, { form: 'cubic' as A.PenaltyForm }), /unknown form 'cubic'/],
+    [
+      'fixed eps <= 0',
+      () => A.adversarialDirection(net, x, { eps: { kind: 'fixed', value: -8 } }),
+      /eps.value must be > 0/,
+    ],
+    [
+      'r0 shape',
+      () => A.adversarialDirection(net, x, { r0: E.zeros([2, 3]) }),
+      /r0 has shape \[2, 3\], x has \[2, 2\]/,
+    ],
+    [
+      'epsValues shape',
+      () => A.adversarialDirection(net, x, { epsValues: E.zeros([3]) }),
+      /epsValues must have shape \[2\]/,
+    ],
+    [
+      'unknown form',
+      () => A.adversarialLipschitzPenalty(net, x, { form: 'cubic' as A.PenaltyForm }),
+      /unknown form 'cubic'/,
+    ],
     ['bad clip', () => A.adversarialLipschitzPenalty(net, x, { clip: [1, -1] }), /clip must be \[lo, hi\]/],
-    ['mismatched batches (ALP)', () => A.wganAlpCriticLoss(net, x, E.zeros([3, 2])), /wganAlpCriticLoss: fake has shape \[3, 2\] but real has \[2, 2\]/],
+    [
+      'mismatched batches (ALP)',
+      () => A.wganAlpCriticLoss(net, x, E.zeros([3, 2])),
+      /wganAlpCriticLoss: fake has shape \[3, 2\] but real has \[2, 2\]/,
+    ],
     ['mismatched batches (GP)', () => A.wganGpCriticLoss(net, x, E.zeros([2, 3])), /fake has shape \[2, 3\]/],
     ['negative lambda (WGAN)', () => A.wganAlpCriticLoss(net, x, x, { lambda: -5 }), /wganAlpCriticLoss: lambda/],
     ['negative lambda (GP)', () => A.gradientPenalty(net, x, x, { lambda: -5 }), /lambda must be a finite number >= 0/],
-    ['non-scalar WGAN critic', () => A.wganGeneratorLoss(T.mlpCritic(T.randomDenseLayers([2, 3])), x), /must output \[B\] or \[B, 1\] scores, got \[2, 3\]/],
+    [
+      'non-scalar WGAN critic',
+      () => A.wganGeneratorLoss(T.mlpCritic(T.randomDenseLayers([2, 3])), x),
+      /must output \[B\] or \[B, 1\] scores, got \[2, 3\]/,
+    ],
   ];
   for (const [name, fn, re] of cases) {
     it(name, () => {

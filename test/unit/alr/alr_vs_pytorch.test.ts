@@ -20,7 +20,8 @@ const T = (e: Enc) => E.tensor(e.data, e.shape);
 /** A critic rebuilt from the fixture's weights (fresh tensors for each case). */
 function critic(name: string): A.Critic {
   const c = fx.critics[name];
-  if (name === 'conv') return TC.convCritic(['w1', 'b1', 'w2', 'b2', 'W', 'b'].map((k) => T(c[k])) as TC.ConvCriticWeights);
+  if (name === 'conv')
+    return TC.convCritic(['w1', 'b1', 'w2', 'b2', 'W', 'b'].map((k) => T(c[k])) as TC.ConvCriticWeights);
   const layers = c.layers.map((l: { W: Enc; b: Enc }) => ({ W: T(l.W), b: T(l.b) }));
   if (!c.norms) return TC.mlpCritic(layers);
   const norms = c.norms.map((n: { gamma: Enc; beta: Enc }) => ({
@@ -34,7 +35,9 @@ function critic(name: string): A.Critic {
 
 function data(name: string) {
   const d = fx.data;
-  return name === 'conv' ? { real: T(d.imgReal), fake: T(d.imgFake), r0: T(d.r0Img) } : { real: T(d.real), fake: T(d.fake), r0: T(d.r0) };
+  return name === 'conv'
+    ? { real: T(d.imgReal), fake: T(d.imgFake), r0: T(d.r0Img) }
+    : { real: T(d.real), fake: T(d.fake), r0: T(d.r0) };
 }
 
 async function expectTensor(t: E.Tensor, e: Enc, what: string, atol = 2e-5, rtol = 2e-4) {
@@ -51,7 +54,8 @@ async function expectGrads(loss: E.Tensor, c: A.Critic, expected: Enc[], what: s
   expect(gs.length).toBe(expected.length);
   // float32 cancellation (e.g. a bias before BN, exactly 0 in float64) scales with the largest gradient
   const scale = Math.max(...expected.flatMap((e) => e.data.map(Math.abs)));
-  for (let i = 0; i < gs.length; i++) await expectTensor(gs[i], expected[i], `${what} grad of parameter ${i}`, 5e-5 + 1e-5 * scale, 5e-4);
+  for (let i = 0; i < gs.length; i++)
+    await expectTensor(gs[i], expected[i], `${what} grad of parameter ${i}`, 5e-5 + 1e-5 * scale, 5e-4);
 }
 
 describe('adversarial search and penalty vs PyTorch', () => {
@@ -62,7 +66,14 @@ describe('adversarial search and penalty vs PyTorch', () => {
       const { real, fake, r0 } = data(c.critic);
       const x = E.concat([real, fake], 0);
       const res = A.adversarialLipschitzPenalty(net, x, {
-        k: c.k, form: c.form, xi: c.xi, clip: c.clip as Clip, K: c.K, lambda: c.lambda, r0, epsValues: T(fx.data.eps),
+        k: c.k,
+        form: c.form,
+        xi: c.xi,
+        clip: c.clip as Clip,
+        K: c.K,
+        lambda: c.lambda,
+        r0,
+        epsValues: T(fx.data.eps),
       });
       if (c.searchGrad) await expectTensor(res.searchGrad!, c.searchGrad, 'search gradient', 1e-6, 5e-4);
       else expect(res.searchGrad).toBeNull();

@@ -92,4 +92,3 @@ describe('autograd', () => {
     expect(onlyX).toBeLessThan(both);
   });
 });
-

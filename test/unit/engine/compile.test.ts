@@ -5,7 +5,13 @@
 import { describe, expect, it } from 'vitest';
 import * as E from '../../../engine/index.js';
 import { asCritic, fashionCritic, toyCritic, toyGenerator } from '../../../nn/index.js';
-import { adversarialLipschitzPenalty, uniformEps, wganAlpCriticLoss, wganGpCriticLoss, type Critic } from '../../../alr/index.js';
+import {
+  adversarialLipschitzPenalty,
+  uniformEps,
+  wganAlpCriticLoss,
+  wganGpCriticLoss,
+  type Critic,
+} from '../../../alr/index.js';
 import { mlpCritic, randomDenseLayers } from '../../../bench/conformance/toy_critics.js';
 import { useGpu } from '../../support/gpu.js';
 
@@ -29,7 +35,11 @@ interface Setup {
  * Runs `steps` iterations of a fresh setup eagerly and compiled (fresh inputs each step, drawn
  * from a host RNG so both runs see the same data) and expects identical outputs and final state.
  */
-async function expectSameBits(make: () => Setup, steps = 5, options: E.CompileOptions = {}): Promise<E.CompiledStep<[E.Tensor], Record<string, E.Tensor>>> {
+async function expectSameBits(
+  make: () => Setup,
+  steps = 5,
+  options: E.CompileOptions = {},
+): Promise<E.CompiledStep<[E.Tensor], Record<string, E.Tensor>>> {
   const runs: { outs: number[][][]; state: number[][] }[] = [];
   let compiled: E.CompiledStep<[E.Tensor], Record<string, E.Tensor>> | null = null;
   for (const enabled of [false, true]) {
@@ -64,7 +74,11 @@ function toySetup(method: 'alp' | 'gp', batch = 64): () => Setup {
     const host = new E.HostRng(3);
     return {
       params: D.parameters(),
-      input: () => E.tensor(Float32Array.from({ length: batch * 2 }, () => host.next() * 4 - 2), [batch, 2]),
+      input: () =>
+        E.tensor(
+          Float32Array.from({ length: batch * 2 }, () => host.next() * 4 - 2),
+          [batch, 2],
+        ),
       step: (real) => {
         const fake = E.noGrad(() => G.forward(E.randNormal([batch, 2])));
         const s =
@@ -108,7 +122,9 @@ describe('compile: same bits as eager', () => {
     }, 4);
     // maps ran in the stores of GEMMs and of Winograd output transforms, and in reductions
     const ops = step.fusion!.kernels.map((k) => k.ops.join('+'));
-    expect(ops.some((o) => o.startsWith('conv2d.winograd.output+') || o.startsWith('conv2dInputGrad.winograd.output+'))).toBe(true);
+    expect(
+      ops.some((o) => o.startsWith('conv2d.winograd.output+') || o.startsWith('conv2dInputGrad.winograd.output+')),
+    ).toBe(true);
     expect(ops.some((o) => o.startsWith('matmul.'))).toBe(true);
     expect(ops.some((o) => o.includes('reduce.sum'))).toBe(true);
   });
@@ -140,9 +156,22 @@ describe('compile: same bits as eager', () => {
         params: critic.parameters(),
         input: () => E.randNormal([16, 2]),
         step: (x) => {
-          const r = adversarialLipschitzPenalty(critic, x, { lambda: 1, k: 2, xi: 1, eps: uniformEps(0.1, 1), trace: true });
+          const r = adversarialLipschitzPenalty(critic, x, {
+            lambda: 1,
+            k: 2,
+            xi: 1,
+            eps: uniformEps(0.1, 1),
+            trace: true,
+          });
           const t = r.trace!;
-          return { loss: E.detach(r.loss), rAdv: t.rAdv, xHat: t.xHat, ratio: t.ratio, probe0: t.steps[0].probe, grad1: t.steps[1].grad };
+          return {
+            loss: E.detach(r.loss),
+            rAdv: t.rAdv,
+            xHat: t.xHat,
+            ratio: t.ratio,
+            probe0: t.steps[0].probe,
+            grad1: t.steps[1].grad,
+          };
         },
         dispose: () => {},
       };
@@ -263,7 +292,9 @@ describe('compile: capture rules', () => {
   });
 
   it('unknown options and non-tensor arguments are refused by name', () => {
-    expect(() => E.compile((a: E.Tensor) => a, { stict: true } as E.CompileOptions)).toThrow(/unknown option 'stict' \(did you mean 'strict'\?\)/);
+    expect(() => E.compile((a: E.Tensor) => a, { stict: true } as E.CompileOptions)).toThrow(
+      /unknown option 'stict' \(did you mean 'strict'\?\)/,
+    );
     const step = E.compile((a: E.Tensor) => a);
     expect(() => (step as unknown as (x: number) => void)(3)).toThrow(/argument 0 is not a tensor/);
   });

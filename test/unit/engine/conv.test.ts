@@ -17,7 +17,10 @@ interface Conv {
   s: number;
   p: number;
 }
-const outHW = ({ xs, ws, s, p }: Conv) => [Math.floor((xs[2] + 2 * p - ws[2]) / s) + 1, Math.floor((xs[3] + 2 * p - ws[3]) / s) + 1];
+const outHW = ({ xs, ws, s, p }: Conv) => [
+  Math.floor((xs[2] + 2 * p - ws[2]) / s) + 1,
+  Math.floor((xs[3] + 2 * p - ws[3]) / s) + 1,
+];
 
 /** Calls f(xIndex, wIndex, yIndex) for every (input, weight, output) triple the conv multiplies. */
 function forEachTap(cv: Conv, f: (xi: number, wi: number, yi: number) => void): void {
@@ -34,7 +37,11 @@ function forEachTap(cv: Conv, f: (xi: number, wi: number, yi: number) => void): 
                 const iy = oy * cv.s - cv.p + ky;
                 const ix = ox * cv.s - cv.p + kx;
                 if (iy < 0 || ix < 0 || iy >= H || ix >= W) continue;
-                f(((n * C + c) * H + iy) * W + ix, ((o * C + c) * kh + ky) * kw + kx, ((n * O + o) * Ho + oy) * Wo + ox);
+                f(
+                  ((n * C + c) * H + iy) * W + ix,
+                  ((o * C + c) * kh + ky) * kw + kx,
+                  ((n * O + o) * Ho + oy) * Wo + ox,
+                );
               }
 }
 
@@ -86,7 +93,10 @@ function expectRef(actual: Float32Array, ref: Ref, what: string): void {
     const ratio = Math.abs(actual[i] - ref.v[i]) / (1e-6 + 1e-5 * ref.mag[i]);
     if (!(ratio <= worstRatio)) [worst, worstRatio] = [i, ratio];
   }
-  expect(worst, `${what}: element ${worst} is ${actual[worst]}, expected ${ref.v[worst]} (sum of |terms| ${ref.mag[worst]})`).toBe(-1);
+  expect(
+    worst,
+    `${what}: element ${worst} is ${actual[worst]}, expected ${ref.v[worst]} (sum of |terms| ${ref.mag[worst]})`,
+  ).toBe(-1);
 }
 
 // odd sizes, channels not multiples of 4, both strides, both paddings, 1x1 / 3x3 / 3x2 kernels
@@ -136,7 +146,11 @@ describe('conv2d', () => {
       expect(y.shape).toEqual([cv.xs[0], cv.ws[0], Ho, Wo]);
       expectRef(await y.toFloat32(), refForward(cv, xv, wv, bv), 'conv2d');
       expectRef(await E.conv2dInputGrad(gy, w, cv.xs, opts).toFloat32(), refInputGrad(cv, gv, wv), 'conv2dInputGrad');
-      expectRef(await E.conv2dWeightGrad(x, gy, cv.ws, opts).toFloat32(), refWeightGrad(cv, xv, gv), 'conv2dWeightGrad');
+      expectRef(
+        await E.conv2dWeightGrad(x, gy, cv.ws, opts).toFloat32(),
+        refWeightGrad(cv, xv, gv),
+        'conv2dWeightGrad',
+      );
       E.dispose([x, w, b, gy, y]);
     });
   }
@@ -171,7 +185,11 @@ describe('conv2d', () => {
         if (v === 'subgroup') process.env.ALR_VARIANT = v;
         else forceVariant(v);
         try {
-          const outs = [E.conv2d(x, w, b, opts), E.conv2dInputGrad(gy, w, cv.xs, opts), E.conv2dWeightGrad(x, gy, cv.ws, opts)];
+          const outs = [
+            E.conv2d(x, w, b, opts),
+            E.conv2dInputGrad(gy, w, cv.xs, opts),
+            E.conv2dWeightGrad(x, gy, cv.ws, opts),
+          ];
           results.push(await Promise.all(outs.map((t) => t.toFloat32())));
           E.dispose(outs);
         } finally {
@@ -203,7 +221,11 @@ describe('conv2d', () => {
       const b = rnd([cv.ws[0]], 53);
       const gy = rnd([cv.xs[0], cv.ws[0], Ho, Wo], 54);
       const run = async () => {
-        const outs = [E.conv2d(x, w, b, opts), E.conv2dInputGrad(gy, w, cv.xs, opts), E.conv2dWeightGrad(x, gy, cv.ws, opts)];
+        const outs = [
+          E.conv2d(x, w, b, opts),
+          E.conv2dInputGrad(gy, w, cv.xs, opts),
+          E.conv2dWeightGrad(x, gy, cv.ws, opts),
+        ];
         const vals = await Promise.all(outs.map((t) => t.toFloat32()));
         E.dispose(outs);
         return vals;
@@ -216,9 +238,16 @@ describe('conv2d', () => {
       } finally {
         delete process.env.ALR_CONV_WINO_CHUNK;
       }
-      for (const i of [0, 1]) expect(chunked[i].every((v, j) => Object.is(v, whole[i][j])), `${label(cv)} output ${i}`).toBe(true);
+      for (const i of [0, 1])
+        expect(
+          chunked[i].every((v, j) => Object.is(v, whole[i][j])),
+          `${label(cv)} output ${i}`,
+        ).toBe(true);
       expectRef(chunked[2], refWeightGrad(cv, await x.toFloat32(), await gy.toFloat32()), 'conv2dWeightGrad in chunks');
-      expect(chunked[2].some((v, j) => v !== whole[2][j]), 'the weight gradient was really split').toBe(true);
+      expect(
+        chunked[2].some((v, j) => v !== whole[2][j]),
+        'the weight gradient was really split',
+      ).toBe(true);
       E.dispose([x, w, b, gy]);
     }
   });
@@ -284,15 +313,21 @@ describe('conv2d', () => {
     expect(() => E.conv2d(x, E.zeros([4, 2, 3, 3]))).toThrow(
       /conv2d: the input has 3 channels but the weight expects 2: x \[2, 3, 5, 5\], w \[4, 2, 3, 3\]/,
     );
-    expect(() => E.conv2d(E.zeros([3, 5, 5]), w)).toThrow(/conv2d: the input must have rank 4 \(NCHW \/ OIHW\), got \[3, 5, 5\]/);
+    expect(() => E.conv2d(E.zeros([3, 5, 5]), w)).toThrow(
+      /conv2d: the input must have rank 4 \(NCHW \/ OIHW\), got \[3, 5, 5\]/,
+    );
     expect(() => E.conv2d(x, E.zeros([4, 3, 9]))).toThrow(/conv2d: the weight must have rank 4/);
     expect(() => E.conv2d(x, E.zeros([4, 3, 8, 8]), null, { padding: 1 })).toThrow(
       /conv2d: kernel 8x8 is larger than the padded input 7x7: x \[2, 3, 5, 5\], w \[4, 3, 8, 8\], stride 1, padding 1/,
     );
-    expect(() => E.conv2d(E.tensor(new Array(75).fill(0), [1, 3, 5, 5], 'i32'), w)).toThrow(/conv2d: expected float32 tensors, got i32/);
+    expect(() => E.conv2d(E.tensor(new Array(75).fill(0), [1, 3, 5, 5], 'i32'), w)).toThrow(
+      /conv2d: expected float32 tensors, got i32/,
+    );
     expect(() => E.conv2d(x, w, E.zeros([3]))).toThrow(/conv2d: bias must have shape \[4\], got \[3\]/);
     expect(() => E.conv2d(x, w, null, { stride: 0 })).toThrow(/conv2d: stride must be a positive integer, got 0/);
-    expect(() => E.conv2d(x, w, null, { padding: -1 })).toThrow(/conv2d: padding must be a non-negative integer, got -1/);
+    expect(() => E.conv2d(x, w, null, { padding: -1 })).toThrow(
+      /conv2d: padding must be a non-negative integer, got -1/,
+    );
     expect(() => E.conv2dInputGrad(E.zeros([2, 4, 4, 4]), w, [2, 3, 5, 5])).toThrow(
       /conv2dInputGrad: the output gradient has shape \[2, 4, 4, 4\], expected \[2, 4, 3, 3\]: gy \[2, 4, 4, 4\], w \[4, 3, 3, 3\], input \[2, 3, 5, 5\]/,
     );
@@ -302,7 +337,9 @@ describe('conv2d', () => {
     expect(() => E.conv2dWeightGrad(x, E.zeros([2, 5, 3, 3]), [4, 3, 3, 3])).toThrow(
       /conv2dWeightGrad: the output gradient has shape \[2, 5, 3, 3\], expected \[2, 4, 3, 3\]/,
     );
-    expect(() => E.conv2dWeightGrad(x, E.zeros([2, 4, 3, 3]), [4, 3, 3])).toThrow(/conv2dWeightGrad: the weight must have rank 4/);
+    expect(() => E.conv2dWeightGrad(x, E.zeros([2, 4, 3, 3]), [4, 3, 3])).toThrow(
+      /conv2dWeightGrad: the weight must have rank 4/,
+    );
     E.dispose([x, w]);
   });
 });

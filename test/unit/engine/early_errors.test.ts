@@ -43,9 +43,15 @@ describe('errors inside tidy()', () => {
     const w = E.requireGrad(E.randNormal([2, 1]));
     const x = E.randNormal([8, 2]);
     const before = E.memoryStats().liveBuffers;
-    expect(() => adversarialLipschitzPenalty(critic(w), x, { xi: -1 })).toThrow(/adversarialLipschitzPenalty: xi must be a finite number > 0, got -1/);
-    expect(() => adversarialLipschitzPenalty(critic(w), x, { k: 1.5 })).toThrow(/k \(power iterations\) must be an integer/);
-    expect(() => wganAlpCriticLoss(critic(w), x, x, { eps: { kind: 'uniform', min: 2, max: 1 } })).toThrow(/eps range \[2, 1\] is empty/);
+    expect(() => adversarialLipschitzPenalty(critic(w), x, { xi: -1 })).toThrow(
+      /adversarialLipschitzPenalty: xi must be a finite number > 0, got -1/,
+    );
+    expect(() => adversarialLipschitzPenalty(critic(w), x, { k: 1.5 })).toThrow(
+      /k \(power iterations\) must be an integer/,
+    );
+    expect(() => wganAlpCriticLoss(critic(w), x, x, { eps: { kind: 'uniform', min: 2, max: 1 } })).toThrow(
+      /eps range \[2, 1\] is empty/,
+    );
     expect(E.memoryStats().liveBuffers).toBe(before);
     E.dispose([w, x]);
   });
@@ -58,7 +64,9 @@ describe('released tensors', () => {
     const h = E.tanh(E.matmul(x, w));
     const loss = E.sum(h); // sum's backward does not read h: only the tape knows h is gone
     h.dispose();
-    expect(() => E.grad(loss, [w])).toThrow(/backward: tensor #\d+ \[2, 3\] \(output of 'tanh'\) was released before the backward pass/);
+    expect(() => E.grad(loss, [w])).toThrow(
+      /backward: tensor #\d+ \[2, 3\] \(output of 'tanh'\) was released before the backward pass/,
+    );
     expect(() => E.backward(loss)).toThrow(/output of 'tanh'/);
     // where the next rule reads the released tensor, that rule's op names it
     const h2 = E.tanh(E.matmul(x, w));
@@ -82,21 +90,27 @@ describe('released tensors', () => {
 describe('sizes, shapes and dtypes are checked when the tensor is made', () => {
   it('a tensor beyond the device limit fails at once, naming the limit', () => {
     const before = E.memoryStats().liveBuffers;
-    expect(() => E.zeros([1e6, 1e6])).toThrow(/shape \[1000000, 1000000\] needs 3\.64 TiB, more than the device's maxStorageBufferBindingSize/);
+    expect(() => E.zeros([1e6, 1e6])).toThrow(
+      /shape \[1000000, 1000000\] needs 3\.64 TiB, more than the device's maxStorageBufferBindingSize/,
+    );
     expect(() => E.zeros([65536, 32768])).toThrow(/needs 8 GiB, more than the device's maxStorageBufferBindingSize/);
     expect(() => E.randNormal([65536, 32768])).toThrow(/maxStorageBufferBindingSize/);
     expect(E.memoryStats().liveBuffers).toBe(before);
   });
 
   it('shapes must be non-negative integers', () => {
-    expect(() => E.zeros([NaN])).toThrow(/zeros: shape \[NaN\] has dimension NaN; dimensions must be non-negative integers/);
+    expect(() => E.zeros([NaN])).toThrow(
+      /zeros: shape \[NaN\] has dimension NaN; dimensions must be non-negative integers/,
+    );
     expect(() => E.ones([2, -1])).toThrow(/ones: shape \[2, -1\] has dimension -1/);
     expect(() => E.full([1.5], 0)).toThrow(/full: .* dimension 1\.5/);
     expect(() => E.tensor([1, 2], [2, NaN])).toThrow(/tensor: shape \[2, NaN\]/);
   });
 
   it('unsupported dtypes are named with the supported ones', () => {
-    expect(() => E.tensor([1, 2], [2], 'f64' as E.DType)).toThrow(/tensor: dtype 'f64' is not supported; the engine has f32, i32, u32/);
+    expect(() => E.tensor([1, 2], [2], 'f64' as E.DType)).toThrow(
+      /tensor: dtype 'f64' is not supported; the engine has f32, i32, u32/,
+    );
   });
 });
 

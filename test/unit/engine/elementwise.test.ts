@@ -22,10 +22,21 @@ describe('elementwise', () => {
   // the kernel layouts: contiguous vec4, four-along-the-innermost-dim (vec4 or strided loads),
   // and the scalar strided path (innermost dim not a multiple of 4)
   it('every kernel layout (broadcast, transpose, slice, 3 inputs) matches a host reference', async () => {
-    const host = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 7.1 + i * 1.3) * 3);
-    const t = (shape: number[], seed: number) => E.tensor(host(shape.reduce((a, b) => a * b, 1), seed), shape);
+    const host = (n: number, seed: number) =>
+      Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 7.1 + i * 1.3) * 3);
+    const t = (shape: number[], seed: number) =>
+      E.tensor(
+        host(
+          shape.reduce((a, b) => a * b, 1),
+          seed,
+        ),
+        shape,
+      );
     // reference: value of a [rows, cols] operand given its row/col strides into its host array
-    const at = (h: Float32Array, rs: number, cs: number, off = 0) => (r: number, c: number) => h[off + r * rs + c * cs];
+    const at =
+      (h: Float32Array, rs: number, cs: number, off = 0) =>
+      (r: number, c: number) =>
+        h[off + r * rs + c * cs];
     const cases: [string, () => E.Tensor, number, number, (r: number, c: number) => number][] = [];
     for (const [rows, cols] of [
       [6, 8],
@@ -34,13 +45,37 @@ describe('elementwise', () => {
     ]) {
       const [x, b, col] = [host(rows * cols, 1), host(cols, 2), host(rows, 3)];
       const xs = at(x, cols, 1);
-      cases.push([`[${rows},${cols}] + bias`, () => E.add(E.tensor(x, [rows, cols]), E.tensor(b, [cols])), rows, cols, (r, c) => xs(r, c) + b[c]]);
-      cases.push([`[${rows},${cols}] * column`, () => E.mul(E.tensor(x, [rows, cols]), E.tensor(col, [rows, 1])), rows, cols, (r, c) => xs(r, c) * col[r]]);
+      cases.push([
+        `[${rows},${cols}] + bias`,
+        () => E.add(E.tensor(x, [rows, cols]), E.tensor(b, [cols])),
+        rows,
+        cols,
+        (r, c) => xs(r, c) + b[c],
+      ]);
+      cases.push([
+        `[${rows},${cols}] * column`,
+        () => E.mul(E.tensor(x, [rows, cols]), E.tensor(col, [rows, 1])),
+        rows,
+        cols,
+        (r, c) => xs(r, c) * col[r],
+      ]);
       const xt = host(rows * cols, 4); // stored [cols, rows], read transposed
-      cases.push([`transpose [${cols},${rows}] - x`, () => E.sub(E.transpose(E.tensor(xt, [cols, rows])), E.tensor(x, [rows, cols])), rows, cols, (r, c) => xt[c * rows + r] - xs(r, c)]);
+      cases.push([
+        `transpose [${cols},${rows}] - x`,
+        () => E.sub(E.transpose(E.tensor(xt, [cols, rows])), E.tensor(x, [rows, cols])),
+        rows,
+        cols,
+        (r, c) => xt[c * rows + r] - xs(r, c),
+      ]);
       const wide = host(rows * (cols + 3), 5); // columns 1 .. cols of a [rows, cols + 3] tensor
-      cases.push([`slice [${rows},${cols + 3}] + x`, () => E.add(E.slice(E.tensor(wide, [rows, cols + 3]), 1, 1, cols + 1), E.tensor(x, [rows, cols])), rows, cols, (r, c) => wide[r * (cols + 3) + 1 + c] + xs(r, c)]);
-      const cond = Float32Array.from({ length: rows * cols }, (_, i) => (i * 5) % 3 === 0 ? 1 : 0);
+      cases.push([
+        `slice [${rows},${cols + 3}] + x`,
+        () => E.add(E.slice(E.tensor(wide, [rows, cols + 3]), 1, 1, cols + 1), E.tensor(x, [rows, cols])),
+        rows,
+        cols,
+        (r, c) => wide[r * (cols + 3) + 1 + c] + xs(r, c),
+      ]);
+      const cond = Float32Array.from({ length: rows * cols }, (_, i) => ((i * 5) % 3 === 0 ? 1 : 0));
       cases.push([
         `where [${rows},${cols}]`,
         () => E.where(E.tensor(cond, [rows, cols]), E.tensor(b, [cols]), E.tensor(col, [rows, 1])),

@@ -38,7 +38,9 @@ describe('indexSelect', () => {
 
   it('rejects out-of-range or non-integer indices and bad axes, naming the op', () => {
     const x = E.zeros([4, 3]);
-    expect(() => E.indexSelect(x, 0, [1, 4])).toThrow(/indexSelect: index 4 at position 1 is out of range for an axis of size 4/);
+    expect(() => E.indexSelect(x, 0, [1, 4])).toThrow(
+      /indexSelect: index 4 at position 1 is out of range for an axis of size 4/,
+    );
     expect(() => E.indexSelect(x, 1, [0.5])).toThrow(/indexSelect: index 0.5 at position 0 is out of range/);
     expect(() => E.indexSelect(x, 2, [0])).toThrow(/indexSelect: axis 2 is out of range for a tensor of rank 2/);
     x.dispose();

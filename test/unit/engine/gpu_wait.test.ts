@@ -51,6 +51,8 @@ describe('gpuWait', () => {
     E.dispose([a, b]);
     expect(wall).toBeGreaterThan(100);
     // a spinning wait uses most of the wall time (on 2 cores shared with lavapipe: ~2/3)
-    expect(cpu / wall, `main thread used ${cpu.toFixed(0)} ms of CPU while waiting ${wall.toFixed(0)} ms`).toBeLessThan(0.25);
+    expect(cpu / wall, `main thread used ${cpu.toFixed(0)} ms of CPU while waiting ${wall.toFixed(0)} ms`).toBeLessThan(
+      0.25,
+    );
   });
 });

@@ -7,7 +7,13 @@ import { useGpu } from '../../support/gpu.js';
 useGpu();
 
 /** y = 2x whose backward multiplies by k (k = 2 is right). */
-const twice = (k: number) => (x: E.Tensor) => E.record(E.noGrad(() => E.mul(x, 2)), 'twice', [x], (g) => [E.mul(g, k)]);
+const twice = (k: number) => (x: E.Tensor) =>
+  E.record(
+    E.noGrad(() => E.mul(x, 2)),
+    'twice',
+    [x],
+    (g) => [E.mul(g, k)],
+  );
 
 describe('gradcheck defaults', () => {
   it('pass the exact backward and fail one that is 1% wrong, naming the element by position', async () => {
@@ -22,7 +28,13 @@ describe('gradcheck defaults', () => {
     expect(wrong.message).toMatch(/gradcheck FAILED: 24 elements; worst at input 0 \[3, 4, 2\] element \[\d, \d, \d\]/);
     await expect(E.gradcheck(twice(2.02), [x], { throwOnFailure: true })).rejects.toThrow(/gradcheck FAILED/);
     // gradgradcheck with the same defaults: a correct second derivative passes
-    const sq = (t: E.Tensor) => E.record(E.noGrad(() => E.square(t)), 'sq', [t], (g) => [E.mul(E.mul(g, t), 2)]);
+    const sq = (t: E.Tensor) =>
+      E.record(
+        E.noGrad(() => E.square(t)),
+        'sq',
+        [t],
+        (g) => [E.mul(E.mul(g, t), 2)],
+      );
     expect((await E.gradgradcheck(sq, [x])).ok).toBe(true);
     x.dispose();
   });

@@ -15,7 +15,11 @@ const scaleShift = (): E.KernelDecl => ({
 
 describe('kernel declarations', () => {
   it('generate the uniform block, the bindings in order, the entry point and the guard', () => {
-    const code = E.kernelWGSL({ ...scaleShift(), buffers: [E.read('x'), E.read('idx', 'u32'), E.write('y', 'vec4<f32>')], workgroup: 64 });
+    const code = E.kernelWGSL({
+      ...scaleShift(),
+      buffers: [E.read('x'), E.read('idx', 'u32'), E.write('y', 'vec4<f32>')],
+      workgroup: 64,
+    });
     const lines = code.split('\n');
     expect(lines).toContain('@group(0) @binding(0) var<uniform> u: Params;');
     expect(lines.indexOf('@group(0) @binding(1) var<storage, read> x: array<f32>;')).toBeGreaterThan(0);
@@ -31,7 +35,9 @@ describe('kernel declarations', () => {
     expect(k.bindings).toEqual(['read', 'write']);
     expect(k.uniforms).toBe(true);
     const x = E.tensor([1, 2, 3], [3]);
-    expect(() => E.dispatch(k, [x.binding('test')], new E.Params().u32(3).f32(2, 1), [1, 1, 1])).toThrow(/takes 2 buffers, got 1/);
+    expect(() => E.dispatch(k, [x.binding('test')], new E.Params().u32(3).f32(2, 1), [1, 1, 1])).toThrow(
+      /takes 2 buffers, got 1/,
+    );
     x.dispose();
   });
 

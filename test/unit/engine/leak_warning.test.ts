@@ -30,8 +30,15 @@ await E.releaseDevice();
     );
     const env = { ...process.env, ALR_LEAK_SITES: '1' } as Record<string, string | undefined>;
     delete env.ALR_QUIET_LEAKS;
-    const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', script], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
-    expect(r.stderr).toMatch(/engine: tensor #\d+ \[3, 7\] f32 \(output of 'matmul'\) was garbage-collected without dispose\(\)/);
+    const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', script], {
+      cwd: ROOT,
+      env,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(r.stderr).toMatch(
+      /engine: tensor #\d+ \[3, 7\] f32 \(output of 'matmul'\) was garbage-collected without dispose\(\)/,
+    );
     expect(r.stderr).toMatch(/It was created at .*leak\.mts:5/);
   });
 });

@@ -19,7 +19,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 describe('loud failures', () => {
   it('a WGSL compile error names the kernel, the line and the source', async () => {
-    await expect(E.checkKernel(broken)).rejects.toThrow(/kernel 'test\.broken'.*failed to compile[\s\S]*line 4[\s\S]*undefined_thing/);
+    await expect(E.checkKernel(broken)).rejects.toThrow(
+      /kernel 'test\.broken'.*failed to compile[\s\S]*line 4[\s\S]*undefined_thing/,
+    );
   });
 
   it('a dispatch of a broken kernel fails at the next readback instead of returning zeros', async () => {

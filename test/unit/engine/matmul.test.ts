@@ -80,8 +80,7 @@ function reference(c: Case, a: Float32Array, b: Float32Array): { shape: number[]
   return { shape: [...batch, M, N], data: out };
 }
 
-const name = (c: Case) =>
-  `${aShape(c).join('x')}${c.transA ? 'ᵀ' : ''} @ ${bShape(c).join('x')}${c.transB ? 'ᵀ' : ''}`;
+const name = (c: Case) => `${aShape(c).join('x')}${c.transA ? 'ᵀ' : ''} @ ${bShape(c).join('x')}${c.transB ? 'ᵀ' : ''}`;
 
 const valueCases: Case[] = [
   { M: 1, N: 1, K: 1 },
@@ -151,7 +150,8 @@ describe('matmul values', () => {
       const b = E.tensor([3], [1, 1]);
       const y = await E.matmul(a, b).toFloat32();
       const av = await a.toFloat32();
-      for (const i of [0, 1, 65535 * 32 - 1, 65535 * 32, 2 ** 21]) expect(y[i], `row ${i}`).toBe(Math.fround(av[i] * 3));
+      for (const i of [0, 1, 65535 * 32 - 1, 65535 * 32, 2 ** 21])
+        expect(y[i], `row ${i}`).toBe(Math.fround(av[i] * 3));
     });
   });
 });
@@ -228,10 +228,16 @@ describe('matmul errors', () => {
     const m = (a: number[], b: number[], o?: E.MatmulOptions) => () => E.matmul(E.zeros(a), E.zeros(b), o);
     expect(m([3], [3, 2])).toThrow(/matmul: both inputs need rank >= 2: \[3\] x \[3, 2\]/);
     expect(m([2, 3], [4, 5])).toThrow(/matmul: inner dimensions differ \(3 vs 4\): \[2, 3\] x \[4, 5\]/);
-    expect(m([2, 3], [4, 3], { transA: true })).toThrow(/matmul: inner dimensions differ \(2 vs 4\): \[2, 3\]ᵀ x \[4, 3\]/);
-    expect(m([2, 2, 3], [3, 3, 4])).toThrow(/matmul: batch dimensions cannot be broadcast \(axis 0: 2 vs 3\): \[2, 2, 3\] x \[3, 3, 4\]/);
+    expect(m([2, 3], [4, 3], { transA: true })).toThrow(
+      /matmul: inner dimensions differ \(2 vs 4\): \[2, 3\]ᵀ x \[4, 3\]/,
+    );
+    expect(m([2, 2, 3], [3, 3, 4])).toThrow(
+      /matmul: batch dimensions cannot be broadcast \(axis 0: 2 vs 3\): \[2, 2, 3\] x \[3, 3, 4\]/,
+    );
     const i = E.tensor([1, 2, 3, 4], [2, 2], 'i32');
-    expect(() => E.matmul(i, E.zeros([2, 2]))).toThrow(/matmul: expected float32 tensors, got i32 x f32: \[2, 2\] x \[2, 2\]/);
+    expect(() => E.matmul(i, E.zeros([2, 2]))).toThrow(
+      /matmul: expected float32 tensors, got i32 x f32: \[2, 2\] x \[2, 2\]/,
+    );
   });
 });
 
@@ -264,7 +270,8 @@ describe('linear (matmul with bias and relu in its epilogue)', () => {
           const y = E.linear(x, w, b, { relu: c.relu });
           expect(E.counters.dispatches - d0, `${v}: one kernel`).toBe(1);
           const got = [y, ...E.grad(E.linear(x, w, b, { relu: c.relu }), inputs, { gradOutputs: [g] })];
-          for (let i = 0; i < got.length; i++) expect(await bitsOf(got[i]), `${v}: output ${i}`).toEqual(await bitsOf(ref[i]));
+          for (let i = 0; i < got.length; i++)
+            expect(await bitsOf(got[i]), `${v}: output ${i}`).toEqual(await bitsOf(ref[i]));
           E.dispose(got);
         });
       }
@@ -285,8 +292,14 @@ describe('linear (matmul with bias and relu in its epilogue)', () => {
   it('zero input features fall back to the unfused ops; bad shapes are named', async () => {
     const y = E.linear(E.zeros([3, 0]), E.zeros([4, 0]), E.tensor([1, -2, 3, -4], [4]), { relu: true });
     expect(Array.from(await y.toFloat32())).toEqual([1, 0, 3, 0, 1, 0, 3, 0, 1, 0, 3, 0]);
-    expect(() => E.linear(E.zeros([3, 5]), E.zeros([4, 6]), null)).toThrow(/linear: expected x \[N, in\] and w \[out, in\] with the same in, got x \[3, 5\], w \[4, 6\]/);
-    expect(() => E.linear(E.zeros([3, 5]), E.zeros([4, 5]), E.zeros([5]))).toThrow(/linear: expected b \[4\], got x \[3, 5\], w \[4, 5\], b \[5\]/);
-    expect(() => E.linear(E.zeros([3, 5]), E.zeros([4, 5]), E.tensor([1, 2, 3, 4], [4], 'i32'))).toThrow(/linear: expected a float32 bias, got i32/);
+    expect(() => E.linear(E.zeros([3, 5]), E.zeros([4, 6]), null)).toThrow(
+      /linear: expected x \[N, in\] and w \[out, in\] with the same in, got x \[3, 5\], w \[4, 6\]/,
+    );
+    expect(() => E.linear(E.zeros([3, 5]), E.zeros([4, 5]), E.zeros([5]))).toThrow(
+      /linear: expected b \[4\], got x \[3, 5\], w \[4, 5\], b \[5\]/,
+    );
+    expect(() => E.linear(E.zeros([3, 5]), E.zeros([4, 5]), E.tensor([1, 2, 3, 4], [4], 'i32'))).toThrow(
+      /linear: expected a float32 bias, got i32/,
+    );
   });
 });

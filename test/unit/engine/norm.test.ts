@@ -13,7 +13,15 @@ function randHost(n: number, seed: number, lo = -2, hi = 2): Float32Array {
 const T = (data: Float32Array, shape: number[]) => E.tensor(data, shape);
 
 /** float64 reference of normalisation per b of x viewed as [A, B, D]. */
-function normRef(x: ArrayLike<number>, A: number, B: number, D: number, eps: number, w?: ArrayLike<number>, bias?: ArrayLike<number>) {
+function normRef(
+  x: ArrayLike<number>,
+  A: number,
+  B: number,
+  D: number,
+  eps: number,
+  w?: ArrayLike<number>,
+  bias?: ArrayLike<number>,
+) {
   const M = A * D;
   const mean = new Float64Array(B);
   const vb = new Float64Array(B);
@@ -38,7 +46,15 @@ function normRef(x: ArrayLike<number>, A: number, B: number, D: number, eps: num
 }
 
 /** float64 reference gradients of training-mode normalisation. */
-function normBackRef(x: ArrayLike<number>, g: ArrayLike<number>, A: number, B: number, D: number, eps: number, w?: ArrayLike<number>) {
+function normBackRef(
+  x: ArrayLike<number>,
+  g: ArrayLike<number>,
+  A: number,
+  B: number,
+  D: number,
+  eps: number,
+  w?: ArrayLike<number>,
+) {
   const { xhat, vb } = normRef(x, A, B, D, eps);
   const M = A * D;
   const dx = new Float64Array(x.length);
@@ -123,7 +139,9 @@ describe('batchNorm', () => {
     const C = 4;
     const xh = randHost(numel(shape), 1);
     const [w, b, rm, rv] = [randHost(C, 2), randHost(C, 3), randHost(C, 4), randHost(C, 5, 0.5, 2)];
-    const y = await E.tidy(() => E.batchNorm(T(xh, shape), T(w, [C]), T(b, [C]), T(rm, [C]), T(rv, [C]), { training: false })).toFloat32();
+    const y = await E.tidy(() =>
+      E.batchNorm(T(xh, shape), T(w, [C]), T(b, [C]), T(rm, [C]), T(rv, [C]), { training: false }),
+    ).toFloat32();
     const ref = xh.map((v, i) => {
       const c = Math.floor(i / 10) % C;
       return ((v - rm[c]) / Math.sqrt(rv[c] + 1e-5)) * w[c] + b[c];
@@ -164,13 +182,21 @@ describe('batchNorm', () => {
 
   it('rejects bad arguments with the op, shapes and expectation', () => {
     const x = E.zeros([4, 3, 2, 2]);
-    expect(() => E.batchNorm(x, null, null, null, null, { training: false })).toThrow(/batchNorm: eval mode needs runningMean and runningVar/);
+    expect(() => E.batchNorm(x, null, null, null, null, { training: false })).toThrow(
+      /batchNorm: eval mode needs runningMean and runningVar/,
+    );
     expect(() => E.batchNorm(x, E.zeros([4]), null, null, null, { training: true })).toThrow(
       /batchNorm: weight has shape \[4\], expected \[3\] for input \[4, 3, 2, 2\]/,
     );
-    expect(() => E.batchNorm(x, null, null, E.zeros([3]), null, { training: true })).toThrow(/runningMean and runningVar, or neither/);
-    expect(() => E.batchNorm(E.zeros([1, 3]), null, null, null, null, { training: true })).toThrow(/more than one value per channel/);
-    expect(() => E.batchNorm(E.zeros([3]), null, null, null, null, { training: true })).toThrow(/expected input \[N, C\]/);
+    expect(() => E.batchNorm(x, null, null, E.zeros([3]), null, { training: true })).toThrow(
+      /runningMean and runningVar, or neither/,
+    );
+    expect(() => E.batchNorm(E.zeros([1, 3]), null, null, null, null, { training: true })).toThrow(
+      /more than one value per channel/,
+    );
+    expect(() => E.batchNorm(E.zeros([3]), null, null, null, null, { training: true })).toThrow(
+      /expected input \[N, C\]/,
+    );
   });
 });
 
@@ -181,7 +207,9 @@ describe('layerNorm', () => {
     const ref = normRef(xh, 1, 3, 120, 1e-5);
     const wc = randHost(4, 42);
     const bc = randHost(4, 43);
-    const y1 = await E.tidy(() => E.layerNorm(T(xh, shape), [1, 2, 3], T(wc, [1, 4, 1, 1]), T(bc, [1, 4, 1, 1]))).toFloat32();
+    const y1 = await E.tidy(() =>
+      E.layerNorm(T(xh, shape), [1, 2, 3], T(wc, [1, 4, 1, 1]), T(bc, [1, 4, 1, 1])),
+    ).toFloat32();
     expectClose(
       y1,
       ref.y.map((v, i) => {
@@ -193,7 +221,9 @@ describe('layerNorm', () => {
     );
     const we = randHost(120, 44);
     const be = randHost(120, 45);
-    const y2 = await E.tidy(() => E.layerNorm(T(xh, shape), [-3, -2, -1], T(we, [4, 5, 6]), T(be, [4, 5, 6]))).toFloat32();
+    const y2 = await E.tidy(() =>
+      E.layerNorm(T(xh, shape), [-3, -2, -1], T(we, [4, 5, 6]), T(be, [4, 5, 6])),
+    ).toFloat32();
     expectClose(
       y2,
       ref.y.map((v, i) => v * we[i % 120] + be[i % 120]),
@@ -225,7 +255,9 @@ describe('layerNorm', () => {
       );
     }
     const f = (x: E.Tensor, w: E.Tensor, b: E.Tensor) => E.layerNorm(x, [1, 2, 3], w, b);
-    await expectGrad(f, [T(xh, shape), T(wAll.slice(0, 12), [1, 3, 1, 4]), T(wAll.slice(0, 6), [3, 2, 1])], { maxElements: 24 });
+    await expectGrad(f, [T(xh, shape), T(wAll.slice(0, 12), [1, 3, 1, 4]), T(wAll.slice(0, 6), [3, 2, 1])], {
+      maxElements: 24,
+    });
   });
 
   it('other axis layouts: [N, F] over features, leading axis, and non-adjacent axes', async () => {
@@ -257,7 +289,11 @@ describe('layerNorm', () => {
   it('gradcheck and gradgradcheck of x, weight, bias (per-channel affine)', async () => {
     const shape = [2, 3, 2, 2];
     const f = (x: E.Tensor, w: E.Tensor, b: E.Tensor) => E.layerNorm(x, [1, 2, 3], w, b);
-    const inputs = [T(randHost(24, 61), shape), T(randHost(3, 62, 0.5, 1.5), [1, 3, 1, 1]), T(randHost(3, 63), [1, 3, 1, 1])];
+    const inputs = [
+      T(randHost(24, 61), shape),
+      T(randHost(3, 62, 0.5, 1.5), [1, 3, 1, 1]),
+      T(randHost(3, 63), [1, 3, 1, 1]),
+    ];
     await expectGrad(f, inputs);
     await expectGradGrad(f, inputs, { maxElements: 24, atol: 2e-3, rtol: 2e-2 });
     // the recorded (createGraph) backward equals the fused first-order one
@@ -265,7 +301,9 @@ describe('layerNorm', () => {
       [false, true].map((createGraph) =>
         E.tidy(() => {
           const xs = inputs.map((t) => E.requireGrad(E.clone(t)));
-          const gs = E.grad(E.sum(E.mul(f(xs[0], xs[1], xs[2]), E.tensor(randHost(24, 64), shape))), xs, { createGraph });
+          const gs = E.grad(E.sum(E.mul(f(xs[0], xs[1], xs[2]), E.tensor(randHost(24, 64), shape))), xs, {
+            createGraph,
+          });
           return E.concat(
             gs.map((g) => E.reshape(g, [-1])),
             0,
@@ -289,7 +327,11 @@ describe('layerNorm', () => {
     const x = E.zeros([2, 3, 4]);
     expect(() => E.layerNorm(x, [], null, null)).toThrow(/layerNorm: no axes/);
     expect(() => E.layerNorm(x, [3], null, null)).toThrow(/layerNorm: axis 3 is out of range/);
-    expect(() => E.layerNorm(x, [1, 2], E.zeros([5]), null)).toThrow(/layerNorm: shapes \[2, 3, 4\] and \[5\] cannot be broadcast/);
-    expect(() => E.layerNorm(x, [1, 2], E.zeros([2, 2, 3, 4]), null)).toThrow(/layerNorm: weight \[2, 2, 3, 4\] does not broadcast to input \[2, 3, 4\]/);
+    expect(() => E.layerNorm(x, [1, 2], E.zeros([5]), null)).toThrow(
+      /layerNorm: shapes \[2, 3, 4\] and \[5\] cannot be broadcast/,
+    );
+    expect(() => E.layerNorm(x, [1, 2], E.zeros([2, 2, 3, 4]), null)).toThrow(
+      /layerNorm: weight \[2, 2, 3, 4\] does not broadcast to input \[2, 3, 4\]/,
+    );
   });
 });

@@ -4,7 +4,17 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as E from '../../../engine/index.js';
 import { expectClose, expectGrad, expectGradGrad, useGpu } from '../../support/gpu.js';
-import { OPS, optimRun, tolerance, unravel, type Arr, type BNCall, type BNCase, type Case, type OptimRun } from '../../../bench/conformance/ops.js';
+import {
+  OPS,
+  optimRun,
+  tolerance,
+  unravel,
+  type Arr,
+  type BNCall,
+  type BNCase,
+  type Case,
+  type OptimRun,
+} from '../../../bench/conformance/ops.js';
 
 useGpu();
 
@@ -134,7 +144,14 @@ describe('batchNorm vs PyTorch (F.batch_norm: two training calls, then eval)', (
           const label = `${c.name}, ${what}`;
           check(`${label}: forward`, y, await y.toFloat32(), ref.out, atol, rtol);
           for (let i = 0; i < gs.length; i++) {
-            check(`${label}: VJP of ${['x', 'weight', 'bias'][i]}`, gs[i], await gs[i].toFloat32(), ref.grads[i], atol, rtol);
+            check(
+              `${label}: VJP of ${['x', 'weight', 'bias'][i]}`,
+              gs[i],
+              await gs[i].toFloat32(),
+              ref.grads[i],
+              atol,
+              rtol,
+            );
           }
           // PyTorch's running statistics: r = (1 - m)·r + m·stat, with the unbiased batch variance
           if (ref.runningMean) check(`${label}: runningMean`, rm, await rm.toFloat32(), ref.runningMean, atol, rtol);
@@ -166,7 +183,9 @@ describe('avgPool2x2 on odd sizes (PyTorch floors: the last row / column is drop
     expectClose(await y.toFloat32(), want, 1e-6, 1e-6);
     await expectGrad((a) => E.avgPool2x2(a), [x]);
     await expectGradGrad((a) => E.avgPool2x2(E.square(a)), [x], { maxElements: 16 });
-    expect(() => E.avgPool2x2(E.zeros([1, 1, 1, 4]))).toThrow(/avgPool2x2: H and W must be at least 2, got \[1, 1, 1, 4\]/);
+    expect(() => E.avgPool2x2(E.zeros([1, 1, 1, 4]))).toThrow(
+      /avgPool2x2: H and W must be at least 2, got \[1, 1, 1, 4\]/,
+    );
     E.dispose([x, y]);
   });
 });

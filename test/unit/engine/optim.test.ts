@@ -116,14 +116,20 @@ describe('Adam', () => {
     const optB = new E.Adam(b, opts);
     for (let t = 1; t <= 3; t++) stepWith(optB, t);
     const st = optB.state();
-    const saved = { step: st.step, m: await Promise.all(st.m.map((t) => t.toFloat32())), v: await Promise.all(st.v.map((t) => t.toFloat32())) };
+    const saved = {
+      step: st.step,
+      m: await Promise.all(st.m.map((t) => t.toFloat32())),
+      v: await Promise.all(st.v.map((t) => t.toFloat32())),
+    };
     const c = makeParams(await Promise.all(b.map((t) => t.toFloat32())));
     const optC = new E.Adam(c, opts);
     optC.loadState(saved);
     expect(optC.state().step).toBe(3);
     for (let t = 4; t <= 5; t++) stepWith(optC, t);
     for (let i = 0; i < a.length; i++) expectClose(await c[i].toFloat32(), await a[i].toFloat32(), 0, 0);
-    expect(() => optC.loadState({ ...saved, m: saved.m.slice(1) })).toThrow(/Adam.loadState: m has 2 arrays for 3 parameters/);
+    expect(() => optC.loadState({ ...saved, m: saved.m.slice(1) })).toThrow(
+      /Adam.loadState: m has 2 arrays for 3 parameters/,
+    );
     expect(() => optC.loadState({ ...saved, v: [saved.v[1], saved.v[0], saved.v[2]] })).toThrow(
       /Adam.loadState: v\[0\] has 7 values, parameter 0 \[8\] has 8/,
     );
@@ -156,7 +162,9 @@ describe('Adam', () => {
     const opt = new E.Adam(p);
     expect(() => (opt.lr = -0.5)).toThrow(/Adam: lr must be/);
     expect(() => opt.step([E.zeros([2, 3])])).toThrow(/Adam.step: got 1 gradients for 2 parameters/);
-    expect(() => opt.step([E.zeros([2, 3]), E.zeros([5])])).toThrow(/Adam.step: gradient 1 has shape \[5\], parameter 1 has \[4\]/);
+    expect(() => opt.step([E.zeros([2, 3]), E.zeros([5])])).toThrow(
+      /Adam.step: gradient 1 has shape \[5\], parameter 1 has \[4\]/,
+    );
     expect(() => opt.step()).toThrow(/Adam.step: parameter 0 \[2, 3\] has no gradient/);
     expect(opt.state().step).toBe(0); // failed steps do not count
     opt.dispose();
@@ -188,8 +196,12 @@ describe('Adam', () => {
     );
     for (let i = 0; i < sizes.length; i++) {
       expectClose(await together[i].toFloat32(), ref.p[i], 1e-7, 1e-6);
-      expect(Array.from(await together[i].toFloat32()), `tensor ${i} (${sizes[i]} values)`).toEqual(Array.from(await alone[i].toFloat32()));
-      expect(Array.from(await optAll.state().v[i].toFloat32())).toEqual(Array.from(await optEach[i].state().v[0].toFloat32()));
+      expect(Array.from(await together[i].toFloat32()), `tensor ${i} (${sizes[i]} values)`).toEqual(
+        Array.from(await alone[i].toFloat32()),
+      );
+      expect(Array.from(await optAll.state().v[i].toFloat32())).toEqual(
+        Array.from(await optEach[i].state().v[0].toFloat32()),
+      );
     }
     optAll.dispose();
     optEach.forEach((o) => o.dispose());
@@ -213,7 +225,9 @@ describe('Adam', () => {
       }
       times.sort((a, b) => a - b);
       const total = params.reduce((a, p) => a + p.size, 0);
-      console.log(`Adam step, ${total} parameters in ${params.length} tensor(s): median ${times[10].toFixed(2)} ms, min ${times[0].toFixed(2)} ms`);
+      console.log(
+        `Adam step, ${total} parameters in ${params.length} tensor(s): median ${times[10].toFixed(2)} ms, min ${times[0].toFixed(2)} ms`,
+      );
       const v = await params[params.length - 1].toFloat32();
       expect(v.every(Number.isFinite)).toBe(true);
       opt.dispose();
@@ -270,8 +284,14 @@ describe('SGD', () => {
     expect(() => new E.SGD(p, { momentum: -1 })).toThrow(/SGD: momentum must be >= 0, got -1/);
     expect(() => new E.SGD(p, { weightDecay: -1 })).toThrow(/SGD: weightDecay must be a finite number >= 0, got -1/);
     expect(() => new E.SGD(p, { nesterov: true })).toThrow(/SGD: nesterov needs momentum > 0 and dampening 0/);
-    expect(() => new E.SGD(p, { momentum: 0.9, dampening: 0.1, nesterov: true })).toThrow(/SGD: nesterov needs momentum > 0 and dampening 0/);
-    expect(() => new E.SGD(p, { momentum: 0.9, dampening: 2 })).toThrow(/SGD: option 'dampening' must be a finite number >= 0 and <= 1, got 2/);
-    expect(() => new E.SGD(p).step([E.zeros([4])])).toThrow(/SGD.step: gradient 0 has shape \[4\], parameter 0 has \[3\]/);
+    expect(() => new E.SGD(p, { momentum: 0.9, dampening: 0.1, nesterov: true })).toThrow(
+      /SGD: nesterov needs momentum > 0 and dampening 0/,
+    );
+    expect(() => new E.SGD(p, { momentum: 0.9, dampening: 2 })).toThrow(
+      /SGD: option 'dampening' must be a finite number >= 0 and <= 1, got 2/,
+    );
+    expect(() => new E.SGD(p).step([E.zeros([4])])).toThrow(
+      /SGD.step: gradient 0 has shape \[4\], parameter 0 has \[3\]/,
+    );
   });
 });

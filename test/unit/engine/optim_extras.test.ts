@@ -12,7 +12,11 @@ useGpu();
 describe('AdamW', () => {
   it('matches a float64 host reference of torch.optim.AdamW for three steps', async () => {
     const p0 = [0.5, -1.25, 2, 0.75, -0.1];
-    const grads = [[0.1, -0.2, 0.3, 0.05, -0.4], [0.2, 0.1, -0.3, 0.0, 0.25], [-0.15, 0.3, 0.1, -0.2, 0.05]];
+    const grads = [
+      [0.1, -0.2, 0.3, 0.05, -0.4],
+      [0.2, 0.1, -0.3, 0.0, 0.25],
+      [-0.15, 0.3, 0.1, -0.2, 0.05],
+    ];
     const [lr, b1, b2, eps, wd] = [0.01, 0.9, 0.999, 1e-8, 0.1];
     const p = E.tensor(p0, [5]);
     const opt = new E.AdamW([p], { lr, betas: [b1, b2], eps, weightDecay: wd });
@@ -100,13 +104,25 @@ describe('learning-rate schedules', () => {
 });
 
 describe('parameter groups', () => {
-  const init = () => [E.tensor([0.5, -1, 2, 0.25, 3, -0.5, 1, 2], [8]), E.tensor([1, 2, 3], [3]), E.tensor([-1, 0.5], [2])];
+  const init = () => [
+    E.tensor([0.5, -1, 2, 0.25, 3, -0.5, 1, 2], [8]),
+    E.tensor([1, 2, 3], [3]),
+    E.tensor([-1, 0.5], [2]),
+  ];
   const gradsAt = (t: number) => [
-    E.tensor(Array.from({ length: 8 }, (_, i) => Math.sin(t + i)), [8]),
+    E.tensor(
+      Array.from({ length: 8 }, (_, i) => Math.sin(t + i)),
+      [8],
+    ),
     E.tensor([0.1 * t, -0.2, 0.3], [3]),
     E.tensor([0.05, -0.1 * t], [2]),
   ];
-  const run = async (make: (ps: E.Tensor[]) => { opts: { step(g: E.Tensor[]): void; lr: number; dispose(): void }[]; split: (g: E.Tensor[]) => E.Tensor[][] }) => {
+  const run = async (
+    make: (ps: E.Tensor[]) => {
+      opts: { step(g: E.Tensor[]): void; lr: number; dispose(): void }[];
+      split: (g: E.Tensor[]) => E.Tensor[][];
+    },
+  ) => {
     const ps = init();
     const { opts, split } = make(ps);
     for (let t = 1; t <= 4; t++) {
@@ -121,11 +137,21 @@ describe('parameter groups', () => {
     return out.map((a) => Array.from(a));
   };
 
-  for (const [name, Opt] of [['Adam', E.Adam], ['AdamW', E.AdamW], ['SGD', E.SGD]] as const) {
+  for (const [name, Opt] of [
+    ['Adam', E.Adam],
+    ['AdamW', E.AdamW],
+    ['SGD', E.SGD],
+  ] as const) {
     it(`${name}: groups with their own lr and weight decay give the bits of separate optimisers`, async () => {
       const momentum = name === 'SGD' ? { momentum: 0.9 } : {};
       const grouped = await run((ps) => ({
-        opts: [new Opt([{ params: [ps[0], ps[2]] }, { params: [ps[1]], lr: 0.03, weightDecay: 0.2 }], { lr: 0.01, weightDecay: 0.05, ...momentum })],
+        opts: [
+          new Opt([{ params: [ps[0], ps[2]] }, { params: [ps[1]], lr: 0.03, weightDecay: 0.2 }], {
+            lr: 0.01,
+            weightDecay: 0.05,
+            ...momentum,
+          }),
+        ],
         split: (g) => [[g[0], g[2], g[1]]], // grads in the order of the groups' parameters
       }));
       const separate = await run((ps) => ({
@@ -148,7 +174,9 @@ describe('parameter groups', () => {
     expect(opt.groupLr(0)).toBe(5e-4);
     expect(opt.groupLr(1)).toBeCloseTo(2e-3, 12);
     expect(() => opt.groupLr(2)).toThrow(/no parameter group 2 \(there are 2\)/);
-    expect(() => new E.SGD([{ params: [a] }, { params: [b], lr: -1 }])).toThrow(/SGD: group 1: lr must be a finite number >= 0, got -1/);
+    expect(() => new E.SGD([{ params: [a] }, { params: [b], lr: -1 }])).toThrow(
+      /SGD: group 1: lr must be a finite number >= 0, got -1/,
+    );
     expect(() => new E.Adam([{ params: [a] }, { params: [a] }])).toThrow(/appears more than once/);
     expect(() => new E.Adam([{ lr: 1 } as never])).toThrow(/parameter group 0 needs a params array/);
     opt.dispose();

@@ -22,7 +22,13 @@ function avgPoolRef(x: Float32Array, s: number[]): Float64Array {
       for (let h = 0; h < H / 2; h++)
         for (let w = 0; w < W / 2; w++) {
           let t = 0;
-          for (const [dh, dw] of [[0, 0], [0, 1], [1, 0], [1, 1]]) t += x[idx4(s, n, c, 2 * h + dh, 2 * w + dw)];
+          for (const [dh, dw] of [
+            [0, 0],
+            [0, 1],
+            [1, 0],
+            [1, 1],
+          ])
+            t += x[idx4(s, n, c, 2 * h + dh, 2 * w + dw)];
           out[idx4(o, n, c, h, w)] = t / 4;
         }
   return out;
@@ -33,7 +39,8 @@ function upsampleRef(x: Float32Array, s: number[]): Float64Array {
   const out = new Float64Array(numel(o));
   for (let n = 0; n < N; n++)
     for (let c = 0; c < C; c++)
-      for (let h = 0; h < 2 * H; h++) for (let w = 0; w < 2 * W; w++) out[idx4(o, n, c, h, w)] = x[idx4(s, n, c, h >> 1, w >> 1)];
+      for (let h = 0; h < 2 * H; h++)
+        for (let w = 0; w < 2 * W; w++) out[idx4(o, n, c, h, w)] = x[idx4(s, n, c, h >> 1, w >> 1)];
   return out;
 }
 /** depth-to-space; 'CRD' = torch.pixel_shuffle, 'DCR' = TF depth_to_space (transposed to NCHW) */
@@ -125,10 +132,16 @@ describe('pooling', () => {
 
   it('rejects bad shapes with the op and shape', () => {
     expect(E.avgPool2x2(E.zeros([1, 1, 3, 4])).shape).toEqual([1, 1, 1, 2]); // odd H floors, as in PyTorch
-    expect(() => E.avgPool2x2(E.zeros([1, 1, 1, 4]))).toThrow(/avgPool2x2: H and W must be at least 2, got \[1, 1, 1, 4\]/);
+    expect(() => E.avgPool2x2(E.zeros([1, 1, 1, 4]))).toThrow(
+      /avgPool2x2: H and W must be at least 2, got \[1, 1, 1, 4\]/,
+    );
     expect(() => E.avgPool2x2(E.zeros([4, 4]))).toThrow(/avgPool2x2: expected an NCHW input of rank 4, got \[4, 4\]/);
-    expect(() => E.depthToSpace(E.zeros([1, 6, 2, 2]), 2)).toThrow(/depthToSpace: channels 6 of \[1, 6, 2, 2\] are not divisible by block² = 4/);
-    expect(() => E.spaceToDepth(E.zeros([1, 1, 3, 4]), 2)).toThrow(/spaceToDepth: H and W of \[1, 1, 3, 4\] must be divisible by the block 2/);
+    expect(() => E.depthToSpace(E.zeros([1, 6, 2, 2]), 2)).toThrow(
+      /depthToSpace: channels 6 of \[1, 6, 2, 2\] are not divisible by block² = 4/,
+    );
+    expect(() => E.spaceToDepth(E.zeros([1, 1, 3, 4]), 2)).toThrow(
+      /spaceToDepth: H and W of \[1, 1, 3, 4\] must be divisible by the block 2/,
+    );
     expect(() => E.depthToSpace(E.zeros([1, 4, 2, 2]), 0)).toThrow(/block must be a positive integer/);
   });
 });

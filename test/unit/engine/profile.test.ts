@@ -34,7 +34,8 @@ describe('profiler', () => {
       E.grad(y, [x]);
     });
     const rows = await stopProfile();
-    const at = (section: string, kernel: string, backward: boolean) => rows.find((r) => r.section === section && r.kernel === kernel && r.backward === backward);
+    const at = (section: string, kernel: string, backward: boolean) =>
+      rows.find((r) => r.section === section && r.kernel === kernel && r.backward === backward);
     expect(at('forward', 'map.exp', false)?.calls).toBe(1);
     // grad() seeds with ones (not a backward rule); exp's backward rule multiplies by exp(x)
     expect(at('gradient', 'map.mul', true)?.calls).toBe(1);

@@ -41,7 +41,10 @@ describe('reductions', () => {
   for (const [vshape, vaxes] of [
     [[300, 12], [0]],
     [[6, 130, 8], [1]],
-    [[5, 3, 64], [0, 1]],
+    [
+      [5, 3, 64],
+      [0, 1],
+    ],
   ] as [number[], number[]][]) {
     it(`sum and max over [${vaxes}] of [${vshape}] (vec4 kernel) match a float64 reference`, async () => {
       const x = rnd(vshape, 4);

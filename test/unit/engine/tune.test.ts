@@ -50,7 +50,9 @@ describe('kernel variant tuner', () => {
       process.env.ALR_VARIANT_TESTOP = 'slow';
       expect(pick('testop', 'class-a', variants, timedLaunch)).toBe('slow');
       process.env.ALR_VARIANT_TESTOP = 'nope';
-      expect(() => pick('testop', 'class-a', variants, timedLaunch)).toThrow(/ALR_VARIANT_TESTOP=nope is not one of slow, fast/);
+      expect(() => pick('testop', 'class-a', variants, timedLaunch)).toThrow(
+        /ALR_VARIANT_TESTOP=nope is not one of slow, fast/,
+      );
     } finally {
       delete process.env.ALR_VARIANT_TESTOP;
       process.env.ALR_TUNE = '0';

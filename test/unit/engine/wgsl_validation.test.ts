@@ -24,7 +24,8 @@ describe('kernel validation on the null backend', () => {
         key: 'test.invalid',
         bindings: ['write'],
         uniforms: false,
-        wgsl: () => '@group(0) @binding(1) var<storage, read_write> o: array<f32>;\n@compute @workgroup_size(1) fn main() { o[0] = nope; }',
+        wgsl: () =>
+          '@group(0) @binding(1) var<storage, read_write> o: array<f32>;\n@compute @workgroup_size(1) fn main() { o[0] = nope; }',
       }),
     ).rejects.toThrow(/test\.invalid/);
   });
@@ -49,7 +50,11 @@ describe('kernel validation on the null backend', () => {
     const checks: Promise<void>[] = [];
     for (let flags = 0; flags < 32; flags++) {
       const [transA, transB, vecA, vecB, vecOut] = [0, 1, 2, 3, 4].map((b) => ((flags >> b) & 1) === 1);
-      for (const [tm, sg] of [[32, 8], [8, 8], [32, 32]]) {
+      for (const [tm, sg] of [
+        [32, 8],
+        [8, 8],
+        [32, 32],
+      ]) {
         const l = { transA, transB, vecA, vecB, vecOut };
         const key = `test.matmul.subgroup:${flags}:${tm}:${sg}`;
         checks.push(E.checkKernel(E.kernel(key, key, () => matmulRegisterKernel(l, { tm, tn: 4, wx: sg, wy: 1, sg }))));
@@ -59,9 +64,16 @@ describe('kernel validation on the null backend', () => {
     for (const vecOut of [true, false]) {
       const l = { transA: false, transB: true, vecA: true, vecB: true, vecOut, bias: true, relu: true };
       const key = `test.matmul.subgroup.epilogue:${+vecOut}`;
-      checks.push(E.checkKernel(E.kernel(key, key, () => matmulRegisterKernel(l, { tm: 32, tn: 4, wx: 8, wy: 1, sg: 8 }))));
+      checks.push(
+        E.checkKernel(E.kernel(key, key, () => matmulRegisterKernel(l, { tm: 32, tn: 4, wx: 8, wy: 1, sg: 8 }))),
+      );
     }
-    for (const [bo, sg] of [[32, 8], [16, 8], [8, 8], [32, 32]]) {
+    for (const [bo, sg] of [
+      [32, 8],
+      [16, 8],
+      [8, 8],
+      [32, 32],
+    ]) {
       const key = `test.bgemm.subgroup:${bo}:${sg}`;
       checks.push(E.checkKernel(E.kernel(key, key, () => bgemmSubgroupKernel({ bo, bp: 4 }, sg))));
     }

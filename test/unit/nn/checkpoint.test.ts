@@ -57,7 +57,9 @@ describe('safetensors', () => {
       const r = tensors.get(name)!;
       expect(r.dtype).toBe(t.dtype);
       expect(r.shape).toEqual(t.shape);
-      expect(Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength).equals(Buffer.from(t.data.buffer))).toBe(true);
+      expect(Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength).equals(Buffer.from(t.data.buffer))).toBe(
+        true,
+      );
     }
   });
 
@@ -80,7 +82,11 @@ describe('safetensors', () => {
     ['header not an object', raw('[1, 2]'), /header is not a JSON object/],
     ['truncated data', good.subarray(0, good.length - 3), /out of range|wrong byte count/],
     ['trailing bytes', raw(hdr, new Uint8Array(12)), /the data section has 12 bytes but the tensors cover 8/],
-    ['offsets out of range', raw(hdr, new Uint8Array(4)), /data_offsets \[0, 8\] are out of range: the data section has 4 bytes/],
+    [
+      'offsets out of range',
+      raw(hdr, new Uint8Array(4)),
+      /data_offsets \[0, 8\] are out of range: the data section has 4 bytes/,
+    ],
     [
       'byte count not matching the shape',
       raw(JSON.stringify({ t: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }), new Uint8Array(8)),
@@ -89,14 +95,29 @@ describe('safetensors', () => {
     [
       'overlapping tensors',
       raw(
-        JSON.stringify({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }),
+        JSON.stringify({
+          a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+          b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] },
+        }),
         new Uint8Array(8),
       ),
       /starts at byte 4, expected 8/,
     ],
-    ['unknown dtype', raw(JSON.stringify({ t: { dtype: 'F33', shape: [1], data_offsets: [0, 4] } }), new Uint8Array(4)), /unknown dtype "F33"/],
-    ['unsupported dtype', raw(JSON.stringify({ t: { dtype: 'F64', shape: [1], data_offsets: [0, 8] } }), new Uint8Array(8)), /dtype F64; only F32, I32 and U32/],
-    ['bad shape', raw(JSON.stringify({ t: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }), new Uint8Array(4)), /invalid shape \[-1\]/],
+    [
+      'unknown dtype',
+      raw(JSON.stringify({ t: { dtype: 'F33', shape: [1], data_offsets: [0, 4] } }), new Uint8Array(4)),
+      /unknown dtype "F33"/,
+    ],
+    [
+      'unsupported dtype',
+      raw(JSON.stringify({ t: { dtype: 'F64', shape: [1], data_offsets: [0, 8] } }), new Uint8Array(8)),
+      /dtype F64; only F32, I32 and U32/,
+    ],
+    [
+      'bad shape',
+      raw(JSON.stringify({ t: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }), new Uint8Array(4)),
+      /invalid shape \[-1\]/,
+    ],
     ['non-string metadata', raw(JSON.stringify({ __metadata__: { step: 3 } })), /metadata 'step' is not a string/],
   ];
   for (const [what, bytes, re] of corrupt) {
@@ -164,8 +185,12 @@ describe('checkpoints', () => {
     const [sa, sb] = [optA.state(), optB.state()];
     expect(sb.step).toBe(sa.step);
     for (let i = 0; i < sa.m.length; i++) {
-      expect(Buffer.from((await sb.m[i].toFloat32()).buffer).equals(Buffer.from((await sa.m[i].toFloat32()).buffer))).toBe(true);
-      expect(Buffer.from((await sb.v[i].toFloat32()).buffer).equals(Buffer.from((await sa.v[i].toFloat32()).buffer))).toBe(true);
+      expect(
+        Buffer.from((await sb.m[i].toFloat32()).buffer).equals(Buffer.from((await sa.m[i].toFloat32()).buffer)),
+      ).toBe(true);
+      expect(
+        Buffer.from((await sb.v[i].toFloat32()).buffer).equals(Buffer.from((await sa.v[i].toFloat32()).buffer)),
+      ).toBe(true);
     }
     const { tensors } = await readSafetensors(path);
     expect(tensors.has('D.0.weight_orig')).toBe(true);
@@ -241,7 +266,9 @@ describe('checkpoints', () => {
     await saveCheckpoint(path, { modules: a });
     const bytes = readFileSync(path);
     writeFileSync(path, bytes.subarray(0, bytes.length - 10));
-    await expect(loadCheckpoint(path, { modules: a })).rejects.toThrow(new RegExp(`safetensors: ${path}: .*(out of range|wrong byte count)`));
+    await expect(loadCheckpoint(path, { modules: a })).rejects.toThrow(
+      new RegExp(`safetensors: ${path}: .*(out of range|wrong byte count)`),
+    );
     a.dispose();
   });
 });

@@ -30,8 +30,12 @@ describe('BatchSampler', () => {
   });
 
   it('the same seed gives the same batches; shuffle: false keeps the order', () => {
-    expect(take(new BatchSampler(7, { batch: 3, seed: 5 }), 4)).toEqual(take(new BatchSampler(7, { batch: 3, seed: 5 }), 4));
-    expect(take(new BatchSampler(7, { batch: 3, seed: 5 }), 3)).not.toEqual(take(new BatchSampler(7, { batch: 3, seed: 6 }), 3));
+    expect(take(new BatchSampler(7, { batch: 3, seed: 5 }), 4)).toEqual(
+      take(new BatchSampler(7, { batch: 3, seed: 5 }), 4),
+    );
+    expect(take(new BatchSampler(7, { batch: 3, seed: 5 }), 3)).not.toEqual(
+      take(new BatchSampler(7, { batch: 3, seed: 6 }), 3),
+    );
     expect(take(new BatchSampler(5, { batch: 2, shuffle: false }), 3)).toEqual([[0, 1], [2, 3], [4]]);
   });
 
@@ -49,16 +53,25 @@ describe('BatchSampler', () => {
   it('bad options and states are named', () => {
     expect(() => new BatchSampler(0, { batch: 1 })).toThrow(/data set size must be an integer >= 1, got 0/);
     expect(() => new BatchSampler(5, { batch: 0 })).toThrow(/batch must be an integer >= 1, got 0/);
-    expect(() => new BatchSampler(5, { batch: 8, remainder: 'drop' })).toThrow(/batch 8 > 5 samples with remainder 'drop'/);
-    expect(() => new BatchSampler(5, { batch: 2, remainder: 'last' as never })).toThrow(/remainder must be one of partial, drop, wrap, got 'last'/);
+    expect(() => new BatchSampler(5, { batch: 8, remainder: 'drop' })).toThrow(
+      /batch 8 > 5 samples with remainder 'drop'/,
+    );
+    expect(() => new BatchSampler(5, { batch: 2, remainder: 'last' as never })).toThrow(
+      /remainder must be one of partial, drop, wrap, got 'last'/,
+    );
     const s = new BatchSampler(5, { batch: 2 });
-    expect(() => s.setState({ rng: 1, order: [0, 1, 2], pos: 0 })).toThrow(/saved order \(3 indices\) does not fit this data set of 5/);
+    expect(() => s.setState({ rng: 1, order: [0, 1, 2], pos: 0 })).toThrow(
+      /saved order \(3 indices\) does not fit this data set of 5/,
+    );
   });
 });
 
 describe('DataLoader', () => {
   it('gathers the sampled rows of every tensor on the GPU', async () => {
-    const x = E.tensor(Float32Array.from({ length: 12 }, (_, i) => i), [6, 2]);
+    const x = E.tensor(
+      Float32Array.from({ length: 12 }, (_, i) => i),
+      [6, 2],
+    );
     const y = E.tensor([10, 11, 12, 13, 14, 15], [6]);
     const loader = new DataLoader([x, y], { batch: 4, seed: 3 });
     const { batch, indices, epoch } = loader.next();
@@ -69,7 +82,9 @@ describe('DataLoader', () => {
     const second = loader.next();
     expect(second.batch[0].shape).toEqual([2, 2]);
     expect([...indices, ...second.indices].sort()).toEqual([0, 1, 2, 3, 4, 5]);
-    expect(() => new DataLoader([x, E.tensor([1, 2], [2])], { batch: 2 })).toThrow(/tensor 1 has shape \[2\]; every tensor needs the leading axis 6/);
+    expect(() => new DataLoader([x, E.tensor([1, 2], [2])], { batch: 2 })).toThrow(
+      /tensor 1 has shape \[2\]; every tensor needs the leading axis 6/,
+    );
     E.dispose([x, y, batch, second.batch]);
   });
 });

@@ -14,7 +14,9 @@ interface Arr {
   shape: number[];
   data: number[];
 }
-const FIX = JSON.parse(readFileSync(new URL('../../../bench/conformance/fixtures/layers.json', import.meta.url), 'utf8'));
+const FIX = JSON.parse(
+  readFileSync(new URL('../../../bench/conformance/fixtures/layers.json', import.meta.url), 'utf8'),
+);
 const up = (a: Arr) => E.tensor(a.data, a.shape);
 
 /** Shape, then values within atol + rtol·|expected| (the message names the worst element). */
@@ -27,7 +29,12 @@ async function check(label: string, t: E.Tensor, ref: Arr, atol = 2e-5, rtol = 1
     const e = Math.abs(got[i] - ref.data[i]) - (atol + rtol * Math.abs(ref.data[i]));
     if (e > excess || Number.isNaN(got[i])) (worst = i), (excess = Number.isNaN(got[i]) ? Infinity : e);
   }
-  expect(worst, worst < 0 ? '' : `${label}: element ${worst} is ${got[worst]}, PyTorch says ${ref.data[worst]} (atol ${atol}, rtol ${rtol})`).toBe(-1);
+  expect(
+    worst,
+    worst < 0
+      ? ''
+      : `${label}: element ${worst} is ${got[worst]}, PyTorch says ${ref.data[worst]} (atol ${atol}, rtol ${rtol})`,
+  ).toBe(-1);
 }
 
 describe('erf, gelu, silu', () => {
@@ -36,7 +43,15 @@ describe('erf, gelu, silu', () => {
     gelu: (x, p) => E.gelu(x, { approximate: p.approximate }),
     silu: (x) => E.silu(x),
   };
-  for (const c of FIX.ops as { name: string; op: string; params: any; input: Arr; out: Arr; gradOut: Arr; gradInput: Arr }[]) {
+  for (const c of FIX.ops as {
+    name: string;
+    op: string;
+    params: any;
+    input: Arr;
+    out: Arr;
+    gradOut: Arr;
+    gradInput: Arr;
+  }[]) {
     it(`${c.name} vs PyTorch (forward and VJP, float32 to 2 ulp-ish)`, async () => {
       const x = E.requireGrad(up(c.input));
       const [y, gx] = E.tidy(() => {
@@ -63,8 +78,12 @@ describe('erf, gelu, silu', () => {
     expectClose(await a.toFloat32(), [-0.15880801, 0, 0.34571401, 1.95459769], 1e-7, 1e-6);
     const s = new nn.SiLU().forward(x);
     expectClose(await s.toFloat32(), [-0.26894142, 0, 0.31122967, 1.76159416], 1e-7, 1e-6);
-    expect(() => E.gelu(x, { approximate: 'exact' as 'none' })).toThrow(/gelu: option 'approximate' must be one of "none", "tanh", got "exact"/);
-    expect(() => new nn.GELU({ aproximate: 'tanh' } as object)).toThrow(/GELU: unknown option 'aproximate' \(did you mean 'approximate'\?\)/);
+    expect(() => E.gelu(x, { approximate: 'exact' as 'none' })).toThrow(
+      /gelu: option 'approximate' must be one of "none", "tanh", got "exact"/,
+    );
+    expect(() => new nn.GELU({ aproximate: 'tanh' } as object)).toThrow(
+      /GELU: unknown option 'aproximate' \(did you mean 'approximate'\?\)/,
+    );
     E.dispose([x, a, s]);
   });
 });
@@ -76,7 +95,10 @@ class ProjectionCritic extends nn.Module {
   readonly embed: nn.Embedding;
   constructor(din: number, hidden: number, classes: number) {
     super();
-    this.phi = this.registerModule('phi', new nn.Sequential(new nn.Linear(din, hidden), new nn.ReLU(), new nn.Linear(hidden, hidden), new nn.ReLU()));
+    this.phi = this.registerModule(
+      'phi',
+      new nn.Sequential(new nn.Linear(din, hidden), new nn.ReLU(), new nn.Linear(hidden, hidden), new nn.ReLU()),
+    );
     this.psi = this.registerModule('psi', new nn.Linear(hidden, 1));
     this.embed = this.registerModule('embed', new nn.Embedding(classes, hidden));
   }
@@ -124,7 +146,8 @@ describe('layers vs PyTorch (state_dict loaded from torch; forward, input and pa
         m.train(call.mode === 'train');
         const label = `${c.name}, call ${i + 1} (${call.mode})`;
         // integer inputs (Embedding indices, labels) are host arrays
-        const isIndex = (a: Arr) => a.data.every((v) => Number.isInteger(v)) && (c.layer === 'Embedding' || a.shape.length === 1);
+        const isIndex = (a: Arr) =>
+          a.data.every((v) => Number.isInteger(v)) && (c.layer === 'Embedding' || a.shape.length === 1);
         const xs = call.inputs.map((a) => (isIndex(a) ? a.data : E.requireGrad(up(a))));
         const floats = xs.filter((x): x is E.Tensor => x instanceof E.Tensor);
         const [y, ...gs] = E.tidy(() => {
@@ -133,8 +156,10 @@ describe('layers vs PyTorch (state_dict loaded from torch; forward, input and pa
         });
         await check(`${label}: forward`, y, call.out);
         for (const [j, g] of call.gradInputs.entries()) await check(`${label}: VJP of input ${j}`, gs[j], g);
-        for (const [j, [name]] of params.entries()) await check(`${label}: VJP of ${name}`, gs[floats.length + j], call.grads[name]);
-        for (const [name, ref] of Object.entries(call.buffers)) await check(`${label}: buffer ${name}`, m.stateDict().get(name)!, ref);
+        for (const [j, [name]] of params.entries())
+          await check(`${label}: VJP of ${name}`, gs[floats.length + j], call.grads[name]);
+        for (const [name, ref] of Object.entries(call.buffers))
+          await check(`${label}: buffer ${name}`, m.stateDict().get(name)!, ref);
         E.dispose([y, ...gs, ...floats]);
       }
       expect(Object.keys(c.state)).toEqual([...m.stateDict().keys()]);
@@ -163,7 +188,8 @@ describe('gradcheck and gradgradcheck of the new layers', () => {
     const x = E.randNormal([2, 3, 3, 2]);
     const w = E.randNormal([3, 2, 3, 3]);
     const b = E.randNormal([2]);
-    const f = (a: E.Tensor, ww: E.Tensor, bb: E.Tensor) => E.convTranspose2d(a, ww, bb, { stride: 2, padding: 1, outputPadding: 1 });
+    const f = (a: E.Tensor, ww: E.Tensor, bb: E.Tensor) =>
+      E.convTranspose2d(a, ww, bb, { stride: 2, padding: 1, outputPadding: 1 });
     await expectGrad(f, [x, w, b]);
     await expectGradGrad(f, [x, w, b], { maxElements: 12 });
     E.dispose([x, w, b]);
@@ -217,30 +243,64 @@ describe('option and argument checks', () => {
   it('every new layer refuses unknown options and bad values, naming them', () => {
     const cases: [() => unknown, RegExp][] = [
       [() => new nn.GroupNorm(3, 4), /GroupNorm: numChannels 4 must be divisible by numGroups 3/],
-      [() => new nn.GroupNorm(2, 4, { afine: false } as object), /GroupNorm: unknown option 'afine' \(did you mean 'affine'\?\); valid options: eps, affine/],
+      [
+        () => new nn.GroupNorm(2, 4, { afine: false } as object),
+        /GroupNorm: unknown option 'afine' \(did you mean 'affine'\?\); valid options: eps, affine/,
+      ],
       [() => new nn.GroupNorm(2, 4, { eps: 0 }), /GroupNorm: option 'eps' must be a finite number > 0, got 0/],
       [() => new nn.GroupNorm(1.5, 4), /GroupNorm: option 'numGroups' must be an integer >= 1, got 1.5/],
-      [() => new nn.InstanceNorm2d(4, { track_running_stats: true } as object), /InstanceNorm2d: unknown option 'track_running_stats' \(did you mean 'trackRunningStats'\?\)/],
-      [() => new nn.InstanceNorm2d(4, { affine: 1 } as object), /InstanceNorm2d: option 'affine' must be true or false, got 1/],
-      [() => new nn.ConvTranspose2d(2, 3, 3, { stride: 2, outputPadding: 2 }), /ConvTranspose2d: outputPadding 2 must be smaller than stride 2/],
-      [() => new nn.ConvTranspose2d(2, 3, 3, { output_padding: 1 } as object), /ConvTranspose2d: unknown option 'output_padding' \(did you mean 'outputPadding'\?\)/],
+      [
+        () => new nn.InstanceNorm2d(4, { track_running_stats: true } as object),
+        /InstanceNorm2d: unknown option 'track_running_stats' \(did you mean 'trackRunningStats'\?\)/,
+      ],
+      [
+        () => new nn.InstanceNorm2d(4, { affine: 1 } as object),
+        /InstanceNorm2d: option 'affine' must be true or false, got 1/,
+      ],
+      [
+        () => new nn.ConvTranspose2d(2, 3, 3, { stride: 2, outputPadding: 2 }),
+        /ConvTranspose2d: outputPadding 2 must be smaller than stride 2/,
+      ],
+      [
+        () => new nn.ConvTranspose2d(2, 3, 3, { output_padding: 1 } as object),
+        /ConvTranspose2d: unknown option 'output_padding' \(did you mean 'outputPadding'\?\)/,
+      ],
       [() => new nn.ConvTranspose2d(2, 3, 0), /ConvTranspose2d: option 'kernelSize' must be an integer >= 1, got 0/],
-      [() => new nn.Embedding(4, 2, { padding_idx: 0 } as object), /Embedding: unknown option 'padding_idx'; valid options: std/],
-      [() => new nn.SelfAttention2d(8, { reduction: 0 }), /SelfAttention2d: option 'reduction' must be an integer >= 1, got 0/],
-      [() => new nn.EMA(new nn.Linear(2, 2), { decay: 1.5 }), /EMA: option 'decay' must be a finite number >= 0 and <= 1, got 1.5/],
+      [
+        () => new nn.Embedding(4, 2, { padding_idx: 0 } as object),
+        /Embedding: unknown option 'padding_idx'; valid options: std/,
+      ],
+      [
+        () => new nn.SelfAttention2d(8, { reduction: 0 }),
+        /SelfAttention2d: option 'reduction' must be an integer >= 1, got 0/,
+      ],
+      [
+        () => new nn.EMA(new nn.Linear(2, 2), { decay: 1.5 }),
+        /EMA: option 'decay' must be a finite number >= 0 and <= 1, got 1.5/,
+      ],
       [() => new nn.EMA({} as nn.Module), /EMA: expected a Module to average/],
       [() => E.clipGradNorm([], -1), /clipGradNorm: option 'maxNorm' must be a finite number >= 0, got -1/],
-      [() => E.clipGradNorm([], 1, { norm: 'two' as 'inf' }), /clipGradNorm: option 'norm' must be a number > 0, Infinity or 'inf', got "two"/],
+      [
+        () => E.clipGradNorm([], 1, { norm: 'two' as 'inf' }),
+        /clipGradNorm: option 'norm' must be a number > 0, Infinity or 'inf', got "two"/,
+      ],
       [() => E.clipGradNorm([], 1, { type: 2 } as object), /clipGradNorm: unknown option 'type'; valid options: norm/],
-      [() => new nn.Linear(2, 2).registerForwardHook(null as unknown as nn.ForwardHook), /Linear.registerForwardHook: hook must be a function, got object/],
+      [
+        () => new nn.Linear(2, 2).registerForwardHook(null as unknown as nn.ForwardHook),
+        /Linear.registerForwardHook: hook must be a function, got object/,
+      ],
     ];
     for (const [f, re] of cases) expect(f).toThrow(re);
   });
   it('ops check shapes', () => {
     const x = E.zeros([1, 4, 2, 2]);
     expect(() => E.groupNorm(x, 3)).toThrow(/groupNorm: 4 channels do not split into 3 groups/);
-    expect(() => E.convTranspose2d(x, E.zeros([3, 2, 3, 3]))).toThrow(/convTranspose2d: the input has 4 channels but the weight \[in, out, kh, kw\] expects 3/);
-    expect(() => new nn.SelfAttention2d(3).forward(x)).toThrow(/SelfAttention2d\(3\): expected input \[N, 3, H, W\], got \[1, 4, 2, 2\]/);
+    expect(() => E.convTranspose2d(x, E.zeros([3, 2, 3, 3]))).toThrow(
+      /convTranspose2d: the input has 4 channels but the weight \[in, out, kh, kw\] expects 3/,
+    );
+    expect(() => new nn.SelfAttention2d(3).forward(x)).toThrow(
+      /SelfAttention2d\(3\): expected input \[N, 3, H, W\], got \[1, 4, 2, 2\]/,
+    );
     expect(() => E.gelu(x, null as unknown as object)).not.toThrow();
     E.dispose(x);
   });
@@ -286,7 +346,10 @@ describe('forward hooks', () => {
     const bn = new nn.BatchNorm1d(8);
     const D = new nn.Sequential(conv, bn, new nn.ReLU(), new nn.Linear(8, 1));
     const calls: number[] = [];
-    const hs = [conv.registerForwardHook((_m, _i, out) => void calls.push(out.shape[0])), bn.registerForwardHook(() => undefined)];
+    const hs = [
+      conv.registerForwardHook((_m, _i, out) => void calls.push(out.shape[0])),
+      bn.registerForwardHook(() => undefined),
+    ];
     const rm0 = await bn.getBuffer('running_mean')!.toFloat32();
     const u0 = await conv.getBuffer('weight_u')!.toFloat32();
     const x = E.randNormal([6, 2]);
@@ -308,7 +371,13 @@ describe('forward hooks', () => {
 });
 
 describe('clipGradNorm vs torch.nn.utils.clip_grad_norm_', () => {
-  for (const c of FIX.clip as { norm: number | 'inf'; maxNorm: number; grads: Arr[]; total: number; clipped: Arr[] }[]) {
+  for (const c of FIX.clip as {
+    norm: number | 'inf';
+    maxNorm: number;
+    grads: Arr[];
+    total: number;
+    clipped: Arr[];
+  }[]) {
     it(`norm ${c.norm}, maxNorm ${c.maxNorm}: total norm and clipped .grad, with no readback`, async () => {
       const params = c.grads.map((g) => E.requireGrad(E.zeros(g.shape)));
       params.forEach((p, i) => (p.grad = up(c.grads[i])));
@@ -337,7 +406,11 @@ describe('clipGradNorm vs torch.nn.utils.clip_grad_norm_', () => {
 
 describe('nn.EMA', () => {
   it('follows ema ← decay·ema + (1 − decay)·p (float64 reference), one dispatch per group of 8 tensors', async () => {
-    const f = FIX.ema as { decay: number; initial: Record<string, Arr>; steps: { params: Record<string, Arr>; ema: Record<string, Arr> }[] };
+    const f = FIX.ema as {
+      decay: number;
+      initial: Record<string, Arr>;
+      steps: { params: Record<string, Arr>; ema: Record<string, Arr> }[];
+    };
     const m = new nn.Linear(3, 2);
     m.loadStateDict(Object.fromEntries(Object.entries(f.initial).map(([k, a]) => [k, up(a)])));
     const ema = new nn.EMA(m, { decay: f.decay });
@@ -348,14 +421,20 @@ describe('nn.EMA', () => {
       const d0 = E.counters.dispatches;
       ema.update();
       expect(E.counters.dispatches - d0).toBe(1);
-      for (const [k, ref] of Object.entries(step.ema)) await check(`ema ${k}`, ema.module.stateDict().get(k)!, ref, 1e-6, 1e-5);
+      for (const [k, ref] of Object.entries(step.ema))
+        await check(`ema ${k}`, ema.module.stateDict().get(k)!, ref, 1e-6, 1e-5);
     }
     ema.dispose();
     m.dispose();
   });
   it('copies buffers, survives a checkpoint, and averages a spectral-norm, batch-norm model', async () => {
     E.manualSeed(31);
-    const G = new nn.Sequential(nn.spectralNorm(new nn.Linear(2, 4)), new nn.BatchNorm1d(4), new nn.GELU(), new nn.Linear(4, 2));
+    const G = new nn.Sequential(
+      nn.spectralNorm(new nn.Linear(2, 4)),
+      new nn.BatchNorm1d(4),
+      new nn.GELU(),
+      new nn.Linear(4, 2),
+    );
     const ema = new nn.EMA(G, { decay: 0.5 });
     const opt = new E.Adam(G.parameters(), { lr: 0.1 });
     for (let i = 0; i < 3; i++) {
@@ -366,7 +445,8 @@ describe('nn.EMA', () => {
       ema.update();
     }
     // buffers are copies of the source's; parameters are averages (not equal to the source's)
-    for (const [name, t] of G.namedBuffers()) expect(await ema.module.stateDict().get(name)!.toFloat32(), name).toEqual(await t.toFloat32());
+    for (const [name, t] of G.namedBuffers())
+      expect(await ema.module.stateDict().get(name)!.toFloat32(), name).toEqual(await t.toFloat32());
     const w = await G.stateDict().get('3.weight')!.toFloat32();
     const we = await ema.module.stateDict().get('3.weight')!.toFloat32();
     expect(we).not.toEqual(w);

@@ -35,7 +35,9 @@ interface SnStep {
   sigma: number;
   grads: Record<string, Arr>;
 }
-const FIX = JSON.parse(readFileSync(new URL('../../../bench/conformance/fixtures/nn.json', import.meta.url), 'utf8')) as {
+const FIX = JSON.parse(
+  readFileSync(new URL('../../../bench/conformance/fixtures/nn.json', import.meta.url), 'utf8'),
+) as {
   cases: Case[];
   batchnorm1d: { steps: { input: Arr; out: Arr; running_mean: Arr; running_var: Arr }[]; evalInput: Arr; evalOut: Arr };
   spectral: { name: string; lr: number; steps: SnStep[]; evalInput: Arr; evalOut: Arr; uAfterEval: Arr }[];
@@ -48,7 +50,8 @@ const t = (a: Arr) => E.tensor(a.data, a.shape);
 async function loadFixture(m: Module, prefix: string): Promise<void> {
   const { tensors } = await readSafetensors(WEIGHTS);
   const map = new Map<string, E.Tensor>();
-  for (const [n, st] of tensors) if (n.startsWith(`${prefix}.`)) map.set(n.slice(prefix.length + 1), E.tensor(st.data, st.shape));
+  for (const [n, st] of tensors)
+    if (n.startsWith(`${prefix}.`)) map.set(n.slice(prefix.length + 1), E.tensor(st.data, st.shape));
   m.loadStateDict(map);
   E.dispose(map);
 }
@@ -77,7 +80,14 @@ describe('Module', () => {
       'bn.running_var',
       'fc2.weight',
     ]);
-    expect(m.namedParameters().map(([n]) => n)).toEqual(['scale', 'fc1.weight', 'fc1.bias', 'bn.weight', 'bn.bias', 'fc2.weight']);
+    expect(m.namedParameters().map(([n]) => n)).toEqual([
+      'scale',
+      'fc1.weight',
+      'fc1.bias',
+      'bn.weight',
+      'bn.bias',
+      'fc2.weight',
+    ]);
     expect(m.parameters().every((p) => p.requiresGrad && !p.disposed)).toBe(true);
     expect(m.namedBuffers().every(([, b]) => !b.requiresGrad && !b.disposed)).toBe(true);
     expect(m.numParameters()).toBe(2 + 12 + 4 + 4 + 4 + 8);
@@ -159,8 +169,8 @@ describe('initialisers', () => {
       expect(s.maxAbs).toBeLessThanOrEqual(limit);
       expect(s.maxAbs).toBeGreaterThan(limit * 0.98);
       expect(Math.abs(s.mean)).toBeLessThan(limit * 0.05);
-      expect(s.variance / (limit * limit / 3)).toBeGreaterThan(0.9);
-      expect(s.variance / (limit * limit / 3)).toBeLessThan(1.1);
+      expect(s.variance / ((limit * limit) / 3)).toBeGreaterThan(0.9);
+      expect(s.variance / ((limit * limit) / 3)).toBeLessThan(1.1);
       const b = await stats(m.bias!);
       if (zeroBias) expect(b.maxAbs).toBe(0);
       else expect(b.maxAbs).toBeGreaterThan(0);
@@ -174,7 +184,9 @@ describe('initialisers', () => {
     E.manualSeed(3);
     const b = toyCritic(16);
     const c = toyCritic(16);
-    for (const [[n, p], [, q], [, r]] of a.namedParameters().map((e, i) => [e, b.namedParameters()[i], c.namedParameters()[i]])) {
+    for (const [[n, p], [, q], [, r]] of a
+      .namedParameters()
+      .map((e, i) => [e, b.namedParameters()[i], c.namedParameters()[i]])) {
       const pa = await p.toFloat32();
       expectClose(await q.toFloat32(), pa, 0, 0);
       if (n.endsWith('weight')) expect(Array.from(await r.toFloat32())).not.toEqual(Array.from(pa));
@@ -192,7 +204,12 @@ describe('toy models', () => {
       ['regressor_bn', lipschitzRegressor({ batchNorm: true })],
     ];
     // the counts PyTorch gives for the same layers (1741: the A.4 regressor's size as the authors state it)
-    expect(FIX.paramCounts).toMatchObject({ toyGenerator512: 527874, toyCritic512: 527361, regressor: 1741, regressor_bn: 1901 });
+    expect(FIX.paramCounts).toMatchObject({
+      toyGenerator512: 527874,
+      toyCritic512: 527361,
+      regressor: 1741,
+      regressor_bn: 1901,
+    });
     for (const [k, m] of ms) {
       expect(m.numParameters(), k).toBe(FIX.paramCounts[k]);
       m.dispose();
@@ -213,7 +230,8 @@ describe('toy models', () => {
     });
     expectClose(await res.y.toFloat32(), c.out.data, 1e-5, 1e-4);
     expectClose(await res.gs[0].toFloat32(), c.gradInput.data, 1e-5, 1e-3);
-    for (const [i, [n]] of m.namedParameters().entries()) expectClose(await res.gs[i + 1].toFloat32(), c.grads[n].data, 1e-5, 1e-3);
+    for (const [i, [n]] of m.namedParameters().entries())
+      expectClose(await res.gs[i + 1].toFloat32(), c.grads[n].data, 1e-5, 1e-3);
     for (const [n, b] of m.namedBuffers()) expectClose(await b.toFloat32(), c.buffers[n].data, 1e-6, 1e-5);
     E.dispose(res);
     m.dispose();
@@ -292,7 +310,10 @@ describe('BatchNorm1d', () => {
 describe('spectral norm', () => {
   for (const fx of FIX.spectral) {
     it(`${fx.name}: u, v, sigma, output and gradients match torch.nn.utils.spectral_norm over 3 steps`, async () => {
-      const m = fx.name === 'sn_linear' ? spectralNorm(new Linear(5, 7, { init: 'torch' })) : spectralNorm(new Conv2d(3, 4, 3, { init: 'torch' }));
+      const m =
+        fx.name === 'sn_linear'
+          ? spectralNorm(new Linear(5, 7, { init: 'torch' }))
+          : spectralNorm(new Conv2d(3, 4, 3, { init: 'torch' }));
       expect([...m.stateDict().keys()]).toEqual(['bias', 'weight_orig', 'weight_u', 'weight_v']);
       await loadFixture(m, fx.name);
       const opt = new E.SGD(m.parameters(), { lr: fx.lr });

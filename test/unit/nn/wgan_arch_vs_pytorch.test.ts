@@ -22,14 +22,17 @@ import type { Arr, Case } from '../../support/nn_fixture.js';
 
 useGpu();
 
-const FIX = JSON.parse(readFileSync(new URL('../../../bench/conformance/fixtures/nn.json', import.meta.url), 'utf8')) as { cases: Case[]; paramCounts: Record<string, number> };
+const FIX = JSON.parse(
+  readFileSync(new URL('../../../bench/conformance/fixtures/nn.json', import.meta.url), 'utf8'),
+) as { cases: Case[]; paramCounts: Record<string, number> };
 const WEIGHTS = new URL('../../../bench/conformance/fixtures/nn_small.safetensors', import.meta.url).pathname;
 const t = (a: Arr) => E.tensor(a.data, a.shape);
 
 async function loadFixture(m: Module, prefix: string): Promise<void> {
   const { tensors } = await readSafetensors(WEIGHTS);
   const map = new Map<string, E.Tensor>();
-  for (const [n, st] of tensors) if (n.startsWith(`${prefix}.`)) map.set(n.slice(prefix.length + 1), E.tensor(st.data, st.shape));
+  for (const [n, st] of tensors)
+    if (n.startsWith(`${prefix}.`)) map.set(n.slice(prefix.length + 1), E.tensor(st.data, st.shape));
   m.loadStateDict(map);
   E.dispose(map);
 }
@@ -85,7 +88,8 @@ describe('residual WGAN modules match PyTorch', () => {
       expectNear(await res.y.toFloat32(), c.out.data, 'output');
       expectNear(await res.gs[0].toFloat32(), c.gradInput.data, 'input gradient');
       const floor = Math.max(...Object.values(c.grads).map((g) => maxAbs(g.data)));
-      for (const [i, [n]] of named.entries()) expectNear(await res.gs[i + 1].toFloat32(), c.grads[n].data, `gradient of ${n}`, floor);
+      for (const [i, [n]] of named.entries())
+        expectNear(await res.gs[i + 1].toFloat32(), c.grads[n].data, `gradient of ${n}`, floor);
       const bufs = m.namedBuffers();
       expect(bufs.map(([n]) => n).sort()).toEqual(Object.keys(c.buffers).sort());
       for (const [n, b] of bufs) expectNear(await b.toFloat32(), c.buffers[n].data, `buffer ${n}`);
@@ -98,7 +102,12 @@ describe('residual WGAN modules match PyTorch', () => {
 describe('architectures', () => {
   it('DIM = 128 parameter counts equal the reference (PyTorch-counted in gen_nn.py)', () => {
     // Generator 1,204,483; Critic 1,053,825 (WGAN-BN 1,055,873; LayerNorm 1,055,361)
-    expect(FIX.paramCounts).toMatchObject({ generator128: 1204483, critic128: 1053825, critic128_bn: 1055873, critic128_ln: 1055361 });
+    expect(FIX.paramCounts).toMatchObject({
+      generator128: 1204483,
+      critic128: 1053825,
+      critic128_bn: 1055873,
+      critic128_ln: 1055361,
+    });
     const ms: [string, Module][] = [
       ['generator128', new Generator()],
       ['critic128', new Critic()],
@@ -135,7 +144,10 @@ describe('architectures', () => {
     const x = E.randUniform([2, 3, 8, 8], -1, 1);
     const step = () => {
       E.tidy(() => {
-        const loss = E.add(E.mean(d.forward(x)), withoutStatUpdates(() => E.mean(mlp.forward(E.randNormal([4, 2])))));
+        const loss = E.add(
+          E.mean(d.forward(x)),
+          withoutStatUpdates(() => E.mean(mlp.forward(E.randNormal([4, 2])))),
+        );
         E.backward(loss);
       });
       opt.step();

@@ -7,7 +7,14 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import * as E from '../../../engine/index.js';
-import { decodeSafetensors, encodeSafetensors, Linear, loadCheckpoint, readSafetensors, saveCheckpoint } from '../../../nn/index.js';
+import {
+  decodeSafetensors,
+  encodeSafetensors,
+  Linear,
+  loadCheckpoint,
+  readSafetensors,
+  saveCheckpoint,
+} from '../../../nn/index.js';
 import { Metrics } from '../../../experiments/training/run.js';
 import { exactW1 } from '../../../experiments/common/toy_metrics.js';
 import { useGpu } from '../../support/gpu.js';
@@ -53,7 +60,9 @@ describe('non-finite state', () => {
 
   it('exactW1 rejects non-finite points at once instead of looping forever', () => {
     const a = new Float32Array([0, 0, 1, 1]);
-    expect(() => exactW1(a, new Float32Array([0, NaN, 1, 1]))).toThrow(/second point set holds a non-finite coordinate \(NaN at index 1\)/);
+    expect(() => exactW1(a, new Float32Array([0, NaN, 1, 1]))).toThrow(
+      /second point set holds a non-finite coordinate \(NaN at index 1\)/,
+    );
     expect(exactW1(a, a)).toBe(0);
   });
 });
@@ -72,7 +81,9 @@ describe('checkpoint metadata is validated, naming the file and key', () => {
       rewriteMetadata(file, (md) => (md[key] = value));
       const rng = E.getRngState();
       const w = await m.weight.toFloat32();
-      await expect(loadCheckpoint(file, { modules: m, optimizers: { m: opt } })).rejects.toThrow(new RegExp(`ck\\.safetensors[\\s\\S]*${pattern.source}`));
+      await expect(loadCheckpoint(file, { modules: m, optimizers: { m: opt } })).rejects.toThrow(
+        new RegExp(`ck\\.safetensors[\\s\\S]*${pattern.source}`),
+      );
       expect(E.getRngState()).toEqual(rng); // nothing was changed
       expect(Array.from(await m.weight.toFloat32())).toEqual(Array.from(w));
       m.dispose();
@@ -94,7 +105,9 @@ describe('files', () => {
     fs.ftruncateSync(fd, 1.5 * 2 ** 30); // 1.5 GiB, sparse: the data section does not match the header
     fs.closeSync(fd);
     const rss = process.memoryUsage().rss;
-    await expect(readSafetensors(file)).rejects.toThrow(/big\.safetensors: the data section has \d+ bytes but the tensors cover 8/);
+    await expect(readSafetensors(file)).rejects.toThrow(
+      /big\.safetensors: the data section has \d+ bytes but the tensors cover 8/,
+    );
     expect((process.memoryUsage().rss - rss) / 2 ** 20).toBeLessThan(100);
   });
 

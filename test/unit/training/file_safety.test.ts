@@ -53,7 +53,9 @@ describe('planted links never redirect a write', () => {
     fs.rmSync(path.join(p.dir, 'metrics.jsonl'));
     fs.symlinkSync(p.decoy, path.join(p.dir, 'metrics.jsonl'));
     expect(() => new Metrics(path.join(p.dir, 'metrics.jsonl'), 5)).toThrow(/metrics.jsonl: is a symbolic link/);
-    expect(() => openAppendSafe(path.join(p.dir, 'metrics.jsonl'))).toThrow(/metrics.jsonl: cannot open for appending \(it is a symbolic link/);
+    expect(() => openAppendSafe(path.join(p.dir, 'metrics.jsonl'))).toThrow(
+      /metrics.jsonl: cannot open for appending \(it is a symbolic link/,
+    );
     expect(p.intact()).toBe(true);
   });
 
@@ -76,8 +78,12 @@ describe('failed writes name the file and what was kept', () => {
       throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
     });
     try {
-      expect(() => writeFileSafe(file, 'new')).toThrow(/summary.json: not written \(ENOSPC: no space left on device\); the previous file is unchanged/);
-      expect(() => writeFileSafe(path.join(dir, 'fresh.json'), 'x')).toThrow(/fresh.json: not written .* no file was there before/);
+      expect(() => writeFileSafe(file, 'new')).toThrow(
+        /summary.json: not written \(ENOSPC: no space left on device\); the previous file is unchanged/,
+      );
+      expect(() => writeFileSafe(path.join(dir, 'fresh.json'), 'x')).toThrow(
+        /fresh.json: not written .* no file was there before/,
+      );
     } finally {
       spy.mockRestore();
     }
@@ -89,17 +95,22 @@ describe('failed writes name the file and what was kept', () => {
     const dir = tmp();
     const m = new Linear(2, 2);
     E.assign(m.weight, E.tensor([NaN, 0, 0, 0], [2, 2]));
-    await expect(saveCheckpoint(path.join(dir, 'ck.safetensors'), { modules: m })).rejects.toThrow(/not written, non-finite values in weight .*; there was no previous checkpoint/);
+    await expect(saveCheckpoint(path.join(dir, 'ck.safetensors'), { modules: m })).rejects.toThrow(
+      /not written, non-finite values in weight .*; there was no previous checkpoint/,
+    );
     m.dispose();
   });
 });
 
 describe('hostile sweep specs', () => {
   const script = 'experiments/toy_wgan.ts';
-  const spec = (over: Record<string, unknown>) => resolveSpec({}, { script, out: path.join(tmp(), 'sweep'), grid: { seed: [0] }, ...over } as never);
+  const spec = (over: Record<string, unknown>) =>
+    resolveSpec({}, { script, out: path.join(tmp(), 'sweep'), grid: { seed: [0] }, ...over } as never);
 
   it('a result file outside the run folder is refused (it marked every run finished)', () => {
-    expect(() => spec({ result: '../../etc/hostname' })).toThrow(/result '..\/..\/etc\/hostname' must be a file name inside each run folder/);
+    expect(() => spec({ result: '../../etc/hostname' })).toThrow(
+      /result '..\/..\/etc\/hostname' must be a file name inside each run folder/,
+    );
     expect(() => spec({ result: '/etc/hostname' })).toThrow(/must be a file name inside each run folder/);
     expect(() => spec({ outFlag: '; rm -rf' })).toThrow(/outFlag must be a flag/);
     expect(() => spec({ resumeFlag: '../x' })).toThrow(/resumeFlag must be a flag/);

@@ -5,7 +5,13 @@ import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { useGpu } from '../../support/gpu.js';
 import { encodeIdx, parseIdx, readIdx } from '../../../experiments/training/data/idx.js';
-import { CIFAR_RECORD, loadCifar10, loadFashionMnist, padTo, readCifarBatch } from '../../../experiments/training/data/images.js';
+import {
+  CIFAR_RECORD,
+  loadCifar10,
+  loadFashionMnist,
+  padTo,
+  readCifarBatch,
+} from '../../../experiments/training/data/images.js';
 import { Batcher, oneHot, toFloat } from '../../../experiments/training/data/batches.js';
 import { writeSyntheticCifar, writeSyntheticFashion } from '../../../experiments/training/data/synthetic.js';
 
@@ -33,7 +39,9 @@ describe('IDX', () => {
     const good = encodeIdx([2, 2], Uint8Array.from([1, 2, 3, 4]));
     expect(() => readIdx(path.join(dir, 'missing'))).toThrow(/missing: file not found/);
     expect(() => parseIdx(Uint8Array.from([0, 0]), 'f')).toThrow(/f: too short.*2 bytes/);
-    expect(() => parseIdx(Uint8Array.from([1, 2, 8, 1, 0, 0, 0, 0]), 'f')).toThrow(/f: not an IDX file.*0x01 0x02.*expected 0x00 0x00/);
+    expect(() => parseIdx(Uint8Array.from([1, 2, 8, 1, 0, 0, 0, 0]), 'f')).toThrow(
+      /f: not an IDX file.*0x01 0x02.*expected 0x00 0x00/,
+    );
     expect(() => parseIdx(Uint8Array.from([0, 0, 0x0d, 1, 0, 0, 0, 0]), 'f')).toThrow(/data type 0x0d.*expected 0x08/);
     expect(() => parseIdx(Uint8Array.from([0, 0, 8, 0]), 'f')).toThrow(/0 dimensions/);
     expect(() => parseIdx(good.subarray(0, 9), 'f')).toThrow(/truncated IDX header: 9 bytes, need 12/);
@@ -62,7 +70,9 @@ describe('Fashion-MNIST loader', () => {
     expect(() => loadFashionMnist(dir, 'train')).toThrow(/train-images-idx3-ubyte.*found in/);
     fs.writeFileSync(path.join(dir, 'train-images-idx3-ubyte'), encodeIdx([2, 784], new Uint8Array(2 * 784)));
     fs.writeFileSync(path.join(dir, 'train-labels-idx1-ubyte'), encodeIdx([2], Uint8Array.from([0, 1])));
-    expect(() => loadFashionMnist(dir, 'train')).toThrow(/train-images-idx3-ubyte: expected 3 dimensions.*got \[2, 784\]/);
+    expect(() => loadFashionMnist(dir, 'train')).toThrow(
+      /train-images-idx3-ubyte: expected 3 dimensions.*got \[2, 784\]/,
+    );
     fs.writeFileSync(path.join(dir, 'train-images-idx3-ubyte'), encodeIdx([3, 28, 28], new Uint8Array(3 * 784)));
     expect(() => loadFashionMnist(dir, 'train')).toThrow(/2 labels but .* has 3 images/);
     fs.writeFileSync(path.join(dir, 'train-labels-idx1-ubyte'), encodeIdx([3], Uint8Array.from([0, 12, 1])));
@@ -100,11 +110,20 @@ describe('CIFAR-10 loader', () => {
 });
 
 describe('batches', () => {
-  const set = { images: Uint8Array.from([0, 255, 128, 7, 10, 20, 30, 40]), labels: Uint8Array.from([3, 5]), n: 2, c: 1, h: 2, w: 2 };
+  const set = {
+    images: Uint8Array.from([0, 255, 128, 7, 10, 20, 30, 40]),
+    labels: Uint8Array.from([3, 5]),
+    n: 2,
+    c: 1,
+    h: 2,
+    w: 2,
+  };
 
   it('scales to [-1, 1) with dequantisation noise within one bin, and flips left-right', () => {
     const mid = toFloat(set, [0], null);
-    expect([...mid].map((v) => +v.toFixed(6))).toEqual([0, 255, 128, 7].map((u) => +(((u + 0.5) / 256 - 0.5) * 2).toFixed(6)));
+    expect([...mid].map((v) => +v.toFixed(6))).toEqual(
+      [0, 255, 128, 7].map((u) => +(((u + 0.5) / 256 - 0.5) * 2).toFixed(6)),
+    );
     const rng = new (class {
       n = 0;
       next() {
@@ -124,7 +143,10 @@ describe('batches', () => {
   });
 
   it('pads 28×28 to 32×32 with background', () => {
-    const p = padTo({ images: new Uint8Array(784).fill(9), labels: Uint8Array.from([1]), n: 1, c: 1, h: 28, w: 28 }, 32);
+    const p = padTo(
+      { images: new Uint8Array(784).fill(9), labels: Uint8Array.from([1]), n: 1, c: 1, h: 28, w: 28 },
+      32,
+    );
     expect([p.h, p.w, p.images.length]).toEqual([32, 32, 1024]);
     expect(p.images[0]).toBe(0);
     expect(p.images[2 * 32 + 2]).toBe(9);
@@ -133,7 +155,14 @@ describe('batches', () => {
   });
 
   it('uploads whole batches, covers each epoch, and resumes from its state', async () => {
-    const big = { images: new Uint8Array(10 * 4).map((_, i) => i), labels: Uint8Array.from({ length: 10 }, (_, i) => i), n: 10, c: 1, h: 2, w: 2 };
+    const big = {
+      images: new Uint8Array(10 * 4).map((_, i) => i),
+      labels: Uint8Array.from({ length: 10 }, (_, i) => i),
+      n: 10,
+      c: 1,
+      h: 2,
+      w: 2,
+    };
     const b = new Batcher(big, { batch: 5, seed: 3 });
     const first = b.next();
     expect(first.x.shape).toEqual([5, 1, 2, 2]);

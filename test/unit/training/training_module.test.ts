@@ -92,8 +92,13 @@ describe('alr-webgpu/training', () => {
 
   it('saveChart writes the PNG, its SVG and the Vega-Lite spec', async () => {
     const file = path.join(tmp(), 'curve.png');
-    const spec = T.lineChartSpec([{ name: 'loss', x: [1, 2, 3], y: [3, 2, 1.5] }], { title: 'loss', xTitle: 'step', yTitle: 'loss' });
+    const spec = T.lineChartSpec([{ name: 'loss', x: [1, 2, 3], y: [3, 2, 1.5] }], {
+      title: 'loss',
+      xTitle: 'step',
+      yTitle: 'loss',
+    });
     expect(await T.saveChart(spec, file)).toBe(file);
-    for (const f of ['curve.png', 'curve.svg', 'curve.vl.json']) expect(fs.statSync(path.join(path.dirname(file), f)).size).toBeGreaterThan(100);
+    for (const f of ['curve.png', 'curve.svg', 'curve.vl.json'])
+      expect(fs.statSync(path.join(path.dirname(file), f)).size).toBeGreaterThan(100);
   });
 });
