@@ -10,6 +10,7 @@ import { copyBuffer, ReplayPlan, UNIFORM_SLOT_BYTES, type ReplayItem } from './r
 import { keep, shapeStr, Tensor, tidy } from './tensor.js';
 import { checkOptions, bool } from './options.js';
 import { fuseCommands, type FusionReport } from './fusion.js';
+import { tuningPending } from './tune.js';
 
 export interface CompileOptions {
   /** false: always run eagerly (the same function, the same results; for comparison and debugging) */
@@ -21,6 +22,9 @@ export interface CompileOptions {
 }
 
 const OPTION_SPEC = { enabled: bool, fuse: bool, strict: bool };
+
+/** Eager calls at most while the tuner's timings are still outstanding (a loop that never submits would wait forever). */
+const MAX_WARMUP = 8;
 
 export interface CompiledStats {
   /** calls that ran the function eagerly (the warm-up call per shape, and every call of a step that fell back) */
@@ -252,7 +256,9 @@ export function compile<A extends Tensor[], R>(
     if (e.fallback) return eager(args);
     if (e.plan && e.pinned.some((b) => pool.orphaned(b))) release(e); // a tensor it binds was released
     if (e.plan) return replay(e, args);
-    if (e.calls === 1) return eager(args); // warm-up: kernel variants are tuned on first use
+    // warm-up: kernel variants are tuned on first use; capture once their timings are in (they
+    // arrive after a submit), so the recording keeps the winners rather than the heuristic's picks
+    if (e.calls === 1 || (tuningPending() && e.calls <= MAX_WARMUP)) return eager(args);
     return capture(e, args);
   };
 

@@ -26,7 +26,17 @@ export function cachePath(): string {
 let cache: TuneCache | null = null;
 let cacheFrom = '';
 const measuring = new Set<string>();
-onDeviceRelease(() => measuring.clear());
+/** measurements started whose timings have not all arrived */
+let pending = 0;
+onDeviceRelease(() => {
+  measuring.clear();
+  pending = 0;
+});
+
+/** True while a shape class's variants are being timed (their timings arrive after a submit). */
+export function tuningPending(): boolean {
+  return pending > 0;
+}
 
 function load(): TuneCache {
   if (cache && cacheFrom === cachePath()) return cache;
@@ -88,6 +98,7 @@ export function pick(
     return v;
   }
   measuring.add(key);
+  pending++;
   const times = new Map<string, number>();
   let reported = 0;
   const order = [...names.filter((n) => n !== heuristic), heuristic]; // the heuristic's result lands last
@@ -96,6 +107,7 @@ export function pick(
       launch(name, (ns) => {
         times.set(name, Math.min(times.get(name) ?? Infinity, ns));
         if (++reported === REPS * names.length) {
+          pending--;
           const best = [...times.entries()].sort((a, b) => a[1] - b[1])[0][0];
           const c = load();
           (c[adapter] ??= {})[key] = best;

@@ -25,7 +25,7 @@ export {
   type Kernel,
   type Binding,
 } from './runtime.js';
-export { isCpuAdapter } from './tune.js';
+export { isCpuAdapter, tuningPending } from './tune.js';
 export { gpuWait } from './wait.js';
 export { read, write, kernelWGSL, type KernelDecl, type BufferDecl } from '../shaders/kernel.js';
 export { Tensor, tidy, keep, dispose, numel, shapeStr, leaks, type DType, type Shape } from './tensor.js';

@@ -34,8 +34,9 @@ function trainingStep(run: () => void): E.CompiledStep<[], void> {
  * kernels the driver compiles on first use), so the timed iterations are replays.
  */
 async function warm(step: E.CompiledStep<[], void>): Promise<void> {
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 10 && step.stats.replays < 1; i++) {
     tidy(() => step());
+    await E.settleTimings(); // the tuner's timings, which the capture waits for
     await E.sync();
   }
 }

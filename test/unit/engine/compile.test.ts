@@ -291,6 +291,32 @@ describe('compile: capture rules', () => {
     outer.dispose();
   });
 
+  it('captures only once the kernel variants it uses are tuned', async () => {
+    const platform = E.platform();
+    E.setPlatform({ ...platform, tuneCache: E.memoryTuneCache() });
+    E.setOption('ALR_TUNE', '1');
+    try {
+      const w = E.keep(E.randNormal([40, 24]));
+      const step = E.compile((a: E.Tensor) => E.matmul(a, w)); // a shape class the cache has not seen
+      const x = E.keep(E.randNormal([72, 40]));
+      E.dispose(step(x)); // eager: every variant timed
+      if (E.timestampsSupported()) {
+        expect(E.tuningPending()).toBe(true);
+        E.dispose(step(x)); // still eager: the timings are not in
+        expect(step.stats).toMatchObject({ eagerCalls: 2, captures: 0 });
+      }
+      await E.settleTimings();
+      expect(E.tuningPending()).toBe(false);
+      E.dispose(step(x)); // now captured
+      expect(step.stats.captures).toBe(1);
+      E.dispose([w, x]);
+      step.dispose();
+    } finally {
+      E.setOption('ALR_TUNE', undefined);
+      E.setPlatform(platform);
+    }
+  });
+
   it('unknown options and non-tensor arguments are refused by name', () => {
     expect(() => E.compile((a: E.Tensor) => a, { stict: true } as E.CompileOptions)).toThrow(
       /unknown option 'stict' \(did you mean 'strict'\?\)/,
