@@ -97,6 +97,21 @@ function indexCode(
   return lines;
 }
 
+/** A map's strided inputs (leaves and maps, with their input slots) and the code computing each one's index `i<slot>` from `e`. */
+function indexOfInputs(m: FusedMap): {
+  strided: { x: Exclude<FusedInput, { kind: 'acc' }>; i: number }[];
+  body: string[];
+} {
+  const strided = m.inputs.flatMap((x, i) => (x.kind === 'acc' ? [] : [{ x, i }]));
+  const body = indexCode(
+    m.shape,
+    strided.map((s) => s.x),
+    strided.map((s) => `i${s.i}`),
+    'e',
+  );
+  return { strided, body };
+}
+
 /** Numbers the maps of a tree (children first) so each gets one function. */
 function order(root: FusedMap): FusedMap[] {
   const out: FusedMap[] = [];
@@ -130,16 +145,7 @@ export function fusedFunctions(root: FusedMap, leaves: FusedLeaves, vec4: boolea
     `${opName(m.expr)}(${[0, 1, 2].map((i) => args[i] ?? '0.0').join(', ')}, ${f32Lit(m.p0)}, ${f32Lit(m.p1)})`;
   maps.forEach((m, k) => {
     const acc = hasAcc(m);
-    const strided = m.inputs.map((x, i) => ({ x, i })).filter((s) => s.x.kind !== 'acc') as {
-      x: Exclude<FusedInput, { kind: 'acc' }>;
-      i: number;
-    }[];
-    const body = indexCode(
-      m.shape,
-      strided.map((s) => s.x),
-      strided.map((s) => `i${s.i}`),
-      'e',
-    );
+    const { strided, body } = indexOfInputs(m);
     const args = m.inputs.map((x, i) => {
       if (x.kind === 'acc') return 'acc';
       if (x.kind === 'leaf') return leafAt(x.leaf, `i${i}`);
@@ -158,16 +164,7 @@ export function fusedFunctions(root: FusedMap, leaves: FusedLeaves, vec4: boolea
     // the root, four elements at a time: index math once, a vec4 load where the input allows
     const m = root;
     const acc = hasAcc(m);
-    const strided = m.inputs.map((x, i) => ({ x, i })).filter((s) => s.x.kind !== 'acc') as {
-      x: Exclude<FusedInput, { kind: 'acc' }>;
-      i: number;
-    }[];
-    const body = indexCode(
-      m.shape,
-      strided.map((s) => s.x),
-      strided.map((s) => `i${s.i}`),
-      'e',
-    );
+    const { strided, body } = indexOfInputs(m);
     const dims = collapseDims(
       m.shape,
       strided.map((s) => s.x.strides),
