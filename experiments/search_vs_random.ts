@@ -44,7 +44,7 @@ import {
 } from '../nn/index.js';
 import { auxiliaryPass, criticOutput, NORM_FLOOR, sampleEps, SEARCH_DEFAULTS, type Critic } from '../alr/index.js';
 import { quotientAt, repeatBatch, schemeSearch } from './common/schemes.js';
-import { groundTruth } from './common/study.js';
+import { absCosPerSample, groundTruth } from './common/study.js';
 import { toySampler } from './common/toy_data.js';
 import { saveChart, type VegaLiteSpec } from './training/chart.js';
 import { ensureDir, intArg, main, numArg, program, writeConfig, writeJson } from './training/run.js';
@@ -171,24 +171,6 @@ export function welch(a: Stat, b: Stat): { t: number; df: number; p: number } {
 }
 
 // ---------------------------------------------------------------- per-sample measures
-
-/** |cos| per sample between rows of a and b ([B·D]); NaN where either row is zero. */
-function absCos(a: Float32Array, b: Float32Array, batch: number): number[] {
-  const D = a.length / batch;
-  const out: number[] = [];
-  for (let i = 0; i < batch; i++) {
-    let dot = 0,
-      na = 0,
-      nb = 0;
-    for (let j = i * D; j < (i + 1) * D; j++) {
-      dot += a[j] * b[j];
-      na += a[j] * a[j];
-      nb += b[j] * b[j];
-    }
-    out.push(na > 0 && nb > 0 ? Math.abs(dot) / Math.sqrt(na * nb) : NaN);
-  }
-  return out;
-}
 
 /**
  * The baseline: m random directions per sample (r ~ U[-0.5, 0.5]^D, normalised, as ALR's r₀) at
@@ -416,7 +398,7 @@ export async function runSearchVsRandom(o: SearchVsRandomOptions): Promise<Study
       gtG.push(...truth.gradNorm);
       const record = (key: string, q: Float32Array, dir: Float32Array) => {
         const a = get(key);
-        for (const c of absCos(dir, truth.grad, B)) if (Number.isFinite(c)) a.cos.push(c);
+        for (const c of absCosPerSample(dir, truth.grad, B)) if (Number.isFinite(c)) a.cos.push(c);
         q.forEach((qi, i) => {
           a.q.push(qi);
           if (viol[i]) a.det.push(qi > o.K ? 1 : 0);

@@ -329,11 +329,10 @@ function epsLabel(e: EpsDistribution): string {
   return e.kind === 'fixed' ? `{${e.value}}` : `${e.kind === 'uniform' ? 'U' : 'logU'}[${e.min},${e.max}]`;
 }
 
-/** |cos| per sample between rows of a and b ([B·D]), mean over samples with both nonzero. */
-export function meanAbsCos(a: Float32Array, b: Float32Array, batch: number): number {
+/** |cos| per sample between rows of a and b ([B·D]); NaN where either row is zero. */
+export function absCosPerSample(a: Float32Array, b: Float32Array, batch: number): number[] {
   const D = a.length / batch;
-  let s = 0;
-  let n = 0;
+  const out: number[] = [];
   for (let i = 0; i < batch; i++) {
     let dot = 0,
       na = 0,
@@ -343,12 +342,15 @@ export function meanAbsCos(a: Float32Array, b: Float32Array, batch: number): num
       na += a[j] * a[j];
       nb += b[j] * b[j];
     }
-    if (na > 0 && nb > 0) {
-      s += Math.abs(dot) / Math.sqrt(na * nb);
-      n++;
-    }
+    out.push(na > 0 && nb > 0 ? Math.abs(dot) / Math.sqrt(na * nb) : NaN);
   }
-  return n ? s / n : NaN;
+  return out;
+}
+
+/** |cos| per sample between rows of a and b ([B·D]), mean over samples with both nonzero. */
+export function meanAbsCos(a: Float32Array, b: Float32Array, batch: number): number {
+  const cos = absCosPerSample(a, b, batch).filter(Number.isFinite);
+  return cos.length ? cos.reduce((x, y) => x + y, 0) / cos.length : NaN;
 }
 
 /** Runs one setting on (critic, x) and scores it against the ground truth. */
