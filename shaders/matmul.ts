@@ -252,8 +252,12 @@ export function matmulRegisterKernel(l: MatmulLayout, s: RegisterShape): KernelD
         );
         bRow[kk][q] = `bv${kk}_${q}`;
       }
-      for (const i of range(tm)) {
-        for (const q of range(tn / 4)) {
+    }
+    // accumulator-major: each accumulator takes its kc steps back to back (the same k order), so
+    // where accumulators spill (lavapipe: one register per lane each) a spill covers kc fmas
+    for (const i of range(tm)) {
+      for (const q of range(tn / 4)) {
+        for (const kk of range(kc)) {
           out.push(`    acc_${i}_${q} = fma(vec4<f32>(${a[i][kk]}), ${bRow[kk][q]}, acc_${i}_${q});`);
         }
       }
