@@ -3,7 +3,8 @@
 // Ops with several kernels (matmul, conv) call pick(). The first time a shape class is seen on an
 // adapter with timestamp queries, every variant is dispatched (they compute the same result, in
 // the same summation order, so the output is identical whichever runs last) and timed on the GPU;
-// when the times arrive the winner is cached in memory and in a JSON file. Until then, and on
+// when the times arrive the winner (the heuristic's choice unless another is clearly faster)
+// is cached in memory and in a JSON file. Until then, and on
 // adapters without timestamps, a heuristic decides: register-blocked kernels on CPU adapters
 // (lavapipe, SwiftShader), workgroup-tiled kernels on real GPUs.
 //
@@ -16,7 +17,13 @@ import { platform, type TuneCache } from './platform.js';
 import { timestampsSupported } from './runtime.js';
 import { capturing } from './capture.js';
 
-const REPS = 2;
+// Timings on a software adapter share the cores with everything else on the machine (a second
+// sweep worker, a test run): one taken while another process ran is inflated at random, and a
+// wrong choice persists in the cache for every later run. So each variant keeps its fastest of
+// three interleaved runs, and another variant replaces the heuristic's choice (the one measured
+// best on this class of adapter) only when it is clearly faster.
+const REPS = 3;
+const MARGIN = 1.15;
 
 /** Where measured choices persist: a file under Node, localStorage in a browser. */
 export function cachePath(): string {
@@ -108,7 +115,8 @@ export function pick(
         times.set(name, Math.min(times.get(name) ?? Infinity, ns));
         if (++reported === REPS * names.length) {
           pending--;
-          const best = [...times.entries()].sort((a, b) => a[1] - b[1])[0][0];
+          const [fastest, t] = [...times.entries()].sort((a, b) => a[1] - b[1])[0];
+          const best = t * MARGIN < (times.get(heuristic) ?? Infinity) ? fastest : heuristic;
           const c = load();
           (c[adapter] ??= {})[key] = best;
           save();
