@@ -1,6 +1,6 @@
 // Reverse-mode autodiff on a tape. Every backward rule is written with differentiable ops,
 // so with createGraph the backward pass is itself recorded and can be differentiated again.
-import { keep, Tensor, tidy, shapeStr } from './tensor.js';
+import { keep, nextTensorId, Tensor, tidy, shapeStr } from './tensor.js';
 import { arrayOf, bool, checkOptions, instance, unsupported, type OptionSpec } from './options.js';
 
 export interface GradNode {
@@ -199,7 +199,13 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor[], opts: GradOpt
         const needs = node.inputs.map((x) => x.requiresGrad && relevant.has(x));
         // first order: a rule's temporaries are freed as it returns (outside tidy() they leaked);
         // with createGraph they are part of the recorded graph and must live
+        const made = nextTensorId();
         const inGrads = createGraph ? node.backward(g, needs) : tidy(() => node.backward(g, needs));
+        if (!createGraph) {
+          // a rule may return gradients nobody asked for (sub's for a constant): free the ones it made
+          const used = new Set(inGrads.filter((gi, i) => gi && needs[i]));
+          for (const gi of new Set(inGrads)) if (gi && gi.id >= made && !used.has(gi)) gi.dispose();
+        }
         node.inputs.forEach((inp, i) => {
           const gi = inGrads[i];
           if (!gi || !needs[i]) return;

@@ -18,6 +18,8 @@ class Storage {
 }
 
 let nextId = 1;
+/** The id the next tensor will get: tensors with ids from here on were made after this call. */
+export const nextTensorId = () => nextId;
 const scopes: Set<Tensor>[] = [];
 let leakWarned = false;
 export const leaks = { collected: 0 };
@@ -103,6 +105,8 @@ export class Tensor {
   grad: Tensor | null = null;
   /** a name for error messages and state dicts */
   name?: string;
+  /** a composite op's intermediates its backward needs: released with this tensor */
+  private owned: Tensor[] | null = null;
   private readonly leakInfo: LeakInfo;
 
   /** Notes the op that made this tensor (named by the leak warning). */
@@ -182,6 +186,14 @@ export class Tensor {
     if (this.node) this.node = releasedNode(this, this.node);
     if (--s.refs === 0) releaseBuffer(s.buffer);
     for (const scope of scopes) scope.delete(this);
+    const owned = this.owned;
+    this.owned = null;
+    if (owned) for (const t of owned) t.dispose();
+  }
+
+  /** Ties intermediates to this tensor's lifetime (see composite()). */
+  own(ts: Iterable<Tensor>): void {
+    this.owned = [...(this.owned ?? []), ...ts];
   }
 
   /** Reads the values back (submits pending work). */
@@ -267,6 +279,34 @@ export function tidy<T>(fn: () => T): T {
     else t.dispose();
   }
   return result;
+}
+
+/**
+ * Runs an op made of other ops. The tensors it makes on the way are released now when its result
+ * needs no backward, or else with the result (its backward reads them), so the op leaks nothing
+ * when called outside tidy(); inside one, the scope releases them as it always did.
+ */
+export function composite(fn: () => Tensor): Tensor {
+  const scope = new Set<Tensor>();
+  scopes.push(scope);
+  let out: Tensor;
+  try {
+    out = fn();
+  } catch (e) {
+    scopes.pop();
+    for (const t of scope) t.dispose();
+    throw e;
+  }
+  scopes.pop();
+  const parent = scopes[scopes.length - 1];
+  if (scope.delete(out)) parent?.add(out); // (a result that is an input stays the caller's)
+  if (!out.requiresGrad) {
+    for (const t of scope) t.dispose();
+  } else {
+    out.own(scope);
+    for (const t of scope) parent?.add(t);
+  }
+  return out;
 }
 
 /** Disposes every tensor found in the value (arrays, objects, maps). */
