@@ -154,7 +154,10 @@ export function drawGrid(
   g.restore();
 }
 
-/** A vertical colour bar for viridis over [lo, hi], with tick labels and optional marked values. */
+/**
+ * A vertical colour bar over [lo, hi] (`colour` of t in [0, 1], default viridis), with tick labels
+ * and optional marked values.
+ */
 export function colourBar(
   g: CanvasRenderingContext2D,
   b: Box,
@@ -162,10 +165,11 @@ export function colourBar(
   hi: number,
   label: string,
   marks: { value: number; text: string }[] = [],
+  colour: (t: number) => [number, number, number] = viridis,
 ): void {
   const steps = 64;
   for (let i = 0; i < steps; i++) {
-    const [r, gg, bb] = viridis(1 - i / (steps - 1));
+    const [r, gg, bb] = colour(1 - i / (steps - 1));
     g.fillStyle = `rgb(${r | 0},${gg | 0},${bb | 0})`;
     g.fillRect(b.left, b.top + (i * b.height) / steps, b.width, b.height / steps + 1);
   }

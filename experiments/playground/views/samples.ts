@@ -1,7 +1,18 @@
 /// <reference lib="dom" />
 // Real and generated samples over the critic's contour lines (the critic scores reals high, so
 // the generator climbs toward the warm colours).
-import { axes, COLORS, contourSegments, drawGrid, legend, mapper, prepare, quantile, type Frame } from './plot.js';
+import {
+  axes,
+  colourBar,
+  COLORS,
+  contourSegments,
+  drawGrid,
+  legend,
+  mapper,
+  prepare,
+  quantile,
+  type Frame,
+} from './plot.js';
 
 /** A diverging map: blue (low D) through white to orange (high D), for t in [0, 1]. */
 function diverging(t: number): [number, number, number] {
@@ -18,7 +29,7 @@ export function drawSamples(
   d: { real: Float32Array; fake: Float32Array; field: Float32Array; n: number; frame: Frame },
 ): void {
   const { g, width, height } = prepare(canvas);
-  const size = Math.min(width - 50, height - 50);
+  const size = Math.min(width - 140, height - 50);
   const box = { left: 40, top: 26, width: size, height: size };
   const lo = quantile(d.field, 0.02);
   const hi = quantile(d.field, 0.98);
@@ -51,6 +62,16 @@ export function drawSamples(
   dots(d.fake, COLORS.fake);
   g.restore();
   axes(g, d.frame, box);
+  // the bar spans the colour scale's range (2nd to 98th percentile of D on the lattice)
+  colourBar(
+    g,
+    { left: box.left + box.width + 30, top: box.top, width: 14, height: box.height },
+    lo,
+    hi,
+    'critic D(x)',
+    [],
+    diverging,
+  );
   legend(g, box.left, 12, [
     { color: COLORS.real, text: 'data' },
     { color: COLORS.fake, text: 'generated' },
