@@ -1,7 +1,9 @@
 // `sweep.ts aggregate DIR`: per setting (every grid key but the replicate key, e.g. seed), the
 // mean ± sample standard deviation and count of every final metric of the finished runs, as
 // <DIR>/aggregate/summary.md and aggregate.json, and one chart per metric of its curve over
-// iterations (mean line, ±std band) as aggregate/curves_<metric>.png (+ .svg, .vl.json).
+// iterations (mean line, ±std band) as aggregate/curves_<metric>.png (+ .svg, .vl.json). With a
+// reference setting (--compare reg=gp), a second table: each other setting's difference from it
+// per metric with Welch's t and two-sided p.
 import fs from 'node:fs';
 import path from 'node:path';
 import { typed, valueText, type Point, type Value } from './grid.js';
@@ -10,6 +12,7 @@ import type { SweepSpec } from './spec.js';
 import { lineChartSpec, saveChart, type Series } from '../training/chart.js';
 import { Metrics, writeJson } from '../training/run.js';
 import { writeFileSafe } from '../training/files.js';
+import { welch } from '../training/welch.js';
 
 /** Per-row bookkeeping, kept in the JSON but left out of the table and the curves. */
 export const BOOKKEEPING = ['step', 'seconds', 'rssMB', 'gpuMB', 'bindGroups', 'lr'];
@@ -31,6 +34,16 @@ export interface SettingResult {
   failed: { name: string; state: string; error: string }[];
   adapters: string[];
   metrics: Record<string, Stats>;
+  /** with a reference setting: this setting's difference from it per metric (Welch) */
+  vs?: { against: string; reference: string; metrics: Record<string, Comparison> };
+}
+
+/** mean(this) − mean(reference), Welch's t, its df and the two-sided p. */
+export interface Comparison {
+  delta: number;
+  t: number;
+  df: number;
+  p: number;
 }
 
 export interface Aggregate {
@@ -97,6 +110,50 @@ export interface AggregateOptions {
   metrics?: string[];
   /** charts of the curves (default true) */
   curves?: boolean;
+  /** `key=value`: the reference setting of the Welch tests */
+  compare?: string;
+}
+
+/**
+ * Each setting against the reference setting that equals it on every other varying key: Δ mean,
+ * Welch's t and p per metric (where both have two or more finished runs).
+ */
+function compareSettings(settings: SettingResult[], varying: string[], compare: string): void {
+  const eq = compare.indexOf('=');
+  const key = compare.slice(0, eq);
+  const value = compare.slice(eq + 1);
+  if (eq <= 0 || !varying.includes(key))
+    throw new Error(
+      `aggregate --compare: expected key=value with a varying grid key (${varying.join(', ') || 'none varies'}), got '${compare}'`,
+    );
+  const values = [...new Set(settings.map((s) => valueText(s.setting[key])))];
+  if (!values.includes(value))
+    throw new Error(`aggregate --compare: ${key} takes ${values.join(', ')} in this sweep, got '${value}'`);
+  const others = varying.filter((k) => k !== key);
+  for (const s of settings) {
+    if (valueText(s.setting[key]) === value) continue;
+    const ref = settings.find(
+      (r) =>
+        valueText(r.setting[key]) === value && others.every((k) => valueText(r.setting[k]) === valueText(s.setting[k])),
+    );
+    if (!ref) continue;
+    const metrics: Record<string, Comparison> = {};
+    for (const [m, a] of Object.entries(s.metrics)) {
+      const b = ref.metrics[m];
+      if (!b || a.n < 2 || b.n < 2 || a.std === null || b.std === null) continue;
+      const w = welch({ mean: a.mean, std: a.std, n: a.n }, { mean: b.mean, std: b.std, n: b.n });
+      metrics[m] = { delta: a.mean - b.mean, ...w };
+    }
+    s.vs = { against: compare, reference: ref.label, metrics };
+  }
+}
+
+/** `+0.052 (t 2.31, p 0.081)`; the difference to three significant digits. */
+function formatComparison(c: Comparison | undefined): string {
+  if (!c || !Number.isFinite(c.delta)) return '–';
+  const d = Number(c.delta.toPrecision(3));
+  const p = c.p < 0.001 ? c.p.toExponential(0) : c.p.toPrecision(2);
+  return `${d >= 0 ? '+' : ''}${d} (t ${c.t.toFixed(2)}, p ${p})`;
 }
 
 export async function aggregate(dir: string, o: AggregateOptions = {}): Promise<Aggregate> {
@@ -153,6 +210,7 @@ export async function aggregate(dir: string, o: AggregateOptions = {}): Promise<
     settings.push(res);
   }
 
+  if (o.compare !== undefined) compareSettings(settings, varying, o.compare);
   const out = path.join(spec.out, 'aggregate');
   fs.mkdirSync(out, { recursive: true });
   const present = [...new Set(settings.flatMap((s) => Object.keys(s.metrics)))];
@@ -199,6 +257,20 @@ function markdown(
   for (const s of settings) {
     const keys = varying.length ? varying.map((k) => valueText(s.setting[k])) : [s.label];
     lines.push(`| ${[...keys, `${s.done}/${s.runs}`, ...columns.map((c) => formatStats(s.metrics[c]))].join(' | ')} |`);
+  }
+  const compared = settings.filter((s) => s.vs);
+  if (compared.length) {
+    lines.push(
+      '',
+      `Against ${compared[0].vs!.against} (with the same values of the other keys): mean difference, Welch's t and two-sided p; "–" where a side has fewer than 2 runs.`,
+      '',
+      `| ${['setting', 'vs', ...columns].join(' | ')} |`,
+      `|${['setting', 'vs', ...columns].map(() => '---').join('|')}|`,
+    );
+    for (const s of compared)
+      lines.push(
+        `| ${[s.label, s.vs!.reference, ...columns.map((c) => formatComparison(s.vs!.metrics[c]))].join(' | ')} |`,
+      );
   }
   const failed = settings.flatMap((s) => s.failed);
   if (failed.length) {

@@ -287,7 +287,11 @@ Examples:
           '--metrics <list>',
           'table and curve columns, comma-separated (default: all final metrics but bookkeeping)',
         )
-        .option('--no-curves', 'no charts'),
+        .option('--no-curves', 'no charts')
+        .option(
+          '--compare <key=value>',
+          'Welch t-tests of every other setting against this one (e.g. reg=gp; with several varying keys, within each value of the others)',
+        ),
     );
   return cli;
 }
@@ -307,12 +311,12 @@ export async function sweepMain(argv: string[]): Promise<void> {
   statusCmd.action((dir) => {
     action = (async () => status(dir))();
   });
-  aggCmd.action((dir, o: { metrics?: string; curves: boolean }) => {
+  aggCmd.action((dir, o: { metrics?: string; curves: boolean; compare?: string }) => {
     const metrics = o.metrics
       ?.split(',')
       .map((m) => m.trim())
       .filter(Boolean);
-    action = aggregateAndPrint(dir, { metrics, curves: o.curves });
+    action = aggregateAndPrint(dir, { metrics, curves: o.curves, compare: o.compare });
   });
   try {
     cli.parse(dash < 0 ? argv : argv.slice(0, dash));

@@ -48,6 +48,7 @@ export {
 } from './chart.js';
 export { firstNonFinite, metadataJson, requireFinite, resumeStep, stopIfNonFinite } from './guard.js';
 export { appendSafe, openAppendSafe, tempName, writeFileSafe } from './files.js';
+export { incompleteBeta, stat, welch, type Stat } from './welch.js';
 export { encodeIdx, parseIdx, readIdx, readMaybeGzip, type IdxArray } from './data/idx.js';
 export {
   CIFAR_RECORD,
