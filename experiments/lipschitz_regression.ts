@@ -436,12 +436,10 @@ export async function runGrid(
   }
   const optFile = path.join(base.out, 'f_opt.png');
   await saveOptHeatmap(optFile, base.grid);
-  const items = [
-    { file: optFile, label: 'f_opt (eq. 28)' },
-    ...summaries.map((s) => ({ file: s.heatmap, label: s.label })),
-  ];
+  // each heat map is titled with its run and max ‖∇f‖: no sheet labels; half size stays legible
+  const items = [optFile, ...summaries.map((s) => s.heatmap)].map((file) => ({ file, label: '' }));
   const sheet = path.join(base.out, 'contact_sheet.png');
-  savePng(await contactSheet(items, 6, 260), sheet);
+  savePng(await contactSheet(items, 4, 400), sheet);
   const table = path.join(base.out, 'summary.md');
   writeFileSafe(table, summaryTable(summaries, base));
   return { summaries, sheet, table };

@@ -151,8 +151,10 @@ export async function contactSheet(
   const px = 12;
   const measure = createCanvas(1, 1).getContext('2d');
   measure.font = `${px}px DejaVu Sans, sans-serif`;
-  const labelLines = items.map((it) => wrap(measure, it.label, cell - 8));
-  const head = (px + 3) * Math.max(1, ...labelLines.map((l) => l.length)) + 6;
+  // pictures that carry their own titles come without labels (no second title above each)
+  const labelled = items.some((it) => it.label);
+  const labelLines = items.map((it) => (it.label ? wrap(measure, it.label, cell - 8) : []));
+  const head = labelled ? (px + 3) * Math.max(1, ...labelLines.map((l) => l.length)) + 6 : 4;
   const images = await Promise.all(items.map((it) => loadImage(fs.readFileSync(it.file))));
   const c = createCanvas(cols * cell, rows * (cell + head));
   const g = c.getContext('2d');

@@ -86,7 +86,7 @@ describe('A.4 Lipschitz regression', () => {
       expect(fs.existsSync(path.join(out, s.name, 'checkpoint.safetensors'))).toBe(true);
     }
     expectChart(path.join(out, 'f_opt.png'));
-    expect(pngSize(r.sheet).width).toBe(6 * 260);
+    expect(pngSize(r.sheet).width).toBe(4 * 400);
     const md = fs.readFileSync(r.table, 'utf8');
     expect(md).toContain('Assumptions: optimizer: Adam lr=0.001');
     const rows = tableRows(md).filter((l) => !l.startsWith('|---'));
