@@ -408,8 +408,9 @@ export async function runMargins(o: MarginOptions): Promise<{ results: MarginRes
   writeJson(path.join(o.out, 'results.json'), { options: o, results });
   const table = path.join(o.out, 'summary.md');
   writeFileSafe(table, marginTable(results, o));
+  // each picture is titled with its penalty and accuracy: no second label above it
   const pics = pens
-    .map((p) => ({ file: path.join(runs, `${o.seed}_${p.id}.png`), label: p.label }))
+    .map((p) => ({ file: path.join(runs, `${o.seed}_${p.id}.png`), label: '' }))
     .filter((i) => fs.existsSync(i.file));
   const sheet = path.join(o.out, 'boundaries.png');
   if (pics.length) savePng(await contactSheet(pics, 4, 300), sheet);
