@@ -168,9 +168,11 @@ export function compile<A extends Tensor[], R>(
     e.rebuild = null;
   };
 
+  // every call runs in a tidy scope, as the capture does: an eager call (the first, while kernels
+  // are timed, a fallback, enabled: false) releases its temporaries like a replay
   const eager = (args: A): R => {
     stats.eagerCalls++;
-    return fn(...args);
+    return tidy(() => fn(...args));
   };
 
   const capture = (e: Entry, args: A): R => {

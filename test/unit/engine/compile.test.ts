@@ -223,6 +223,22 @@ describe('compile: capture rules', () => {
     expect(E.memoryStats().liveBuffers).toBeLessThan(before.liveBuffers); // the step's buffers went back
   });
 
+  it('eager calls (enabled: false, fallbacks) release their temporaries, as replays do', async () => {
+    const x = E.randNormal([64]);
+    const eager = E.compile((a: E.Tensor) => E.sum(E.mul(E.exp(a), 2)), { enabled: false });
+    const fallback = E.compile((a: E.Tensor) => E.add(E.mul(a, E.tensor(new Float32Array(64).fill(2), [64])), 1));
+    E.dispose([eager(x), fallback(x)]);
+    await E.sync();
+    const before = E.memoryStats().liveBuffers;
+    for (let i = 0; i < 5; i++) E.dispose([eager(x), fallback(x)]);
+    await E.sync();
+    expect(fallback.fallbackReason).toMatch(/uploads host data/);
+    expect(E.memoryStats().liveBuffers).toBe(before);
+    eager.dispose();
+    fallback.dispose();
+    x.dispose();
+  });
+
   it('a readback, a host upload or a replaced state tensor falls back to eager with the reason', async () => {
     const x = E.keep(E.randNormal([4]));
     const reads = E.compile((a: E.Tensor) => {
