@@ -78,6 +78,7 @@ import { Batcher, toFloat, type BatcherState } from './training/data/batches.js'
 import { FASHION_MNIST_DIR, loadCifar10, loadFashionMnist, padTo, type ImageSet } from './training/data/images.js';
 import {
   alpLossUnder,
+  emaWarning,
   GAN_FLAG_DEFAULTS,
   ganFlagOptions,
   ganFlags,
@@ -278,6 +279,8 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
   const optG = new Adam(G.parameters(), { lr: o.lr, betas: [o.beta1, o.beta2] });
   const optD = new Adam(D.parameters(), { lr: o.lr, betas: [o.beta1, o.beta2] });
   const ema = o.ema !== undefined ? new EMA(G, { decay: o.ema }) : null;
+  const emaNote = o.ema !== undefined ? emaWarning(o.ema, o.iters) : null;
+  if (emaNote) console.warn(emaNote);
   const loss = o.loss ?? 'wgan';
   const modules: { G: Module; D: Module } & Record<string, Module> = ema ? { G, D, ema } : { G, D };
   const ckpt = path.join(o.out, 'checkpoint.safetensors');

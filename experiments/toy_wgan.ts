@@ -48,6 +48,7 @@ import { requireFinite, stopIfNonFinite } from './training/guard.js';
 import { plainCriticLoss, runWganLoop, type EvaluationContext } from './training/wgan_loop.js';
 import {
   alpLossUnder,
+  emaWarning,
   GAN_FLAG_DEFAULTS,
   ganFlagOptions,
   ganFlags,
@@ -149,6 +150,8 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
   const optG = new Adam(G.parameters(), { lr: o.lr, betas: [0.5, 0.9] });
   const optD = new Adam(D.parameters(), { lr: o.lr, betas: [0.5, 0.9] });
   const ema = o.ema !== undefined ? new EMA(G, { decay: o.ema }) : null;
+  const emaNote = o.ema !== undefined ? emaWarning(o.ema, o.iters) : null;
+  if (emaNote) console.warn(emaNote);
   const loss = o.loss ?? 'wgan';
   let picture = '';
 

@@ -86,6 +86,18 @@ export function ganFlagOptions(opts: Record<string, unknown>, reg: string): GanF
   return { loss, penaltyNorm, ...(ema !== undefined ? { ema } : {}) };
 }
 
+/**
+ * A one-line warning when an EMA of `decay` over `iters` updates still holds more than 10% of the
+ * initial generator at the end (decay^iters): its samples and scores then say little about
+ * training. Suggests a decay whose share is at most 1%.
+ */
+export function emaWarning(decay: number, iters: number): string | null {
+  const share = decay ** iters;
+  if (share <= 0.1) return null;
+  const suggest = 1 - 10 ** Math.ceil(Math.log10(1 - 0.01 ** (1 / iters)));
+  return `--ema ${decay} over ${iters} iterations: the average still holds ${(100 * share).toFixed(0)}% of the initial generator at the end (decay^iters); for a run this long try --ema ${Number(suggest.toPrecision(6))}`;
+}
+
 /** The critic's loss of an ALP step under `loss`: WGAN-ALP's own loss for 'wgan' (the same ops as before). */
 export function alpLossUnder(loss: GanLoss, s: CriticStepResult): E.Tensor {
   return loss === 'wgan' ? s.loss : E.add(criticGanLoss(loss, s.dReal, s.dFake), s.penalty.loss);
