@@ -2,11 +2,19 @@
 // the primitives' rules, so each is only its forward. One layer above reduce.ts / elementwise.ts.
 // Each runs in composite(), which releases its intermediates with (or before) its result.
 import { noGrad } from '../autograd.js';
-import { composite, numel, type Tensor } from '../tensor.js';
+import { capturing } from '../capture.js';
+import { composite as releasing, numel, type Tensor } from '../tensor.js';
 import { normAxes, normAxis } from '../shape_util.js';
 import { add, div, exp, log, maximum, mul, sqrt, sub } from './elementwise.js';
 import { reshape } from './shape.js';
 import { max, outShape, sum } from './reduce.js';
+
+/**
+ * Runs a composite op so that its intermediates are released with (or before) its result. While a
+ * step is captured they stay in the step's scope as before: releasing them early would let later
+ * ops reuse their buffers mid-step, which keeps the fusion pass from merging across them.
+ */
+const composite = (fn: () => Tensor): Tensor => (capturing() ? fn() : releasing(fn));
 
 /** Mean over `axes` (default: all). */
 export function mean(x: Tensor, axes?: number | number[], keepdim = false): Tensor {
