@@ -10,6 +10,7 @@ import { copyBuffer, ReplayPlan, UNIFORM_SLOT_BYTES, type ReplayItem } from './r
 import { keep, shapeStr, Tensor, tidy } from './tensor.js';
 import { checkOptions, bool } from './options.js';
 import { fuseCommands, type FusionReport } from './fusion.js';
+import { eliminateDeadCommands } from './dead_code.js';
 import { tuningPending } from './tune.js';
 
 export interface CompileOptions {
@@ -35,6 +36,8 @@ export interface CompiledStats {
   dispatches: number;
   /** dispatches the captured step recorded before fusion */
   recordedDispatches: number;
+  /** recorded dispatches a replay skips: nothing reads what they write (results the step frees unread) */
+  deadDispatches: number;
 }
 
 /** A compiled step: call it like the function it wraps. */
@@ -150,7 +153,14 @@ export function compile<A extends Tensor[], R>(
   if (typeof fn !== 'function') throw new Error(`compile: expected a function, got ${typeof fn}`);
   const opts = checkOptions('compile', options, OPTION_SPEC);
   const entries = new Map<string, Entry>();
-  const stats: CompiledStats = { eagerCalls: 0, captures: 0, replays: 0, dispatches: 0, recordedDispatches: 0 };
+  const stats: CompiledStats = {
+    eagerCalls: 0,
+    captures: 0,
+    replays: 0,
+    dispatches: 0,
+    recordedDispatches: 0,
+    deadDispatches: 0,
+  };
   let latest: Entry | null = null;
 
   const release = (e: Entry) => {
@@ -203,9 +213,10 @@ export function compile<A extends Tensor[], R>(
     // the step holds its outputs' storage through aliases; the capture call's own results go to
     // the caller, as an eager call's would
     e.outputs = outputs.map((t) => keep(Tensor.alias(t, t.shape)));
-    const used = buffersOf(cap.commands);
-    const live = new Set([...used].filter((b) => !pool.isFree(b)));
-    const fused = opts.fuse === false ? { commands: cap.commands, report: null } : fuseCommands(cap.commands, live);
+    const live = new Set([...buffersOf(cap.commands)].filter((b) => !pool.isFree(b)));
+    const kept = eliminateDeadCommands(cap.commands, live);
+    const used = buffersOf(kept);
+    const fused = opts.fuse === false ? { commands: kept, report: null } : fuseCommands(kept, live);
     e.fusion = fused.report;
     for (const b of used) {
       if (live.has(b)) pool.pin(b), e.pinned.push(b);
@@ -213,6 +224,7 @@ export function compile<A extends Tensor[], R>(
     }
     e.plan = plan(fused.commands);
     stats.recordedDispatches = cap.commands.filter((c) => c.kind === 'dispatch').length;
+    stats.deadDispatches = stats.recordedDispatches - kept.filter((c) => c.kind === 'dispatch').length;
     stats.dispatches = e.plan.dispatches;
     return result;
   };

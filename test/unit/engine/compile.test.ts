@@ -97,6 +97,8 @@ describe('compile: same bits as eager', () => {
   it('toy MLP critic, WGAN-ALP step with Adam', async () => {
     const step = await expectSameBits(toySetup('alp'), 6);
     expect(step.stats.dispatches).toBeLessThanOrEqual(step.stats.recordedDispatches);
+    // the penalty's monitors (violations, ratio and alp statistics) are computed and freed unread
+    expect(step.stats.deadDispatches).toBeGreaterThan(0);
   });
 
   it('toy MLP critic, WGAN-GP step (double backward captured)', async () => {
@@ -194,6 +196,31 @@ describe('compile: capture rules', () => {
     expect(E.counters.dispatches - d0).toBe(step.stats.dispatches);
     const eager = E.tidy(() => E.sum(E.relu(E.matmul(x, w))));
     expect(await bits([r.y])).toEqual(await bits([eager]));
+    E.dispose([r, eager, x, w]);
+    step.dispose();
+  });
+
+  it('skips work whose results nobody reads, and keeps what a later kernel reads from a reused buffer', async () => {
+    const x = E.keep(E.randNormal([64, 8]));
+    const w = E.keep(E.randNormal([8, 8]));
+    const body = (a: E.Tensor) => {
+      const t = E.exp(a);
+      const kept = E.sum(t, 1); // read from t before t is freed
+      t.dispose();
+      E.relu(E.matmul(a, w)); // freed unread at the end of the step, likely in t's old buffer
+      E.sum(E.square(a)); // freed unread
+      return { kept, y: E.matmul(a, w) };
+    };
+    const step = E.compile(body);
+    for (let i = 0; i < 3; i++) E.dispose(step(x));
+    await E.endStep();
+    expect(step.stats.deadDispatches).toBeGreaterThanOrEqual(2);
+    expect(step.stats.dispatches).toBeLessThan(step.stats.recordedDispatches);
+    const d0 = E.counters.dispatches;
+    const r = step(x);
+    expect(E.counters.dispatches - d0).toBe(step.stats.dispatches);
+    const eager = E.tidy(() => body(x));
+    expect(await bits([r.kept, r.y])).toEqual(await bits([eager.kept, eager.y]));
     E.dispose([r, eager, x, w]);
     step.dispose();
   });
