@@ -33,8 +33,14 @@ export interface MatmulOptions {
 // (tests, tiny layers) use 4x4 blocks.
 const REGISTER_BIG: RegisterShape = { tm: 8, tn: 8, wx: 4, wy: 4 };
 const REGISTER_SMALL: RegisterShape = { tm: 4, tn: 4, wx: 4, wy: 4 };
-const registerShape = (p: Plan) =>
-  p.M >= 32 && p.N >= 32 && p.M * p.N * p.K * numel(p.batch) >= 2 ** 21 ? REGISTER_BIG : REGISTER_SMALL;
+const registerShape = (p: Plan): RegisterShape => {
+  if (p.M >= 32 && p.N >= 32 && p.M * p.N * p.K * numel(p.batch) >= 2 ** 21) return REGISTER_BIG;
+  // a thin output (a layer of width 1, a weight gradient of two inputs): the invocations line up
+  // along the long side, so none idles, and a row count below 4 computes no clamped copies
+  if (p.N <= 4) return { tm: 4, tn: 4, wx: 1, wy: 16 };
+  if (p.M <= 4) return { tm: p.M, tn: 4, wx: 16, wy: 1 };
+  return REGISTER_SMALL;
+};
 
 // 'subgroup' geometry (sg lanes share tm rows): 32 x 4 per lane measured best on lavapipe
 // (sg = 8; 8x4 ... 64x8 tried), 2x the 'register' kernel's GFLOP/s on 1024²; sg x 4 for short M.
@@ -46,14 +52,17 @@ const subgroupShape = (p: Plan, sg: number, transA: boolean): RegisterShape => {
   return { tm, tn, wx: sg, wy: 1, sg };
 };
 
-/** 'subgroup' only where subgroups have one fixed size; it is the CPU adapters' first choice. */
-function variants() {
+/**
+ * 'subgroup' only where subgroups have one fixed size; it is the CPU adapters' first choice,
+ * except for thin outputs (M or N at most 4), where its 32 x 4 block per lane computes mostly
+ * clamped copies and 'register' lined up along the long side took 40-60% less time on lavapipe.
+ */
+function variants(p: Plan) {
   const sg = deviceInfo().subgroupSize;
-  return [
-    ...(sg ? [{ name: 'subgroup', cpu: true }] : []),
-    { name: 'register', cpu: true },
-    { name: 'tiled', cpu: false },
-  ];
+  const subgroup = sg ? [{ name: 'subgroup', cpu: true }] : [];
+  const register = { name: 'register', cpu: true };
+  const thin = p.M <= 4 || p.N <= 4;
+  return [...(thin ? [register, ...subgroup] : [...subgroup, register]), { name: 'tiled', cpu: false }];
 }
 
 const MAX_GROUPS = 65535;
@@ -189,7 +198,7 @@ function matmulRaw(
     relu,
   };
   const classKey = `${bucket(p.M)}.${bucket(p.N)}.${bucket(p.K)}.${bucket(numel(p.batch))}.${+transA}${+transB}`;
-  pick('matmul', classKey, variants(), (v, onTime) => launch(v, p, l, a, b, bias, out, onTime));
+  pick('matmul', classKey, variants(p), (v, onTime) => launch(v, p, l, a, b, bias, out, onTime));
   return out;
 }
 

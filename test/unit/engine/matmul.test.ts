@@ -143,14 +143,14 @@ describe('matmul values', () => {
         expectClose(await E.matmul(a, b).toFloat32(), ref.data, 1e-6, 1e-5);
       });
     }
-    // 'register' covers 32 rows per workgroup: 2^21 + 1 rows need 65537 groups in y
+    // 'register' covers 64 rows per workgroup of a one-column output: 2^22 + 1 rows need 65537 groups in y
     await withVariant('register', async () => {
-      const tall: Case = { M: 2 ** 21 + 1, N: 1, K: 1 };
+      const tall: Case = { M: 2 ** 22 + 1, N: 1, K: 1 };
       const a = rnd(aShape(tall));
       const b = E.tensor([3], [1, 1]);
       const y = await E.matmul(a, b).toFloat32();
       const av = await a.toFloat32();
-      for (const i of [0, 1, 65535 * 32 - 1, 65535 * 32, 2 ** 21])
+      for (const i of [0, 1, 65535 * 64 - 1, 65535 * 64, 2 ** 22])
         expect(y[i], `row ${i}`).toBe(Math.fround(av[i] * 3));
     });
   });
