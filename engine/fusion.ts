@@ -22,6 +22,8 @@ import {
 } from '../shaders/fused.js';
 import { reduceKernel, type ReduceHooks } from '../shaders/reduce.js';
 import { WG, type BufferDecl } from '../shaders/kernel.js';
+import type { ColumnSums } from '../shaders/matmul.js';
+import type { ReduceInfo } from './ops/reduce.js';
 
 /** What an elementwise map dispatch computes, recorded so the fusion pass can merge maps. */
 export interface MapInfo {
@@ -48,6 +50,17 @@ export interface StoreHost {
   outElements: number;
   /** the kernel with fused stores; their buffers bind after the kernel's own */
   withStore: (store: { code: string; buffers: BufferDecl[] }) => Kernel;
+  /**
+   * A GEMM with A transposed ([rows, columns] in memory): the same kernel can also write the sums
+   * of A over its rows, as a sum reduction of that buffer would (a bias gradient beside its weight
+   * gradient); the sums and their epilogue's buffers bind after the stores'.
+   */
+  columnSums?: {
+    of: GPUBuffer;
+    rows: number;
+    columns: number;
+    withSums: (store: { code: string; buffers: BufferDecl[] } | null, sums: ColumnSums) => Kernel;
+  };
 }
 
 /** What fusion did to one captured step. */
@@ -278,22 +291,113 @@ export function fuseCommands(commands: Command[], live: Set<GPUBuffer>): { comma
   });
 
   const report: FusionReport = { kernels: [], dispatchesBefore: 0, dispatchesAfter: 0 };
-  const out: Command[] = [];
+  const out: Emitted[] = [];
   commands.forEach((c, i) => {
     if (c.kind === 'dispatch') report.dispatchesBefore++;
     if (consumed.has(i)) return;
     const tree = trees.get(i);
     const host = hosts.get(i);
-    let fused: Command = c;
-    if (tree?.host) fused = emitHost(tree.host, tree, c as DispatchCommand & { map: MapInfo });
-    else if (tree && tree.ops.length > 1) fused = emit(tree, c as DispatchCommand & { map: MapInfo });
-    else if (host?.prologue) fused = emitHost(host, null, null);
-    if (fused !== c)
-      report.kernels.push({ ops: tree?.ops ?? host!.ops, wgsl: (fused as DispatchCommand).kernel.wgsl() });
-    if (fused.kind === 'dispatch') report.dispatchesAfter++;
-    out.push(fused);
+    const consumer = c as DispatchCommand & { map: MapInfo };
+    let e: Emitted = { cmd: c, ops: [] };
+    if (tree?.host) e = emitHost(tree.host, tree, consumer);
+    else if (tree && tree.ops.length > 1) e = { cmd: emit(tree, consumer), ops: tree.ops };
+    else if (host) e = emitHost(host, null, null);
+    out.push(e);
   });
-  return { commands: out, report };
+  const merged = mergeColumnSums(out, maxBindings);
+  for (const e of merged) {
+    if (e.cmd.kind === 'dispatch') report.dispatchesAfter++;
+    if (e.ops.length > 1) report.kernels.push({ ops: e.ops, wgsl: (e.cmd as DispatchCommand).kernel.wgsl() });
+  }
+  return { commands: merged.map((e) => e.cmd), report };
+}
+
+/** An emitted command, with what a later merge needs to rebuild it (ops: what it fused, if anything). */
+interface Emitted {
+  cmd: Command;
+  ops: string[];
+  /** a GEMM: its own bindings (output redirected), its stores and their leaves */
+  gemm?: { host: Host; own: Binding[]; store: { code: string; buffers: BufferDecl[] } | null; leaves: Binding[] };
+  /** a single-pass sum reduction without a prologue: its output binding and epilogue */
+  sum?: { info: ReduceInfo; out: Binding; epilogue: Tree | null };
+}
+
+/** How far ahead a GEMM looks for the sum it can take in (the commands between are checked). */
+const SUM_WINDOW = 6;
+
+/**
+ * A weight-gradient GEMM and the bias-gradient sum over the same A a few commands away become one
+ * kernel (the GEMM writing the column sums too, in the reduction's order) at the first one's
+ * place: one pass over A, one dispatch. The later one moves up only if no command between them
+ * writes what it reads or touches what it writes.
+ */
+function mergeColumnSums(list: Emitted[], maxBindings: number): Emitted[] {
+  const out = [...list];
+  for (let i = 0; i < out.length; i++) {
+    const x = out[i];
+    if (!x.gemm && !x.sum) continue;
+    for (let j = i + 1; j < Math.min(out.length, i + 1 + SUM_WINDOW); j++) {
+      const y = out[j];
+      const pair = x.gemm && y.sum ? ([x, y] as const) : x.sum && y.gemm ? ([y, x] as const) : null;
+      const m = pair && mergePair(pair[0], pair[1], maxBindings);
+      if (!m) continue;
+      const moved = access(y.cmd);
+      const between = out.slice(i + 1, j).map((e) => access(e.cmd));
+      const clash = between.some(
+        (a) =>
+          a.writes.some((b) => moved.reads.includes(b) || moved.writes.includes(b)) ||
+          a.reads.some((b) => moved.writes.includes(b)),
+      );
+      if (clash) continue;
+      out[i] = m;
+      out.splice(j, 1);
+      break;
+    }
+  }
+  return out;
+}
+
+function mergePair(g: Emitted, r: Emitted, maxBindings: number): Emitted | null {
+  const cs = g.gemm!.host.cmd.stores!.columnSums;
+  const info = r.sum!.info;
+  if (!cs || info.op !== 'sum' || info.outer !== 1 || cs.of !== info.src) return null;
+  if (cs.rows !== info.r || cs.columns !== info.inner) return null;
+  const epi = r.sum!.epilogue;
+  const h = epi ? hookLeaves(epi, 's_') : null;
+  const gemmBindings = [...g.gemm!.own, ...g.gemm!.leaves];
+  const sumBindings = [r.sum!.out, ...(h?.bindings ?? [])];
+  if (gemmBindings.length + sumBindings.length > maxBindings) return null;
+  // neither may read what the other writes
+  const gWrites = new Set(
+    g.gemm!.host.cmd.kernel.bindings.flatMap((a, k) => (a === 'write' ? [g.gemm!.own[k].buffer] : [])),
+  );
+  if (sumBindings.some((b) => gWrites.has(b.buffer)) || gemmBindings.some((b) => b.buffer === r.sum!.out.buffer))
+    return null;
+  const code = epi
+    ? `${g.gemm!.store ? '' : FUSED_HELPERS}\n${fusedFunctions(epi.map, h!.leaves, false, 's_')}\nfn sumStore(acc: f32, e: u32) -> f32 { return ${rootFn(epi.map, 's_')}(e, acc); }`
+    : null;
+  const sums: ColumnSums = {
+    chunk: info.twoLevel ? info.chunk : info.r,
+    emptyChunks: info.twoLevel ? info.chunks - Math.ceil(info.r / info.chunk) : 0,
+    twoLevel: info.twoLevel,
+    code,
+    buffers: h?.buffers ?? [],
+  };
+  const c = g.cmd as DispatchCommand;
+  return {
+    cmd: {
+      kind: 'dispatch',
+      kernel: cs.withSums(g.gemm!.store, sums),
+      bindings: [...gemmBindings, ...sumBindings],
+      params: c.params,
+      dynamic: null,
+      groups: c.groups,
+    },
+    ops: [
+      ...(g.ops.length ? g.ops : [c.kernel.name]),
+      ...(r.ops.length ? r.ops : [r.cmd.kind === 'dispatch' ? r.cmd.kernel.name : '']),
+    ],
+  };
 }
 
 /** Numbers a tree's leaves (one binding per buffer, scalar loads): for the fused work around a host kernel. */
@@ -313,33 +417,38 @@ function hookLeaves(
   return { leaves, bindings, buffers: leafBuffers(leaves, prefix) };
 }
 
-/** A reduction with its prologue (the map feeding its loads) and/or epilogue (the map of its result, written to that map's output). */
-function emitHost(
-  host: Host,
-  epilogue: Tree | null,
-  consumer: (DispatchCommand & { map: MapInfo }) | null,
-): DispatchCommand {
+/**
+ * A host kernel as emitted: a GEMM or reduction with its epilogue (the map of its result, written
+ * to that map's output), a reduction with its prologue (the map feeding its loads), or alone.
+ */
+function emitHost(host: Host, epilogue: Tree | null, consumer: (DispatchCommand & { map: MapInfo }) | null): Emitted {
   const c = host.cmd;
+  const ops = epilogue?.ops ?? (host.prologue ? host.ops : []);
   if (c.stores) {
+    if (!epilogue) return { cmd: c, ops, gemm: { host, own: c.bindings, store: null, leaves: [] } };
     // the kernel's own bindings (its output now the consumer's), then the stores' leaves
-    const h = hookLeaves(epilogue!, 'e_');
+    const h = hookLeaves(epilogue, 'e_');
     const store = {
-      code: `${FUSED_HELPERS}\n${fusedFunctions(epilogue!.map, h.leaves, false, 'e_')}\nfn store(acc: f32, e: u32) -> f32 { return ${rootFn(epilogue!.map, 'e_')}(e, acc); }`,
+      code: `${FUSED_HELPERS}\n${fusedFunctions(epilogue.map, h.leaves, false, 'e_')}\nfn store(acc: f32, e: u32) -> f32 { return ${rootFn(epilogue.map, 'e_')}(e, acc); }`,
       buffers: h.buffers,
     };
     const out = c.stores.out;
-    const bindings = c.bindings.map((b) => (b.buffer === out ? { buffer: consumer!.map.out, bytes: b.bytes } : b));
-    const k = c.stores.withStore(store);
-    return {
+    const own = c.bindings.map((b) => (b.buffer === out ? { buffer: consumer!.map.out, bytes: b.bytes } : b));
+    const cmd: DispatchCommand = {
       kind: 'dispatch',
-      kernel: k,
-      bindings: [...bindings, ...h.bindings],
+      kernel: c.stores.withStore(store),
+      bindings: [...own, ...h.bindings],
       params: c.params,
       dynamic: null,
       groups: c.groups,
     };
+    return { cmd, ops, gemm: { host, own, store, leaves: h.bindings } };
   }
   const r = c.reduce!;
+  const single = !host.prologue && r.outer === 1 && (r.chunks === 1 || r.twoLevel);
+  const sumOut = epilogue ? { buffer: consumer!.map.out, bytes: c.bindings[1].bytes } : c.bindings[1];
+  const sum = single && r.op === 'sum' ? { info: r, out: sumOut, epilogue } : undefined;
+  if (!epilogue && !host.prologue) return { cmd: c, ops, sum };
   const hooks: ReduceHooks = {};
   const bindings: Binding[] = [];
   let key = `${c.kernel.key}`;
@@ -369,7 +478,11 @@ function emitHost(
     const d = reduceKernel(r.op, r.vec4, r.twoLevel, hooks);
     return { ...d, prelude: `${helpers}\n${d.prelude ?? ''}` };
   });
-  return { kind: 'dispatch', kernel: k, bindings, params: c.params, dynamic: null, groups: c.groups };
+  return {
+    cmd: { kind: 'dispatch', kernel: k, bindings, params: c.params, dynamic: null, groups: c.groups },
+    ops,
+    sum,
+  };
 }
 
 /** The fused dispatch of a tree rooted at command `c`. */

@@ -22,6 +22,25 @@ export interface MatmulLayout {
    * `store(acc: f32, e: u32) -> f32` for output element e; its buffers bind after the others
    */
   store?: { code: string; buffers: BufferDecl[] };
+  /** with A transposed and one matrix: the sums of A over K as well (see ColumnSums) */
+  sums?: ColumnSums;
+}
+
+/**
+ * The column sums of a transposed A ([K, M] in memory, summed over K: a bias gradient beside the
+ * weight gradient it shares its input with), added in the order the chunked reduction kernel adds
+ * them (shaders/reduce.ts): rows in chunks of `chunk` from 0.0, the chunk sums in order into a
+ * total from 0.0 when `twoLevel` (empty trailing chunks included), so the sums
+ * have the reduction's bits. Written to binding S (f32 per element), through `sumStore(acc, e)`
+ * when `code` defines it (a reduction's fused epilogue); its buffers bind after S.
+ */
+export interface ColumnSums {
+  chunk: number;
+  /** chunks the reduction adds after the last one holding a row (each adds 0.0 to the total) */
+  emptyChunks: number;
+  twoLevel: boolean;
+  code: string | null;
+  buffers: BufferDecl[];
 }
 
 export interface RegisterShape {
@@ -63,10 +82,12 @@ const buffers = (l: MatmulLayout) => [
   write('C', vec(l.vecOut)),
   ...(l.bias ? [read('Bias', vec(l.vecOut))] : []),
   ...(l.store?.buffers ?? []),
+  ...(l.sums ? [write('S'), ...l.sums.buffers] : []),
 ];
 
 /** The prelude of a kernel with fused stores: their functions after the GEMM's own. */
-const withStore = (l: MatmulLayout, prelude: string) => (l.store ? `${prelude}\n${l.store.code}` : prelude);
+const withStore = (l: MatmulLayout, prelude: string) =>
+  [prelude, l.store?.code, l.sums?.code].filter((c) => c).join('\n');
 
 // element offsets of batch z's matrices in A and B (broadcast axes have stride 0)
 const BATCH_OFFSETS = `fn batchOffsets(z: u32) -> vec2<u32> {
@@ -171,6 +192,70 @@ function subgroupALoads(l: MatmulLayout, tm: number, sg: number, kc: number, a: 
   return out;
 }
 
+/** A value an invocation loads for the GEMM whose sum over K it also keeps: rows row .. row+3 (vec4) or row. */
+interface SumUnit {
+  type: 'f32' | 'vec4<f32>';
+  /** the loaded value at step k + kk */
+  value: (kk: number) => string;
+  /** its (first) row */
+  row: string;
+}
+
+/** The A values each invocation loads (A transposed: rows are M), as the loads in step() name them. */
+function columnSumUnits(l: MatmulLayout, s: RegisterShape): SumUnit[] {
+  const { tm, sg } = s;
+  if (!l.transA) throw new Error('matmul: column sums need A transposed');
+  if (sg) {
+    if (l.vecA && tm % (4 * sg) === 0)
+      return range(tm / (4 * sg)).map((r) => ({
+        type: 'vec4<f32>',
+        value: (kk) => `al${kk}_${r}`,
+        row: `m0 + 4u * (lane + ${sg * r}u)`,
+      }));
+    return range(tm / sg).map((r) => ({ type: 'f32', value: (kk) => `al${kk}_${r}`, row: `m0 + lane + ${sg * r}u` }));
+  }
+  if (l.vecA)
+    return range(tm / 4).map((q) => ({ type: 'vec4<f32>', value: (kk) => `a${kk}_${q}`, row: `m0 + ${4 * q}u` }));
+  return range(tm).map((i) => ({ type: 'f32', value: (kk) => `a${i}_${kk}`, row: `m0 + ${i}u` }));
+}
+
+/** Adds step k + kk's values into the running chunk sums, first folding a finished chunk into the total. */
+function columnSumSteps(c: ColumnSums, units: SumUnit[], kc: number): string[] {
+  const out: string[] = [];
+  for (const kk of range(kc)) {
+    if (c.twoLevel && (kk === 0 || c.chunk % kc !== 0)) {
+      const at = kk ? `k + ${kk}u` : 'k';
+      const fold = units.map((u, j) => `st_${j} = st_${j} + sa_${j}; sa_${j} = ${u.type}(0.0);`).join(' ');
+      out.push(`    if (${at} % ${c.chunk}u == 0u && ${at} != 0u) { ${fold} }`);
+    }
+    units.forEach((u, j) => out.push(`    sa_${j} = sa_${j} + ${u.value(kk)};`));
+  }
+  return out;
+}
+
+/** The last chunk (and any empty ones) into the total, then the stores of the invocations that own the sums. */
+function columnSumStores(c: ColumnSums, units: SumUnit[], owner: string): string {
+  const lines: string[] = [];
+  if (c.twoLevel) {
+    units.forEach((u, j) => {
+      lines.push(`  st_${j} = st_${j} + sa_${j};`);
+      for (let e = 0; e < c.emptyChunks; e++) lines.push(`  st_${j} = st_${j} + ${u.type}(0.0);`);
+    });
+  }
+  const value = (j: number) => (c.twoLevel ? `st_${j}` : `sa_${j}`);
+  const put = (row: string, v: string) => `if (${row} < u.M) { S[${row}] = ${c.code ? `sumStore(${v}, ${row})` : v}; }`;
+  lines.push(`  if (${owner}) {`);
+  units.forEach((u, j) => {
+    if (u.type === 'f32') lines.push(`    ${put(u.row, value(j))}`);
+    else {
+      lines.push(`    let sr_${j} = ${u.row};`);
+      for (const q of range(4)) lines.push(`    ${put(`sr_${j} + ${q}u`, `${value(j)}.${COMP[q]}`)}`);
+    }
+  });
+  lines.push('  }');
+  return lines.join('\n');
+}
+
 /**
  * Register-blocked kernel: no workgroup memory, no barriers. Each invocation owns a tm x tn
  * block and walks K four steps at a time, loading A and B straight from storage (vec4 where
@@ -190,6 +275,7 @@ export function matmulRegisterKernel(l: MatmulLayout, s: RegisterShape): KernelD
   if (!l.transB && l.vecB) for (const q of range(tn / 4)) decl.push(`  let nq${q} = min(n0 + ${4 * q}u, u.N - 4u);`);
 
   const kVec = (l.vecA && !l.transA) || (l.vecB && l.transB);
+  const sums = l.sums ? columnSumUnits(l, s) : [];
   /** Loads for k .. k+kc-1 (kc = 4 or 1) and the fma steps, in k order. */
   const step = (kc: number): string => {
     const out: string[] = [];
@@ -220,6 +306,7 @@ export function matmulRegisterKernel(l: MatmulLayout, s: RegisterShape): KernelD
         }
       }
     }
+    if (l.sums) out.push(...columnSumSteps(l.sums, sums, kc));
     // B
     if (!l.transB && l.vecB) {
       for (const kk of range(kc)) {
@@ -285,6 +372,7 @@ ${decl.join('\n')}
 ${range(tm)
   .flatMap((i) => range(tn / 4).map((q) => `  var acc_${i}_${q} = vec4<f32>(0.0);`))
   .join('\n')}
+${sums.map((u, j) => `  var sa_${j} = ${u.type}(0.0);\n  var st_${j} = ${u.type}(0.0);`).join('\n')}
 ${
   // a vec4 load along K implies K % 4 == 0: four steps per iteration, no tail. Otherwise one
   // step per iteration (unrolling scalar loads only costs compile time).
@@ -292,6 +380,7 @@ ${
     ? `  for (var k = 0u; k < u.K; k += 4u) {\n${step(4)}\n  }`
     : `  for (var k = 0u; k < u.K; k++) {\n${step(1)}\n  }`
 }
+${l.sums ? columnSumStores(l.sums, sums, sg ? 'wid.x == 0u' : 'gid.x == 0u') : ''}
 ${storeBlock(l, tm, tn)}`;
   return {
     params: PARAMS,

@@ -67,10 +67,11 @@ function variants(p: Plan) {
 
 const MAX_GROUPS = 65535;
 function matmulKernel(variant: string, l: MatmulLayout, rs: RegisterShape): Kernel {
-  const flags = `${+l.transA}${+l.transB}${+l.vecA}${+l.vecB}${+l.vecOut}${l.bias ? 'b' : ''}${l.relu ? 'r' : ''}${l.store ? `|${l.store.code}` : ''}`;
+  const sums = l.sums && `|s:${l.sums.chunk}.${l.sums.emptyChunks}.${+l.sums.twoLevel}|${l.sums.code}`;
+  const flags = `${+l.transA}${+l.transB}${+l.vecA}${+l.vecB}${+l.vecOut}${l.bias ? 'b' : ''}${l.relu ? 'r' : ''}${l.store ? `|${l.store.code}` : ''}${sums ?? ''}`;
   const key =
     variant === 'tiled' ? `matmul.tiled:${flags}` : `matmul.${variant}:${flags}:${rs.tm}x${rs.tn}:${rs.wx}x${rs.wy}`;
-  return kernel(`matmul.${variant}`, key, () =>
+  return kernel(`matmul.${variant}${l.sums ? '+reduce.sum' : ''}`, key, () =>
     variant === 'tiled' ? matmulTiledKernel(l) : matmulRegisterKernel(l, rs),
   );
 }
@@ -151,6 +152,16 @@ function launch(
           out: bindings[2].buffer,
           outElements: out.size,
           withStore: (store) => matmulKernel(variant, { ...l, store }, rs),
+          // a weight gradient's bias gradient (the sum of A over K) in the same pass over A
+          columnSums:
+            l.transA && gz === 1 && variant !== 'tiled'
+              ? {
+                  of: bindings[0].buffer,
+                  rows: p.K,
+                  columns: p.M,
+                  withSums: (store, sums) => matmulKernel(variant, { ...l, store: store ?? undefined, sums }, rs),
+                }
+              : undefined,
         }
       : undefined;
   let first = true;

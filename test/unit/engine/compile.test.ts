@@ -225,6 +225,52 @@ describe('compile: capture rules', () => {
     step.dispose();
   });
 
+  it('a bias gradient runs in its weight gradient GEMM, with the bits of the sum reduction', async () => {
+    const prev = process.env.ALR_VARIANT_MATMUL;
+    try {
+      for (const variant of ['subgroup', 'register']) {
+        process.env.ALR_VARIANT_MATMUL = variant;
+        // batch x features: one chunk (64); chunks of 64 (256), 60 (300) and 63 (1000); features
+        // not a multiple of 4 sum scalars. Where the second pass's weight-gradient accumulation
+        // does not run in its GEMM's stores (6 and 1 features), the bias sum's output takes that
+        // GEMM's freed output buffer and only the first pass merges.
+        for (const [batch, features, merged] of [
+          [64, 128, 2],
+          [256, 128, 2],
+          [300, 12, 2],
+          [1000, 12, 2],
+          [300, 6, 1],
+          [130, 1, 1],
+        ]) {
+          E.manualSeed(batch);
+          const x = E.keep(E.randNormal([batch, 8]));
+          const x2 = E.keep(E.randNormal([batch, 8]));
+          const w = E.keep(E.requireGrad(E.randNormal([features, 8])));
+          const b = E.keep(E.requireGrad(E.randNormal([features])));
+          // two passes through the layer: the second pass's gradients accumulate into the first's
+          const body = () => {
+            const y = E.linear(x, w, b, { relu: true });
+            const y2 = E.linear(x2, w, b, { relu: true });
+            const [gw, gb] = E.grad(E.add(E.sum(E.mul(y, y)), E.sum(y2)), [w, b]);
+            return { gw, gb };
+          };
+          const step = E.compile(body);
+          for (let i = 0; i < 3; i++) E.dispose(step());
+          const r = step();
+          const eager = E.tidy(body);
+          const what = `${variant}, [${batch}, ${features}]`;
+          expect(await bits([r.gw, r.gb]), what).toEqual(await bits([eager.gw, eager.gb]));
+          expect(step.kernelNames.filter((k) => k.endsWith('+reduce.sum')).length, what).toBe(merged);
+          E.dispose([r, eager, x, x2, w, b]);
+          step.dispose();
+        }
+      }
+    } finally {
+      if (prev === undefined) delete process.env.ALR_VARIANT_MATMUL;
+      else process.env.ALR_VARIANT_MATMUL = prev;
+    }
+  });
+
   it('memory stays flat over many replays (buffers, bind groups, pipelines)', async () => {
     const s = toySetup('alp', 32)();
     const step = E.compile(s.step);
