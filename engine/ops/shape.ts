@@ -3,7 +3,7 @@
 import { record, sumToShape as sumTo } from '../autograd.js';
 import { numel, shapeStr, Tensor, type Shape } from '../tensor.js';
 import { broadcastShapes, broadcastStrides, contiguousStrides, normAxis, sameShape } from '../shape_util.js';
-import { dispatch, kernel, Params } from '../runtime.js';
+import { copyBuffer, dispatch, kernel, Params } from '../runtime.js';
 import { copyIntoKernel, slicePadKernel } from '../../shaders/copy.js';
 import { groups1d, map } from './map.js';
 
@@ -116,9 +116,11 @@ export function concat(xs: Tensor[], axis: number): Tensor {
       throw new Error(`concat: shapes ${xs.map((t) => shapeStr(t.shape)).join(', ')} differ outside axis ${a}`);
     }
   }
+  if (xs.some((t) => t.dtype !== xs[0].dtype))
+    throw new Error(`concat: dtypes ${xs.map((t) => t.dtype).join(', ')} differ; concatenate tensors of one dtype`);
   const total = xs.reduce((s, t) => s + t.shape[a], 0);
   const shape = xs[0].shape.map((d, i) => (i === a ? total : d));
-  const out = Tensor.empty(shape);
+  const out = Tensor.empty(shape, xs[0].dtype);
   let off = 0;
   for (const t of xs) {
     copyInto(out, t, a, off);
@@ -139,6 +141,11 @@ export function concat(xs: Tensor[], axis: number): Tensor {
 function copyInto(dst: Tensor, src: Tensor, axis: number, off: number): void {
   if (src.size === 0) return;
   const inner = numel(src.shape.slice(axis + 1));
+  if (numel(dst.shape.slice(0, axis)) === 1) {
+    // one contiguous block (concatenating along the first non-unit axis): a buffer copy, no kernel
+    copyBuffer(src.binding('concat').buffer, dst.binding('concat').buffer, src.size * 4, off * inner * 4);
+    return;
+  }
   const p = new Params().u32(src.size, src.shape[axis] * inner, dst.shape[axis] * inner, off * inner);
   dispatch(
     kernel('copyInto', 'copyInto', copyIntoKernel),

@@ -120,6 +120,24 @@ describe('shape ops', () => {
     expectClose(await E.expand(E.tensor([1, 2], [2, 1]), [2, 3]).toFloat32(), [1, 1, 1, 2, 2, 2]);
   });
 
+  it('concat along the outermost non-unit axis copies buffers (no kernel); inner axes use the kernel', async () => {
+    const a = E.tensor([0, 1, 2, 3, 4, 5], [1, 2, 3]);
+    const b = E.tensor([6, 7, 8], [1, 1, 3]);
+    const i32 = E.tensor(new Int32Array([-1, 2]), [2], 'i32');
+    const d0 = E.counters.dispatches;
+    const rows = E.concat([a, b, a], 1);
+    const ints = E.concat([i32, i32], 0);
+    expect(E.counters.dispatches - d0).toBe(0);
+    expectClose(await rows.toFloat32(), [0, 1, 2, 3, 4, 5, 6, 7, 8, 0, 1, 2, 3, 4, 5]);
+    expect(ints.dtype).toBe('i32');
+    expect([...(await ints.toArray())]).toEqual([-1, 2, -1, 2]);
+    const cols = E.concat([a, a], 2);
+    expect(E.counters.dispatches - d0).toBe(2);
+    expectClose(await cols.toFloat32(), [0, 1, 2, 0, 1, 2, 3, 4, 5, 3, 4, 5]);
+    expect(() => E.concat([i32, E.tensor([1], [1])], 0)).toThrow(/concat: dtypes i32, f32 differ/);
+    E.dispose([a, b, i32, rows, ints, cols]);
+  });
+
   it('permutes axes of equal size (strided reads, not the contiguous fast path)', async () => {
     const x = E.tensor([0, 1, 2, 3, 4, 5, 6, 7, 8], [3, 3]);
     expectClose(await E.transpose(x).toFloat32(), [0, 3, 6, 1, 4, 7, 2, 5, 8]);
