@@ -10,7 +10,7 @@ import { copyBuffer, ReplayPlan, UNIFORM_SLOT_BYTES, type ReplayItem } from './r
 import { keep, shapeStr, Tensor, tidy } from './tensor.js';
 import { checkOptions, bool } from './options.js';
 import { fuseCommands, type FusionReport } from './fusion.js';
-import { eliminateDeadCommands } from './dead_code.js';
+import { dropConstantCommands, eliminateDeadCommands } from './prune.js';
 import { tuningPending } from './tune.js';
 
 export interface CompileOptions {
@@ -36,8 +36,8 @@ export interface CompiledStats {
   dispatches: number;
   /** dispatches the captured step recorded before fusion */
   recordedDispatches: number;
-  /** recorded dispatches a replay skips: nothing reads what they write (results the step frees unread) */
-  deadDispatches: number;
+  /** recorded dispatches a replay skips: results nobody reads, and constants the capture call already wrote */
+  skippedDispatches: number;
 }
 
 /** A compiled step: call it like the function it wraps. */
@@ -159,7 +159,7 @@ export function compile<A extends Tensor[], R>(
     replays: 0,
     dispatches: 0,
     recordedDispatches: 0,
-    deadDispatches: 0,
+    skippedDispatches: 0,
   };
   let latest: Entry | null = null;
 
@@ -214,7 +214,7 @@ export function compile<A extends Tensor[], R>(
     // the caller, as an eager call's would
     e.outputs = outputs.map((t) => keep(Tensor.alias(t, t.shape)));
     const live = new Set([...buffersOf(cap.commands)].filter((b) => !pool.isFree(b)));
-    const kept = eliminateDeadCommands(cap.commands, live);
+    const kept = eliminateDeadCommands(dropConstantCommands(cap.commands, live), live);
     const used = buffersOf(kept);
     const fused = opts.fuse === false ? { commands: kept, report: null } : fuseCommands(kept, live);
     e.fusion = fused.report;
@@ -224,7 +224,7 @@ export function compile<A extends Tensor[], R>(
     }
     e.plan = plan(fused.commands);
     stats.recordedDispatches = cap.commands.filter((c) => c.kind === 'dispatch').length;
-    stats.deadDispatches = stats.recordedDispatches - kept.filter((c) => c.kind === 'dispatch').length;
+    stats.skippedDispatches = stats.recordedDispatches - kept.filter((c) => c.kind === 'dispatch').length;
     stats.dispatches = e.plan.dispatches;
     return result;
   };

@@ -1,8 +1,10 @@
-// Dead-command elimination over a captured step. A step often computes values nobody keeps: a
-// loss function's monitors when the caller only wants the loss, the diagnostics of every critic
-// step but the last. Eagerly those kernels run and their results are freed; a replay need not
-// run them at all. A command is dead when nothing it writes is read by a later kept command or
-// outlives the step. Removing it changes no kept value, so the replay keeps its bits.
+// Work a replay of a captured step need not do. Dead commands: a step often computes values nobody
+// keeps (a loss function's monitors when the caller only wants the loss, the diagnostics of every
+// critic step but the last); eagerly those kernels run and their results are freed, a replay
+// skips them. Constant commands: a kernel that reads nothing and takes fixed uniforms (a fill of
+// ones to seed a gradient) writes the same values every time, into a buffer the step keeps
+// reserved; the capture call already wrote them. Removing either changes no kept value, so the
+// replay keeps its bits.
 import type { Command } from './capture.js';
 
 /**
@@ -50,4 +52,25 @@ export function eliminateDeadCommands(commands: Command[], live: Set<GPUBuffer>)
     for (const b of e.reads) needed.add(b);
   }
   return commands.filter((_, i) => keep[i]);
+}
+
+/**
+ * Drops elementwise maps whose every input is a constant: fills, and maps of fills and of such
+ * maps. Each one's output, in a step temporary that no other command writes, still holds what the
+ * capture call wrote. `commands` must be everything the capture call ran (before dead commands are
+ * dropped: a dead command reusing the buffer later in the call overwrote it too). Maps writing
+ * live buffers (state, outputs) stay: the caller may change those.
+ */
+export function dropConstantCommands(commands: Command[], live: Set<GPUBuffer>): Command[] {
+  const writers = new Map<GPUBuffer, number>();
+  for (const c of commands) for (const b of effects(c).writes) writers.set(b, (writers.get(b) ?? 0) + 1);
+  const constant = new Set<GPUBuffer>();
+  const drop = commands.map((c) => {
+    if (c.kind !== 'dispatch' || !c.map || c.dynamic) return false;
+    const out = c.map.out;
+    if (live.has(out) || writers.get(out) !== 1 || !c.map.inputs.every((x) => constant.has(x.buffer))) return false;
+    constant.add(out);
+    return true;
+  });
+  return commands.filter((_, i) => !drop[i]);
 }
