@@ -2,7 +2,7 @@
 // them back on dispose; nothing is freed by the garbage collector.
 import { device, onDeviceRelease } from './device.js';
 import { BufferUsage } from './gpu_flags.js';
-import { noteAcquire, noteRelease } from './capture.js';
+import { capturing, noteAcquire, noteRelease } from './capture.js';
 
 export const STORAGE_USAGE = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
 export const READBACK_USAGE = BufferUsage.MAP_READ | BufferUsage.COPY_DST;
@@ -31,6 +31,9 @@ export interface MemoryStats {
   created: number;
 }
 
+/** Buffers up to this size released during a capture are not reused within it (see endQuarantine). */
+const QUARANTINE_BYTES = 256 * 1024;
+
 class BufferPool {
   private free = new Map<string, GPUBuffer[]>();
   private sizes = new WeakMap<GPUBuffer, number>();
@@ -42,6 +45,8 @@ class BufferPool {
   private pins = new Map<GPUBuffer, number>();
   /** pinned buffers whose tensor was released: kept out of the free lists until unpinned */
   private orphans = new Set<GPUBuffer>();
+  /** small buffers released during a capture: free, but not handed out again until it ends */
+  private quarantine = new Set<GPUBuffer>();
   stats: MemoryStats = { liveBuffers: 0, bytesInUse: 0, bytesAllocated: 0, peakBytesInUse: 0, created: 0 };
 
   /** The largest buffer a kernel may bind (tensors are checked against it when made). */
@@ -84,7 +89,26 @@ class BufferPool {
       this.orphans.add(buf);
       return;
     }
+    if (capturing() && size <= QUARANTINE_BYTES) {
+      this.freeSet.add(buf);
+      this.quarantine.add(buf);
+      return;
+    }
     this.toFreeList(buf, size);
+  }
+
+  /**
+   * Ends a capture's quarantine: its small released buffers go back to the free lists. While a
+   * step is captured, a small temporary (a per-sample norm, a loss scalar, a gradient seed) is not
+   * reused for a later value of the same step: each keeps its own buffer, so the recording has no
+   * false dependencies through reuse, and the fusion pass can merge across them.
+   */
+  endQuarantine(): void {
+    for (const buf of this.quarantine) {
+      this.freeSet.delete(buf);
+      this.toFreeList(buf, this.sizes.get(buf)!);
+    }
+    this.quarantine.clear();
   }
 
   private toFreeList(buf: GPUBuffer, size: number): void {
@@ -104,8 +128,10 @@ class BufferPool {
   /** Takes a free buffer out of the free lists for a compiled step's temporaries (give it back with release). */
   reserve(buf: GPUBuffer): void {
     const size = this.sizes.get(buf)!;
-    const list = this.free.get(`${size}:${buf.usage}`)!;
-    list.splice(list.indexOf(buf), 1);
+    if (!this.quarantine.delete(buf)) {
+      const list = this.free.get(`${size}:${buf.usage}`)!;
+      list.splice(list.indexOf(buf), 1);
+    }
     this.freeSet.delete(buf);
     this.stats.liveBuffers++;
     this.stats.bytesInUse += size;

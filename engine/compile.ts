@@ -193,6 +193,7 @@ export function compile<A extends Tensor[], R>(
       result = tidy(() => fn(...(e.placeholders as A)));
     } finally {
       endCapture();
+      pool.endQuarantine();
     }
     stats.captures++;
     if (cap.failure) {

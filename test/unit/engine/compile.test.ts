@@ -227,7 +227,7 @@ describe('compile: capture rules', () => {
 
   it('runs constants (fills and maps of them) only in the capture call, and keeps returned ones', async () => {
     const x = E.keep(E.randNormal([64, 8]));
-    const x2 = E.keep(E.randNormal([8]));
+    const x2 = E.keep(E.randNormal([128, 1024]));
     const body = (a: E.Tensor) => {
       const c = E.mul(E.full([64, 8], 2), 3); // a constant the step reads
       return { y: E.mul(a, c), z: E.full([2], 5) }; // z: a constant the caller gets
@@ -245,19 +245,22 @@ describe('compile: capture rules', () => {
     E.dispose([eager, x]);
     step.dispose();
     // a constant whose buffer a dead command reuses later in the call is not one: that command
-    // overwrote it during the capture call, and replays skip it
+    // overwrote it during the capture call, and replays skip it (512 KiB: large buffers are reused
+    // within a capture)
     const reused = (a: E.Tensor) => {
-      const c = E.full([1], 2);
+      const c = E.full([128, 1024], 2);
       const y = E.mul(a, c);
       c.dispose();
-      E.sum(E.square(a)); // unread; its scalar result takes c's freed buffer
+      E.square(a); // unread; takes c's freed buffer
       return { y };
     };
     const step2 = E.compile(reused, { fuse: false });
     for (let i = 0; i < 3; i++) E.dispose(step2(x2));
     const want = E.tidy(() => reused(x2));
     const got = step2(x2);
-    expect(await bits([got.y])).toEqual(await bits([want.y]));
+    // the first differing word (a failing toEqual would diff 2^17 words)
+    const [g, w] = [...(await bits([got.y])), ...(await bits([want.y]))];
+    expect(g.findIndex((v, i) => v !== w[i])).toBe(-1);
     E.dispose([got, want, x2]);
     step2.dispose();
   });
@@ -268,16 +271,14 @@ describe('compile: capture rules', () => {
       for (const variant of ['subgroup', 'register']) {
         process.env.ALR_VARIANT_MATMUL = variant;
         // batch x features: one chunk (64); chunks of 64 (256), 60 (300) and 63 (1000); features
-        // not a multiple of 4 sum scalars. Where the second pass's weight-gradient accumulation
-        // does not run in its GEMM's stores (6 and 1 features), the bias sum's output takes that
-        // GEMM's freed output buffer and only the first pass merges.
-        for (const [batch, features, merged] of [
-          [64, 128, 2],
-          [256, 128, 2],
-          [300, 12, 2],
-          [1000, 12, 2],
-          [300, 6, 1],
-          [130, 1, 1],
+        // not a multiple of 4 sum scalars
+        for (const [batch, features] of [
+          [64, 128],
+          [256, 128],
+          [300, 12],
+          [1000, 12],
+          [300, 6],
+          [130, 1],
         ]) {
           E.manualSeed(batch);
           const x = E.keep(E.randNormal([batch, 8]));
@@ -297,7 +298,7 @@ describe('compile: capture rules', () => {
           const eager = E.tidy(body);
           const what = `${variant}, [${batch}, ${features}]`;
           expect(await bits([r.gw, r.gb]), what).toEqual(await bits([eager.gw, eager.gb]));
-          expect(step.kernelNames.filter((k) => k.endsWith('+reduce.sum')).length, what).toBe(merged);
+          expect(step.kernelNames.filter((k) => k.endsWith('+reduce.sum')).length, what).toBe(2);
           E.dispose([r, eager, x, x2, w, b]);
           step.dispose();
         }

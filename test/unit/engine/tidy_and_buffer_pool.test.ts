@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as E from '../../../engine/index.js';
+import { pool } from '../../../engine/buffer_pool.js';
+import { beginCapture, endCapture } from '../../../engine/capture.js';
 import { useGpu } from '../../support/gpu.js';
 
 useGpu();
@@ -72,6 +74,28 @@ describe('memory', () => {
     expect(E.memoryStats().liveBuffers).toBe(before + 1);
     b.dispose();
     expect(E.memoryStats().liveBuffers).toBe(before);
+  });
+
+  it('during a capture, small released buffers are not reused until it ends; large ones are', () => {
+    const reuse = (elements: number) => {
+      const a = E.zeros([elements]);
+      const buf = a.binding('test').buffer;
+      a.dispose();
+      const b = E.zeros([elements]);
+      const same = b.binding('test').buffer === buf;
+      b.dispose();
+      return same;
+    };
+    expect(reuse(16)).toBe(true); // outside a capture
+    beginCapture();
+    try {
+      expect(reuse(16)).toBe(false);
+      expect(reuse(256 * 1024)).toBe(true); // 1 MiB
+    } finally {
+      endCapture();
+      pool.endQuarantine();
+    }
+    expect(reuse(16)).toBe(true);
   });
 
   it('the pool reuses buffers: repeated steps allocate nothing new', async () => {
