@@ -717,6 +717,8 @@ export class ReplayPlan {
 
   /** Frees the uniform buffers (the bind groups go with the garbage collector). */
   destroy(): void {
+    // a replay still in the unsubmitted batch reads them: submit it first
+    if (this.lastSerial === batchSerial) flush();
     for (const r of this.ring) r.buffer.destroy();
     this.ring.length = 0;
   }

@@ -309,6 +309,16 @@ describe('compile: capture rules', () => {
     }
   });
 
+  it('dispose() right after a replay that is not submitted yet leaves the next submit valid', async () => {
+    const x = E.keep(E.randNormal([8]));
+    const step = E.compile((a: E.Tensor) => ({ y: E.mul(a, 2) }));
+    for (let i = 0; i < 3; i++) E.dispose(step(x)); // the third call is a replay, still in the batch
+    step.dispose();
+    const y = E.mul(x, 1);
+    expect(await bits([y])).toEqual(await bits([x]));
+    E.dispose([x, y]);
+  });
+
   it('memory stays flat over many replays (buffers, bind groups, pipelines)', async () => {
     const s = toySetup('alp', 32)();
     const step = E.compile(s.step);
