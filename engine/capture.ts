@@ -5,6 +5,7 @@
 import type { Binding, Kernel } from './runtime.js';
 import type { MapInfo, StoreHost } from './fusion.js';
 import type { ReduceInfo } from './ops/reduce.js';
+import type { RowProduct } from './row_reuse.js';
 
 /** Host work that a dispatch's uniforms depend on: run again, in order, on every replay. */
 export type HostEffect = () => void;
@@ -24,6 +25,8 @@ export interface DispatchCommand {
   reduce?: ReduceInfo;
   /** a kernel that writes its whole output element by element (a GEMM, a Winograd output transform): a map of its result may run in its stores */
   stores?: StoreHost;
+  /** a GEMM whose output rows each depend on one row of A: a product of a row concatenation may be rebuilt from its blocks' */
+  rows?: RowProduct;
 }
 
 export interface CopyCommand {

@@ -11,6 +11,7 @@ import { keep, shapeStr, Tensor, tidy } from './tensor.js';
 import { checkOptions, bool } from './options.js';
 import { fuseCommands, type FusionReport } from './fusion.js';
 import { dropConstantCommands, eliminateDeadCommands } from './prune.js';
+import { reuseRows } from './row_reuse.js';
 import { tuningPending } from './tune.js';
 
 export interface CompileOptions {
@@ -36,7 +37,7 @@ export interface CompiledStats {
   dispatches: number;
   /** dispatches the captured step recorded before fusion */
   recordedDispatches: number;
-  /** recorded dispatches a replay skips: results nobody reads, and constants the capture call already wrote */
+  /** recorded dispatches a replay skips: results nobody reads, constants the capture call already wrote, and products rebuilt by copies */
   skippedDispatches: number;
 }
 
@@ -215,7 +216,7 @@ export function compile<A extends Tensor[], R>(
     // the caller, as an eager call's would
     e.outputs = outputs.map((t) => keep(Tensor.alias(t, t.shape)));
     const live = new Set([...buffersOf(cap.commands)].filter((b) => !pool.isFree(b)));
-    const kept = eliminateDeadCommands(dropConstantCommands(cap.commands, live), live);
+    const kept = reuseRows(eliminateDeadCommands(dropConstantCommands(cap.commands, live), live));
     const used = buffersOf(kept);
     const fused = opts.fuse === false ? { commands: kept, report: null } : fuseCommands(kept, live);
     e.fusion = fused.report;

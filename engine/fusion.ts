@@ -39,7 +39,7 @@ export interface MapInfo {
 }
 
 /** What an op tells the fusion pass about a dispatch (see DispatchCommand). */
-export type FusionMeta = Pick<DispatchCommand, 'map' | 'reduce' | 'stores'>;
+export type FusionMeta = Pick<DispatchCommand, 'map' | 'reduce' | 'stores' | 'rows'>;
 
 /**
  * A kernel that writes each element of its output once, with a store hook: the same kernel with

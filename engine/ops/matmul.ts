@@ -19,6 +19,7 @@ import { zeros } from './create.js';
 import { bool, checkOptions } from '../options.js';
 import { capturing } from '../capture.js';
 import type { StoreHost } from '../fusion.js';
+import type { RowProduct } from '../row_reuse.js';
 
 export interface MatmulOptions {
   /** a is given as [..., K, M] */
@@ -164,6 +165,20 @@ function launch(
               : undefined,
         }
       : undefined;
+  // row i of the output from row i of A alone: a captured step may reuse products of row blocks
+  const rows: RowProduct | undefined =
+    info && !l.transA && gz === 1
+      ? {
+          a: bindings[0].buffer,
+          out: bindings[2].buffer,
+          rows: p.M,
+          rowBytesA: p.K * 4,
+          rowBytesOut: p.N * 4,
+          b: bindings[1].buffer,
+          bias: bias ? bindings[3].buffer : null,
+          same: `${+l.transB}:${p.N}:${p.K}:${l.relu ? 1 : 0}`,
+        }
+      : undefined;
   let first = true;
   for (let z0 = 0; z0 < gz; z0 += MAX_GROUPS) {
     for (let y0 = 0; y0 < gy; y0 += MAX_GROUPS) {
@@ -179,7 +194,7 @@ function launch(
         params,
         [gx, Math.min(MAX_GROUPS, gy - y0), Math.min(MAX_GROUPS, gz - z0)],
         first ? onTime : undefined,
-        info && { stores: info },
+        info && { stores: info, rows },
       );
       first = false;
     }

@@ -265,6 +265,38 @@ describe('compile: capture rules', () => {
     step2.dispose();
   });
 
+  it('rebuilds a product of a row concatenation from its blocks, only while they still hold', async () => {
+    const a = E.keep(E.randNormal([48, 8]));
+    const b = E.keep(E.randNormal([80, 8]));
+    const w1 = E.keep(E.randNormal([16, 8]));
+    const b1 = E.keep(E.randNormal([16]));
+    const w2 = E.keep(E.randNormal([4, 16]));
+    // two layers on a and on b, then on [a; b]: the second pass's two GEMMs become copies
+    const twoLayers = (x: E.Tensor) => E.linear(E.linear(x, w1, b1, { relu: true }), w2, null);
+    const body = () => ({ ya: twoLayers(a), yb: twoLayers(b), yab: twoLayers(E.concat([a, b], 0)) });
+    const step = E.compile(body);
+    for (let i = 0; i < 3; i++) E.dispose(step());
+    expect(step.kernelNames.filter((k) => k.startsWith('matmul')).length).toBe(4);
+    const eager = E.tidy(body);
+    const r = step();
+    expect(await bits([r.ya, r.yb, r.yab])).toEqual(await bits([eager.ya, eager.yb, eager.yab]));
+    E.dispose([r, eager]);
+    step.dispose();
+    // a block whose product used other weights (w1 updated in place in between) is computed anew
+    const w1b = E.keep(E.randNormal([16, 8]));
+    const changed = () => {
+      const ya = twoLayers(a);
+      const yb = twoLayers(b);
+      E.assign(w1, w1b);
+      return { ya, yb, yab: twoLayers(E.concat([a, b], 0)) };
+    };
+    const step2 = E.compile(changed);
+    for (let i = 0; i < 3; i++) E.dispose(step2());
+    expect(step2.kernelNames.filter((k) => k.startsWith('matmul')).length).toBe(6);
+    E.dispose([a, b, w1, b1, w2, w1b]);
+    step2.dispose();
+  });
+
   it('a bias gradient runs in its weight gradient GEMM, with the bits of the sum reduction', async () => {
     const prev = process.env.ALR_VARIANT_MATMUL;
     try {
