@@ -111,3 +111,33 @@ export function recordCommand(c: Command): void {
   if (c.kind === 'copy') noteUse(c.src), noteUse(c.dst);
   open.commands.push(c);
 }
+
+/** What a command reads and writes, for passes over a recording. */
+export interface Access {
+  reads: GPUBuffer[];
+  writes: GPUBuffer[];
+  /** written buffers whose previous contents matter to no one after the command */
+  overwrites: Set<GPUBuffer>;
+}
+
+/**
+ * Which buffers a command reads, writes and overwrites entirely. Maps, reductions and GEMMs
+ * overwrite their whole output; any other kernel's writable bindings (an in-place update) and a
+ * copy into part of a buffer count as read too, so their earlier writer stays needed.
+ */
+export function commandAccess(c: Command): Access {
+  if (c.kind === 'effect') return { reads: [], writes: [], overwrites: new Set() };
+  if (c.kind === 'copy') {
+    const whole = c.dstOffset === 0 && c.bytes >= c.dst.size;
+    return { reads: whole ? [c.src] : [c.src, c.dst], writes: [c.dst], overwrites: new Set(whole ? [c.dst] : []) };
+  }
+  const pure = c.map?.out ?? c.reduce?.out ?? c.stores?.out;
+  const reads: GPUBuffer[] = [];
+  const writes: GPUBuffer[] = [];
+  c.kernel.bindings.forEach((a, i) => {
+    const b = c.bindings[i].buffer;
+    if (a === 'write') writes.push(b);
+    if (a === 'read' || b !== pure) reads.push(b);
+  });
+  return { reads, writes, overwrites: new Set(pure ? [pure] : []) };
+}

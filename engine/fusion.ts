@@ -5,7 +5,7 @@
 // result runs in its stores. Values are materialised only where a second reader, a copy, an
 // in-place kernel or live state needs them. Each element still sees the same f32 operations in
 // the same order, so the results keep their bits.
-import type { Command, DispatchCommand } from './capture.js';
+import { commandAccess, type Command, type DispatchCommand } from './capture.js';
 import { device } from './device.js';
 import { kernel, Params, uniformBytes, type Binding, type Kernel } from './runtime.js';
 import {
@@ -76,30 +76,6 @@ const MAX_RECOMPUTE = 256;
 
 const numel = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
-interface Access {
-  reads: GPUBuffer[];
-  writes: GPUBuffer[];
-}
-
-/**
- * Which buffers a command reads and writes. Maps, reductions and GEMMs overwrite their whole
- * output; any other kernel's writable bindings count as read too (in-place updates, partial writes).
- */
-function access(c: Command): Access {
-  if (c.kind === 'copy') return { reads: [c.src, c.dst], writes: [c.dst] };
-  if (c.kind === 'effect') return { reads: [], writes: [] };
-  if (c.map) return { reads: c.map.inputs.map((x) => x.buffer), writes: [c.map.out] };
-  const pure = c.reduce?.out ?? c.stores?.out;
-  const reads: GPUBuffer[] = [];
-  const writes: GPUBuffer[] = [];
-  c.kernel.bindings.forEach((a, i) => {
-    const b = c.bindings[i].buffer;
-    if (a === 'write') writes.push(b);
-    if (a === 'read' || b !== pure) reads.push(b);
-  });
-  return { reads, writes };
-}
-
 /** A map being grown into a fused tree: the tree, and every buffer it reads with the command that read it. */
 interface Tree {
   map: FusedMap;
@@ -144,7 +120,7 @@ const contiguousStrides = (shape: number[]) => {
  */
 export function fuseCommands(commands: Command[], live: Set<GPUBuffer>): { commands: Command[]; report: FusionReport } {
   const maxBindings = device().limits.maxStorageBuffersPerShaderStage;
-  const acc = commands.map(access);
+  const acc = commands.map(commandAccess);
   // readers of the value each command writes, and every write position of each buffer
   const readers = commands.map(() => new Set<number>());
   const writesOf = new Map<GPUBuffer, number[]>();
@@ -341,8 +317,8 @@ function mergeColumnSums(list: Emitted[], maxBindings: number): Emitted[] {
       const pair = x.gemm && y.sum ? ([x, y] as const) : x.sum && y.gemm ? ([y, x] as const) : null;
       const m = pair && mergePair(pair[0], pair[1], maxBindings);
       if (!m) continue;
-      const moved = access(y.cmd);
-      const between = out.slice(i + 1, j).map((e) => access(e.cmd));
+      const moved = commandAccess(y.cmd);
+      const between = out.slice(i + 1, j).map((e) => commandAccess(e.cmd));
       const clash = between.some(
         (a) =>
           a.writes.some((b) => moved.reads.includes(b) || moved.writes.includes(b)) ||

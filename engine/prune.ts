@@ -5,29 +5,7 @@
 // ones to seed a gradient) writes the same values every time, into a buffer the step keeps
 // reserved; the capture call already wrote them. Removing either changes no kept value, so the
 // replay keeps its bits.
-import type { Command } from './capture.js';
-
-/**
- * Which buffers a command reads, and which it overwrites entirely (its previous contents do not
- * matter to anyone after it). A kernel that writes only part of a binding (an in-place update, a
- * copy into an offset) counts that binding as read too, so its earlier writer stays.
- */
-function effects(c: Command): { reads: GPUBuffer[]; writes: GPUBuffer[]; overwrites: Set<GPUBuffer> } {
-  if (c.kind === 'effect') return { reads: [], writes: [], overwrites: new Set() };
-  if (c.kind === 'copy') {
-    const whole = c.dstOffset === 0 && c.bytes >= c.dst.size;
-    return { reads: whole ? [c.src] : [c.src, c.dst], writes: [c.dst], overwrites: new Set(whole ? [c.dst] : []) };
-  }
-  const pure = c.map?.out ?? c.reduce?.out ?? c.stores?.out;
-  const reads: GPUBuffer[] = [];
-  const writes: GPUBuffer[] = [];
-  c.kernel.bindings.forEach((a, i) => {
-    const b = c.bindings[i].buffer;
-    if (a === 'write') writes.push(b);
-    if (a === 'read' || b !== pure) reads.push(b);
-  });
-  return { reads, writes, overwrites: new Set(pure ? [pure] : []) };
-}
+import { commandAccess, type Command } from './capture.js';
 
 /**
  * The commands that matter: walking backward from the end of the step, a dispatch or copy is kept
@@ -43,7 +21,7 @@ export function eliminateDeadCommands(commands: Command[], live: Set<GPUBuffer>)
       keep[i] = true;
       continue;
     }
-    const e = effects(c);
+    const e = commandAccess(c);
     if (!e.writes.some((b) => needed.has(b))) continue;
     keep[i] = true;
     // what a later reader sees comes from here: earlier writes of an overwritten buffer are
@@ -63,7 +41,7 @@ export function eliminateDeadCommands(commands: Command[], live: Set<GPUBuffer>)
  */
 export function dropConstantCommands(commands: Command[], live: Set<GPUBuffer>): Command[] {
   const writers = new Map<GPUBuffer, number>();
-  for (const c of commands) for (const b of effects(c).writes) writers.set(b, (writers.get(b) ?? 0) + 1);
+  for (const c of commands) for (const b of commandAccess(c).writes) writers.set(b, (writers.get(b) ?? 0) + 1);
   const constant = new Set<GPUBuffer>();
   const drop = commands.map((c) => {
     if (c.kind !== 'dispatch' || !c.map || c.dynamic) return false;
