@@ -4,7 +4,7 @@
 // bit. An ALP critic step evaluates D(real), D(fake) and then D([real; fake]) for the penalty:
 // every layer of the third pass is such a product. This pass replaces each one by buffer copies
 // of the earlier results (a copy is exact), layer after layer.
-import type { Command, CopyCommand, DispatchCommand } from './capture.js';
+import { commandAccess, type Command, type CopyCommand } from './capture.js';
 
 /** A GEMM whose output row i depends only on row i of A (A not transposed, one matrix). */
 export interface RowProduct {
@@ -20,11 +20,12 @@ export interface RowProduct {
   same: string;
 }
 
-/** A block of a buffer's rows that a copy wrote from another buffer. */
+/** A block of a buffer's rows that a copy wrote from another buffer, and where the copy ran. */
 interface Piece {
   src: GPUBuffer;
   offset: number;
   bytes: number;
+  at: number;
 }
 
 /**
@@ -35,8 +36,7 @@ interface Piece {
 export function reuseRows(commands: Command[]): Command[] {
   const writes = new Map<GPUBuffer, number[]>();
   commands.forEach((c, i) => {
-    const ws = c.kind === 'copy' ? [c.dst] : c.kind === 'dispatch' ? writtenBy(c) : [];
-    for (const b of ws) (writes.get(b) ?? writes.set(b, []).get(b)!).push(i);
+    for (const b of commandAccess(c).writes) (writes.get(b) ?? writes.set(b, []).get(b)!).push(i);
   });
   const untouched = (b: GPUBuffer, from: number, to: number) => !(writes.get(b) ?? []).some((w) => w > from && w < to);
 
@@ -49,18 +49,19 @@ export function reuseRows(commands: Command[]): Command[] {
         src: c.src,
         offset: c.dstOffset,
         bytes: c.bytes,
+        at: i,
       });
       out.push(c);
       return;
     }
     if (c.kind === 'dispatch') {
       const copies = c.rows && fromBlocks(c.rows, pieces.get(c.rows.a) ?? [], products, i, untouched);
-      for (const b of writtenBy(c)) pieces.delete(b);
+      for (const b of commandAccess(c).writes) pieces.delete(b);
       if (copies) {
         out.push(...copies);
         pieces.set(
           c.rows!.out,
-          copies.map((k) => ({ src: k.src, offset: k.dstOffset, bytes: k.bytes })),
+          copies.map((k) => ({ src: k.src, offset: k.dstOffset, bytes: k.bytes, at: i })),
         );
         return;
       }
@@ -69,10 +70,6 @@ export function reuseRows(commands: Command[]): Command[] {
     out.push(c);
   });
   return out;
-}
-
-function writtenBy(c: DispatchCommand): GPUBuffer[] {
-  return c.bindings.filter((_, k) => c.kernel.bindings[k] === 'write').map((b) => b.buffer);
 }
 
 /** The copies that build product `g` from earlier products of the blocks its A was copied from, or null. */
@@ -89,7 +86,8 @@ function fromBlocks(
   for (const piece of sorted) {
     if (piece.offset !== next || piece.bytes % g.rowBytesA !== 0) return null;
     const rows = piece.bytes / g.rowBytesA;
-    // the latest product of this block with the same B whose input and output still hold
+    // the latest product of this block with the same B whose input still held when the block was
+    // copied and whose output still holds here
     const match = [...products]
       .reverse()
       .find(
@@ -100,6 +98,7 @@ function fromBlocks(
           p.bias === g.bias &&
           p.same === g.same &&
           p.out !== g.out &&
+          untouched(p.a, Math.min(j, piece.at), Math.max(j, piece.at)) &&
           untouched(p.out, j, at) &&
           untouched(p.b, j, at) &&
           (p.bias === null || untouched(p.bias, j, at)),

@@ -293,8 +293,21 @@ describe('compile: capture rules', () => {
     const step2 = E.compile(changed);
     for (let i = 0; i < 3; i++) E.dispose(step2());
     expect(step2.kernelNames.filter((k) => k.startsWith('matmul')).length).toBe(6);
-    E.dispose([a, b, w1, b1, w2, w1b]);
     step2.dispose();
+    // nor is a block whose input changed (a updated in place) between its product and the concat
+    const aNew = E.keep(E.randNormal([48, 8]));
+    const moved = () => {
+      const ya = twoLayers(a);
+      const yb = twoLayers(b);
+      E.assign(a, aNew);
+      return { ya, yb, yab: twoLayers(E.concat([a, b], 0)) };
+    };
+    const step3 = E.compile(moved);
+    for (let i = 0; i < 3; i++) E.dispose(step3());
+    // both layers of the third pass run: the first is not rebuilt, so the second has no blocks
+    expect(step3.kernelNames.filter((k) => k.startsWith('matmul')).length).toBe(6);
+    E.dispose([a, b, w1, b1, w2, w1b, aNew]);
+    step3.dispose();
   });
 
   it('a bias gradient runs in its weight gradient GEMM, with the bits of the sum reduction', async () => {
