@@ -315,8 +315,7 @@ function mergeColumnSums(list: Emitted[], maxBindings: number): Emitted[] {
     for (let j = i + 1; j < Math.min(out.length, i + 1 + SUM_WINDOW); j++) {
       const y = out[j];
       const pair = x.gemm && y.sum ? ([x, y] as const) : x.sum && y.gemm ? ([y, x] as const) : null;
-      const m = pair && mergePair(pair[0], pair[1], maxBindings);
-      if (!m) continue;
+      if (!pair) continue;
       const moved = commandAccess(y.cmd);
       const between = out.slice(i + 1, j).map((e) => commandAccess(e.cmd));
       const clash = between.some(
@@ -324,7 +323,8 @@ function mergeColumnSums(list: Emitted[], maxBindings: number): Emitted[] {
           a.writes.some((b) => moved.reads.includes(b) || moved.writes.includes(b)) ||
           a.reads.some((b) => moved.writes.includes(b)),
       );
-      if (clash) continue;
+      const m = !clash && mergePair(pair[0], pair[1], maxBindings);
+      if (!m) continue;
       out[i] = m;
       out.splice(j, 1);
       break;
@@ -371,7 +371,7 @@ function mergePair(g: Emitted, r: Emitted, maxBindings: number): Emitted | null 
     },
     ops: [
       ...(g.ops.length ? g.ops : [c.kernel.name]),
-      ...(r.ops.length ? r.ops : [r.cmd.kind === 'dispatch' ? r.cmd.kernel.name : '']),
+      ...(r.ops.length ? r.ops : [(r.cmd as DispatchCommand).kernel.name]),
     ],
   };
 }

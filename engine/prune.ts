@@ -1,8 +1,8 @@
 // Work a replay of a captured step need not do. Dead commands: a step often computes values nobody
 // keeps (a loss function's monitors when the caller only wants the loss, the diagnostics of every
 // critic step but the last); eagerly those kernels run and their results are freed, a replay
-// skips them. Constant commands: a kernel that reads nothing and takes fixed uniforms (a fill of
-// ones to seed a gradient) writes the same values every time, into a buffer the step keeps
+// skips them. Constant commands: an elementwise map of constants (a fill of ones to seed a
+// gradient, a map of that fill) writes the same values every time, into a buffer the step keeps
 // reserved; the capture call already wrote them. Removing either changes no kept value, so the
 // replay keeps its bits.
 import { commandAccess, type Command } from './capture.js';
