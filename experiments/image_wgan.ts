@@ -6,6 +6,7 @@
 //   npx tsx experiments/image_wgan.ts --config fmnist --norm batch --reg gp --out out/fmnist_bn_gp
 //   npx tsx experiments/image_wgan.ts --config cifar10 --data /path/to/cifar-10-batches-bin --out out/cifar_alp
 //   npx tsx experiments/image_wgan.ts --folder /path/to/images --size 32 --channels 3 --out out/folder_alp
+//   npx tsx experiments/image_wgan.ts --config fmnist --size 32 --channels 3 --out out/cifar_shaped_alp
 //
 // --loss picks the GAN loss (wgan, hinge, standard, leastSquares), --penalty-norm the norm of ∇D
 // in the GP / LP penalty (l2, linf, l1; not --norm, which picks the critic's normalisation), and
@@ -16,6 +17,8 @@
 // --folder trains on PNG / JPEG files under one folder per class (torchvision's ImageFolder
 // layout), decoded, resized and centre-cropped by nn.readImageFolder, with the config's other
 // settings (fmnist's sizes by default: --size 28 or 32; cifar10: 32).
+// --channels 3 with --config fmnist repeats the grey image over three channels: with --size 32,
+// a CIFAR-shaped input (no CIFAR-10 needed; the classifier metrics are one-channel only).
 //
 // Writes to --out: metrics.jsonl (every --every generator steps), samples_<iter>.png from a fixed
 // z (every --sample-every), samples.png (latest), curves.png, summary.json, checkpoint.safetensors
@@ -75,7 +78,14 @@ import {
 import { requireFinite, stopIfNonFinite } from './training/guard.js';
 import { plainCriticLoss, runWganLoop, type EvaluationContext } from './training/wgan_loop.js';
 import { Batcher, toFloat, type BatcherState } from './training/data/batches.js';
-import { FASHION_MNIST_DIR, loadCifar10, loadFashionMnist, padTo, type ImageSet } from './training/data/images.js';
+import {
+  repeatChannels,
+  FASHION_MNIST_DIR,
+  loadCifar10,
+  loadFashionMnist,
+  padTo,
+  type ImageSet,
+} from './training/data/images.js';
 import {
   alpLossUnder,
   emaWarning,
@@ -101,7 +111,10 @@ export interface ImageWganOptions extends GanFlags {
   data: string;
   /** a folder of class folders of PNG / JPEG images to train on instead ('' = the config's data set) */
   folder: string;
-  /** channels of --folder images: 1 (luminance) or 3 (RGB); default 1 for fmnist, 3 for cifar10 */
+  /**
+   * channels: --folder images 1 (luminance) or 3 (RGB); fmnist 1, or 3 (the grey image repeated:
+   * a CIFAR-shaped input with --size 32); default 1 for fmnist, 3 for cifar10
+   */
   channels?: number;
   /** fmnist image size: 28, or 32 (zero-padded; 4 → 32 generator like CIFAR) */
   size: 28 | 32;
@@ -204,9 +217,14 @@ export function defaultImageLambda(reg: ImageRegulariser): number {
   return reg === 'alp' ? 100 : 10;
 }
 
-/** Train set of the config: fmnist train (60k) at `size`; CIFAR-10 train + test (as the ALR code). */
-export function loadTrainSet(o: Pick<ImageWganOptions, 'config' | 'data' | 'size'>): ImageSet {
-  return o.config === 'cifar10' ? loadCifar10(o.data, 'all') : padTo(loadFashionMnist(o.data, 'train'), o.size);
+/**
+ * Train set of the config: fmnist train (60k) at `size`, over `channels` (the grey image repeated);
+ * CIFAR-10 train + test (as the ALR code).
+ */
+export function loadTrainSet(o: Pick<ImageWganOptions, 'config' | 'data' | 'size' | 'channels'>): ImageSet {
+  if (o.config === 'cifar10') return loadCifar10(o.data, 'all');
+  const grey = padTo(loadFashionMnist(o.data, 'train'), o.size);
+  return o.channels === 3 ? repeatChannels(grey, 3) : grey;
 }
 
 /** The --folder images as an ImageSet (uint8 NCHW), resized and centre-cropped to --size. */
@@ -271,6 +289,10 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
   E.manualSeed(o.seed);
   if (o.folder && o.classifier)
     throw new Error('image_wgan: --classifier scores Fashion-MNIST samples; it cannot be used with --folder');
+  if (o.classifier && !o.folder && o.config === 'fmnist' && o.channels === 3)
+    throw new Error(
+      'image_wgan: --classifier scores one-channel Fashion-MNIST samples; it cannot be used with --channels 3',
+    );
   const train = o.folder ? await loadFolderSet(o) : loadTrainSet(o);
   const [C, H, W] = [train.c, train.h, train.w];
   const batcher = new Batcher(train, { batch: o.batch, seed: o.seed + 1, flip: o.flip });
@@ -599,8 +621,10 @@ export function imageCli() {
       "train on PNG / JPEG files under <dir>/<class>/ (resized and centre-cropped to --size) instead of the config's data set",
       '',
     )
-    .option('--channels <n>', '--folder images: 1 (grey) or 3 (RGB); default 1 for fmnist, 3 for cifar10', (v) =>
-      intArg('--channels', v, 1),
+    .option(
+      '--channels <n>',
+      '1 or 3: --folder images grey or RGB, fmnist grey repeated over 3 (default 1; cifar10 3)',
+      (v) => intArg('--channels', v, 1),
     )
     .option('--reg <name>', `regulariser: ${IMAGE_REGULARISERS.join(', ')}`, 'alp')
     .option('--norm <name>', `critic normalisation: ${NORMS.join(', ')} (batch = WGAN-BN)`, 'none')
@@ -647,8 +671,11 @@ export function imageOptions(opts: Record<string, unknown>): ImageWganOptions {
     throw new Error(`--norm: expected one of ${NORMS.join(', ')}, got '${opts.norm}'`);
   if (config === 'cifar10' && opts.size !== undefined && opts.size !== 32)
     throw new Error(`--size: cifar10 images are 32×32, got ${opts.size}`);
-  if (opts.channels !== undefined && !opts.folder)
-    throw new Error('--channels: only --folder images have a choice of channels');
+  const channelChoices = opts.folder || config === 'fmnist' ? [1, 3] : [3];
+  if (opts.channels !== undefined && !channelChoices.includes(opts.channels as number))
+    throw new Error(
+      `--channels: expected ${channelChoices.join(' or ')} for ${opts.folder ? '--folder images' : config}, got ${opts.channels}`,
+    );
   const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
   if (opts.flip !== false) delete given.flip; // commander's default true must not override fmnist's false
   const o = { ...CONFIG_DEFAULTS[config], ...given, ...ganFlagOptions(opts, opts.reg as string) } as ImageWganOptions;

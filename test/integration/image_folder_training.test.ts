@@ -140,8 +140,11 @@ describe('image folders', () => {
     const s = await runImageWgan({ ...o, iters: 1, criticIters: 1 });
     expect(Number.isFinite(s.final.wasserstein)).toBe(true);
     expect(fs.existsSync(path.join(out, 'samples.png'))).toBe(true);
-    expect(() => imageOptions({ config: 'fmnist', reg: 'alp', norm: 'none', channels: 3, out })).toThrow(
-      /--channels: only --folder images/,
+    expect(() => imageOptions({ config: 'fmnist', reg: 'alp', norm: 'none', channels: 2, out })).toThrow(
+      /^--channels: expected 1 or 3 for fmnist, got 2$/,
+    );
+    expect(() => imageOptions({ config: 'cifar10', reg: 'alp', norm: 'none', channels: 1, out })).toThrow(
+      /^--channels: expected 3 for cifar10, got 1$/,
     );
   });
 });

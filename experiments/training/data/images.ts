@@ -149,3 +149,13 @@ export function padTo(s: ImageSet, size: number): ImageSet {
   }
   return { ...s, images, h: size, w: size };
 }
+
+/** The images with their one channel repeated `c` times (a grey set shaped like an RGB one). */
+export function repeatChannels(s: ImageSet, c: number): ImageSet {
+  if (s.c !== 1) throw new Error(`repeatChannels: expected one-channel images, got ${s.c} channels`);
+  const px = s.h * s.w;
+  const images = new Uint8Array(s.n * c * px);
+  for (let i = 0; i < s.n; i++)
+    for (let ch = 0; ch < c; ch++) images.set(s.images.subarray(i * px, (i + 1) * px), (i * c + ch) * px);
+  return { ...s, images, c };
+}
