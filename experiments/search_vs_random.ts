@@ -19,9 +19,9 @@
 // forward, so the baseline does fewer FLOPs: a backward costs about two forwards). k = 0 is both
 // the paper's search and the baseline with m = 1.
 //
-// Critics: each untrained (default initialisation), and the toy and Fashion-MNIST ones also
-// after a short WGAN-ALP run (--toy-iters, --image-iters; cached in --out). The 3072-dim critic is
-// untrained only: there is no CIFAR-10 on this machine to train it on. Points: half real, half
+// Critics: each untrained (default initialisation), and each also after a short WGAN-ALP run
+// (--toy-iters, --image-iters; cached in --out). There is no CIFAR-10 on this machine: the 3072-dim
+// critic trains on the images it is studied on (below). Points: half real, half
 // generated (toy: 8gaussians; 784: Fashion-MNIST test images; 3072: those images zero-padded to
 // 32×32 and repeated over 3 channels), clipped to [-1, 1] for images as WGAN-ALP does.
 //
@@ -50,12 +50,19 @@ import { saveChart, type VegaLiteSpec } from './training/chart.js';
 import { ensureDir, intArg, main, numArg, program, writeConfig, writeJson } from './training/run.js';
 import { writeFileSafe } from './training/files.js';
 import { stat, welch, type Stat } from './training/welch.js';
-import { FASHION_MNIST_DIR, loadFashionMnist, padTo, type ImageSet } from './training/data/images.js';
+import {
+  FASHION_MNIST_DIR,
+  loadFashionMnist,
+  padTo,
+  repeatChannels,
+  subset,
+  type ImageSet,
+} from './training/data/images.js';
 import { toFloat } from './training/data/batches.js';
 import { runToyWgan, TOY_DEFAULTS } from './toy_wgan.js';
 import { imageOptions, runImageWgan } from './image_wgan.js';
 
-export const CRITICS = ['toy', 'toy-trained', 'fmnist', 'fmnist-trained', 'cifar'] as const;
+export const CRITICS = ['toy', 'toy-trained', 'fmnist', 'fmnist-trained', 'cifar', 'cifar-trained'] as const;
 export type CriticCase = (typeof CRITICS)[number];
 
 export interface SearchVsRandomOptions {
@@ -156,16 +163,18 @@ const imageShape = (c: number, s: number) => [c, s, s];
 
 /** Test images as [n, c, s, s] floats in [-1, 1) (padded to s, repeated over c channels). */
 function testImages(set: ImageSet, n: number, offset: number, c: number, s: number): Float32Array {
-  const src = toFloat(
-    padTo(set, s),
-    Array.from({ length: n }, (_, i) => (offset + i) % set.n),
+  const picked = padTo(
+    subset(
+      set,
+      Array.from({ length: n }, (_, i) => (offset + i) % set.n),
+    ),
+    s,
+  );
+  return toFloat(
+    c === 1 ? picked : repeatChannels(picked, c),
+    Array.from({ length: n }, (_, i) => i),
     null,
   );
-  if (c === 1) return src;
-  const out = new Float32Array(n * c * s * s);
-  for (let i = 0; i < n; i++)
-    for (let ch = 0; ch < c; ch++) out.set(src.subarray(i * s * s, (i + 1) * s * s), (i * c + ch) * s * s);
-  return out;
 }
 
 async function loadModels(file: string, modules: { G: Module; D: Module }): Promise<void> {
@@ -212,7 +221,7 @@ async function buildCase(name: CriticCase, o: SearchVsRandomOptions, test: () =>
       },
     };
   }
-  const cifar = name === 'cifar';
+  const cifar = name === 'cifar' || name === 'cifar-trained';
   const c = cifar ? 3 : 1;
   const s = cifar ? 32 : 28;
   const G = new Generator({
@@ -223,9 +232,11 @@ async function buildCase(name: CriticCase, o: SearchVsRandomOptions, test: () =>
     upBlocks: s === 28 ? 2 : 3,
   });
   const D = new CriticNet({ dim: o.imageDim, inChannels: c });
-  const trained = name === 'fmnist-trained';
+  const trained = name.endsWith('-trained');
   if (trained) {
-    const dir = path.join(o.out, 'train_fmnist');
+    // the CIFAR-shaped critic trains on the images it is studied on: Fashion-MNIST padded to
+    // 32×32, grey over 3 channels (no CIFAR-10 here)
+    const dir = path.join(o.out, cifar ? 'train_cifar_shaped' : 'train_fmnist');
     if (!fs.existsSync(path.join(dir, 'summary.json'))) {
       const io = imageOptions({
         config: 'fmnist',
@@ -237,6 +248,7 @@ async function buildCase(name: CriticCase, o: SearchVsRandomOptions, test: () =>
         out: dir,
         seed: o.seed,
         progress: o.progress,
+        ...(cifar ? { size: 32, channels: 3 } : {}),
       });
       await runImageWgan({ ...io, every: o.imageIters, sampleEvery: o.imageIters, resume: true });
     }
@@ -593,7 +605,7 @@ export function svrCli() {
     .option('--toy-iters <n>', 'WGAN-ALP iterations for toy-trained', (v) => intArg('--toy-iters', v, 1), d.toyIters)
     .option(
       '--image-iters <n>',
-      'WGAN-ALP iterations for fmnist-trained',
+      'WGAN-ALP iterations for fmnist-trained and cifar-trained',
       (v) => intArg('--image-iters', v, 1),
       d.imageIters,
     )

@@ -13,7 +13,7 @@ useGpu();
 describe('search_vs_random', () => {
   it('refuses bad lists in one line', () => {
     expect(() => svrOptions({ critics: 'toy,mnist' })).toThrow(
-      /^--critics: expected some of toy, toy-trained, fmnist, fmnist-trained, cifar, got 'mnist'$/,
+      /^--critics: expected some of toy, toy-trained, fmnist, fmnist-trained, cifar, cifar-trained, got 'mnist'$/,
     );
     expect(() => svrOptions({ ks: '0,1.5' })).toThrow(/^--ks: expected integers >= 0, got '1.5'$/);
     expect(() => svrOptions({ xis: '1,-1' })).toThrow(/^--xis: expected numbers > 0, got '-1'$/);
@@ -30,12 +30,14 @@ describe('search_vs_random --quick', () => {
       out: path.join(root, 'out'),
       data,
       progress: false,
-      critics: 'toy,toy-trained,fmnist-trained,cifar',
+      critics: 'toy,toy-trained,fmnist-trained,cifar-trained',
       ks: '0,1',
       xis: '10',
     });
     const r = await runSearchVsRandom(o);
-    expect(Object.keys(r.truth)).toEqual(['toy', 'toy-trained', 'fmnist-trained', 'cifar']);
+    expect(Object.keys(r.truth)).toEqual(['toy', 'toy-trained', 'fmnist-trained', 'cifar-trained']);
+    // the CIFAR-shaped critic trained on 3-channel 32×32 images
+    expect(fs.existsSync(path.join(o.out, 'train_cifar_shaped', 'checkpoint.safetensors'))).toBe(true);
     expect(r.rows.map((x) => x.dim)).toContain(3072);
     expect(r.rows.map((x) => x.dim)).toContain(784);
     for (const row of r.rows) {
