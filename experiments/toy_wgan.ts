@@ -140,6 +140,8 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
     );
   }
   const lambda = o.lambda ?? defaultLambda(o.reg);
+  // λ in titles only where a penalty uses it (SN, clipping and none have no penalty)
+  const penaltyText = ['alp', 'gp', 'lp'].includes(o.reg) ? ` λ=${lambda}` : '';
   ensureDir(o.out);
   writeConfig(o.out, o);
   E.manualSeed(o.seed);
@@ -275,7 +277,7 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
       iter,
       checkpoint,
     );
-    const run = `${o.dataset} ${o.reg.toUpperCase()} λ=${lambda}${loss !== 'wgan' ? ` ${loss}` : ''}`;
+    const run = `${o.dataset} ${o.reg.toUpperCase()}${penaltyText}${loss !== 'wgan' ? ` ${loss}` : ''}`;
     const chart = (points: Float32Array, what: string, w1: number) =>
       scatterSpec(
         [
@@ -333,7 +335,7 @@ export async function runToyWgan(o: ToyWganOptions): Promise<ToyWganSummary> {
   await saveLines(
     path.join(o.out, 'curves.png'),
     Object.entries(names).map(([k, name]) => ({ name, x: all.map((r) => r.step), y: all.map((r) => r[k] ?? NaN) })),
-    { title: `${o.dataset} ${o.reg.toUpperCase()} λ=${lambda}: training curves`, yTitle: 'value' },
+    { title: `${o.dataset} ${o.reg.toUpperCase()}${penaltyText}: training curves`, yTitle: 'value' },
   );
   const summary: ToyWganSummary = {
     dataset: o.dataset,
