@@ -289,7 +289,7 @@ export async function runImageWgan(o: ImageWganOptions): Promise<ImageWganSummar
   E.manualSeed(o.seed);
   if (o.folder && o.classifier)
     throw new Error('image_wgan: --classifier scores Fashion-MNIST samples; it cannot be used with --folder');
-  if (o.classifier && !o.folder && o.config === 'fmnist' && o.channels === 3)
+  if (o.classifier && o.config === 'fmnist' && o.channels === 3)
     throw new Error(
       'image_wgan: --classifier scores one-channel Fashion-MNIST samples; it cannot be used with --channels 3',
     );
