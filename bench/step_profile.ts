@@ -119,7 +119,7 @@ console.log(
 );
 if (args.compiled)
   console.log(
-    `${compiled.stats.dispatches} dispatches per replay (${compiled.stats.recordedDispatches} recorded, ${compiled.stats.skippedDispatches} of them skipped: unread, constant or rebuilt by copies, ${compiled.fusion?.kernels.length ?? 0} fused kernels); fallback: ${compiled.fallbackReason ?? 'none'}`,
+    `${compiled.stats.dispatches} dispatches per replay (${compiled.stats.recordedDispatches} recorded, ${compiled.stats.skippedDispatches} of them skipped: unread, constant or rebuilt by copies, ${compiled.fusion?.kernels.length ?? 0} fused kernels); fallback: ${compiled.fallbackReason ?? 'none'}; ${(compiled.stats.flops / 1e6).toFixed(1)} MFLOP in matrix products and convolutions, ${(compiled.stats.flops / median(walls) / 1e6).toFixed(1)} GFLOP/s over the median wall`,
   );
 console.log(
   `adapter ${E.adapterName()}; wall ${median(walls).toFixed(1)} ms (median of ${REPS}), of which recording on the host ${median(records).toFixed(1)} ms; GPU ${gpu.toFixed(1)} ms (profiled run, one pass per dispatch)\n`,

@@ -27,6 +27,8 @@ export interface DispatchCommand {
   stores?: StoreHost;
   /** a GEMM whose output rows each depend on one row of A: a product of a row concatenation may be rebuilt from its blocks' */
   rows?: RowProduct;
+  /** the nominal floating-point operations (2·M·N·K) of the matmul or convolution this dispatch completes */
+  flops?: number;
 }
 
 export interface CopyCommand {
@@ -110,6 +112,21 @@ export function recordCommand(c: Command): void {
   if (c.kind === 'dispatch') for (const b of c.bindings) noteUse(b.buffer);
   if (c.kind === 'copy') noteUse(c.src), noteUse(c.dst);
   open.commands.push(c);
+}
+
+/**
+ * Credits the last dispatch recorded with an op's nominal floating-point operations (2·M·N·K
+ * for a matrix product or convolution), so a compiled step can report the work its replay does.
+ */
+export function noteFlops(flops: number): void {
+  if (!open) return;
+  for (let i = open.commands.length - 1; i >= 0; i--) {
+    const c = open.commands[i];
+    if (c.kind === 'dispatch') {
+      c.flops = (c.flops ?? 0) + flops;
+      return;
+    }
+  }
 }
 
 /** What a command reads and writes, for passes over a recording. */

@@ -39,6 +39,8 @@ export interface CompiledStats {
   recordedDispatches: number;
   /** recorded dispatches a replay skips: results nobody reads, constants the capture call already wrote, and products rebuilt by copies */
   skippedDispatches: number;
+  /** floating-point operations per replay in matrix products and convolutions (2·M·N·K each, nominal), for GFLOP/s */
+  flops: number;
 }
 
 /** A compiled step: call it like the function it wraps. */
@@ -161,6 +163,7 @@ export function compile<A extends Tensor[], R>(
     dispatches: 0,
     recordedDispatches: 0,
     skippedDispatches: 0,
+    flops: 0,
   };
   let latest: Entry | null = null;
 
@@ -228,6 +231,7 @@ export function compile<A extends Tensor[], R>(
     stats.recordedDispatches = cap.commands.filter((c) => c.kind === 'dispatch').length;
     stats.skippedDispatches = stats.recordedDispatches - kept.filter((c) => c.kind === 'dispatch').length;
     stats.dispatches = e.plan.dispatches;
+    stats.flops = fused.commands.reduce((n, c) => n + (c.kind === 'dispatch' ? (c.flops ?? 0) : 0), 0);
     return result;
   };
 

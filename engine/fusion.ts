@@ -368,6 +368,7 @@ function mergePair(g: Emitted, r: Emitted, maxBindings: number): Emitted | null 
       params: c.params,
       dynamic: null,
       groups: c.groups,
+      flops: c.flops,
     },
     ops: [
       ...(g.ops.length ? g.ops : [c.kernel.name]),
@@ -417,6 +418,7 @@ function emitHost(host: Host, epilogue: Tree | null, consumer: (DispatchCommand 
       params: c.params,
       dynamic: null,
       groups: c.groups,
+      flops: c.flops,
     };
     return { cmd, ops, gemm: { host, own, store, leaves: h.bindings } };
   }

@@ -31,7 +31,7 @@ import {
 } from '../../shaders/conv.js';
 import { groups1d } from './map.js';
 import { zeros } from './create.js';
-import { capturing } from '../capture.js';
+import { capturing, noteFlops } from '../capture.js';
 import type { StoreHost } from '../fusion.js';
 import { sum } from './reduce.js';
 import { matmul } from './matmul.js';
@@ -169,6 +169,9 @@ function convKernel(dir: ConvDir, variant: string, block: ConvBlock, tile: Tile)
 }
 
 /** GEMM sizes of a direction: rows, columns, reduction length. */
+/** A convolution's multiply-adds ×2, the same for its input and weight gradients. */
+const convFlops = (g: Geometry) => 2 * g.N * g.Ho * g.Wo * g.O * g.C * g.kh * g.kw;
+
 function gemm(dir: ConvDir, g: Geometry): [number, number, number] {
   const khw = g.kh * g.kw;
   if (dir === 'fwd') return [g.N * g.Ho * g.Wo, g.O, khw * g.C];
@@ -446,6 +449,7 @@ function run(dir: ConvDir, g: Geometry, inputs: Tensor[], outShape: number[]): T
     pick(OP[dir], classKey, winoVariants(), (variant, onTime) =>
       dir === 'dw' ? winoWeightGrad(variant, g, inputs, out, onTime) : winoConv(dir, variant, g, inputs, out, onTime),
     );
+    noteFlops(convFlops(g));
     return out;
   }
   const chunks = dir === 'dw' ? Math.ceil(g.N / dwChunk(g)) : 1;
@@ -461,6 +465,7 @@ function run(dir: ConvDir, g: Geometry, inputs: Tensor[], outShape: number[]): T
     );
     target.dispose();
   }
+  noteFlops(convFlops(g));
   return out;
 }
 

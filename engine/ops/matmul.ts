@@ -17,7 +17,7 @@ import { sumTo } from './reduce.js';
 import { add, relu as reluOp, reluGrad } from './elementwise.js';
 import { zeros } from './create.js';
 import { bool, checkOptions } from '../options.js';
-import { capturing } from '../capture.js';
+import { capturing, noteFlops } from '../capture.js';
 import type { StoreHost } from '../fusion.js';
 import type { RowProduct } from '../row_reuse.js';
 
@@ -199,6 +199,7 @@ function launch(
       first = false;
     }
   }
+  noteFlops(2 * p.M * p.N * p.K * gz);
 }
 
 /** Matmul without autograd, optionally followed by + bias[n] and relu in the same kernel. */

@@ -225,6 +225,30 @@ describe('compile: capture rules', () => {
     step.dispose();
   });
 
+  it('counts the floating-point work of the products and convolutions a replay runs', async () => {
+    const x = E.keep(E.randNormal([16, 12]));
+    const w = E.keep(E.randNormal([12, 8]));
+    const img = E.keep(E.randNormal([2, 3, 6, 6]));
+    const k = E.keep(E.randNormal([4, 3, 3, 3]));
+    img.requiresGrad = true;
+    k.requiresGrad = true;
+    const step = E.compile(() => {
+      E.matmul(w, x, { transA: true, transB: true }); // unread: skipped, not counted
+      const y = E.relu(E.matmul(x, w)); // the relu runs in the GEMM's stores: still counted once
+      const conv = E.conv2d(img, k, null, { padding: 1 });
+      const [gx, gk] = E.grad(E.sum(E.square(conv)), [img, k]); // input and weight gradients: a conv's work each
+      return { y, gx, gk };
+    });
+    for (let i = 0; i < 3; i++) E.dispose(step());
+    await E.endStep();
+    const product = 2 * 16 * 12 * 8;
+    const conv = 2 * 2 * 36 * 4 * 3 * 9; // images, output pixels, out and in channels, taps
+    expect(step.stats.flops).toBe(product + 3 * conv);
+    expect(step.kernelNames.filter((n) => n.startsWith('matmul'))).toHaveLength(1);
+    E.dispose([x, w, img, k]);
+    step.dispose();
+  });
+
   it('runs constants (fills and maps of them) only in the capture call, and keeps returned ones', async () => {
     const x = E.keep(E.randNormal([64, 8]));
     const x2 = E.keep(E.randNormal([128, 1024]));
