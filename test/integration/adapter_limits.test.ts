@@ -1,24 +1,12 @@
 // bench/adapter_limits.ts's output structure (not its speed), in a child process.
-import { execFile } from 'node:child_process';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { adapterName } from '../../engine/index.js';
 import { useGpu } from '../support/gpu.js';
+import { runScript } from '../support/run_script.js';
 
 useGpu();
 
-const root = path.resolve(import.meta.dirname, '../..');
-
-function limits(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', path.join(root, 'bench', 'adapter_limits.ts'), ...args],
-      { cwd: root, env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' } },
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const limits = (args: string[]) => runScript('bench/adapter_limits.ts', args);
 
 describe('bench/adapter_limits.ts', () => {
   it('prints the adapter and one figure per measurement, with PyTorch beside the GEMM or why not', async () => {

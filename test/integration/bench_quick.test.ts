@@ -1,11 +1,11 @@
 // The benchmark suite's output structure (not its speed): `bench/run.ts --quick` in a child process.
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { adapterName } from '../../engine/index.js';
 import { useGpu } from '../support/gpu.js';
+import { runScript } from '../support/run_script.js';
 import {
   parseArgs,
   PeerBudget,
@@ -20,22 +20,7 @@ import { targetIds } from '../../bench/suites/workloads.js';
 
 useGpu();
 
-const root = path.resolve(import.meta.dirname, '../..');
-
-function bench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', path.join(root, 'bench', 'run.ts'), ...args],
-      {
-        cwd: root,
-        env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' },
-        maxBuffer: 16 << 20,
-      },
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const bench = (args: string[]) => runScript('bench/run.ts', args);
 
 /** Every markdown table row has as many cells as its header. */
 function checkTables(md: string): number {
