@@ -168,10 +168,10 @@ function convKernel(dir: ConvDir, variant: string, block: ConvBlock, tile: Tile)
   );
 }
 
-/** GEMM sizes of a direction: rows, columns, reduction length. */
 /** A convolution's multiply-adds ×2, the same for its input and weight gradients. */
 const convFlops = (g: Geometry) => 2 * g.N * g.Ho * g.Wo * g.O * g.C * g.kh * g.kw;
 
+/** GEMM sizes of a direction: rows, columns, reduction length. */
 function gemm(dir: ConvDir, g: Geometry): [number, number, number] {
   const khw = g.kh * g.kw;
   if (dir === 'fwd') return [g.N * g.Ho * g.Wo, g.O, khw * g.C];
