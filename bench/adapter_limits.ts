@@ -1,7 +1,7 @@
 // What the adapter allows at best, beside what the engine's GEMM gets and PyTorch's CPU matmul:
 // the arithmetic ceiling of a kernel that only does fmas in registers (no kernel that also loads
 // its operands can beat it), the cost of an empty dispatch by workgroup count, and the engine's
-// GEMM at the toy critic's shape in a compiled step, beside PyTorch's one-thread matmul.
+// GEMM at the toy critic's shape in a compiled step, beside PyTorch's matmul on one and two threads.
 //   npx tsx bench/adapter_limits.ts [--reps 9]
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -35,7 +35,9 @@ function rawKernel(code: string) {
     }
     pass.end();
     dev.queue.submit([enc.finish()]);
-    await dev.queue.onSubmittedWorkDone();
+    // the engine's wait: a bare await on a Dawn promise spins the main thread, and on a software
+    // adapter that takes a core from the kernels (it halved this table's fma ceiling)
+    await E.sync();
     return (performance.now() - t0) / n;
   };
 }
@@ -46,29 +48,45 @@ async function timeRaw(run: (groups: number, n: number) => Promise<number>, grou
   return median(ts);
 }
 
-// fma chains in registers: 32 vec4 accumulators per lane, 4 fmas each per loop iteration (the
-// GEMM's own unrolling; one per iteration runs at half this rate on lavapipe), nothing loaded
-const ACC = 32;
-const ITERS = 512;
-const fmaCode = `@group(0) @binding(0) var<storage, read_write> C: array<vec4<f32>>;
-@compute @workgroup_size(8) fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let m = vec4<f32>(0.999); let c = vec4<f32>(0.001);
-${Array.from({ length: ACC }, (_, j) => `  var a${j} = vec4<f32>(f32(gid.x) + ${j}.0);`).join('\n')}
-  for (var i = 0u; i < ${ITERS}u; i++) {
-${Array.from({ length: ACC }, (_, j) => `    a${j} = fma(a${j}, m, c); a${j} = fma(a${j}, m, c); a${j} = fma(a${j}, m, c); a${j} = fma(a${j}, m, c);`).join('\n')}
+// fma chains in registers, nothing loaded: lavapipe gives each lane's value its own vector
+// register across 8 lanes (f32: one register, vec4: four), so the ceiling is the best of a few
+// chain counts (too few leave the fma latency exposed, too many spill)
+const ITERS = 1024;
+function fmaCode(type: 'f32' | 'vec4<f32>', chains: number): string {
+  const acc = Array.from({ length: chains }, (_, j) => `a${j}`);
+  return `@group(0) @binding(0) var<storage, read_write> C: array<${type}>;
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let m = ${type}(C[4096u]); let c = ${type}(C[4097u]);
+${acc.map((a, j) => `  var ${a} = ${type}(f32(gid.x) + ${j}.0);`).join('\n')}
+  for (var i = 0u; i < ${ITERS / 4}u; i++) {
+${Array.from({ length: 4 }, () => acc.map((a) => `    ${a} = fma(${a}, m, c);`).join('\n')).join('\n')}
   }
-  C[gid.x] = ${Array.from({ length: ACC }, (_, j) => `a${j}`).join(' + ')};
+  C[gid.x] = ${acc.join(' + ')};
 }`;
+}
 const fmaGroups = 256;
-const fmaMs = await timeRaw(rawKernel(fmaCode), fmaGroups, 2);
-const fmaGflops = (2 * 4 * 4 * ACC * ITERS * fmaGroups * 8) / fmaMs / 1e6;
+const fmaShapes: ['f32' | 'vec4<f32>', number][] = [
+  ['f32', 8],
+  ['f32', 16],
+  ['f32', 32],
+  ['vec4<f32>', 4],
+];
+const fmaRates: string[] = [];
+let fmaGflops = 0;
+for (const [type, chains] of fmaShapes) {
+  const ms = await timeRaw(rawKernel(fmaCode(type, chains)), fmaGroups, 2);
+  const gflops = (2 * (type === 'f32' ? 1 : 4) * chains * ITERS * fmaGroups * 64) / ms / 1e6;
+  fmaRates.push(`${chains} ${type}: ${gflops.toFixed(1)}`);
+  fmaGflops = Math.max(fmaGflops, gflops);
+}
 
 const empty = (wg: number) =>
   rawKernel(`@group(0) @binding(0) var<storage, read_write> C: array<f32>;
 @compute @workgroup_size(${wg}) fn main(@builtin(global_invocation_id) gid: vec3<u32>) { if (gid.x == 0xffffffffu) { C[0] = 1.0; } }`);
-const floor1 = await timeRaw(empty(8), 1, 50);
-const floor64x8 = await timeRaw(empty(8), 64, 50);
-const floor1024x64 = await timeRaw(empty(64), 1024, 50);
+// 200 per submit, so the wait's short naps add little to each
+const floor1 = await timeRaw(empty(8), 1, 200);
+const floor64x8 = await timeRaw(empty(8), 64, 200);
+const floor1024x64 = await timeRaw(empty(64), 1024, 200);
 
 // --- the engine's GEMM at the toy critic's shape inside a compiled step: 12 chained products
 // per replay (the kernel the tuner picked, its dispatch, no host work) ---
@@ -101,11 +119,13 @@ async function compiledChain(): Promise<number> {
 }
 const chained = await compiledChain();
 
-// --- PyTorch's matmul at the same shape, one thread, in its own process ---
+// --- PyTorch's matmul at the same shape in its own process, on 1 and on 2 threads. OpenBLAS
+// keeps its own thread pool, which torch.set_num_threads does not reach: without
+// OPENBLAS_NUM_THREADS its "one thread" matmul runs on both cores ---
 const PYTHON = '/usr/bin/python3';
-const torchScript = `
+const torchScript = (threads: number) => `
 import time, torch
-torch.set_num_threads(1)
+torch.set_num_threads(${threads})
 a = torch.rand(${M}, 128); b = torch.rand(128, ${N})
 for _ in range(20): a @ b
 ts = []
@@ -114,24 +134,31 @@ for _ in range(${reps}):
     for _ in range(50): a @ b
     ts.append((time.perf_counter() - t0) / 50)
 print(sorted(ts)[len(ts) // 2] * 1e3)`;
-let torch: number | string = `${PYTHON} not found (install Debian's python3 and python3-torch)`;
-if (fs.existsSync(PYTHON)) {
-  const r = spawnSync(PYTHON, ['-c', torchScript], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
-  torch = r.status === 0 ? Number(r.stdout.trim()) : `PyTorch failed: ${r.stderr.trim().split('\n').pop()}`;
+function torchMatmul(threads: number): number | string {
+  if (!fs.existsSync(PYTHON)) return `${PYTHON} not found (install Debian's python3 and python3-torch)`;
+  const n = String(threads);
+  const r = spawnSync(PYTHON, ['-c', torchScript(threads)], {
+    encoding: 'utf8',
+    env: { ...process.env, OMP_NUM_THREADS: n, OPENBLAS_NUM_THREADS: n },
+  });
+  return r.status === 0 ? Number(r.stdout.trim()) : `PyTorch failed: ${r.stderr.trim().split('\n').pop()}`;
 }
+const torch = [torchMatmul(1), torchMatmul(2)];
 
 const us = (ms: number) => `${(ms * 1000).toFixed(1)} µs`;
 const gf = (ms: number) => `${((2 * M * 128 * N) / ms / 1e6).toFixed(1)} GFLOP/s`;
-const peer = typeof torch === 'string' ? '—' : `${us(torch)} (${gf(torch)})`;
+const peer = (t: number | string) => (typeof t === 'string' ? '—' : `${us(t)} (${gf(t)})`);
 console.log(`adapter: ${E.adapterName()}; medians of ${reps}`);
-console.log('| measurement | ours (WebGPU) | PyTorch CPU, 1 thread |');
-console.log('|---|---:|---:|');
-console.log(`| fma ceiling: register-only fma chains, no loads, no stores | ${fmaGflops.toFixed(1)} GFLOP/s | — |`);
-console.log(`| empty dispatch, 1 workgroup | ${us(floor1)} | — |`);
-console.log(`| empty dispatch, 64 workgroups of 8 (a toy GEMM's grid) | ${us(floor64x8)} | — |`);
-console.log(`| empty dispatch, 1024 workgroups of 64 (a 64K-element map) | ${us(floor1024x64)} | — |`);
+console.log('| measurement | ours (WebGPU, both cores) | PyTorch CPU, 1 thread | PyTorch CPU, 2 threads |');
+console.log('|---|---:|---:|---:|');
 console.log(
-  `| GEMM [512, 128] x [128, 128], 12 chained in a compiled step (per product) | ${us(chained)} (${gf(chained)}) | ${peer} |`,
+  `| fma ceiling: register-only fma chains, no loads, no stores (best of ${fmaRates.join(', ')}) | ${fmaGflops.toFixed(1)} GFLOP/s | — | — |`,
 );
-if (typeof torch === 'string') console.log(`PyTorch: ${torch}`);
+console.log(`| empty dispatch, 1 workgroup | ${us(floor1)} | — | — |`);
+console.log(`| empty dispatch, 64 workgroups of 8 (a toy GEMM's grid) | ${us(floor64x8)} | — | — |`);
+console.log(`| empty dispatch, 1024 workgroups of 64 (a 64K-element map) | ${us(floor1024x64)} | — | — |`);
+console.log(
+  `| GEMM [512, 128] x [128, 128], 12 chained in a compiled step (per product) | ${us(chained)} (${gf(chained)}) | ${peer(torch[0])} | ${peer(torch[1])} |`,
+);
+for (const t of torch) if (typeof t === 'string') console.log(`PyTorch: ${t}`);
 E.releaseDevice();
