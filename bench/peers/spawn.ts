@@ -18,14 +18,22 @@ export interface PeerResult {
 }
 
 /**
- * PyTorch's environment: 1 thread (its default here) or 2 ('-2t'), OpenMP threads that sleep
- * rather than spin while waiting, so they leave the cores to whatever runs between two of its steps.
+ * PyTorch's environment: 1 thread (its default here) or 2 ('-2t'), and threads that sleep rather
+ * than spin while waiting, so they leave the cores to whatever runs between two of its steps.
+ * OpenBLAS (Debian's torch takes its matmul from it) keeps a thread pool of its own that
+ * torch.set_num_threads does not reach: left alone, the "1 thread" peer multiplied on both cores,
+ * and its idle worker spun for ~100 ms after every product, holding a core through our next
+ * timed step.
  */
 export function torchEnv(peer: 'pytorch-cpu' | 'pytorch-cpu-2t'): Record<string, string> {
+  const threads = peer === 'pytorch-cpu-2t' ? '2' : '1';
   return {
-    BENCH_TORCH_THREADS: peer === 'pytorch-cpu-2t' ? '2' : '1',
+    BENCH_TORCH_THREADS: threads,
     BENCH_TORCH_IMPL: peer,
     OMP_WAIT_POLICY: 'passive',
+    OPENBLAS_NUM_THREADS: threads,
+    // the shortest spin OpenBLAS allows (2^4 cycles) before its workers sleep
+    OPENBLAS_THREAD_TIMEOUT: '4',
   };
 }
 

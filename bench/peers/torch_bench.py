@@ -256,7 +256,7 @@ def blas():
     """Debian's torch takes its matmul from libblas.so.3: the reference BLAS is ~100x slower."""
     path = os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3")
     if "openblas" in path or "blis" in path or "mkl" in path:
-        return f"BLAS {path}"
+        return f"BLAS {path}, {os.environ.get('OPENBLAS_NUM_THREADS', 'its own count of')} BLAS threads"
     return f"BLAS {path} (reference BLAS: matmul is slow; apt-get install libopenblas0-pthread)"
 
 

@@ -8,7 +8,10 @@ import os
 import sys
 import time
 
-import torch
+if "--threads" in sys.argv:
+    # OpenBLAS's own thread pool, which torch.set_num_threads does not reach, reads this at load
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", sys.argv[sys.argv.index("--threads") + 1])
+import torch  # noqa: E402  (after the environment OpenBLAS reads)
 from torch.profiler import ProfilerActivity, profile, record_function
 
 sys.path.insert(0, os.path.dirname(__file__))
