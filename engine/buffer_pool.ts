@@ -4,7 +4,8 @@ import { device, onDeviceRelease } from './device.js';
 import { BufferUsage } from './gpu_flags.js';
 import { capturing, noteAcquire, noteRelease } from './capture.js';
 
-export const STORAGE_USAGE = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
+// UNIFORM too: a GEMM may read a small operand (a layer's weights) as a uniform array
+export const STORAGE_USAGE = BufferUsage.STORAGE | BufferUsage.UNIFORM | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
 export const READBACK_USAGE = BufferUsage.MAP_READ | BufferUsage.COPY_DST;
 
 /** Rounds up to 2^k·{1, 1.25, 1.5, 1.75}, so a pooled buffer wastes at most 25%. */

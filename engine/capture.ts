@@ -154,7 +154,7 @@ export function commandAccess(c: Command): Access {
   c.kernel.bindings.forEach((a, i) => {
     const b = c.bindings[i].buffer;
     if (a === 'write') writes.push(b);
-    if (a === 'read' || b !== pure) reads.push(b);
+    if (a !== 'write' || b !== pure) reads.push(b);
   });
   return { reads, writes, overwrites: new Set(pure ? [pure] : []) };
 }

@@ -16,7 +16,7 @@ export interface Kernel {
   name: string;
   /** cache key: every compile-time choice baked into the WGSL */
   key: string;
-  /** storage bindings in order; binding 0 is always the uniform block `u` when `uniforms` is set */
+  /** buffer bindings in order; binding 0 is always the uniform block `u` when `uniforms` is set */
   bindings: Access[];
   uniforms: boolean;
   wgsl: () => string;
@@ -170,7 +170,7 @@ onDeviceRelease(() => {
 const layouts = new Map<string, GPUBindGroupLayout>();
 
 function signature(k: Kernel): string {
-  return (k.uniforms ? 'u' : '') + k.bindings.map((b) => (b === 'read' ? 'r' : 'w')).join('');
+  return (k.uniforms ? 'u' : '') + k.bindings.map((b) => ({ read: 'r', write: 'w', uniform: 'c' })[b]).join('');
 }
 
 function layoutFor(k: Kernel): GPUBindGroupLayout {
@@ -184,7 +184,7 @@ function layoutFor(k: Kernel): GPUBindGroupLayout {
     entries.push({
       binding: i + 1,
       visibility: ShaderStage.COMPUTE,
-      buffer: { type: b === 'read' ? 'read-only-storage' : 'storage' },
+      buffer: { type: ({ read: 'read-only-storage', write: 'storage', uniform: 'uniform' } as const)[b] },
     }),
   );
   layout = device().createBindGroupLayout({ entries, label: sig });

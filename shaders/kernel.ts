@@ -4,19 +4,39 @@
 // generated from that declaration, and the engine builds the bind-group layout from the same
 // buffer list, so shader and layout cannot disagree.
 
-export type Access = 'read' | 'write';
+export type Access = 'read' | 'write' | 'uniform';
 
 export interface BufferDecl {
   name: string;
   access: Access;
   /** element type of the array, e.g. 'f32', 'vec4<f32>', 'u32' */
   type: string;
+  /** a uniform array's fixed length (its binding is exactly this many elements) */
+  length?: number;
 }
 
 /** A read-only storage array (binding order is the order of the list). */
 export const read = (name: string, type = 'f32'): BufferDecl => ({ name, access: 'read', type });
 /** A read-write storage array. */
 export const write = (name: string, type = 'f32'): BufferDecl => ({ name, access: 'write', type });
+/**
+ * A read-only array in the uniform address space, of `length` elements of a 16-byte `type`. On
+ * lavapipe a lane's load from it is a plain load, where a storage load is a bounds check and a
+ * branch per lane and component; bindings are limited to 64 KiB.
+ */
+export const uniformArray = (name: string, type: string, length: number): BufferDecl => ({
+  name,
+  access: 'uniform',
+  type,
+  length,
+});
+
+/** The WGSL declaration of binding `binding`. */
+function bufferVar(b: BufferDecl, binding: number): string {
+  const at = `@group(0) @binding(${binding})`;
+  if (b.access === 'uniform') return `${at} var<uniform> ${b.name}: array<${b.type}, ${b.length}>;`;
+  return `${at} var<storage, ${b.access === 'read' ? 'read' : 'read_write'}> ${b.name}: array<${b.type}>;`;
+}
 
 /** Entry-point builtins by the names the kernels use for them. */
 const BUILTINS = {
@@ -31,7 +51,7 @@ export type Builtin = keyof typeof BUILTINS;
 export interface KernelDecl {
   /** fields of the uniform block `u`, in WGSL syntax ('n: u32, s: f32'); absent: no uniforms */
   params?: string;
-  /** storage arrays, bound at 1, 2, ... (0 is the uniform block) */
+  /** storage (or uniform) arrays, bound at 1, 2, ... (0 is the uniform block) */
   buffers: BufferDecl[];
   /** workgroup size, default 256 (x only) */
   workgroup?: number | readonly [number, number];
@@ -63,11 +83,7 @@ export function kernelWGSL(d: KernelDecl): string {
   if (d.params !== undefined) {
     out.push(`struct Params {\n  ${d.params.trim()}\n}`, '@group(0) @binding(0) var<uniform> u: Params;');
   }
-  d.buffers.forEach((b, i) =>
-    out.push(
-      `@group(0) @binding(${i + 1}) var<storage, ${b.access === 'read' ? 'read' : 'read_write'}> ${b.name}: array<${b.type}>;`,
-    ),
-  );
+  d.buffers.forEach((b, i) => out.push(bufferVar(b, i + 1)));
   if (d.prelude) out.push(d.prelude);
   const builtins = d.builtins ?? ['gid', 'nwg'];
   const args = builtins.map((b) => `@builtin(${BUILTINS[b]}) ${b}: ${b === 'lane' ? 'u32' : 'vec3<u32>'}`);

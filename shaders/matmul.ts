@@ -1,7 +1,7 @@
 // Batched matmul kernels. Both variants accumulate every output element as
 // `acc = fma(a[m,k], b[k,n], acc)` for k = 0..K-1 in order, so they agree bit for bit.
 // Transposes and batch broadcasting are index arithmetic; nothing is copied.
-import { dimAt, read, write, type BufferDecl, type KernelDecl } from './kernel.js';
+import { dimAt, read, uniformArray, write, type BufferDecl, type KernelDecl } from './kernel.js';
 
 /** Compile-time choices shared by both variants. */
 export interface MatmulLayout {
@@ -24,6 +24,8 @@ export interface MatmulLayout {
   store?: { code: string; buffers: BufferDecl[] };
   /** with A transposed and one matrix: the sums of A over K as well (see ColumnSums) */
   sums?: ColumnSums;
+  /** B (vecB) read from a uniform array of this many vec4s instead of a storage array */
+  uniformB?: number;
 }
 
 /**
@@ -78,7 +80,7 @@ const PARAMS = `batchShape: array<vec4<u32>, 2>,
 const vec = (v: boolean) => (v ? 'vec4<f32>' : 'f32');
 const buffers = (l: MatmulLayout) => [
   read('A', vec(l.vecA)),
-  read('B', vec(l.vecB)),
+  l.uniformB ? uniformArray('B', 'vec4<f32>', l.uniformB) : read('B', vec(l.vecB)),
   write('C', vec(l.vecOut)),
   ...(l.bias ? [read('Bias', vec(l.vecOut))] : []),
   ...(l.store?.buffers ?? []),
@@ -264,6 +266,7 @@ function columnSumStores(c: ColumnSums, units: SumUnit[], owner: string): string
  */
 export function matmulRegisterKernel(l: MatmulLayout, s: RegisterShape): KernelDecl {
   const { tm, tn, wx, wy, sg } = s;
+  if (l.uniformB && !l.vecB) throw new Error('matmul: a uniform B is read as vec4s');
   if (sg && (tm % sg !== 0 || wx !== sg || wy !== 1))
     throw new Error(`matmul: subgroup shape ${JSON.stringify(s)} needs wx = sg, wy = 1, tm % sg = 0`);
   const decl: string[] = [];

@@ -4,19 +4,29 @@ import { expectClose, expectGrad, expectGradGrad, useGpu } from '../../support/g
 
 useGpu();
 
-// 'subgroup' exists where the device has subgroups of one fixed size (lavapipe: 8)
-const allVariants = () => ['register', 'tiled', ...(E.deviceInfo().subgroupSize ? ['subgroup'] : [])];
+// 'subgroup' exists where the device has subgroups of one fixed size (lavapipe: 8), and
+// 'subgroup-uniform' there too where B fits a uniform binding (vec4 rows, at most 64 KiB)
+const allVariants = () => [
+  'register',
+  'tiled',
+  ...(E.deviceInfo().subgroupSize ? ['subgroup', 'subgroup-uniform'] : []),
+];
 
-/** Runs fn with ALR_VARIANT_MATMUL forced (tune.ts reads the environment on every call). */
+/**
+ * Runs fn with ALR_VARIANT_MATMUL forced (tune.ts reads the environment on every call);
+ * 'subgroup-uniform' is forced through ALR_VARIANT, which ops without it ignore, so a product
+ * whose B does not fit a uniform binding runs its own first choice.
+ */
 async function withVariant<T>(v: string | undefined, fn: () => Promise<T>): Promise<T> {
-  const prev = process.env.ALR_VARIANT_MATMUL;
-  if (v === undefined) delete process.env.ALR_VARIANT_MATMUL;
-  else process.env.ALR_VARIANT_MATMUL = v;
+  const name = v === 'subgroup-uniform' ? 'ALR_VARIANT' : 'ALR_VARIANT_MATMUL';
+  const prev = process.env[name];
+  if (v === undefined) delete process.env[name];
+  else process.env[name] = v;
   try {
     return await fn();
   } finally {
-    if (prev === undefined) delete process.env.ALR_VARIANT_MATMUL;
-    else process.env.ALR_VARIANT_MATMUL = prev;
+    if (prev === undefined) delete process.env[name];
+    else process.env[name] = prev;
   }
 }
 
@@ -108,7 +118,7 @@ const valueCases: Case[] = [
 ];
 
 describe('matmul values', () => {
-  for (const v of ['register', 'tiled', 'subgroup']) {
+  for (const v of ['register', 'tiled', 'subgroup', 'subgroup-uniform']) {
     it(`${v}: matches a float64 reference (odd shapes, transposes, batch broadcast)`, async () => {
       // no 'subgroup' kernel without fixed-size subgroups (lavapipe has them: asserted below)
       if (!allVariants().includes(v)) return;
@@ -190,6 +200,29 @@ describe('matmul variants', () => {
         for (let i = 0; i < r.length && firstDiff < 0; i++) if (r[i] !== t[i]) firstDiff = i;
         expect(firstDiff, `${name(c)} ${v}: first differing element`).toBe(-1);
       }
+      E.dispose([a, b]);
+    }
+  });
+
+  it("'subgroup-uniform' reads B from a uniform binding where it fits, from storage where not", async () => {
+    if (!E.deviceInfo().subgroupSize) return; // no subgroup kernels on this adapter (lavapipe has them)
+    // B [64, 64] (16 KiB) fits; B [128, 160] (80 KiB) does not; B [64, 6] is not read as vec4s
+    const cases: [number[], number[], boolean, string][] = [
+      [[64, 64], [64, 64], false, 'matmul.subgroup-uniform'],
+      [[64, 128], [128, 160], false, 'matmul.subgroup'],
+      [[64, 64], [64, 128], true, 'matmul.subgroup-uniform'],
+    ];
+    for (const [as, bs, transB, kernel] of cases) {
+      const a = E.keep(rnd(as));
+      const b = E.keep(rnd(transB ? [...bs].reverse() : bs));
+      const step = E.compile(() => E.matmul(a, b, { transB }));
+      const names = await withVariant('subgroup-uniform', async () => {
+        for (let i = 0; i < 3; i++) E.dispose(step() as E.Tensor);
+        await E.sync();
+        return step.kernelNames;
+      });
+      expect(names, `${as} x ${bs}${transB ? 'ᵀ' : ''}`).toEqual([kernel]);
+      step.dispose();
       E.dispose([a, b]);
     }
   });

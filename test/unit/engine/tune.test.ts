@@ -86,7 +86,7 @@ describe('kernel variant tuner', () => {
       const entries = Object.entries(Object.values(saved)[0] as Record<string, string>);
       expect(entries.length).toBe(1);
       expect(entries[0][0]).toMatch(/^matmul\[/);
-      expect(['register', 'tiled', 'subgroup']).toContain(entries[0][1]);
+      expect(['register', 'tiled', 'subgroup', 'subgroup-uniform']).toContain(entries[0][1]);
     } finally {
       process.env.ALR_TUNE = '0';
       delete process.env.ALR_TUNE_CACHE;

@@ -58,6 +58,16 @@ describe('kernel validation on the null backend', () => {
         const l = { transA, transB, vecA, vecB, vecOut };
         const key = `test.matmul.subgroup:${flags}:${tm}:${sg}`;
         checks.push(E.checkKernel(E.kernel(key, key, () => matmulRegisterKernel(l, { tm, tn: 4, wx: sg, wy: 1, sg }))));
+        if (!vecB) continue;
+        // B as a uniform array of 4096 vec4s (64 KiB, the largest binding WebGPU guarantees)
+        const ukey = `${key}:uniformB`;
+        checks.push(
+          E.checkKernel(
+            E.kernel(ukey, ukey, () =>
+              matmulRegisterKernel({ ...l, uniformB: 4096 }, { tm, tn: 4, wx: sg, wy: 1, sg }),
+            ),
+          ),
+        );
       }
     }
     // the linear epilogue (bias, relu) on both output layouts
