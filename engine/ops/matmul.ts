@@ -60,7 +60,7 @@ const subgroupShape = (p: Plan, sg: number, transA: boolean): RegisterShape => {
  * clamped copies and 'register' lined up along the long side took 40-60% less time on lavapipe.
  * 'subgroup-uniform' is the same kernel reading B from a uniform binding, where B fits one
  * (`uniformB`): lavapipe loads a lane's element of a uniform array without the bounds check and
- * branch of each storage load, 1.2-1.4x faster at [512, 128] x [128, 128]; a GPU's constant
+ * branch of each storage load, 1.2-1.3x faster at [512, 128] x [128, 128]; a GPU's constant
  * cache serialises such per-lane reads, which the tuner measures.
  */
 function variants(p: Plan, uniformB: boolean) {
