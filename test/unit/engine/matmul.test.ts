@@ -225,6 +225,17 @@ describe('matmul variants', () => {
       step.dispose();
       E.dispose([a, b]);
     }
+    // one buffer bound twice in a dispatch, as read-only storage (A) and as uniform (B): a Gram matrix
+    const x = rnd([64, 64]);
+    const gram = (v: string) =>
+      withVariant(v, async () => {
+        const y = E.matmul(x, x, { transB: true });
+        const bits = new Uint32Array((await y.toFloat32()).buffer);
+        y.dispose();
+        return bits;
+      });
+    expect(await gram('subgroup-uniform')).toEqual(await gram('register'));
+    x.dispose();
   });
 
   it('rejects an unknown forced variant', async () => {
