@@ -40,9 +40,12 @@ export interface SuiteReport {
 
 type Check = () => Promise<string | null | void>;
 
-/** The kernel variants this device can run (subgroup kernels need one fixed subgroup size). */
+/**
+ * The kernel variants this device can run (subgroup kernels need one fixed subgroup size;
+ * 'subgroup-uniform' is matmul's, where B fits a uniform binding, and other ops ignore it).
+ */
 export function deviceVariants(): string[] {
-  return ['register', 'tiled', ...(E.deviceInfo().subgroupSize ? ['subgroup'] : [])];
+  return ['register', 'tiled', ...(E.deviceInfo().subgroupSize ? ['subgroup', 'subgroup-uniform'] : [])];
 }
 
 async function values(t: E.Tensor): Promise<Float32Array> {
@@ -180,6 +183,10 @@ async function variantsAgree(): Promise<string | null> {
   E.manualSeed(11);
   const a = E.keep(E.randNormal([37, 53]));
   const b = E.keep(E.randNormal([53, 29]));
+  // B read as vec4s and small: the product 'subgroup-uniform' takes, plain and transposed
+  const c = E.keep(E.randNormal([37, 52]));
+  const d = E.keep(E.randNormal([52, 28]));
+  const dt = E.keep(E.randNormal([28, 52]));
   const x = E.keep(E.randNormal([2, 8, 12, 12]));
   const w = E.keep(E.randNormal([16, 8, 3, 3]));
   const outputs = new Map<string, Float32Array[]>();
@@ -188,6 +195,8 @@ async function variantsAgree(): Promise<string | null> {
       E.setOption('ALR_VARIANT', v);
       const ys = E.tidy(() => [
         E.matmul(a, b),
+        E.matmul(c, d),
+        E.matmul(c, dt, { transB: true }),
         E.conv2d(x, w, null, { padding: 1 }),
         E.conv2dWeightGrad(x, E.conv2d(x, w, null, { padding: 1 }), w.shape, { padding: 1 }),
       ]);
@@ -196,14 +205,14 @@ async function variantsAgree(): Promise<string | null> {
     }
   } finally {
     E.setOption('ALR_VARIANT', undefined);
-    E.dispose([a, b, x, w]);
+    E.dispose([a, b, c, d, dt, x, w]);
   }
   const [first, ...rest] = [...outputs.entries()];
   for (const [v, ys] of rest) {
     for (let i = 0; i < ys.length; i++) {
       const j = ys[i].findIndex((val, k) => !Object.is(val, first[1][i][k]));
       if (j >= 0)
-        return `${['matmul', 'conv2d', 'conv2dWeightGrad'][i]}: ${v} differs from ${first[0]} at element ${j} (${ys[i][j]} vs ${first[1][i][j]})`;
+        return `${['matmul', 'matmul (small B)', 'matmul (small Bᵀ)', 'conv2d', 'conv2dWeightGrad'][i]}: ${v} differs from ${first[0]} at element ${j} (${ys[i][j]} vs ${first[1][i][j]})`;
     }
   }
   return null;
