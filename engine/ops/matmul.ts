@@ -3,7 +3,6 @@
 import { record } from '../autograd.js';
 import { numel, shapeStr, Tensor } from '../tensor.js';
 import { device, deviceInfo } from '../device.js';
-import { BufferUsage } from '../gpu_flags.js';
 import { dispatch, kernel, Params, type Kernel } from '../runtime.js';
 import { broadcastStrides } from '../shape_util.js';
 import { pick } from '../tune.js';
@@ -140,7 +139,7 @@ function plan(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Plan {
 
 /** Records the dispatches of one variant; splits grids beyond 65535 groups per dimension. */
 function launch(
-  requested: string,
+  variant: string,
   p: Plan,
   layout: MatmulLayout,
   a: Tensor,
@@ -149,13 +148,8 @@ function launch(
   out: Tensor,
   onTime?: (ns: number) => void,
 ): void {
-  // B as a uniform array where its buffer allows that binding (the pool's do; one from elsewhere may not)
-  const uniformB =
-    requested === 'subgroup-uniform' &&
-    uniformBFits(layout, b) &&
-    (b.binding('matmul').buffer.usage & BufferUsage.UNIFORM) !== 0;
-  const variant = requested === 'subgroup-uniform' && !uniformB ? 'subgroup' : requested;
-  const l = uniformB ? { ...layout, uniformB: b.size / 4 } : layout;
+  // offered only where B fits (uniformBFits); every tensor's pool buffer allows a uniform binding
+  const l = variant === 'subgroup-uniform' ? { ...layout, uniformB: b.size / 4 } : layout;
   const rs = variant.startsWith('subgroup') ? subgroupShape(p, deviceInfo().subgroupSize, l.transA) : registerShape(p);
   const [bm, bn] = variant === 'tiled' ? [TILE.tm, TILE.tn] : [rs.tm * rs.wy, rs.tn * rs.wx];
   const gx = Math.ceil(p.N / bn);
