@@ -126,11 +126,12 @@ ${innerLoop(
 )}
     }
   }
+${lines(bo, (i) => `  let bias${i} = bias[min(o0 + ${i}u, u.o - 1u)];`)}
 ${lines(
   bp,
   (j) => `  if (pb + ${j}u < np) {
     let ob = n${j} * u.o * howo + r${j};
-${lines(bo, (i) => `    if (o0 + ${i}u < u.o) { y[ob + (o0 + ${i}u) * howo] = a${i}_${j} + bias[o0 + ${i}u]; }`)}
+${lines(bo, (i) => `    if (o0 + ${i}u < u.o) { y[ob + (o0 + ${i}u) * howo] = a${i}_${j} + bias${i}; }`)}
   }`,
 )}
 `,
