@@ -98,7 +98,7 @@ describe('kernel validation on the null backend', () => {
     for (const vecOut of [true, false]) {
       const l = { transA: true, transB: false, vecA: true, vecB: true, vecOut, bias: true, relu: true, store };
       const decl = matmulRegisterKernel(l, { tm: 32, tn: 8, wx: 8, wy: 1, sg: 8 });
-      expect(decl.body).toContain('for (var i = 0u; i < 32u; i++)');
+      expect(decl.body).toContain('for (var i = 0u; i < rows; i++)');
       // one map call per column group (vec4 stores) or per column (scalar stores), not per row
       expect(decl.body.match(vecOut ? /store4\(/g : /store\(/g)?.length).toBe(vecOut ? 2 : 8);
       const key = `test.matmul.subgroup.store:${+vecOut}`;
