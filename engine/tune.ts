@@ -1,12 +1,15 @@
 // Kernel variant selection per adapter and shape class.
 //
 // Ops with several kernels (matmul, conv) call pick(). The first time a shape class is seen on an
-// adapter with timestamp queries, every variant is dispatched (they compute the same result, in
-// the same summation order, so the output is identical whichever runs last) and timed on the GPU;
-// when the times arrive the winner (the heuristic's choice unless another is clearly faster)
-// is cached in memory and in a JSON file. Until then, and on
-// adapters without timestamps, a heuristic decides: register-blocked kernels on CPU adapters
-// (lavapipe, SwiftShader), workgroup-tiled kernels on real GPUs.
+// adapter with timestamp queries, every candidate variant is dispatched (they compute the same
+// result, in the same summation order, so the output is identical whichever runs last) and timed
+// on the GPU; when the times arrive the winner (the heuristic's choice unless another is clearly
+// faster) is cached in memory and in a JSON file. Until then, and on adapters without timestamps,
+// a heuristic decides: register-blocked kernels on CPU adapters (lavapipe, SwiftShader),
+// workgroup-tiled kernels on real GPUs. On CPU adapters the candidates are the CPU kernels only:
+// the workgroup-tiled ones pay a barrier per K step there and never won a shape class on lavapipe
+// (117 classes of the tests, bench and experiments), while timing them cost a new step's first
+// call seconds of compilation and slow runs. Forcing one (ALR_VARIANT) still works everywhere.
 //
 // Environment: ALR_VARIANT=<name> forces a variant for every op that has it;
 // ALR_VARIANT_<OP>=<name> (e.g. ALR_VARIANT_MATMUL=tiled) forces one op.
@@ -93,11 +96,14 @@ export function pick(
   variants: readonly { name: string; cpu: boolean }[],
   launch: (variant: string, onTime?: (ns: number) => void) => void,
 ): string {
-  const names = variants.map((v) => v.name);
-  const heuristic = (variants.find((v) => v.cpu === isCpuAdapter()) ?? variants[0]).name;
+  const cpu = isCpuAdapter();
+  const candidates = cpu && variants.some((v) => v.cpu) ? variants.filter((v) => v.cpu) : variants;
+  const names = candidates.map((v) => v.name);
+  const heuristic = (candidates.find((v) => v.cpu === cpu) ?? candidates[0]).name;
   const key = cacheKey(op, classKey, names);
   const adapter = adapterName();
-  const known = forcedVariant(op, names) ?? load()[adapter]?.[key];
+  const every = variants.map((v) => v.name);
+  const known = forcedVariant(op, every) ?? load()[adapter]?.[key];
   // a step being captured runs one variant: a replay must not time them all again
   if (known || !config.tune() || !timestampsSupported() || measuring.has(key) || names.length === 1 || capturing()) {
     const v = known ?? heuristic;
