@@ -104,7 +104,7 @@ describe.runIf(CHROMIUM)('ALR playground in headless Chromium', () => {
   });
 
   it('says so on the page when the browser offers no WebGPU adapter', async () => {
-    const { CHROMIUM_FLAGS } = await import('./portable/chromium.js');
+    const { CHROMIUM_FLAGS } = await import('../../bench/chromium.js');
     const puppeteer = (await import('puppeteer-core')).default;
     const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'alr-chromium-'));
     // without --enable-unsafe-webgpu, Linux Chromium has navigator.gpu but no adapter
@@ -126,7 +126,7 @@ describe.runIf(CHROMIUM)('ALR playground in headless Chromium', () => {
   }, 60_000);
 
   it("trains on the page's adapter, takes control changes live, probes, with no console errors", async () => {
-    const { launchChromium } = await import('./portable/chromium.js');
+    const { launchChromium } = await import('../../bench/chromium.js');
     const browser = await launchChromium(CHROMIUM!);
     const t0 = performance.now();
     const log = (what: string) =>

@@ -113,7 +113,7 @@ describe.runIf(CHROMIUM)('portable suite in headless Chromium (Dawn / SwiftShade
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
   it('every check passes on the browser adapter, with no console errors', async () => {
-    const { launchChromium } = await import('./portable/chromium.js');
+    const { launchChromium } = await import('../../bench/chromium.js');
     const browser = await launchChromium(CHROMIUM!);
     try {
       const page = await browser.newPage();
