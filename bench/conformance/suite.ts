@@ -187,6 +187,9 @@ async function variantsAgree(): Promise<string | null> {
   const c = E.keep(E.randNormal([37, 52]));
   const d = E.keep(E.randNormal([52, 28]));
   const dt = E.keep(E.randNormal([28, 52]));
+  // N of 64 and more: 16 columns per lane where subgroups have 4 lanes (SwiftShader), a ragged tail
+  const e = E.keep(E.randNormal([52, 68]));
+  const et = E.keep(E.randNormal([68, 52]));
   const x = E.keep(E.randNormal([2, 8, 12, 12]));
   const w = E.keep(E.randNormal([16, 8, 3, 3]));
   const outputs = new Map<string, Float32Array[]>();
@@ -197,6 +200,8 @@ async function variantsAgree(): Promise<string | null> {
         E.matmul(a, b),
         E.matmul(c, d),
         E.matmul(c, dt, { transB: true }),
+        E.matmul(c, e),
+        E.matmul(c, et, { transB: true }),
         E.conv2d(x, w, null, { padding: 1 }),
         E.conv2dWeightGrad(x, E.conv2d(x, w, null, { padding: 1 }), w.shape, { padding: 1 }),
       ]);
@@ -205,14 +210,14 @@ async function variantsAgree(): Promise<string | null> {
     }
   } finally {
     E.setOption('ALR_VARIANT', undefined);
-    E.dispose([a, b, c, d, dt, x, w]);
+    E.dispose([a, b, c, d, dt, e, et, x, w]);
   }
   const [first, ...rest] = [...outputs.entries()];
   for (const [v, ys] of rest) {
     for (let i = 0; i < ys.length; i++) {
       const j = ys[i].findIndex((val, k) => !Object.is(val, first[1][i][k]));
       if (j >= 0)
-        return `${['matmul', 'matmul (small B)', 'matmul (small Bᵀ)', 'conv2d', 'conv2dWeightGrad'][i]}: ${v} differs from ${first[0]} at element ${j} (${ys[i][j]} vs ${first[1][i][j]})`;
+        return `${['matmul', 'matmul (small B)', 'matmul (small Bᵀ)', 'matmul (N 68)', 'matmul (N 68, Bᵀ)', 'conv2d', 'conv2dWeightGrad'][i]}: ${v} differs from ${first[0]} at element ${j} (${ys[i][j]} vs ${first[1][i][j]})`;
     }
   }
   return null;

@@ -48,8 +48,10 @@ const registerShape = (p: Plan): RegisterShape => {
 const subgroupShape = (p: Plan, sg: number, transA: boolean): RegisterShape => {
   const tm = p.M > sg && 32 % sg === 0 ? 32 : sg;
   // a weight gradient (A transposed, K the batch) gains from 8 columns per lane: its A loads
-  // are vec4s along M, shared by more outputs (15-20% on lavapipe at [128, 512]ᵀ x [512, 128])
-  const tn = transA && p.N >= 8 * sg ? 8 : 4;
+  // are vec4s along M, shared by more outputs (15-20% on lavapipe at [128, 512]ᵀ x [512, 128]).
+  // With 4-lane subgroups (SwiftShader, the browsers' software adapter) the other products
+  // gain from 16: 1.2-1.3x at [256, 64] x [64, 64] and with B transposed (a toy critic's layers).
+  const tn = transA ? (p.N >= 8 * sg ? 8 : 4) : sg === 4 && p.N >= 16 * sg ? 16 : 4;
   return { tm, tn, wx: sg, wy: 1, sg };
 };
 

@@ -46,27 +46,27 @@ describe('kernel validation on the null backend', () => {
   }
 
   // the null device reports no subgroup size, so the ops never pick 'subgroup' here: check every
-  // layout of it directly (sizes 8 as on lavapipe and 32 as on many GPUs)
+  // layout of it directly (sizes 8 as on lavapipe, 4 as on SwiftShader with its 16 columns per
+  // lane, and 32 as on many GPUs)
   it('every layout of the subgroup matmul and Winograd GEMM validates', async () => {
     const checks: Promise<void>[] = [];
     for (let flags = 0; flags < 32; flags++) {
       const [transA, transB, vecA, vecB, vecOut] = [0, 1, 2, 3, 4].map((b) => ((flags >> b) & 1) === 1);
-      for (const [tm, sg] of [
-        [32, 8],
-        [8, 8],
-        [32, 32],
+      for (const [tm, tn, sg] of [
+        [32, 4, 8],
+        [8, 4, 8],
+        [32, 16, 4],
+        [32, 4, 32],
       ]) {
         const l = { transA, transB, vecA, vecB, vecOut };
-        const key = `test.matmul.subgroup:${flags}:${tm}:${sg}`;
-        checks.push(E.checkKernel(E.kernel(key, key, () => matmulRegisterKernel(l, { tm, tn: 4, wx: sg, wy: 1, sg }))));
+        const key = `test.matmul.subgroup:${flags}:${tm}x${tn}:${sg}`;
+        checks.push(E.checkKernel(E.kernel(key, key, () => matmulRegisterKernel(l, { tm, tn, wx: sg, wy: 1, sg }))));
         if (!vecB) continue;
         // B as a uniform array of 4096 vec4s (64 KiB, the largest binding WebGPU guarantees)
         const ukey = `${key}:uniformB`;
         checks.push(
           E.checkKernel(
-            E.kernel(ukey, ukey, () =>
-              matmulRegisterKernel({ ...l, uniformB: 4096 }, { tm, tn: 4, wx: sg, wy: 1, sg }),
-            ),
+            E.kernel(ukey, ukey, () => matmulRegisterKernel({ ...l, uniformB: 4096 }, { tm, tn, wx: sg, wy: 1, sg })),
           ),
         );
       }
