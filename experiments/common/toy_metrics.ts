@@ -17,7 +17,11 @@ export function exactW1(a: ArrayLike<number>, b: ArrayLike<number>): number {
         throw new Error(`exactW1: the ${name} point set holds a non-finite coordinate (${set[i]} at index ${i})`);
     }
   }
-  const cost = (i: number, j: number) => Math.hypot(a[2 * i] - b[2 * j], a[2 * i + 1] - b[2 * j + 1]);
+  // every distance once: the assignment loop reads each O(n) times
+  const costs = new Float64Array(n * n);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) costs[i * n + j] = Math.hypot(a[2 * i] - b[2 * j], a[2 * i + 1] - b[2 * j + 1]);
+  const cost = (i: number, j: number) => costs[i * n + j];
   // potentials u (rows), v (cols); p[j] = row matched to column j (1-based, 0 = none)
   const u = new Float64Array(n + 1);
   const v = new Float64Array(n + 1);
